@@ -1,0 +1,40 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from api import errors, extensions, health, observability, openapi
+from service.config import Settings
+
+
+def create_app(config: Settings | None = None) -> Flask:
+    """Build a configured app. ``config`` defaults to the environment (LIANXIN_*).
+
+    Raises ``ConfigError`` with a one-line reason when the settings are unusable.
+    """
+    settings = config if config is not None else Settings.from_env()
+    settings.validate()
+
+    app = Flask("lianxin", instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        LIANXIN_SETTINGS=settings,
+        TESTING=settings.env == "test",
+    )
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
+
+    observability.init_app(app, settings)
+    extensions.init_app(app, settings)
+    api = openapi.init_app(app)
+    errors.init_app(app)
+    health.init_app(app, api)
+    return app

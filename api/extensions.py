@@ -1,0 +1,83 @@
+"""Per-app database, migrations, Redis and rate limiting.
+
+Each app gets its own extension objects (nothing is created at import time), and
+handlers reach them through the accessors below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import Session
+
+from service.config import Settings
+from service.db import configure_engine, engine_options
+from service.models import Base
+from service.redis_connection import connect_redis
+from service.unit_of_work import UnitOfWork
+
+MIGRATIONS_DIRECTORY = str(Path(__file__).with_name("migrations"))
+
+REDIS = "lianxin.redis"
+LIMITER = "lianxin.limiter"
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.sqlalchemy_url.render_as_string(
+        hide_password=False
+    )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings)
+    db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False})
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    Migrate(app, db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True, compare_type=True)
+
+    client = connect_redis(settings)
+    app.extensions[REDIS] = client
+    # Limits share the app's pool, so the embedded server's unix socket works too.
+    storage_options: dict[str, Any] = {"connection_pool": client.connection_pool}
+    app.extensions[LIMITER] = Limiter(
+        get_remote_address,
+        app=app,
+        default_limits=[settings.rate_limit] if settings.rate_limit else [],
+        storage_uri="redis://",
+        storage_options=storage_options,
+        key_prefix=f"{settings.redis_prefix}ratelimit",
+        headers_enabled=True,
+        # Redis is a derived store: if it is down, serve without limits rather than fail.
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
+    )
+
+
+def settings() -> Settings:
+    value: Settings = current_app.config["LIANXIN_SETTINGS"]
+    return value
+
+
+def session() -> Session:
+    db: SQLAlchemy = current_app.extensions["sqlalchemy"]
+    return db.session()
+
+
+def unit_of_work() -> UnitOfWork:
+    return UnitOfWork(session())
+
+
+def redis_client() -> redis.Redis:
+    client: redis.Redis = current_app.extensions[REDIS]
+    return client
+
+
+def limiter(app: Flask) -> Limiter:
+    value: Limiter = app.extensions[LIMITER]
+    return value

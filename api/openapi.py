@@ -1,0 +1,58 @@
+"""The OpenAPI document and browsable docs, generated from the marshmallow schemas.
+
+Swagger UI is served from the ``swagger-ui-bundle`` wheel rather than a CDN, so
+the docs work on a district intranet with no internet access.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask_smorest
+from flask import Blueprint, Flask, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+from werkzeug.wrappers import Response
+
+from api.errors import handle_http_error
+
+API_PREFIX = "/api/v1"
+
+
+class LianxinApi(flask_smorest.Api):  # type: ignore[misc]
+    """flask-smorest with our error format instead of its own."""
+
+    def handle_http_exception(self, error: Any) -> Any:
+        return handle_http_error(error)
+
+
+def init_app(app: Flask) -> LianxinApi:
+    app.config.update(
+        API_TITLE="Lianxin 连心 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/static/",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Backend of the Lianxin WeChat mini-program: tasks, "
+                "attendance, points (积分, 幸福币), stations and leaderboards.",
+            },
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+        },
+    )
+    api = LianxinApi(app)
+
+    static = Blueprint("swagger_ui_static", __name__)
+
+    @static.get("/api/docs/static/<path:filename>")
+    def swagger_asset(filename: str) -> Response:
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+    app.register_blueprint(static)
+    return api

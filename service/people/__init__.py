@@ -1,0 +1,1 @@
+"""People: users (members, volunteers, residents, staff) and their role grants."""

@@ -1,0 +1,36 @@
+"""Finding and creating people and granting roles, idempotently."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from points.access import Role, ScopeType
+from service.people.models import RoleGrant, User
+
+
+def ensure_user(
+    session: Session, *, openid: str, name: str, residence_place_id: int | None
+) -> User:
+    user = session.scalars(select(User).where(User.openid == openid)).one_or_none()
+    if user is None:
+        user = User(openid=openid, name=name, residence_place_id=residence_place_id)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def ensure_grant(
+    session: Session, user: User, role: Role, scope_type: ScopeType, scope_id: int
+) -> RoleGrant:
+    for grant in user.grants:
+        if (grant.role, grant.scope_type, grant.scope_id) == (
+            role.value,
+            scope_type.value,
+            scope_id,
+        ):
+            return grant
+    grant = RoleGrant(role=role.value, scope_type=scope_type.value, scope_id=scope_id)
+    user.grants.append(grant)
+    session.flush()
+    return grant

@@ -1,0 +1,1 @@
+"""The place tree: district → street → community → grid → building."""

@@ -1,0 +1,30 @@
+"""Adding and finding places."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from points.places import PlaceLevel, check_child_level, child_path
+from service.places.models import Place
+
+
+def find_child(session: Session, parent: Place | None, name: str) -> Place | None:
+    under = Place.parent_id.is_(None) if parent is None else Place.parent_id == parent.id
+    return session.scalars(select(Place).where(under, Place.name == name)).one_or_none()
+
+
+def add_place(session: Session, parent: Place | None, name: str, level: PlaceLevel) -> Place:
+    check_child_level(parent.place_level if parent is not None else None, level)
+    place = Place(parent_id=parent.id if parent else None, name=name, level=level.value)
+    session.add(place)
+    session.flush()  # the path holds the node's own id
+    place.path = child_path(parent.path if parent else None, place.id)
+    session.flush()
+    return place
+
+
+def subtree(session: Session, root: Place) -> list[Place]:
+    return list(
+        session.scalars(select(Place).where(Place.path.startswith(root.path)).order_by(Place.path))
+    )

@@ -1,0 +1,29 @@
+from flask.testing import FlaskClient
+
+
+def test_the_openapi_document_describes_the_api(client: FlaskClient) -> None:
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"] == "3.0.3"
+    assert spec["info"]["title"].startswith("Lianxin")
+    assert "/readyz" in spec["paths"]
+    assert "503" in spec["paths"]["/readyz"]["get"]["responses"]
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_the_docs_page_loads_swagger_ui_from_this_server(client: FlaskClient) -> None:
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/docs/static/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+    with client.get("/api/docs/static/swagger-ui-bundle.js") as asset:
+        assert asset.status_code == 200
+        assert len(asset.get_data()) > 100_000
+
+
+def test_a_missing_docs_asset_is_a_404_in_our_format(client: FlaskClient) -> None:
+    response = client.get("/api/docs/static/../../pyproject.toml")
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"

@@ -1,0 +1,232 @@
+"""Fixtures for every suite.
+
+The suite runs on the embedded backends (SQLite + embedded Redis) by default, and
+on PostgreSQL + Redis when LIANXIN_TEST_DATABASE_URL / LIANXIN_TEST_REDIS_URL are
+set. Each run gets its own database and Redis key prefix, so runs in parallel
+don't collide; each test starts from empty tables and no keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import flask_migrate
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, delete, text
+from sqlalchemy.engine import make_url
+
+from api import create_app, extensions
+from service.config import Environment, Settings
+from service.models import Base
+from service.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str  # "embedded" or "postgresql"
+    instance_path: Path
+    database_url: str | None
+    redis_url: str | None
+    redis_prefix: str
+
+    def settings(self, **overrides: object) -> Settings:
+        base = Settings(
+            env=Environment.TEST,
+            instance_path=self.instance_path,
+            database_url=self.database_url,
+            redis_url=self.redis_url,
+            redis_prefix=self.redis_prefix,
+            rate_limit="",
+        )
+        return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+    def environ(self, **overrides: str) -> dict[str, str]:
+        """An environment for running `lianxin` in a subprocess against this backend."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXIN_")}
+        env.update(
+            LIANXIN_ENV="test",
+            LIANXIN_INSTANCE_PATH=str(self.instance_path),
+            LIANXIN_REDIS_PREFIX=self.redis_prefix,
+            LIANXIN_RATE_LIMIT="",
+        )
+        if self.database_url:
+            env["LIANXIN_DATABASE_URL"] = self.database_url
+        if self.redis_url:
+            env["LIANXIN_REDIS_URL"] = self.redis_url
+        env.update(overrides)
+        return env
+
+
+def _create_database(admin_url: str) -> tuple[str, str]:
+    url = make_url(admin_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"lianxin_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:
+        raise pytest.UsageError(
+            f"LIANXIN_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {error}"
+        ) from error
+    finally:
+        engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    url = make_url(admin_url).set(drivername="postgresql+psycopg")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    admin_url = os.environ.get("LIANXIN_TEST_DATABASE_URL")
+    redis_url = os.environ.get("LIANXIN_TEST_REDIS_URL")
+    database_url, database_name = _create_database(admin_url) if admin_url else (None, None)
+    if redis_url:
+        try:
+            redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+        except redis.RedisError as error:
+            raise pytest.UsageError(
+                f"LIANXIN_TEST_REDIS_URL is set but Redis is unreachable: {error}"
+            ) from error
+    prefix = f"lxtest:{uuid.uuid4().hex[:10]}:"
+    yield Backend(
+        name="postgresql" if admin_url else "embedded",
+        instance_path=tmp_path_factory.mktemp("instance"),
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_prefix=prefix,
+    )
+    if admin_url and database_name:
+        _drop_database(admin_url, database_name)
+    if redis_url:
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def close_app(app: Flask) -> None:
+    """Release the app's pools (an app lives as long as its process otherwise)."""
+    with app.app_context():
+        extensions.redis_client().connection_pool.disconnect()
+        app.extensions["sqlalchemy"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(backend: Backend) -> Iterator[Flask]:
+    app = create_app(backend.settings())
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    close_app(app)
+
+
+class AppFactory:
+    """Builds apps with changed settings for one test and closes them afterwards."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.apps: list[Flask] = []
+
+    def __call__(self, **overrides: object) -> Flask:
+        app = create_app(self.backend.settings(**overrides))
+        self.apps.append(app)
+        return app
+
+    def close(self) -> None:
+        for app in self.apps:
+            close_app(app)
+
+
+@pytest.fixture
+def make_app(backend: Backend) -> Iterator[AppFactory]:
+    factory = AppFactory(backend)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="module")
+def module_app_factory(backend: Backend) -> Iterator[AppFactory]:
+    factory = AppFactory(backend)
+    yield factory
+    factory.close()
+
+
+def _clean(app: Flask, backend: Backend) -> None:
+    with app.app_context():
+        session = extensions.session()
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(delete(table))
+        session.commit()
+        client = extensions.redis_client()
+        keys = list(client.scan_iter(match=f"{backend.redis_prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture
+def fresh_state(app: Flask, backend: Backend) -> None:
+    """Empty tables and no Redis keys of this run, before the test."""
+    _clean(app, backend)
+
+
+@pytest.fixture
+def client(app: Flask, fresh_state: None) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask, fresh_state: None) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def uow(app: Flask, fresh_state: None) -> Iterator[UnitOfWork]:
+    """A unit of work inside an app context, as a request would have."""
+    with app.app_context():
+        yield extensions.unit_of_work()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # PostgreSQL-only tests (real concurrency) are deselected, not skipped, on SQLite.
+    if os.environ.get("LIANXIN_TEST_DATABASE_URL"):
+        return
+    selected = [item for item in items if "postgres" not in item.keywords]
+    deselected = [item for item in items if "postgres" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    db = "PostgreSQL" if os.environ.get("LIANXIN_TEST_DATABASE_URL") else "SQLite"
+    cache = "Redis server" if os.environ.get("LIANXIN_TEST_REDIS_URL") else "embedded Redis"
+    return f"lianxin backends: {db} + {cache}"
+
+
+@pytest.fixture
+def scratch_database(backend: Backend, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the run's kind, for tests that must not touch the shared one."""
+    admin_url = os.environ.get("LIANXIN_TEST_DATABASE_URL")
+    if not admin_url:
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        return
+    url, name = _create_database(admin_url)
+    yield url
+    _drop_database(admin_url, name)

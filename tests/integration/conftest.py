@@ -1,0 +1,6 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _start_from_empty_tables(fresh_state: None) -> None:
+    """Integration tests share the session's database; each starts from empty tables."""

@@ -1,0 +1,114 @@
+"""`lianxin serve` as an operator runs it: gunicorn, several workers, one Redis."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Backend
+
+LIANXIN = str(Path(sys.executable).with_name("lianxin"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self) -> list[dict[str, object]]:
+        """Stop gracefully and return the JSON log lines."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        lines = []
+        for line in self.log_path.read_text().splitlines():
+            if line.startswith("{"):
+                lines.append(json.loads(line))
+        return lines
+
+
+@pytest.fixture
+def serve(backend: Backend, tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
+    servers: list[Server] = []
+
+    def start(workers: int, **env: str) -> Server:
+        port = free_port()
+        log_path = tmp_path / f"serve-{port}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [LIANXIN, "serve", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"],
+                env=backend.environ(**env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        server = Server(f"http://127.0.0.1:{port}", process, log_path)
+        servers.append(server)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server not ready in 60 s:\n{log_path.read_text()}")
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_four_workers_share_one_redis(serve, backend: Backend) -> None:  # type: ignore[no-untyped-def]
+    limit = 10
+    server = serve(
+        4,
+        LIANXIN_RATE_LIMIT=f"{limit} per minute",
+        LIANXIN_REDIS_PREFIX=f"{backend.redis_prefix}serve:",
+    )
+    readiness = httpx.get(f"{server.url}/readyz").json()
+    assert readiness == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+    def call(number: int) -> int:
+        # A new connection each time, so requests spread over the workers.
+        response = httpx.get(
+            f"{server.url}/api/openapi.json",
+            headers={"X-Request-ID": f"share-{number}", "Connection": "close"},
+            timeout=10,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(call, range(80)))
+    logs = server.stop()
+
+    served_by = {
+        line["request_id"]: line["pid"]
+        for line in logs
+        if line.get("logger") == "lianxin.request" and str(line["request_id"]).startswith("share-")
+    }
+    assert len(served_by) == 80
+    # The limit counter is one value in Redis: whichever worker answers, the total
+    # admitted is the limit. Four private Redis servers would admit up to 4 × limit.
+    assert statuses.count(200) == limit
+    assert statuses.count(429) == 80 - limit
+    workers = set(served_by.values())
+    assert len(workers) >= 2, f"all requests went to one worker {workers}; the test proves nothing"

@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+
+from service.config import DEV_SECRET_KEY, ConfigError, Environment, Settings, WechatMode
+
+GOOD_SECRET = "k" * 48
+PRODUCTION = {
+    "LIANXIN_ENV": "production",
+    "LIANXIN_SECRET_KEY": GOOD_SECRET,
+    "LIANXIN_DATABASE_URL": "postgresql://lianxin@db.internal:5432/lianxin",
+    "LIANXIN_REDIS_URL": "redis://cache.internal:6379/0",
+    "LIANXIN_WECHAT_MODE": "live",
+}
+
+
+def test_no_environment_means_the_embedded_default(tmp_path: Path) -> None:
+    settings = Settings.from_env({"LIANXIN_INSTANCE_PATH": str(tmp_path)})
+    settings.validate()
+    assert settings.env is Environment.DEVELOPMENT
+    assert settings.is_sqlite
+    assert settings.sqlalchemy_url.database == str(tmp_path / "lianxin.sqlite3")
+    assert settings.redis_url is None
+    assert settings.embedded_redis_path == tmp_path / "redis.db"
+    assert settings.wechat_mode is WechatMode.FAKE
+
+
+def test_a_plain_postgresql_url_uses_psycopg_3() -> None:
+    settings = Settings.from_env(PRODUCTION)
+    settings.validate()
+    assert settings.sqlalchemy_url.drivername == "postgresql+psycopg"
+    assert settings.sqlalchemy_url.host == "db.internal"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"LIANXIN_SECRET_KEY": ""}, "LIANXIN_SECRET_KEY"),
+        ({"LIANXIN_SECRET_KEY": DEV_SECRET_KEY}, "LIANXIN_SECRET_KEY"),
+        ({"LIANXIN_SECRET_KEY": "short-secret"}, "at least 32"),
+        ({"LIANXIN_DATABASE_URL": ""}, "PostgreSQL"),
+        ({"LIANXIN_DATABASE_URL": "sqlite:////var/lib/lianxin.db"}, "PostgreSQL"),
+        ({"LIANXIN_REDIS_URL": ""}, "LIANXIN_REDIS_URL"),
+        ({"LIANXIN_WECHAT_MODE": "fake"}, "fake"),
+    ],
+)
+def test_production_refuses_unsafe_settings(change: dict[str, str], reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason) as raised:
+        Settings.from_env({**PRODUCTION, **change}).validate()
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("environ", "reason"),
+    [
+        ({"LIANXIN_DATABASE_URL": "not a url"}, "not a database URL"),
+        ({"LIANXIN_DATABASE_URL": "mysql://root@localhost/x"}, "PostgreSQL or SQLite"),
+        ({"LIANXIN_REDIS_URL": "http://localhost:6379"}, "redis://"),
+        ({"LIANXIN_ENV": "staging"}, "LIANXIN_ENV must be one of"),
+        ({"LIANXIN_WECHAT_MODE": "sandbox"}, "LIANXIN_WECHAT_MODE"),
+        ({"LIANXIN_MAX_REQUEST_BYTES": "ten"}, "whole number"),
+        ({"LIANXIN_MAX_REQUEST_BYTES": "0"}, "positive"),
+        ({"LIANXIN_DB_POOL_SIZE": "5.5"}, "whole number"),
+    ],
+)
+def test_bad_settings_name_the_variable(environ: dict[str, str], reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason):
+        Settings.from_env(environ).validate()

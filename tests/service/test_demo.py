@@ -1,0 +1,46 @@
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from service.demo import seed_demo_world
+from service.people.models import RoleGrant, User
+from service.places.models import Place
+from service.unit_of_work import UnitOfWork
+
+
+def test_demo_world_has_the_documented_shape(uow: UnitOfWork) -> None:
+    world = seed_demo_world(uow)
+
+    levels = Counter(p["level"] for p in world.places)
+    assert levels == {"street": 1, "community": 2, "grid": 4}
+    street = next(p for p in world.places if p["level"] == "street")
+    assert street["parent_id"] is None
+    communities = [p for p in world.places if p["level"] == "community"]
+    assert all(c["parent_id"] == street["id"] for c in communities)
+
+    for community in communities:
+        grids = {p["id"] for p in world.places if p["parent_id"] == community["id"]}
+        assert len(grids) == 2
+        in_scope = {community["id"], *grids}
+        roles = Counter(
+            r["role"] for u in world.users for r in u["roles"] if r["scope_id"] in in_scope
+        )
+        assert roles == {"staff": 1, "member": 3, "volunteer": 2, "resident": 2}
+
+    admins = [u for u in world.users if any(r["role"] == "admin" for r in u["roles"])]
+    assert [a["roles"] for a in admins] == [
+        [{"role": "admin", "scope_type": "org", "scope_id": street["id"]}]
+    ]
+    assert all(u["openid"].startswith("demo-") for u in world.users)
+    assert world.as_json()["stations"] == []
+    assert world.as_json()["tasks"] == []
+
+
+def test_seeding_twice_changes_nothing(uow: UnitOfWork) -> None:
+    first = seed_demo_world(uow)
+    second = seed_demo_world(uow)
+    assert second.as_json() == first.as_json()
+    session = uow.session
+    assert session.scalar(select(func.count()).select_from(Place)) == len(first.places)
+    assert session.scalar(select(func.count()).select_from(User)) == len(first.users)
+    assert session.scalar(select(func.count()).select_from(RoleGrant)) == len(first.users)
