@@ -13,7 +13,16 @@ from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from api.observability import current_request_id
-from points.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from points.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
 
 log = logging.getLogger("lianxin.errors")
 
@@ -23,6 +32,9 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
+    Unauthenticated: 401,
+    RateLimited: 429,
+    Unavailable: 503,
 }
 
 HTTP_CODES = {

@@ -42,3 +42,21 @@ class Conflict(DomainError):
     """The object's current state does not allow the action."""
 
     code = "conflict"
+
+
+class Unauthenticated(DomainError):
+    """The caller's identity could not be established (bad or expired credentials)."""
+
+    code = "unauthenticated"
+
+
+class RateLimited(DomainError):
+    """Someone upstream (or our own limits) asks the caller to slow down."""
+
+    code = "rate_limited"
+
+
+class Unavailable(DomainError):
+    """A service we depend on is down or busy; trying again later may work."""
+
+    code = "unavailable"

@@ -48,6 +48,9 @@ class Settings:
     secret_key: str = DEV_SECRET_KEY
     wechat_mode: WechatMode = WechatMode.FAKE
     wechat_base_url: str = "https://api.weixin.qq.com"
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_timeout_seconds: float = 5.0
     max_request_bytes: int = 10 * 1024 * 1024
     rate_limit: str = "600 per minute"  # per client address; empty disables
     trusted_proxies: int = 0  # how many proxies (nginx…) put X-Forwarded-For in front
@@ -93,6 +96,8 @@ class Settings:
             wechat_mode=choice("LIANXIN_WECHAT_MODE", WechatMode, defaults.wechat_mode),
             wechat_base_url=text("LIANXIN_WECHAT_BASE_URL", defaults.wechat_base_url)
             or defaults.wechat_base_url,
+            wechat_appid=text("LIANXIN_WECHAT_APPID", "") or "",
+            wechat_secret=text("LIANXIN_WECHAT_SECRET", "") or "",
             max_request_bytes=number("LIANXIN_MAX_REQUEST_BYTES", defaults.max_request_bytes),
             rate_limit=env.get("LIANXIN_RATE_LIMIT", defaults.rate_limit).strip(),
             trusted_proxies=number("LIANXIN_TRUSTED_PROXIES", defaults.trusted_proxies),
@@ -135,6 +140,10 @@ class Settings:
             ("redis://", "rediss://", "unix://")
         ):
             raise ConfigError("LIANXIN_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.wechat_mode is WechatMode.LIVE and not (self.wechat_appid and self.wechat_secret):
+            raise ConfigError(
+                "LIANXIN_WECHAT_MODE=live needs LIANXIN_WECHAT_APPID and LIANXIN_WECHAT_SECRET"
+            )
         if self.max_request_bytes <= 0:
             raise ConfigError("LIANXIN_MAX_REQUEST_BYTES must be positive")
         if self.env is Environment.PRODUCTION:

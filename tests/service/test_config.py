@@ -11,6 +11,8 @@ PRODUCTION = {
     "LIANXIN_DATABASE_URL": "postgresql://lianxin@db.internal:5432/lianxin",
     "LIANXIN_REDIS_URL": "redis://cache.internal:6379/0",
     "LIANXIN_WECHAT_MODE": "live",
+    "LIANXIN_WECHAT_APPID": "wx0123456789abcdef",
+    "LIANXIN_WECHAT_SECRET": "s" * 32,
 }
 
 
@@ -42,6 +44,7 @@ def test_a_plain_postgresql_url_uses_psycopg_3() -> None:
         ({"LIANXIN_DATABASE_URL": "sqlite:////var/lib/lianxin.db"}, "PostgreSQL"),
         ({"LIANXIN_REDIS_URL": ""}, "LIANXIN_REDIS_URL"),
         ({"LIANXIN_WECHAT_MODE": "fake"}, "fake"),
+        ({"LIANXIN_WECHAT_SECRET": ""}, "LIANXIN_WECHAT_SECRET"),
     ],
 )
 def test_production_refuses_unsafe_settings(change: dict[str, str], reason: str) -> None:
