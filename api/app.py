@@ -5,7 +5,19 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import errors, extensions, health, observability, openapi
+from api import (
+    authentication,
+    errors,
+    extensions,
+    health,
+    me,
+    observability,
+    openapi,
+    organisation,
+    people,
+    places,
+    sign_in,
+)
 from service.config import Settings
 
 
@@ -37,4 +49,13 @@ def create_app(config: Settings | None = None) -> Flask:
     api = openapi.init_app(app)
     errors.init_app(app)
     health.init_app(app, api)
+    authentication.init_app(app)
+    api.register_blueprint(sign_in.blp)
+    api.register_blueprint(me.blp)
+    api.register_blueprint(places.blp)
+    api.register_blueprint(organisation.blp)
+    api.register_blueprint(people.blp)
+    if settings.sign_in_rate_limit:
+        # Sign-in is where passwords and codes are guessed: a tighter limit per address.
+        extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)
     return app

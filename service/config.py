@@ -46,6 +46,9 @@ class Settings:
     redis_url: str | None = None  # None: embedded Redis in the instance folder
     redis_prefix: str = "lx:"
     secret_key: str = DEV_SECRET_KEY
+    # Encrypts personal data at rest (phone numbers); kept apart from the secret key so
+    # that rotating one does not make the other's data unreadable.
+    data_key: str = ""
     wechat_mode: WechatMode = WechatMode.FAKE
     wechat_base_url: str = "https://api.weixin.qq.com"
     wechat_appid: str = ""
@@ -53,6 +56,7 @@ class Settings:
     wechat_timeout_seconds: float = 5.0
     max_request_bytes: int = 10 * 1024 * 1024
     rate_limit: str = "600 per minute"  # per client address; empty disables
+    sign_in_rate_limit: str = "20 per minute"  # per client address, on /auth/*
     trusted_proxies: int = 0  # how many proxies (nginx…) put X-Forwarded-For in front
     db_pool_size: int = 5
     redis_timeout_seconds: float = 1.0
@@ -93,6 +97,7 @@ class Settings:
             redis_url=text("LIANXIN_REDIS_URL"),
             redis_prefix=text("LIANXIN_REDIS_PREFIX", defaults.redis_prefix) or "",
             secret_key=text("LIANXIN_SECRET_KEY", DEV_SECRET_KEY) or DEV_SECRET_KEY,
+            data_key=text("LIANXIN_DATA_KEY", "") or "",
             wechat_mode=choice("LIANXIN_WECHAT_MODE", WechatMode, defaults.wechat_mode),
             wechat_base_url=text("LIANXIN_WECHAT_BASE_URL", defaults.wechat_base_url)
             or defaults.wechat_base_url,
@@ -100,6 +105,9 @@ class Settings:
             wechat_secret=text("LIANXIN_WECHAT_SECRET", "") or "",
             max_request_bytes=number("LIANXIN_MAX_REQUEST_BYTES", defaults.max_request_bytes),
             rate_limit=env.get("LIANXIN_RATE_LIMIT", defaults.rate_limit).strip(),
+            sign_in_rate_limit=env.get(
+                "LIANXIN_SIGN_IN_RATE_LIMIT", defaults.sign_in_rate_limit
+            ).strip(),
             trusted_proxies=number("LIANXIN_TRUSTED_PROXIES", defaults.trusted_proxies),
             db_pool_size=number("LIANXIN_DB_POOL_SIZE", defaults.db_pool_size),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
@@ -120,6 +128,10 @@ class Settings:
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
         return url
+
+    @property
+    def personal_data_key(self) -> str:
+        return self.data_key or f"derived-from-secret:{self.secret_key}"
 
     @property
     def is_sqlite(self) -> bool:
@@ -154,6 +166,11 @@ class Settings:
             raise ConfigError(
                 "LIANXIN_SECRET_KEY must be set to a random value of at least "
                 f"{_MIN_SECRET_LENGTH} characters in production"
+            )
+        if len(self.data_key) < _MIN_SECRET_LENGTH:
+            raise ConfigError(
+                "LIANXIN_DATA_KEY must be set to a random value of at least "
+                f"{_MIN_SECRET_LENGTH} characters in production (it encrypts phone numbers)"
             )
         if self.is_sqlite:
             raise ConfigError("production needs PostgreSQL: set LIANXIN_DATABASE_URL")

@@ -1,7 +1,18 @@
 """Every mapped table, imported in one place so the metadata (and Alembic) sees them all."""
 
+from service.auth.models import RefreshToken
 from service.db import Base
+from service.organisation.models import Branch, Department, Pairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 
-__all__ = ["Base", "Place", "RoleGrant", "User"]
+__all__ = [
+    "Base",
+    "Branch",
+    "Department",
+    "Pairing",
+    "Place",
+    "RefreshToken",
+    "RoleGrant",
+    "User",
+]

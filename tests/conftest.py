@@ -45,6 +45,7 @@ class Backend:
             redis_url=self.redis_url,
             redis_prefix=self.redis_prefix,
             rate_limit="",
+            sign_in_rate_limit="",
         )
         return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
 
@@ -56,6 +57,7 @@ class Backend:
             LIANXIN_INSTANCE_PATH=str(self.instance_path),
             LIANXIN_REDIS_PREFIX=self.redis_prefix,
             LIANXIN_RATE_LIMIT="",
+            LIANXIN_SIGN_IN_RATE_LIMIT="",
         )
         if self.database_url:
             env["LIANXIN_DATABASE_URL"] = self.database_url
@@ -124,6 +126,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
 def close_app(app: Flask) -> None:
     """Release the app's pools (an app lives as long as its process otherwise)."""
     with app.app_context():
+        extensions.wechat().close()
         extensions.redis_client().connection_pool.disconnect()
         app.extensions["sqlalchemy"].engine.dispose()
 
@@ -189,6 +192,13 @@ def fresh_state(app: Flask, backend: Backend) -> None:
 @pytest.fixture
 def client(app: Flask, fresh_state: None) -> FlaskClient:
     return app.test_client()
+
+
+def signed_in_headers(client: FlaskClient, openid: str) -> dict[str, str]:
+    """Sign in through the API in fake WeChat mode (the code is the openid)."""
+    response = client.post("/api/v1/auth/wechat", json={"code": openid})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, signed_in_headers
 
 
 class ProbeSchema(Schema):
@@ -57,8 +57,12 @@ def probe_app(module_app_factory: AppFactory) -> Flask:
 
 
 @pytest.fixture
-def probe(probe_app: Flask) -> FlaskClient:
-    return probe_app.test_client()
+def probe(probe_app: Flask, fresh_state: None) -> FlaskClient:
+    """A client signed in as someone: the probe routes, like all routes, need a token."""
+    client = probe_app.test_client()
+    headers = signed_in_headers(client, "probe-user")
+    client.environ_base["HTTP_AUTHORIZATION"] = headers["Authorization"]
+    return client
 
 
 def assert_error_shape(body: dict[str, Any], code: str) -> None:

@@ -2,7 +2,7 @@ import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from service.models import Base
 from tests.conftest import AppFactory
@@ -26,3 +26,40 @@ def test_migrations_go_down_to_nothing_and_up_again(
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         flask_migrate.upgrade()
         assert {"place", "app_user", "role_grant"} <= set(inspect(engine).get_table_names())
+
+
+def test_upgrading_keeps_the_rows_already_there(
+    make_app: AppFactory, scratch_database: str
+) -> None:
+    """Upgrades run on live data; on SQLite a table rebuild must not cascade into
+    the rows that reference it."""
+    app = make_app(database_url=scratch_database)
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+        flask_migrate.upgrade(revision="0001")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO place (id, parent_id, name, level, path, created_at) "
+                    "VALUES (1, NULL, '街道', 'street', '/1/', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO app_user (id, openid, name, residence_place_id, created_at) "
+                    "VALUES (1, 'o-1', '王芳', 1, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO role_grant (user_id, role, scope_type, scope_id, granted_at) "
+                    "VALUES (1, 'staff', 'org', 1, CURRENT_TIMESTAMP)"
+                )
+            )
+        flask_migrate.upgrade()
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM role_grant")).scalar() == 1
+            user = connection.execute(
+                text("SELECT name, token_version, failed_logins, active FROM app_user")
+            ).one()
+        assert tuple(user) == ("王芳", 0, 0, True)

@@ -8,6 +8,7 @@ GOOD_SECRET = "k" * 48
 PRODUCTION = {
     "LIANXIN_ENV": "production",
     "LIANXIN_SECRET_KEY": GOOD_SECRET,
+    "LIANXIN_DATA_KEY": "d" * 48,
     "LIANXIN_DATABASE_URL": "postgresql://lianxin@db.internal:5432/lianxin",
     "LIANXIN_REDIS_URL": "redis://cache.internal:6379/0",
     "LIANXIN_WECHAT_MODE": "live",
@@ -45,6 +46,7 @@ def test_a_plain_postgresql_url_uses_psycopg_3() -> None:
         ({"LIANXIN_REDIS_URL": ""}, "LIANXIN_REDIS_URL"),
         ({"LIANXIN_WECHAT_MODE": "fake"}, "fake"),
         ({"LIANXIN_WECHAT_SECRET": ""}, "LIANXIN_WECHAT_SECRET"),
+        ({"LIANXIN_DATA_KEY": ""}, "LIANXIN_DATA_KEY"),
     ],
 )
 def test_production_refuses_unsafe_settings(change: dict[str, str], reason: str) -> None:

@@ -1,0 +1,55 @@
+"""Cursor pagination as API.md describes: ?limit= (default 20, max 100) and ?cursor=."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from marshmallow import Schema, fields, validate
+
+from points.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput("bad cursor", errors={"cursor": ["not a cursor we issued"]}) from None
+
+
+def int_cursor(cursor: str | None) -> int:
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return 0
+    if not raw.isdigit():
+        raise InvalidInput("bad cursor", errors={"cursor": ["not a cursor we issued"]})
+    return int(raw)
+
+
+def page(rows: Sequence[T], limit: int, key: Callable[[T], object]) -> dict[str, Any]:
+    """``rows`` was fetched with ``limit + 1`` so we know whether more follow."""
+    items = list(rows[:limit])
+    more = len(rows) > limit and items
+    next_cursor = base64.urlsafe_b64encode(str(key(items[-1])).encode()).decode() if more else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "next_cursor": fields.String(allow_none=True, required=True),
+        },
+        name=name,
+    )

@@ -1,0 +1,81 @@
+"""People in the caller's scope, and their role grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api import extensions
+from api.authentication import current_actor
+from api.pagination import PageArgs, int_cursor, page, page_schema
+from points.access import Role, ScopeType
+from service.people.admin import get_person, grant_role, list_people, revoke_grant
+
+blp = Blueprint("people", __name__, url_prefix="/api/v1/users", description="People in your scope")
+
+
+class GrantSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
+    scope_type = fields.String(required=True, validate=validate.OneOf([s.value for s in ScopeType]))
+    scope_id = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class PersonSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    phone_masked = fields.String(allow_none=True)
+    residence_place_id = fields.Integer(allow_none=True)
+    home_branch_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+    roles = fields.List(fields.Nested(GrantSchema), attribute="grants")
+    created_at = fields.DateTime()
+
+
+@blp.route("")
+class People(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(PersonSchema, "PersonPage"))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """People living in the places you look after (staff, admins)."""
+        rows = list_people(
+            extensions.session(),
+            current_actor(),
+            limit=args["limit"] + 1,
+            after_id=int_cursor(args["cursor"]),
+        )
+        return page(rows, args["limit"], key=lambda user: user.id)
+
+
+@blp.route("/<int:user_id>")
+class Person(MethodView):
+    @blp.response(200, PersonSchema)
+    def get(self, user_id: int) -> Any:
+        return get_person(extensions.session(), current_actor(), user_id)
+
+
+@blp.route("/<int:user_id>/grants")
+class Grants(MethodView):
+    @blp.arguments(GrantSchema)
+    @blp.response(201, PersonSchema)
+    def post(self, body: dict[str, Any], user_id: int) -> Any:
+        """Give a role on a place, branch or department. Staff may give member, volunteer
+        and resident in their community; other roles need an admin."""
+        return grant_role(
+            extensions.unit_of_work(),
+            current_actor(),
+            user_id,
+            Role(body["role"]),
+            ScopeType(body["scope_type"]),
+            body["scope_id"],
+        )
+
+
+@blp.route("/<int:user_id>/grants/<int:grant_id>")
+class OneGrant(MethodView):
+    @blp.response(200, PersonSchema)
+    def delete(self, user_id: int, grant_id: int) -> Any:
+        return revoke_grant(extensions.unit_of_work(), current_actor(), user_id, grant_id)

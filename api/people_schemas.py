@@ -1,0 +1,56 @@
+"""How people look on the wire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+
+class RoleSchema(Schema):
+    role = fields.String(required=True)
+    scope_type = fields.String(required=True)
+    scope_id = fields.Integer(required=True)
+
+
+class MeSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    avatar_url = fields.String(allow_none=True)
+    phone_masked = fields.String(allow_none=True, metadata={"example": "138****1234"})
+    residence_place_id = fields.Integer(allow_none=True)
+    home_branch_id = fields.Integer(allow_none=True)
+    roles = fields.Method("dump_roles")
+    privacy_policy_version = fields.String(allow_none=True)
+    privacy_consented_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+    def dump_roles(self, user: Any) -> list[dict[str, Any]]:
+        return [
+            {"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id}
+            for g in user.grants
+        ]
+
+
+class TokensSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+    token_type = fields.Constant("Bearer")
+    user = fields.Nested(MeSchema, required=True)
+
+
+class ProfileChangesSchema(Schema):
+    """What a person may change about themselves. Anything else (roles, points,
+    scope, ids) is refused with 422 rather than silently ignored."""
+
+    name = fields.String(validate=validate.Length(min=1, max=32))
+    avatar_url = fields.URL(validate=validate.Length(max=512), schemes={"https"})
+    privacy_policy_version = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "the privacy policy version the person consents to"},
+    )
+    residence_place_id = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "chosen once; later moves are made by staff"},
+    )

@@ -1,0 +1,1 @@
+"""Sign-in: WeChat and console passwords, access tokens, rotating refresh tokens."""

@@ -1,0 +1,1 @@
+"""Government departments, party branches and their pairings with communities."""

@@ -1,0 +1,112 @@
+"""Staff and admins looking after people: who is in my scope, and their roles."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from points.access import SERVICE_ROLES, Action, Role, ScopeType
+from points.errors import Forbidden, NotFound
+from service.access import Actor, Target, can, place_prefixes, require
+from service.auth.sign_in import bump_token_version
+from service.organisation.models import Branch, Department
+from service.people.directory import ensure_grant
+from service.people.models import RoleGrant, User
+from service.places.models import Place
+from service.unit_of_work import UnitOfWork
+
+
+def person_target(session: Session, user: User) -> Target:
+    place = session.get(Place, user.residence_place_id) if user.residence_place_id else None
+    branch = session.get(Branch, user.home_branch_id) if user.home_branch_id else None
+    return Target(
+        place_path=place.path if place else None,
+        branch_id=branch.id if branch else None,
+        department_id=branch.department_id if branch else None,
+    )
+
+
+def list_people(session: Session, actor: Actor, *, limit: int, after_id: int = 0) -> list[User]:
+    """People living in the places the actor may view people in, by id."""
+    prefixes = place_prefixes(actor, Action.VIEW_PEOPLE)
+    if not prefixes:
+        raise Forbidden("your roles do not include looking after people")
+    query = (
+        select(User)
+        .join(Place, Place.id == User.residence_place_id)
+        .where(or_(*(Place.path.startswith(prefix) for prefix in prefixes)), User.id > after_id)
+        .order_by(User.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def get_person(session: Session, actor: Actor, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("person not found")
+    require(actor, Action.VIEW_PEOPLE, person_target(session, user), what="person")
+    return user
+
+
+def _scope_target(session: Session, scope_type: ScopeType, scope_id: int) -> Target:
+    match scope_type:
+        case ScopeType.ORG:
+            place = session.get(Place, scope_id)
+            if place is None:
+                raise NotFound("place not found", errors={"scope_id": ["no such place"]})
+            return Target(place_path=place.path)
+        case ScopeType.BRANCH:
+            branch = session.get(Branch, scope_id)
+            if branch is None:
+                raise NotFound("branch not found", errors={"scope_id": ["no such branch"]})
+            if branch.place_id is not None:
+                place = session.get(Place, branch.place_id)
+                return Target(place_path=place.path if place else None, branch_id=branch.id)
+            return Target(organisation_wide=True, branch_id=branch.id)
+        case ScopeType.DEPARTMENT:
+            if session.get(Department, scope_id) is None:
+                raise NotFound("department not found", errors={"scope_id": ["no such department"]})
+            return Target(organisation_wide=True, department_id=scope_id)
+    raise NotFound("station not found", errors={"scope_id": ["no such station"]})
+
+
+def _require_may_grant(actor: Actor, role: Role, target: Target) -> None:
+    if can(actor, Action.MANAGE_PEOPLE, target):
+        return
+    if role in SERVICE_ROLES and can(actor, Action.GRANT_SERVICE_ROLES, target):
+        return
+    require(actor, Action.MANAGE_PEOPLE, target, what="scope")  # 404 out of scope, else 403
+
+
+def grant_role(
+    uow: UnitOfWork, actor: Actor, user_id: int, role: Role, scope_type: ScopeType, scope_id: int
+) -> User:
+    with uow:
+        session = uow.session
+        user = get_person(session, actor, user_id)
+        _require_may_grant(actor, role, _scope_target(session, scope_type, scope_id))
+        grant = ensure_grant(session, user, role, scope_type, scope_id)
+        grant.granted_by_id = actor.user_id
+        bump_token_version(session, user.id)
+        uow.commit()
+        session.refresh(user)
+        return user
+
+
+def revoke_grant(uow: UnitOfWork, actor: Actor, user_id: int, grant_id: int) -> User:
+    with uow:
+        session = uow.session
+        user = get_person(session, actor, user_id)
+        grant = session.get(RoleGrant, grant_id)
+        if grant is None or grant.user_id != user.id:
+            raise NotFound("grant not found")
+        target = _scope_target(session, ScopeType(grant.scope_type), grant.scope_id)
+        _require_may_grant(actor, Role(grant.role), target)
+        if user.id == actor.user_id and grant.role == Role.ADMIN:
+            raise Forbidden("an admin cannot remove their own admin role")
+        session.delete(grant)
+        bump_token_version(session, user.id)
+        uow.commit()
+        session.refresh(user)
+        return user

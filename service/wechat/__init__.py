@@ -1,0 +1,1 @@
+"""The WeChat mini-program server API: sign-in (jscode2session), phone numbers, access token."""

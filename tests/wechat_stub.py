@@ -1,0 +1,231 @@
+"""A local WeChat API server for tests: a real HTTP server, with programmable answers.
+
+Use it as a context manager, e.g. in a conftest::
+
+    @pytest.fixture(scope="session")
+    def wechat_stub() -> Iterator[WechatStub]:
+        with WechatStub() as stub:
+            yield stub
+
+and call ``stub.reset()`` before each test. Like WeChat, it checks the appid and secret,
+takes each login and phone code only once, and accepts only the latest access token.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from service.config import WechatMode
+
+LOGIN = "/sns/jscode2session"
+STABLE_TOKEN = "/cgi-bin/stable_token"
+PHONE = "/wxa/business/getuserphonenumber"
+
+STUB_APPID = "wx-stub-appid"
+STUB_SECRET = "stub-secret-keep-out"
+
+Body = dict[str, Any]
+
+
+class WechatStub:
+    def __init__(self, appid: str = STUB_APPID, secret: str = STUB_SECRET) -> None:
+        self.appid = appid
+        self.secret = secret
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.reset()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        assert self._server is not None
+        assert self._thread is not None
+        self._stopping.set()  # wakes handlers that are sleeping out a programmed delay
+        self._server.shutdown()
+        self._server.server_close()  # also joins the handler threads
+        self._thread.join()
+
+    def __enter__(self) -> WechatStub:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start the stub first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def settings_overrides(self) -> dict[str, object]:
+        """Settings fields that point a live-mode app at this stub (for make_app(**…))."""
+        return {
+            "wechat_mode": WechatMode.LIVE,
+            "wechat_base_url": self.base_url,
+            "wechat_appid": self.appid,
+            "wechat_secret": self.secret,
+        }
+
+    # --- programming -----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        with self._lock:
+            self.logins: dict[str, Body] = {}
+            self.phones: dict[str, str] = {}
+            self.used_codes: set[str] = set()
+            self.calls: collections.Counter[str] = collections.Counter()
+            # (path, query, JSON payload) of every request, so tests can see what was sent.
+            self.requests: list[tuple[str, dict[str, str], Body]] = []
+            self.token_expires_in = 7200
+            self.issued_tokens: list[str] = []
+            self._token_revoked = False
+            self._queued: dict[str, collections.deque[tuple[Body | str | None, int, float]]] = (
+                collections.defaultdict(collections.deque)
+            )
+
+    def add_user(self, code: str, openid: str, unionid: str | None = None) -> None:
+        body: Body = {"openid": openid, "session_key": f"session-key-of-{openid}"}
+        if unionid is not None:
+            body["unionid"] = unionid
+        self.logins[code] = body
+
+    def fail_next(
+        self, path: str, body: Body | str | None = None, status: int = 200, delay: float = 0
+    ) -> None:
+        """Answer the next call of ``path`` this way: a JSON body, raw text (str), or, with
+        None, the normal answer; after ``delay`` seconds and with HTTP ``status``."""
+        with self._lock:
+            self._queued[path].append((body, status, delay))
+
+    def expire_token(self) -> None:
+        """Invalidate the current access token, as WeChat may at any time."""
+        with self._lock:
+            self._token_revoked = True
+
+    @property
+    def current_token(self) -> str | None:
+        with self._lock:
+            return self._current_token()
+
+    # --- answers (called by the handler threads) --------------------------------------------
+
+    def _current_token(self) -> str | None:
+        if self._token_revoked or not self.issued_tokens:
+            return None
+        return self.issued_tokens[-1]
+
+    def _answer(self, path: str, query: dict[str, str], payload: Body) -> tuple[Body | str, int]:
+        with self._lock:
+            self.calls[path] += 1
+            self.requests.append((path, query, payload))
+            queued = self._queued[path].popleft() if self._queued[path] else None
+        body, status, delay = queued or (None, 200, 0.0)
+        if delay:
+            self._stopping.wait(delay)
+        if body is None:
+            body = self._normal_answer(path, query, payload)
+        return body, status
+
+    def _normal_answer(self, path: str, query: dict[str, str], payload: Body) -> Body:
+        with self._lock:
+            if path == LOGIN:
+                return self._credentials(query) or self._take(query.get("js_code"), self.logins)
+            if path == STABLE_TOKEN:
+                return self._credentials(payload) or self._issue_token(payload)
+            if path == PHONE:
+                if not query.get("access_token") or query["access_token"] != self._current_token():
+                    return _error(
+                        40001, "invalid credential, access_token is invalid or not latest"
+                    )
+                phones = {code: _phone_info(phone) for code, phone in self.phones.items()}
+                return self._take(payload.get("code"), phones)
+        return _error(-1, f"stub does not serve {path}")
+
+    def _credentials(self, given: dict[str, Any]) -> Body | None:
+        if given.get("appid") != self.appid:
+            return _error(40013, "invalid appid")
+        if given.get("secret") != self.secret:
+            return _error(40125, "invalid appsecret")
+        return None
+
+    def _take(self, code: object, answers: dict[str, Body]) -> Body:
+        if not isinstance(code, str) or code not in answers:
+            return _error(40029, "invalid code")
+        if code in self.used_codes:
+            return _error(40163, "code been used")
+        self.used_codes.add(code)
+        return answers[code]
+
+    def _issue_token(self, payload: Body) -> Body:
+        if payload.get("grant_type") != "client_credential":
+            return _error(40002, "invalid grant_type")
+        if payload.get("force_refresh") or self._current_token() is None:
+            self.issued_tokens.append(f"stub-token-{len(self.issued_tokens) + 1}")
+            self._token_revoked = False
+        return {"access_token": self.issued_tokens[-1], "expires_in": self.token_expires_in}
+
+
+def _error(errcode: int, errmsg: str) -> Body:
+    return {"errcode": errcode, "errmsg": errmsg}
+
+
+def _phone_info(phone: str) -> Body:
+    return {
+        "errcode": 0,
+        "errmsg": "ok",
+        "phone_info": {
+            "phoneNumber": f"+86 {phone}",
+            "purePhoneNumber": phone,
+            "countryCode": "86",
+        },
+    }
+
+
+def _handler_for(stub: WechatStub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._serve({})
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                payload = json.loads(raw or b"{}")
+            except ValueError:
+                payload = None
+            self._serve(payload if isinstance(payload, dict) else {})
+
+        def _serve(self, payload: Body) -> None:
+            url = urlsplit(self.path)
+            query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+            body, status = stub._answer(url.path, query, payload)
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            kind = "text/plain" if isinstance(body, str) else "application/json"
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", f"{kind}; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except ConnectionError:
+                pass  # the client gave up waiting (a timeout test): nobody left to answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # requests carry the secret; and tests read their own counters
+
+    return Handler
