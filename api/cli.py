@@ -19,6 +19,7 @@ from flask_migrate.cli import db as db_commands
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from api import extensions
+from api.admin_cli import admin
 from api.app import create_app
 from service.config import ConfigError, Settings
 from service.demo import seed_demo_world
@@ -50,6 +51,7 @@ def cli() -> None:
 
 
 cli.add_command(db_commands)
+cli.add_command(admin)
 
 
 @cli.command("serve", with_appcontext=False)
