@@ -23,7 +23,8 @@ def decode_cursor(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        # validate=True: a lenient decoder would quietly drop junk and restart the list.
+        return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("bad cursor", errors={"cursor": ["not a cursor we issued"]}) from None
 

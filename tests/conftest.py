@@ -27,6 +27,7 @@ from api import create_app, extensions
 from service.config import Environment, Settings
 from service.models import Base
 from service.unit_of_work import UnitOfWork
+from tests.wechat_stub import WechatStub
 
 
 @dataclass(frozen=True)
@@ -240,3 +241,16 @@ def scratch_database(backend: Backend, tmp_path: Path) -> Iterator[str]:
     url, name = _create_database(admin_url)
     yield url
     _drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def wechat_stub() -> Iterator[WechatStub]:
+    """A real local HTTP server standing in for the WeChat API."""
+    with WechatStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def stub(wechat_stub: WechatStub) -> WechatStub:
+    wechat_stub.reset()
+    return wechat_stub

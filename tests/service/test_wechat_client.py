@@ -33,18 +33,6 @@ from tests.wechat_stub import LOGIN, PHONE, STABLE_TOKEN, WechatStub
 MakeClient = Callable[..., WechatClient]
 
 
-@pytest.fixture(scope="module")
-def wechat_stub() -> Iterator[WechatStub]:
-    with WechatStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def stub(wechat_stub: WechatStub) -> WechatStub:
-    wechat_stub.reset()
-    return wechat_stub
-
-
 @pytest.fixture
 def cache(app: Flask) -> redis.Redis:
     with app.app_context():

@@ -1,0 +1,261 @@
+"""Who gets what, for every route: generated from the app's route table.
+
+The world: a street with communities A and B, each with a grid, a person, a branch
+and a pairing. One user per role, all in community A (and an admin of the whole
+street). Every authenticated route is called by every role on A's objects and on
+B's. A route missing from ROUTES fails the test, so no route ships without its
+access rule written down.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api import extensions
+from api.authentication import is_public
+from points.access import Role, ScopeType
+from points.places import PlaceLevel
+from service.auth.tokens import issue_access_token
+from service.db import utcnow
+from service.models import Base
+from service.organisation.models import Branch, Department, Pairing
+from service.people.directory import ensure_grant
+from service.people.models import RoleGrant, User
+from service.places.tree import add_place
+
+ROLES = ["member", "volunteer", "resident", "staff", "clerk", "dept_officer", "admin", "root"]
+SIDES = ["A", "B"]
+
+
+@dataclass
+class World:
+    ids: dict[str, int]
+    tokens: dict[str, str]
+
+    def side(self, side: str, name: str) -> int:
+        return self.ids[f"{name}_{side}"]
+
+
+def build_world(app: Flask) -> World:
+    ids: dict[str, int] = {}
+    with app.app_context():
+        session = extensions.session()
+        street = add_place(session, None, "街道", PlaceLevel.STREET)
+        ids["street"] = street.id
+        department = Department(name="区民政局")
+        session.add(department)
+        session.flush()
+        ids["department"] = department.id
+        for side in SIDES:
+            community = add_place(session, street, f"社区{side}", PlaceLevel.COMMUNITY)
+            grid = add_place(session, community, f"网格{side}", PlaceLevel.GRID)
+            person = User(name=f"居民{side}", residence_place_id=grid.id)
+            session.add(person)
+            session.flush()
+            grant = ensure_grant(session, person, Role.MEMBER, ScopeType.ORG, grid.id)
+            branch = Branch(name=f"支部{side}", place_id=community.id)
+            pairing = Pairing(
+                department_id=department.id, place_id=community.id, started_on=date(2026, 1, 1)
+            )
+            session.add_all([branch, pairing])
+            session.flush()
+            ids.update(
+                {
+                    f"community_{side}": community.id,
+                    f"grid_{side}": grid.id,
+                    f"person_{side}": person.id,
+                    f"grant_{side}": grant.id,
+                    f"pairing_{side}": pairing.id,
+                }
+            )
+        scopes = {
+            "member": (ScopeType.ORG, ids["grid_A"]),
+            "volunteer": (ScopeType.ORG, ids["grid_A"]),
+            "resident": (ScopeType.ORG, ids["grid_A"]),
+            "staff": (ScopeType.ORG, ids["community_A"]),
+            "clerk": (ScopeType.STATION, 1),
+            "dept_officer": (ScopeType.DEPARTMENT, department.id),
+            "admin": (ScopeType.ORG, ids["community_A"]),
+            "root": (ScopeType.ORG, street.id),
+        }
+        tokens = {}
+        secret = extensions.settings().secret_key
+        for role, (scope_type, scope_id) in scopes.items():
+            user = User(name=role, residence_place_id=ids["grid_A"])
+            session.add(user)
+            session.flush()
+            session.add(
+                RoleGrant(
+                    user_id=user.id,
+                    role="admin" if role == "root" else role,
+                    scope_type=scope_type.value,
+                    scope_id=scope_id,
+                )
+            )
+            tokens[role] = issue_access_token(
+                secret, user_id=user.id, token_version=0, family=f"fam-{role}", now=utcnow()
+            )
+        session.commit()
+    return World(ids, tokens)
+
+
+Request = Callable[[World, str], tuple[tuple[int, ...], dict[str, Any] | None]]
+EVERYONE = dict.fromkeys(ROLES, 200)
+
+
+@dataclass(frozen=True)
+class Route:
+    request: Request
+    on_a: dict[str, int]  # role → status on community A's object
+    on_b: dict[str, int]  # role → status on community B's object
+
+
+def scoped(
+    ok: int, *, a: dict[str, int], b_ok: tuple[str, ...] = ("root",)
+) -> tuple[dict[str, int], dict[str, int]]:
+    on_a = {role: a.get(role, ok if role in ("admin", "root") else 404) for role in ROLES}
+    on_b = {role: ok if role in b_ok else 404 for role in ROLES}
+    return on_a, on_b
+
+
+def route(request: Request, statuses: tuple[dict[str, int], dict[str, int]]) -> Route:
+    return Route(request, *statuses)
+
+
+def same(status_by_role: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    return status_by_role, status_by_role
+
+
+IN_GRID_A = {"member": 403, "volunteer": 403, "resident": 403}
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/api/v1/me"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("PATCH", "/api/v1/me"): route(lambda w, s: ((), {"name": "新名字"}), same(EVERYONE)),
+    ("POST", "/api/v1/me/phone"): route(lambda w, s: ((), {"code": "13800001234"}), same(EVERYONE)),
+    ("POST", "/api/v1/auth/logout"): route(
+        lambda w, s: ((), None), same(dict.fromkeys(ROLES, 204))
+    ),
+    ("GET", "/api/v1/places"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/places/<int:place_id>"): route(
+        lambda w, s: ((w.side(s, "grid"),), None), same(EVERYONE)
+    ),
+    ("POST", "/api/v1/places"): route(
+        lambda w, s: ((), {"parent_id": w.side(s, "community"), "name": "新网格", "level": "grid"}),
+        scoped(201, a={"staff": 403}),
+    ),
+    ("PATCH", "/api/v1/places/<int:place_id>"): route(
+        lambda w, s: ((w.side(s, "grid"),), {"name": "改名网格"}),
+        scoped(200, a={"staff": 403, **IN_GRID_A}),
+    ),
+    ("GET", "/api/v1/departments"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/departments"): route(
+        lambda w, s: ((), {"name": "区卫健委"}),
+        same({r: 201 if r == "root" else 404 for r in ROLES}),
+    ),
+    ("PATCH", "/api/v1/departments/<int:department_id>"): route(
+        lambda w, s: ((w.ids["department"],), {"name": "区民政局（新）"}),
+        same({r: 200 if r == "root" else 404 for r in ROLES}),
+    ),
+    ("GET", "/api/v1/branches"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/branches"): route(
+        lambda w, s: ((), {"name": "第二支部", "place_id": w.side(s, "community")}),
+        scoped(201, a={"staff": 403}),
+    ),
+    ("GET", "/api/v1/pairings"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/pairings"): route(
+        lambda w, s: (
+            (),
+            {
+                "department_id": w.ids["department"],
+                "place_id": w.side(s, "community"),
+                "started_on": "2027-01-01",
+            },
+        ),
+        scoped(201, a={"staff": 403}),
+    ),
+    ("POST", "/api/v1/pairings/<int:pairing_id>/end"): route(
+        lambda w, s: ((w.side(s, "pairing"),), {"ended_on": "2026-12-31"}),
+        scoped(200, a={"staff": 403}),
+    ),
+    ("GET", "/api/v1/users"): route(
+        lambda w, s: ((), None),
+        same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),
+    ),
+    ("GET", "/api/v1/users/<int:user_id>"): route(
+        lambda w, s: ((w.side(s, "person"),), None),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
+    ("POST", "/api/v1/users/<int:user_id>/grants"): route(
+        lambda w, s: (
+            (w.side(s, "person"),),
+            {"role": "volunteer", "scope_type": "org", "scope_id": w.side(s, "grid")},
+        ),
+        scoped(201, a={"staff": 201, **IN_GRID_A}),
+    ),
+    ("DELETE", "/api/v1/users/<int:user_id>/grants/<int:grant_id>"): route(
+        lambda w, s: ((w.side(s, "person"), w.side(s, "grant")), None),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
+}
+
+
+def authenticated_routes(app: Flask) -> set[tuple[str, str]]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if is_public(rule.endpoint) or not rule.rule.startswith("/api/v1/"):
+            continue
+        for method in rule.methods or ():
+            if method not in ("HEAD", "OPTIONS"):
+                found.add((method, rule.rule))
+    return found
+
+
+def test_every_authenticated_route_has_its_access_rule_written_down(app: Flask) -> None:
+    assert authenticated_routes(app) == set(ROUTES)
+
+
+def path_for(rule: str, params: tuple[int, ...]) -> str:
+    values = iter(params)
+    return re.sub(r"<[^>]+>", lambda _: str(next(values)), rule)
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("key", sorted(ROUTES), ids=lambda k: f"{k[0]} {k[1]}")
+def test_role_by_route(app: Flask, client: FlaskClient, key: tuple[str, str], side: str) -> None:
+    world = build_world(app)
+    method, rule = key
+    case = ROUTES[key]
+    params, body = case.request(world, side)
+    expected = case.on_a if side == "A" else case.on_b
+    outcomes = {}
+    for role in ROLES:
+        if method != "GET":
+            world = rebuild(app)
+            params, body = case.request(world, side)
+        response = client.open(
+            path_for(rule, params),
+            method=method,
+            json=body,
+            headers={"Authorization": f"Bearer {world.tokens[role]}"},
+        )
+        outcomes[role] = response.status_code
+        if response.status_code >= 400:
+            assert response.get_json()["code"], response.get_json()
+    assert outcomes == expected
+
+
+def rebuild(app: Flask) -> World:
+    """A write by one role must not decide the next role's answer: start again."""
+    with app.app_context():
+        session = extensions.session()
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+        session.commit()
+    return build_world(app)
