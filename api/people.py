@@ -12,7 +12,14 @@ from api import extensions
 from api.authentication import current_actor
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from points.access import Role, ScopeType
-from service.people.admin import get_person, grant_role, list_people, revoke_grant
+from service.people.admin import (
+    PersonChanges,
+    get_person,
+    grant_role,
+    list_people,
+    revoke_grant,
+    update_person,
+)
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1/users", description="People in your scope")
 
@@ -50,11 +57,27 @@ class People(MethodView):
         return page(rows, args["limit"], key=lambda user: user.id)
 
 
+class PersonChangesSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=32))
+    residence_place_id = fields.Integer(validate=validate.Range(min=1))
+    home_branch_id = fields.Integer(validate=validate.Range(min=1))
+    active = fields.Boolean(metadata={"description": "false disables sign-in (admins only)"})
+
+
 @blp.route("/<int:user_id>")
 class Person(MethodView):
     @blp.response(200, PersonSchema)
     def get(self, user_id: int) -> Any:
         return get_person(extensions.session(), current_actor(), user_id)
+
+    @blp.arguments(PersonChangesSchema)
+    @blp.response(200, PersonSchema)
+    def patch(self, body: dict[str, Any], user_id: int) -> Any:
+        """Correct a person's name, move them to another place you look after, set their
+        party branch, or (admins) disable their account."""
+        return update_person(
+            extensions.unit_of_work(), current_actor(), user_id, PersonChanges(**body)
+        )
 
 
 @blp.route("/<int:user_id>/grants")

@@ -8,17 +8,26 @@ on every start. Later features add their demo objects here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import Any, TypeVar
+
+from sqlalchemy import select
 
 from points.access import Role, ScopeType
 from points.places import PlaceLevel
+from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant, ensure_user
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place, find_child
 from service.unit_of_work import UnitOfWork
 
+_Row = TypeVar("_Row", Department, Branch, Pairing)
+
 STREET = "连心街道"
+DEPARTMENT = "区民政局"
+DEPARTMENT_BRANCH = "区民政局机关党支部"
+PAIRED_SINCE = date(2026, 1, 1)
 COMMUNITIES = (
     ("幸福社区", ("幸福第一网格", "幸福第二网格")),
     ("和平社区", ("和平第一网格", "和平第二网格")),
@@ -54,6 +63,9 @@ class DemoWorld:
     """What the seed created, in the shape API.md documents for ``demo seed --json``."""
 
     places: list[dict[str, Any]] = field(default_factory=list)
+    departments: list[dict[str, Any]] = field(default_factory=list)
+    branches: list[dict[str, Any]] = field(default_factory=list)
+    pairings: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)
     stations: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
@@ -61,6 +73,9 @@ class DemoWorld:
     def as_json(self) -> dict[str, Any]:
         return {
             "places": self.places,
+            "departments": self.departments,
+            "branches": self.branches,
+            "pairings": self.pairings,
             "users": self.users,
             "stations": self.stations,
             "tasks": self.tasks,
@@ -84,17 +99,57 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
             ensure_grant(session, user, role, ScopeType.ORG, scope.id)
             return user
 
+        def get_or_add(model: type[_Row], **key: Any) -> _Row:
+            found = session.scalars(select(model).filter_by(**key)).one_or_none()
+            if found is None:
+                found = model(**key)
+                session.add(found)
+                session.flush()
+            return found
+
         street = place(None, STREET, PlaceLevel.STREET)
+        department = get_or_add(Department, name=DEPARTMENT)
+        department_branch = get_or_add(Branch, name=DEPARTMENT_BRANCH, department_id=department.id)
+        world.departments.append({"id": department.id, "name": department.name})
+        branches = [department_branch]
         people: list[User] = [person(*ADMIN, Role.ADMIN, street, street)]
-        for (community_name, grid_names), roster in zip(COMMUNITIES, PEOPLE, strict=True):
+        for number, ((community_name, grid_names), roster) in enumerate(
+            zip(COMMUNITIES, PEOPLE, strict=True)
+        ):
             community = place(street, community_name, PlaceLevel.COMMUNITY)
             grids = [place(community, name, PlaceLevel.GRID) for name in grid_names]
+            branch = get_or_add(Branch, name=f"{community_name}党支部", place_id=community.id)
+            branches.append(branch)
+            if number == 0:  # 结对共建: the department serves the first community
+                pairing = get_or_add(
+                    Pairing,
+                    department_id=department.id,
+                    place_id=community.id,
+                    started_on=PAIRED_SINCE,
+                )
+                world.pairings.append(
+                    {
+                        "id": pairing.id,
+                        "department_id": department.id,
+                        "place_id": community.id,
+                        "started_on": pairing.started_on.isoformat(),
+                    }
+                )
             for role, entries in roster.items():
                 for index, (openid, name) in enumerate(entries):
                     home = grids[index % len(grids)]
                     # Staff serve the whole community; everyone else belongs to their grid.
                     scope = community if role is Role.STAFF else home
-                    people.append(person(openid, name, role, scope, home))
+                    user = person(openid, name, role, scope, home)
+                    if role is Role.MEMBER:
+                        # 双报到: the first member works at the department and lives here.
+                        first = number == 0 and index == 0
+                        user.home_branch_id = (department_branch if first else branch).id
+                    people.append(user)
+        world.branches = [
+            {"id": b.id, "name": b.name, "department_id": b.department_id, "place_id": b.place_id}
+            for b in branches
+        ]
 
         world.users = [
             {
@@ -102,6 +157,7 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
                 "openid": user.openid,
                 "name": user.name,
                 "residence_place_id": user.residence_place_id,
+                "home_branch_id": user.home_branch_id,
                 "roles": [
                     {"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id}
                     for g in user.grants

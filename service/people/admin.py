@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -92,6 +94,56 @@ def grant_role(
         uow.commit()
         session.refresh(user)
         return user
+
+
+@dataclass(frozen=True)
+class PersonChanges:
+    name: str | None = None
+    residence_place_id: int | None = None
+    home_branch_id: int | None = None
+    active: bool | None = None
+
+
+def update_person(uow: UnitOfWork, actor: Actor, user_id: int, changes: PersonChanges) -> User:
+    """Staff correct a person's details and move them between places they look after."""
+    with uow:
+        session = uow.session
+        user = get_person(session, actor, user_id)
+        _require_may_grant(actor, Role.RESIDENT, person_target(session, user))
+        if changes.name is not None:
+            user.name = changes.name
+        if changes.residence_place_id is not None:
+            _move_residence(uow, actor, user, changes.residence_place_id)
+        if changes.home_branch_id is not None:
+            branch_target = _scope_target(session, ScopeType.BRANCH, changes.home_branch_id)
+            _require_may_grant(actor, Role.MEMBER, branch_target)
+            user.home_branch_id = changes.home_branch_id
+        if changes.active is not None and changes.active != user.active:
+            if user.id == actor.user_id:
+                raise Forbidden("you cannot disable your own account")
+            require(actor, Action.MANAGE_PEOPLE, person_target(session, user), what="person")
+            user.active = changes.active
+            bump_token_version(session, user.id)
+        uow.commit()
+        session.refresh(user)
+        return user
+
+
+def _move_residence(uow: UnitOfWork, actor: Actor, user: User, place_id: int) -> None:
+    session = uow.session
+    target = _scope_target(session, ScopeType.ORG, place_id)
+    _require_may_grant(actor, Role.RESIDENT, target)
+    old = user.residence_place_id
+    user.residence_place_id = place_id
+    # Roles held where the person lived move with them; staff or admin roles don't.
+    for grant in user.grants:
+        if (
+            grant.scope_type == ScopeType.ORG
+            and grant.scope_id == old
+            and Role(grant.role) in SERVICE_ROLES
+        ):
+            grant.scope_id = place_id
+    bump_token_version(session, user.id)
 
 
 def revoke_grant(uow: UnitOfWork, actor: Actor, user_id: int, grant_id: int) -> User:

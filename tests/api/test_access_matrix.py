@@ -192,6 +192,10 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "person"),), None),
         scoped(200, a={"staff": 200, **IN_GRID_A}),
     ),
+    ("PATCH", "/api/v1/users/<int:user_id>"): route(
+        lambda w, s: ((w.side(s, "person"),), {"name": "改名"}),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
     ("POST", "/api/v1/users/<int:user_id>/grants"): route(
         lambda w, s: (
             (w.side(s, "person"),),

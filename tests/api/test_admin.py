@@ -283,3 +283,58 @@ def test_a_role_change_ends_the_persons_access_tokens(
     after = client.get("/api/v1/me", headers={"Authorization": f"Bearer {member_token}"})
     assert after.status_code == 401
     assert after.get_json()["code"] == "token_outdated"
+
+
+def test_staff_move_a_person_and_their_roles_follow(client: FlaskClient, world: World) -> None:
+    community_a = world.ids["community_A"]
+    new_grid = call(
+        client,
+        world,
+        "root",
+        "POST",
+        "/places",
+        {"parent_id": community_a, "name": "新网格", "level": "grid"},
+    ).get_json()
+    person = world.ids["person_A"]
+    moved = call(
+        client, world, "staff", "PATCH", f"/users/{person}", {"residence_place_id": new_grid["id"]}
+    )
+    assert moved.status_code == 200
+    body = moved.get_json()
+    assert body["residence_place_id"] == new_grid["id"]
+    assert [(g["role"], g["scope_id"]) for g in body["roles"]] == [("member", new_grid["id"])]
+    away = call(
+        client,
+        world,
+        "staff",
+        "PATCH",
+        f"/users/{person}",
+        {"residence_place_id": world.ids["grid_B"]},
+    )
+    assert away.status_code == 404
+    after = call(client, world, "staff", "GET", f"/users/{person}").get_json()
+    assert after["residence_place_id"] == new_grid["id"]
+
+
+def test_only_admins_disable_accounts_and_it_ends_sign_in(
+    client: FlaskClient, world: World
+) -> None:
+    member_id = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {world.tokens['member']}"}
+    ).get_json()["id"]
+    by_staff = call(client, world, "staff", "PATCH", f"/users/{member_id}", {"active": False})
+    assert by_staff.status_code == 403
+    by_admin = call(client, world, "admin", "PATCH", f"/users/{member_id}", {"active": False})
+    assert by_admin.status_code == 200
+    assert by_admin.get_json()["active"] is False
+    denied = client.get("/api/v1/me", headers={"Authorization": f"Bearer {world.tokens['member']}"})
+    assert denied.status_code == 401
+    self_disable = call(
+        client,
+        world,
+        "admin",
+        "PATCH",
+        f"/users/{call(client, world, 'admin', 'GET', '/me').get_json()['id']}",
+        {"active": False},
+    )
+    assert self_disable.status_code == 403

@@ -36,6 +36,25 @@ def test_demo_world_has_the_documented_shape(uow: UnitOfWork) -> None:
     assert world.as_json()["tasks"] == []
 
 
+def test_demo_world_has_branches_a_pairing_and_dual_reporting(uow: UnitOfWork) -> None:
+    world = seed_demo_world(uow)
+    [department] = world.departments
+    communities = [p for p in world.places if p["level"] == "community"]
+    community_branches = {b["place_id"]: b["id"] for b in world.branches if b["place_id"]}
+    assert set(community_branches) == {c["id"] for c in communities}
+    [department_branch] = [b for b in world.branches if b["department_id"] == department["id"]]
+    [pairing] = world.pairings
+    assert pairing["department_id"] == department["id"]
+    assert pairing["place_id"] == communities[0]["id"]
+
+    members = [u for u in world.users if any(r["role"] == "member" for r in u["roles"])]
+    assert all(m["home_branch_id"] for m in members)
+    # 双报到: one member belongs to the department's branch but lives in a community.
+    dual = [m for m in members if m["home_branch_id"] == department_branch["id"]]
+    assert len(dual) == 1
+    assert dual[0]["residence_place_id"] is not None
+
+
 def test_seeding_twice_changes_nothing(uow: UnitOfWork) -> None:
     first = seed_demo_world(uow)
     second = seed_demo_world(uow)
