@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from api import extensions
 from api.admin_cli import admin
 from api.app import create_app
+from api.import_cli import import_group
 from service.config import ConfigError, Settings
 from service.demo import seed_demo_world
 from service.startup import check_database
@@ -52,6 +53,7 @@ def cli() -> None:
 
 cli.add_command(db_commands)
 cli.add_command(admin)
+cli.add_command(import_group)
 
 
 @cli.command("serve", with_appcontext=False)
@@ -97,11 +99,18 @@ def demo_seed(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(world.as_json(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"Demo world ready: {len(world.places)} places, {len(world.users)} people.")
+    click.echo(
+        f"Demo world ready: {len(world.places)} places, {len(world.branches)} party branches, "
+        f"{len(world.users)} people."
+    )
     click.echo("Demo people (fake WeChat mode: the sign-in code is the openid):")
     for user in world.users:
         roles = ", ".join(f"{r['role']}@{r['scope_type']}:{r['scope_id']}" for r in user["roles"])
         click.echo(f"  {user['openid']:<18} {user['name']:<6} {roles}")
+    click.echo(
+        "Sign in as one: curl -X POST http://127.0.0.1:8000/api/v1/auth/wechat "
+        "-H 'Content-Type: application/json' -d '{\"code\": \"demo-staff-1\"}'"
+    )
 
 
 def main() -> None:

@@ -18,7 +18,8 @@ def test_demo_seed_json_prints_the_documented_shape(runner: FlaskCliRunner) -> N
     result = runner.invoke(cli, ["demo", "seed", "--json"])
     assert result.exit_code == 0, result.output
     world = json.loads(result.output)
-    assert set(world) == {"places", "users", "stations", "tasks"}
+    assert {"places", "users", "stations", "tasks"} <= set(world)
+    assert {"departments", "branches", "pairings"} <= set(world)
     assert set(world["places"][0]) == {"id", "name", "level", "parent_id"}
     staff = next(u for u in world["users"] if u["openid"] == "demo-staff-1")
     [role] = staff["roles"]
@@ -33,6 +34,7 @@ def test_demo_seed_prints_who_to_sign_in_as(runner: FlaskCliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert "demo-staff-1" in result.output
     assert "the sign-in code is the openid" in result.output
+    assert "/api/v1/auth/wechat" in result.output
 
 
 def run_lianxin(backend: Backend, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,184 @@
+"""Rows in, a report out: reading CSV and XLSX sheets for the imports.
+
+Headers are matched loosely (case, spaces, a trailing ``*`` marking a required
+column, and the Chinese names offices actually use), so a roster exported from a
+community's Excel sheet imports without being retyped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from points.errors import InvalidInput
+
+Row = tuple[int, dict[str, str]]
+OnRow = Callable[[int], None]
+
+ALIASES = {
+    "name": ("姓名", "名字"),
+    "phone": ("手机", "手机号", "手机号码", "电话", "联系电话", "mobile"),
+    "branch": ("支部", "所在支部", "党支部", "所在党支部"),
+    "residence": ("居住地", "住址", "所在社区", "网格", "所在网格", "居住社区"),
+    "role": ("角色", "身份"),
+    "path": ("路径",),
+    "level": ("层级", "级别"),
+}
+_CANONICAL = {alias: key for key, aliases in ALIASES.items() for alias in (key, *aliases)}
+# A title row (e.g. "幸福社区党员花名册") may sit above the header in office sheets.
+_HEADER_SEARCH_ROWS = 10
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    message: str
+    field: str | None = None
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len({error.row for error in self.errors})
+
+    def count(self, outcome: Outcome) -> None:
+        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
+
+    def reject(self, row: int, error: InvalidInput) -> None:
+        fields = list(error.errors)
+        self.errors.append(RowError(row, error.message, fields[0] if fields else None))
+
+
+@dataclass(frozen=True)
+class Sheet:
+    rows: Iterator[Row]
+    # Data rows the file says it holds (blank ones included), when cheap to know.
+    total: int | None
+
+
+def canonical_header(raw: str) -> str:
+    text = raw.replace("\u3000", " ").strip().rstrip("*＊:：").strip().lower()
+    return _CANONICAL.get(text, text)
+
+
+def cell_text(value: Any) -> str:
+    # Excel stores a phone typed as a number as a float; 13800001234.0 must read as digits.
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+@contextmanager
+def open_sheet(path: Path, required: Collection[str]) -> Iterator[Sheet]:
+    """The data rows of a CSV file or of an XLSX workbook's first sheet, numbered as
+    the spreadsheet numbers them. Raises InvalidInput before yielding any row if the
+    file can't be read or lacks a required column."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            records = list(csv.reader(io.StringIO(_decode(path.read_bytes()), newline="")))
+        except csv.Error as error:
+            raise InvalidInput(f"not a readable CSV file ({error})") from None
+        yield _table(enumerate(records, start=1), required, len(records))
+    elif suffix in (".xlsx", ".xlsm"):
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+            raise InvalidInput(f"not a readable XLSX workbook ({error})") from None
+        try:
+            sheet = workbook.worksheets[0]
+            total = sheet.max_row
+            # Some exporters write a wrong sheet size; read every row whatever it says.
+            sheet.reset_dimensions()
+            values = sheet.iter_rows(values_only=True)
+            yield _table(enumerate(values, start=1), required, total)
+        finally:
+            workbook.close()
+    else:
+        raise InvalidInput("expected a .csv or .xlsx file (save .xls as .xlsx)")
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Excel on Chinese Windows saves CSV as GBK, of which GB18030 is a superset.
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV file is neither UTF-8 nor GB18030/GBK text") from None
+
+
+def _table(
+    numbered: Iterator[tuple[int, Iterable[Any]]], required: Collection[str], total: int | None
+) -> Sheet:
+    first: list[str] | None = None
+    for number, cells in numbered:
+        texts = [cell_text(value) for value in cells]
+        if not any(texts):
+            continue
+        header = [canonical_header(text) for text in texts]
+        first = first or header
+        if set(required) <= set(header):
+            return Sheet(_records(numbered, _columns(header)), _data_rows(total, number))
+        if number >= _HEADER_SEARCH_ROWS:
+            break
+    if first is None:
+        raise InvalidInput("the file has no header row")
+    missing = ", ".join(key for key in required if key not in first)
+    raise InvalidInput(f"missing required column(s): {missing}")
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, key in enumerate(header):
+        if key in columns and key in ALIASES:
+            raise InvalidInput(f"two columns mean {key!r}; keep one")
+        if key:
+            columns.setdefault(key, index)
+    return columns
+
+
+def _records(
+    numbered: Iterator[tuple[int, Iterable[Any]]], columns: dict[str, int]
+) -> Iterator[Row]:
+    for number, cells in numbered:
+        texts = [cell_text(value) for value in cells]
+        if any(texts):
+            yield number, {key: texts[i] if i < len(texts) else "" for key, i in columns.items()}
+
+
+def _data_rows(total: int | None, header_row: int) -> int | None:
+    return total - header_row if total is not None and total > header_row else None
