@@ -10,6 +10,7 @@ from api import (
     errors,
     extensions,
     health,
+    ledger,
     me,
     observability,
     openapi,
@@ -52,6 +53,7 @@ def create_app(config: Settings | None = None) -> Flask:
     authentication.init_app(app)
     api.register_blueprint(sign_in.blp)
     api.register_blueprint(me.blp)
+    api.register_blueprint(ledger.blp)
     api.register_blueprint(places.blp)
     api.register_blueprint(organisation.blp)
     api.register_blueprint(people.blp)

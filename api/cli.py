@@ -22,6 +22,7 @@ from api import extensions
 from api.admin_cli import admin
 from api.app import create_app
 from api.import_cli import import_group
+from api.ledger_cli import ledger
 from service.config import ConfigError, Settings
 from service.demo import seed_demo_world
 from service.startup import check_database
@@ -54,6 +55,7 @@ def cli() -> None:
 cli.add_command(db_commands)
 cli.add_command(admin)
 cli.add_command(import_group)
+cli.add_command(ledger)
 
 
 @cli.command("serve", with_appcontext=False)

@@ -172,12 +172,22 @@ def module_app_factory(backend: Backend) -> Iterator[AppFactory]:
     factory.close()
 
 
-def _clean(app: Flask, backend: Backend) -> None:
+# Rows the migrations seed and the app needs (the currencies) stay put.
+REFERENCE_TABLES = frozenset({"currency"})
+
+
+def empty_tables(app: Flask) -> None:
     with app.app_context():
         session = extensions.session()
         for table in reversed(Base.metadata.sorted_tables):
-            session.execute(delete(table))
+            if table.name not in REFERENCE_TABLES:
+                session.execute(delete(table))
         session.commit()
+
+
+def _clean(app: Flask, backend: Backend) -> None:
+    empty_tables(app)
+    with app.app_context():
         client = extensions.redis_client()
         keys = list(client.scan_iter(match=f"{backend.redis_prefix}*", count=1000))
         if keys:

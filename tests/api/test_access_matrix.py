@@ -25,11 +25,11 @@ from points.access import Role, ScopeType
 from points.places import PlaceLevel
 from service.auth.tokens import issue_access_token
 from service.db import utcnow
-from service.models import Base
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant
 from service.people.models import RoleGrant, User
 from service.places.tree import add_place
+from tests.conftest import empty_tables
 
 ROLES = ["member", "volunteer", "resident", "staff", "clerk", "dept_officer", "admin", "root"]
 SIDES = ["A", "B"]
@@ -139,6 +139,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/me"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("PATCH", "/api/v1/me"): route(lambda w, s: ((), {"name": "新名字"}), same(EVERYONE)),
     ("POST", "/api/v1/me/phone"): route(lambda w, s: ((), {"code": "13800001234"}), same(EVERYONE)),
+    ("GET", "/api/v1/me/accounts"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/me/transfers"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("POST", "/api/v1/auth/logout"): route(
         lambda w, s: ((), None), same(dict.fromkeys(ROLES, 204))
     ),
@@ -257,9 +259,5 @@ def test_role_by_route(app: Flask, client: FlaskClient, key: tuple[str, str], si
 
 def rebuild(app: Flask) -> World:
     """A write by one role must not decide the next role's answer: start again."""
-    with app.app_context():
-        session = extensions.session()
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(table.delete())
-        session.commit()
+    empty_tables(app)
     return build_world(app)

@@ -1,0 +1,75 @@
+"""A member's points: balances and transfers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api import extensions
+from api.authentication import current_actor
+from api.pagination import PageArgs, int_cursor, page, page_schema
+from service.ledger.balances import accounts_of, transfers_of
+
+blp = Blueprint("ledger", __name__, url_prefix="/api/v1/me", description="Your points")
+
+CURRENCIES = ["jifen", "xingfubi"]
+
+
+class AccountSchema(Schema):
+    currency = fields.String(required=True, metadata={"enum": CURRENCIES})
+    name = fields.String(required=True, metadata={"example": "幸福币"})
+    balance = fields.Integer(required=True)
+    available = fields.Integer(
+        required=True, metadata={"description": "balance less what open redemptions reserve"}
+    )
+    earned_total = fields.Integer(
+        required=True, metadata={"description": "ever earned; spending does not lower it"}
+    )
+
+
+class AccountListSchema(Schema):
+    items = fields.List(fields.Nested(AccountSchema), required=True)
+
+
+class TransferSchema(Schema):
+    id = fields.Integer(attribute="transfer.id", required=True)
+    kind = fields.String(attribute="transfer.kind", required=True)
+    phase = fields.String(attribute="transfer.phase")
+    amount = fields.Integer(attribute="transfer.amount", required=True)
+    currency = fields.String(attribute="transfer.currency", required=True)
+    direction = fields.String(required=True, metadata={"enum": ["in", "out"]})
+    explanation = fields.String(attribute="transfer.explanation")
+    reverses_id = fields.Integer(attribute="transfer.reverses_id", allow_none=True)
+    created_at = fields.DateTime(attribute="transfer.created_at")
+
+
+class TransferListArgs(PageArgs):
+    currency = fields.String(validate=validate.OneOf(CURRENCIES))
+
+
+@blp.route("/accounts")
+class Accounts(MethodView):
+    @blp.response(200, AccountListSchema)
+    def get(self) -> dict[str, Any]:
+        """Your balance in each currency."""
+        return {"items": accounts_of(extensions.session(), current_actor().user_id)}
+
+
+@blp.route("/transfers")
+class Transfers(MethodView):
+    @blp.arguments(TransferListArgs, location="query")
+    @blp.response(200, page_schema(TransferSchema, "TransferPage"))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Your transfers, newest first, each with how its amount was worked out."""
+        cursor = int_cursor(args["cursor"]) or None
+        rows = transfers_of(
+            extensions.session(),
+            current_actor().user_id,
+            currency=args.get("currency"),
+            before_id=cursor,
+            limit=args["limit"] + 1,
+        )
+        return page(rows, args["limit"], key=lambda view: view.transfer.id)

@@ -1,0 +1,1 @@
+"""The points ledger: accounts, immutable transfers, holds, reversals, verification."""

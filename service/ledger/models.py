@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from points.ledger import Phase, TransferKind
+from service.db import Base, UTCDateTime, utcnow
+
+
+def _one_of(column: str, values: type[Phase] | type[TransferKind]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Currency(Base):
+    """积分 (honour points, never spent) and 幸福币 (spendable), as data."""
+
+    __tablename__ = "currency"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    scale: Mapped[int] = mapped_column(Integer, default=0)  # decimal places when shown
+    spendable: Mapped[bool] = mapped_column(Boolean)
+    expires_after_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class LedgerAccount(Base):
+    """A member's account in one currency, or a system account such as
+    ``issuance:<place>`` (where points come from; may go negative) or
+    ``sink:redeemed:<station>``."""
+
+    __tablename__ = "ledger_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(ForeignKey("currency.code"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    system_key: Mapped[str | None] = mapped_column(String(64))
+    # Set on member accounts: debits (spent or reserved) never exceed posted credits.
+    no_overdraft: Mapped[bool] = mapped_column(Boolean)
+    debits_pending: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    debits_posted: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    credits_pending: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    credits_posted: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("currency", "user_id"),
+        UniqueConstraint("currency", "system_key"),
+        CheckConstraint("(user_id IS NULL) <> (system_key IS NULL)", name="one_owner"),
+        CheckConstraint(
+            "NOT no_overdraft OR debits_posted + debits_pending <= credits_posted",
+            name="no_overdraft",
+        ),
+        CheckConstraint(
+            "debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 "
+            "AND credits_posted >= 0",
+            name="totals_not_negative",
+        ),
+    )
+
+
+class Transfer(Base):
+    """One movement of points. Never updated, never deleted: a mistake is corrected by
+    a reversing transfer that names this one."""
+
+    __tablename__ = "ledger_transfer"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # Derived from the business source ("earn:participation:812:jifen"), so a retry,
+    # a double click or a replayed job finds the first transfer instead of a second.
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(ForeignKey("currency.code"))
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"), index=True)
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    # A post or void names its pending transfer; unique, so a hold resolves once.
+    pending_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"), unique=True)
+    # A reversal names what it reverses; unique, so nothing is reversed twice.
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"), unique=True)
+    source: Mapped[str | None] = mapped_column(String(64))  # e.g. "participation:812"
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    rule_set_version: Mapped[str | None] = mapped_column(String(32))
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+        CheckConstraint(_one_of("kind", TransferKind), name="kind"),
+        CheckConstraint(_one_of("phase", Phase), name="phase"),
+        CheckConstraint(
+            "(phase IN ('post_pending', 'void_pending')) = (pending_id IS NOT NULL)",
+            name="resolves_a_hold",
+        ),
+        Index("ix_ledger_transfer_source", "source"),
+    )

@@ -1,0 +1,149 @@
+"""Real concurrency on PostgreSQL: many sessions racing for one balance or one key."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from api import extensions
+from points.errors import DomainError
+from service.ledger.accounts import member_account
+from service.ledger.models import Transfer
+from service.ledger.posting import post, reverse
+from service.ledger.verify import verify
+from service.people.models import User
+from tests.conftest import AppFactory
+from tests.ledger_helpers import credit, spend_request
+
+pytestmark = pytest.mark.postgres
+T = TypeVar("T")
+
+
+def race(app: Flask, count: int, action: Callable[[object], T]) -> list[T | DomainError]:
+    """Run ``action(session)`` in ``count`` threads released at the same instant."""
+    barrier = threading.Barrier(count)
+    results: list[T | DomainError] = [None] * count  # type: ignore[list-item]
+
+    def worker(index: int) -> None:
+        with app.app_context():
+            session = extensions.session()
+            barrier.wait()
+            try:
+                results[index] = action(session)
+                session.commit()
+            except DomainError as error:
+                session.rollback()
+                results[index] = error
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def racing_app(make_app: AppFactory) -> Flask:
+    return make_app(db_pool_size=30)
+
+
+def member_with(app: Flask, amount: int) -> int:
+    with app.app_context():
+        session = extensions.session()
+        user = User(name="李建国")
+        session.add(user)
+        session.flush()
+        credit(session, user.id, "xingfubi", amount)
+        return user.id
+
+
+def balance(app: Flask, user_id: int) -> tuple[int, int]:
+    with app.app_context():
+        account = member_account(extensions.session(), user_id, "xingfubi")
+        return account.credits_posted - account.debits_posted, account.debits_pending
+
+
+def test_fifty_spends_against_one_balance_never_overdraw(racing_app: Flask) -> None:
+    user_id = member_with(racing_app, 100)
+    results = race(
+        racing_app,
+        50,
+        lambda session: post(
+            session,
+            spend_request(session, user_id, 30, f"spend:{id(session)}:{threading.get_ident()}"),
+        ),  # type: ignore[arg-type]
+    )
+    succeeded = [r for r in results if not isinstance(r, DomainError)]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(succeeded) == 3
+    assert {error.code for error in refused} == {"insufficient_balance"}
+    assert balance(racing_app, user_id) == (10, 0)
+    with racing_app.app_context():
+        assert verify(extensions.session()).clean
+
+
+def test_fifty_holds_against_one_balance(racing_app: Flask) -> None:
+    user_id = member_with(racing_app, 100)
+    results = race(
+        racing_app,
+        50,
+        lambda session: post(
+            session,
+            spend_request(session, user_id, 30, f"hold:{threading.get_ident()}", pending=True),
+        ),  # type: ignore[arg-type]
+    )
+    assert sum(not isinstance(r, DomainError) for r in results) == 3
+    assert balance(racing_app, user_id) == (100, 90)
+
+
+def test_the_same_key_twenty_times_at_once_moves_points_once(racing_app: Flask) -> None:
+    user_id = member_with(racing_app, 100)
+    results = race(
+        racing_app,
+        20,
+        lambda session: post(session, spend_request(session, user_id, 30, "one-key")).id,  # type: ignore[arg-type]
+    )
+    assert all(not isinstance(r, DomainError) for r in results), results
+    assert len(set(results)) == 1
+    assert balance(racing_app, user_id) == (70, 0)
+    with racing_app.app_context():
+        count = extensions.session().scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.idempotency_key == "one-key")
+        )
+        assert count == 1
+
+
+def test_ten_reversals_of_one_transfer_reverse_it_once(racing_app: Flask) -> None:
+    user_id = member_with(racing_app, 100)
+    with racing_app.app_context():
+        original = credit(extensions.session(), user_id, "xingfubi", 40).id
+    race(
+        racing_app,
+        10,
+        lambda session: reverse(session, original, actor_id=None, reason="twice?"),  # type: ignore[arg-type]
+    )
+    assert balance(racing_app, user_id) == (100, 0)
+    with racing_app.app_context():
+        reversals = extensions.session().scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.reverses_id == original)
+        )
+        assert reversals == 1
+        assert verify(extensions.session()).clean
+
+
+def test_a_retry_after_a_lost_response_finds_the_first_transfer(racing_app: Flask) -> None:
+    user_id = member_with(racing_app, 100)
+    with racing_app.app_context():
+        session = extensions.session()
+        first = post(session, spend_request(session, user_id, 30, "lost-response"))
+        session.commit()  # committed, then the connection to the phone dropped
+        again = post(session, spend_request(session, user_id, 30, "lost-response"))
+        session.commit()
+        assert again.id == first.id
+    assert balance(racing_app, user_id) == (70, 0)
