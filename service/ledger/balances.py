@@ -25,13 +25,15 @@ class AccountView:
 def earned_totals(session: Session, account_ids: list[int]) -> dict[int, int]:
     if not account_ids:
         return {}
-    earned: dict[int, int] = dict(
-        session.execute(
+    # Not dict(result): a Result has .keys(), so dict() would treat it as a mapping.
+    earned: dict[int, int] = {  # noqa: C416
+        account_id: amount
+        for account_id, amount in session.execute(
             select(Transfer.credit_account_id, func.sum(Transfer.amount))
             .where(Transfer.credit_account_id.in_(account_ids), Transfer.kind.in_(EARNING_KINDS))
             .group_by(Transfer.credit_account_id)
         )
-    )
+    }
     original = aliased(Transfer)
     taken_back = session.execute(
         select(Transfer.debit_account_id, func.sum(Transfer.amount))
