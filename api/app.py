@@ -17,6 +17,7 @@ from api import (
     organisation,
     people,
     places,
+    rules,
     sign_in,
 )
 from service.config import Settings
@@ -57,6 +58,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(places.blp)
     api.register_blueprint(organisation.blp)
     api.register_blueprint(people.blp)
+    api.register_blueprint(rules.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

@@ -33,6 +33,8 @@ class Action(StrEnum):
     VIEW_PEOPLE = "view_people"
     MANAGE_PEOPLE = "manage_people"  # roster import, grants of any role
     GRANT_SERVICE_ROLES = "grant_service_roles"  # member / volunteer / resident only
+    VIEW_RULES = "view_rules"  # earning-rule drafts, simulation
+    MANAGE_RULES = "manage_rules"  # draft, change and publish earning rules
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -41,7 +43,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.RESIDENT: frozenset({Action.VIEW_PLACES}),
     Role.CLERK: frozenset(),
     Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES}),
-    Role.STAFF: frozenset({Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.GRANT_SERVICE_ROLES}),
+    Role.STAFF: frozenset(
+        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.GRANT_SERVICE_ROLES, Action.VIEW_RULES}
+    ),
     Role.ADMIN: frozenset(Action),
 }
 

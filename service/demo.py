@@ -12,14 +12,18 @@ from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from points.access import Role, ScopeType
 from points.places import PlaceLevel
+from points.rules import dump_rule_set, parse_rule_set, starter_rule_set
+from service.db import utcnow
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant, ensure_user
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place, find_child
+from service.rules.models import RuleSetVersion
 from service.unit_of_work import UnitOfWork
 
 _Row = TypeVar("_Row", Department, Branch, Pairing)
@@ -69,6 +73,7 @@ class DemoWorld:
     users: list[dict[str, Any]] = field(default_factory=list)
     stations: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    rule_sets: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +84,7 @@ class DemoWorld:
             "users": self.users,
             "stations": self.stations,
             "tasks": self.tasks,
+            "rule_sets": self.rule_sets,
         }
 
 
@@ -151,6 +157,15 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
             for b in branches
         ]
 
+        rules = _published_starter_rules(session, street)
+        world.rule_sets.append(
+            {
+                "id": rules.id,
+                "org_id": street.id,
+                "label": rules.label,
+                "effective_from": rules.effective_from.isoformat(),
+            }
+        )
         world.users = [
             {
                 "id": user.id,
@@ -167,3 +182,26 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
         ]
         uow.commit()
         return world
+
+
+def _published_starter_rules(session: Session, street: Place) -> RuleSetVersion:
+    """Both currencies for every task type, each with a base so even a short task earns."""
+    found = session.scalars(
+        select(RuleSetVersion).where(
+            RuleSetVersion.place_id == street.id, RuleSetVersion.status == "published"
+        )
+    ).first()
+    if found is not None:
+        return found
+    version = RuleSetVersion(
+        place_id=street.id,
+        version=1,
+        status="published",
+        effective_from=PAIRED_SINCE,
+        content=dump_rule_set(parse_rule_set(starter_rule_set())),
+        note="demo: starter rules",
+        published_at=utcnow(),
+    )
+    session.add(version)
+    session.flush()
+    return version

@@ -1,13 +1,16 @@
 """Every mapped table, imported in one place so the metadata (and Alembic) sees them all."""
 
+from service.audit.models import AuditEntry
 from service.auth.models import RefreshToken
 from service.db import Base
 from service.ledger.models import Currency, LedgerAccount, Transfer
 from service.organisation.models import Branch, Department, Pairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
+from service.rules.models import RuleSetVersion
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Branch",
     "Currency",
@@ -17,6 +20,7 @@ __all__ = [
     "Place",
     "RefreshToken",
     "RoleGrant",
+    "RuleSetVersion",
     "Transfer",
     "User",
 ]

@@ -9,6 +9,7 @@ orders), the debit side only ``WHERE`` the account's limit still holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +27,7 @@ from points.ledger import (
     TransferKind,
     contribution,
 )
-from service.db import rows_changed
+from service.db import rows_changed, utcnow
 from service.ledger.models import LedgerAccount, Transfer
 
 
@@ -45,6 +46,7 @@ class TransferRequest:
     actor_id: int | None = None
     rule_set_version: str | None = None
     explanation: str = ""
+    created_at: datetime | None = None  # the use case's "now"; the clock if not given
 
     def same_as(self, transfer: Transfer) -> bool:
         return (
@@ -98,6 +100,7 @@ def post(session: Session, request: TransferRequest) -> Transfer:
                 actor_id=request.actor_id,
                 rule_set_version=request.rule_set_version,
                 explanation=request.explanation,
+                created_at=request.created_at or utcnow(),
             )
             session.add(transfer)
             session.flush()

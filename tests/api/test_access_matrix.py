@@ -23,12 +23,14 @@ from api import extensions
 from api.authentication import is_public
 from points.access import Role, ScopeType
 from points.places import PlaceLevel
+from points.rules import starter_rule_set
 from service.auth.tokens import issue_access_token
 from service.db import utcnow
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant
 from service.people.models import RoleGrant, User
 from service.places.tree import add_place
+from service.rules.models import RuleSetVersion
 from tests.conftest import empty_tables
 
 ROLES = ["member", "volunteer", "resident", "staff", "clerk", "dept_officer", "admin", "root"]
@@ -65,7 +67,14 @@ def build_world(app: Flask) -> World:
             pairing = Pairing(
                 department_id=department.id, place_id=community.id, started_on=date(2026, 1, 1)
             )
-            session.add_all([branch, pairing])
+            rules = RuleSetVersion(
+                place_id=community.id,
+                version=1,
+                effective_from=date(2026, 1, 1),
+                content=starter_rule_set(),
+                status="draft",
+            )
+            session.add_all([branch, pairing, rules])
             session.flush()
             ids.update(
                 {
@@ -74,6 +83,7 @@ def build_world(app: Flask) -> World:
                     f"person_{side}": person.id,
                     f"grant_{side}": grant.id,
                     f"pairing_{side}": pairing.id,
+                    f"rules_{side}": rules.id,
                 }
             )
         scopes = {
@@ -186,6 +196,43 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "pairing"),), {"ended_on": "2026-12-31"}),
         scoped(200, a={"staff": 403}),
     ),
+    ("GET", "/api/v1/rule-sets"): route(
+        lambda w, s: ((), {"org_id": w.side(s, "community")}),
+        scoped(200, a={"staff": 200}),
+    ),
+    ("POST", "/api/v1/rule-sets"): route(
+        lambda w, s: (
+            (),
+            {
+                "org_id": w.side(s, "community"),
+                "effective_from": "2027-01-01",
+                "content": starter_rule_set(),
+            },
+        ),
+        scoped(201, a={"staff": 403}),
+    ),
+    ("POST", "/api/v1/rule-sets/validate"): route(
+        lambda w, s: ((), {"content": starter_rule_set()}), same(EVERYONE)
+    ),
+    ("GET", "/api/v1/rule-sets/<int:rule_set_id>"): route(
+        lambda w, s: ((w.side(s, "rules"),), None), scoped(200, a={"staff": 200})
+    ),
+    ("PATCH", "/api/v1/rule-sets/<int:rule_set_id>"): route(
+        lambda w, s: ((w.side(s, "rules"),), {"note": "改"}), scoped(200, a={"staff": 403})
+    ),
+    ("POST", "/api/v1/rule-sets/<int:rule_set_id>/publish"): route(
+        lambda w, s: ((w.side(s, "rules"),), None), scoped(200, a={"staff": 403})
+    ),
+    ("POST", "/api/v1/rule-sets/<int:rule_set_id>/simulate"): route(
+        lambda w, s: (
+            (w.side(s, "rules"),),
+            {"facts": {"event": "task_completed", "role": "member"}},
+        ),
+        scoped(200, a={"staff": 200}),
+    ),
+    ("GET", "/api/v1/rule-sets/<int:rule_set_id>/history"): route(
+        lambda w, s: ((w.side(s, "rules"),), None), scoped(200, a={"staff": 200})
+    ),
     ("GET", "/api/v1/users"): route(
         lambda w, s: ((), None),
         same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),
@@ -245,10 +292,12 @@ def test_role_by_route(app: Flask, client: FlaskClient, key: tuple[str, str], si
         if method != "GET":
             world = rebuild(app)
             params, body = case.request(world, side)
+        query = body if method == "GET" else None  # a GET's "body" is its query string
         response = client.open(
             path_for(rule, params),
             method=method,
-            json=body,
+            json=None if query else body,
+            query_string=query,
             headers={"Authorization": f"Bearer {world.tokens[role]}"},
         )
         outcomes[role] = response.status_code

@@ -1,0 +1,222 @@
+"""Earning rules: draft, check, simulate and publish them; see their history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, post_load, validate
+
+from api import extensions
+from api.authentication import current_actor
+from points.access import Role
+from points.currency import Currency
+from points.rules import (
+    EARNING_ROLES,
+    Category,
+    EarnedSoFar,
+    EarningEvent,
+    Facts,
+    TaskType,
+    WorkUnit,
+    parse_rule_set,
+)
+from service.audit.log import history
+from service.rules import rule_sets
+
+blp = Blueprint(
+    "rules", __name__, url_prefix="/api/v1/rule-sets", description="Earning rules (积分规则)"
+)
+
+
+def choices(kind: Any) -> validate.OneOf:
+    return validate.OneOf([member.value for member in kind])
+
+
+class RuleSetSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    org_id = fields.Integer(attribute="place_id", required=True, validate=validate.Range(min=1))
+    version = fields.Integer(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": ["draft", "published"]})
+    label = fields.String(dump_only=True, metadata={"example": "place:2/v3"})
+    effective_from = fields.Date(required=True)
+    content = fields.Dict(required=True, metadata={"description": "rules and caps; see docs"})
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+    created_at = fields.DateTime(dump_only=True)
+    published_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class RuleSetChangesSchema(Schema):
+    effective_from = fields.Date()
+    content = fields.Dict()
+    note = fields.String(validate=validate.Length(max=500))
+
+
+class RuleSetListArgs(Schema):
+    org_id = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class ContentSchema(Schema):
+    content = fields.Dict(required=True)
+
+
+class ValidationResultSchema(Schema):
+    valid = fields.Boolean(required=True)
+    rules = fields.Integer(required=True)
+
+
+class FactsSchema(Schema):
+    event = fields.String(required=True, validate=choices(EarningEvent))
+    role = fields.String(
+        required=True, validate=validate.OneOf([role.value for role in EARNING_ROLES])
+    )
+    task_type = fields.String(load_default=None, validate=choices(TaskType))
+    category = fields.String(load_default=None, validate=choices(Category))
+    hours = fields.Decimal(load_default=Decimal(0), places=2, validate=validate.Range(min=0))
+    units = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    work_unit = fields.String(load_default=None, validate=choices(WorkUnit))
+
+    @post_load
+    def to_facts(self, data: dict[str, Any], **_: Any) -> Facts:
+        def optional(kind: Any, value: str | None) -> Any:
+            return kind(value) if value else None
+
+        return Facts(
+            event=EarningEvent(data["event"]),
+            role=Role(data["role"]),
+            task_type=optional(TaskType, data["task_type"]),
+            category=optional(Category, data["category"]),
+            hours=data["hours"],
+            units=data["units"],
+            work_unit=optional(WorkUnit, data["work_unit"]),
+        )
+
+
+class WindowSchema(Schema):
+    day = fields.Integer(load_default=0)
+    week = fields.Integer(load_default=0)
+    month = fields.Integer(load_default=0)
+    year = fields.Integer(load_default=0)
+
+
+class SimulationSchema(Schema):
+    facts = fields.Nested(FactsSchema, required=True)
+    earned = fields.Dict(
+        keys=fields.String(validate=choices(Currency)),
+        values=fields.Nested(WindowSchema),
+        load_default=dict,
+        metadata={"description": "what the member already earned in each window"},
+    )
+
+    @post_load
+    def to_earned(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        earned = {Currency(code): EarnedSoFar(**w) for code, w in data["earned"].items()}
+        return {"facts": data["facts"], "earned": earned}
+
+
+class AwardSchema(Schema):
+    currency = fields.String()
+    amount = fields.Integer()
+    uncapped = fields.Integer()
+    explanation = fields.String()
+
+
+class EvaluationSchema(Schema):
+    rule_index = fields.Integer(allow_none=True)
+    rule_name = fields.String(allow_none=True)
+    awards = fields.List(fields.Nested(AwardSchema))
+
+
+class RuleSetListSchema(Schema):
+    items = fields.List(fields.Nested(RuleSetSchema))
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer()
+    actor_id = fields.Integer(allow_none=True)
+    action = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    at = fields.DateTime()
+
+
+class HistorySchema(Schema):
+    items = fields.List(fields.Nested(AuditEntrySchema))
+
+
+@blp.route("")
+class RuleSets(MethodView):
+    @blp.arguments(RuleSetListArgs, location="query")
+    @blp.response(200, RuleSetListSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Every version at a place, newest first (staff and admins there)."""
+        return {
+            "items": rule_sets.list_versions(extensions.session(), current_actor(), args["org_id"])
+        }
+
+    @blp.arguments(RuleSetSchema)
+    @blp.response(201, RuleSetSchema)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Draft a new version of a place's rules (admins). The content must be valid."""
+        return rule_sets.draft(
+            extensions.unit_of_work(),
+            current_actor(),
+            body["place_id"],
+            body["content"],
+            body["effective_from"],
+            body["note"],
+        )
+
+
+@blp.route("/validate")
+class Validate(MethodView):
+    @blp.arguments(ContentSchema)
+    @blp.response(200, ValidationResultSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Check rule-set content; 422 lists every problem by its place in the content."""
+        return {"valid": True, "rules": len(parse_rule_set(body["content"]).rules)}
+
+
+@blp.route("/<int:rule_set_id>")
+class OneRuleSet(MethodView):
+    @blp.response(200, RuleSetSchema)
+    def get(self, rule_set_id: int) -> Any:
+        return rule_sets.get_version(extensions.session(), current_actor(), rule_set_id)
+
+    @blp.arguments(RuleSetChangesSchema)
+    @blp.response(200, RuleSetSchema)
+    def patch(self, body: dict[str, Any], rule_set_id: int) -> Any:
+        """Change a draft; a published version never changes."""
+        return rule_sets.change_draft(
+            extensions.unit_of_work(), current_actor(), rule_set_id, **body
+        )
+
+
+@blp.route("/<int:rule_set_id>/publish")
+class Publish(MethodView):
+    @blp.response(200, RuleSetSchema)
+    def post(self, rule_set_id: int) -> Any:
+        """Publish a draft: from its effective date it prices work at its place and below."""
+        return rule_sets.publish(extensions.unit_of_work(), current_actor(), rule_set_id)
+
+
+@blp.route("/<int:rule_set_id>/simulate")
+class Simulate(MethodView):
+    @blp.arguments(SimulationSchema)
+    @blp.response(200, EvaluationSchema)
+    def post(self, body: dict[str, Any], rule_set_id: int) -> Any:
+        """What this version would award for hypothetical work. Nothing is written."""
+        return rule_sets.simulate(
+            extensions.session(), current_actor(), rule_set_id, body["facts"], body["earned"]
+        )
+
+
+@blp.route("/<int:rule_set_id>/history")
+class History(MethodView):
+    @blp.response(200, HistorySchema)
+    def get(self, rule_set_id: int) -> dict[str, Any]:
+        """Who drafted, changed and published this version, with before and after."""
+        version = rule_sets.get_version(extensions.session(), current_actor(), rule_set_id)
+        return {"items": history(extensions.session(), "rule_set", version.id)}

@@ -1,0 +1,1 @@
+"""Earning rules as versioned data, and crediting work by them."""

@@ -1,0 +1,132 @@
+"""Crediting work by the rules in force: the one function approval calls.
+
+It runs inside the caller's transaction (approving a participation, accepting a
+problem report, logging a household visit), so the work's new state and its
+points commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from points.currency import Currency
+from points.ledger import TransferKind
+from points.rules import EarnedSoFar, Evaluation, Facts, evaluate, parse_rule_set
+from service.ledger.accounts import issuance_key, member_account, system_account
+from service.ledger.models import LedgerAccount, Transfer
+from service.ledger.posting import TransferRequest, post
+from service.rules.rule_sets import in_force
+
+# Caps count days, weeks and months as people here live them.
+LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Work:
+    source: str  # the business source, e.g. "participation:812"; one credit per source
+    user_id: int
+    place_id: int  # where the work was done: picks the rules and the issuing place
+    done_at: datetime  # when: picks the rules in force
+    facts: Facts
+    actor_id: int | None  # who approved it
+
+
+@dataclass(frozen=True)
+class Credited:
+    evaluation: Evaluation
+    transfers: list[Transfer]
+    rule_set_version: str | None
+
+
+def window_starts(now: datetime) -> dict[str, datetime]:
+    local = now.astimezone(LOCAL_TIME).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "day": local,
+        "week": local - timedelta(days=local.weekday()),  # ISO weeks start on Monday
+        "month": local.replace(day=1),
+        "year": local.replace(month=1, day=1),
+    }
+
+
+def earned_so_far(session: Session, account_id: int, now: datetime) -> EarnedSoFar:
+    """Rule earnings (not manual awards) credited in each window, less those reversed."""
+    starts = window_starts(now)
+    reversed_ids = select(Transfer.reverses_id).where(Transfer.reverses_id.is_not(None))
+    sums = session.execute(
+        select(
+            *(
+                func.coalesce(
+                    func.sum(case((Transfer.created_at >= start, Transfer.amount), else_=0)), 0
+                )
+                for start in starts.values()
+            )
+        ).where(
+            Transfer.credit_account_id == account_id,
+            Transfer.kind == TransferKind.EARN.value,
+            Transfer.created_at >= starts["year"],
+            Transfer.id.not_in(reversed_ids),
+        )
+    ).one()
+    day, week, month, year = (int(value) for value in sums)
+    return EarnedSoFar(day=day, week=week, month=month, year=year)
+
+
+def _key(work: Work, currency: Currency) -> str:
+    return f"earn:{work.source}:{currency.value}"
+
+
+def credit_work(session: Session, work: Work, now: datetime) -> Credited:
+    version = in_force(session, work.place_id, work.done_at.astimezone(LOCAL_TIME).date())
+    if version is None:
+        return Credited(Evaluation(None, None, ()), [], None)
+    rules = parse_rule_set(version.content)
+    accounts = {code: member_account(session, work.user_id, code.value) for code in Currency}
+    # Lock the member's accounts (in id order, like every ledger write) so two approvals
+    # at once can't both see room under a cap that only one of them fits in.
+    session.scalars(
+        select(LedgerAccount.id)
+        .where(LedgerAccount.id.in_([a.id for a in accounts.values()]))
+        .order_by(LedgerAccount.id)
+        .with_for_update()
+    ).all()
+    # Checked under the lock: a retry, or a racing duplicate, finds the first credit
+    # instead of pricing the work again against caps that now include it.
+    already = session.scalars(
+        select(Transfer)
+        .where(Transfer.idempotency_key.in_([_key(work, code) for code in Currency]))
+        .order_by(Transfer.id)
+    ).all()
+    if already:
+        return Credited(Evaluation(None, None, ()), list(already), version.label)
+    earned = {code: earned_so_far(session, account.id, now) for code, account in accounts.items()}
+    evaluation = evaluate(rules, work.facts, earned)
+    transfers = []
+    for award in evaluation.awards:
+        if award.amount <= 0:
+            continue
+        transfers.append(
+            post(
+                session,
+                TransferRequest(
+                    idempotency_key=_key(work, award.currency),
+                    kind=TransferKind.EARN,
+                    currency=award.currency.value,
+                    debit_account_id=system_account(
+                        session, issuance_key(version.place_id), award.currency.value
+                    ).id,
+                    credit_account_id=accounts[award.currency].id,
+                    amount=award.amount,
+                    source=work.source,
+                    actor_id=work.actor_id,
+                    rule_set_version=version.label,
+                    explanation=award.explanation,
+                    created_at=now,
+                ),
+            )
+        )
+    return Credited(evaluation, transfers, version.label)
