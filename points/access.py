@@ -35,6 +35,7 @@ class Action(StrEnum):
     GRANT_SERVICE_ROLES = "grant_service_roles"  # member / volunteer / resident only
     VIEW_RULES = "view_rules"  # earning-rule drafts, simulation
     MANAGE_RULES = "manage_rules"  # draft, change and publish earning rules
+    ADJUST_POINTS = "adjust_points"  # award or deduct by hand, confirm others', reverse
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -44,7 +45,13 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.CLERK: frozenset(),
     Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES}),
     Role.STAFF: frozenset(
-        {Action.VIEW_PLACES, Action.VIEW_PEOPLE, Action.GRANT_SERVICE_ROLES, Action.VIEW_RULES}
+        {
+            Action.VIEW_PLACES,
+            Action.VIEW_PEOPLE,
+            Action.GRANT_SERVICE_ROLES,
+            Action.VIEW_RULES,
+            Action.ADJUST_POINTS,
+        }
     ),
     Role.ADMIN: frozenset(Action),
 }

@@ -57,6 +57,8 @@ class Settings:
     max_request_bytes: int = 10 * 1024 * 1024
     rate_limit: str = "600 per minute"  # per client address; empty disables
     sign_in_rate_limit: str = "20 per minute"  # per client address, on /auth/*
+    # Manual awards and deductions above this amount wait for a second staff member.
+    second_confirmation_above: int = 100
     trusted_proxies: int = 0  # how many proxies (nginx…) put X-Forwarded-For in front
     db_pool_size: int = 5
     redis_timeout_seconds: float = 1.0
@@ -110,6 +112,9 @@ class Settings:
             ).strip(),
             trusted_proxies=number("LIANXIN_TRUSTED_PROXIES", defaults.trusted_proxies),
             db_pool_size=number("LIANXIN_DB_POOL_SIZE", defaults.db_pool_size),
+            second_confirmation_above=number(
+                "LIANXIN_SECOND_CONFIRMATION_ABOVE", defaults.second_confirmation_above
+            ),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
 

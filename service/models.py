@@ -3,13 +3,14 @@
 from service.audit.models import AuditEntry
 from service.auth.models import RefreshToken
 from service.db import Base
-from service.ledger.models import Currency, LedgerAccount, Transfer
+from service.ledger.models import Adjustment, Currency, LedgerAccount, Transfer
 from service.organisation.models import Branch, Department, Pairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
 
 __all__ = [
+    "Adjustment",
     "AuditEntry",
     "Base",
     "Branch",

@@ -8,7 +8,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from points.ledger import Totals, TransferKind
+from service.access import Actor
 from service.ledger.models import Currency, LedgerAccount, Transfer
+from service.people.admin import get_person
 
 EARNING_KINDS = (TransferKind.EARN.value, TransferKind.AWARD.value)
 
@@ -113,3 +115,20 @@ def transfers_of(
         TransferView(t, "in" if t.credit_account_id in account_ids else "out")
         for t in session.scalars(query)
     ]
+
+
+def accounts_for_staff(session: Session, actor: Actor, user_id: int) -> list[AccountView]:
+    return accounts_of(session, get_person(session, actor, user_id).id)
+
+
+def transfers_for_staff(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    currency: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[TransferView]:
+    person = get_person(session, actor, user_id)
+    return transfers_of(session, person.id, currency=currency, before_id=before_id, limit=limit)

@@ -108,3 +108,30 @@ class Transfer(Base):
         ),
         Index("ix_ledger_transfer_source", "source"),
     )
+
+
+class Adjustment(Base):
+    """A staff member's award or deduction, with its reason; above the confirmation
+    amount it waits for a second staff member before its transfer is posted."""
+
+    __tablename__ = "ledger_adjustment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(ForeignKey("currency.code"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("kind IN ('award', 'deduct')", name="kind"),
+        CheckConstraint("status IN ('pending_confirmation', 'posted', 'rejected')", name="status"),
+        Index("ix_ledger_adjustment_status", "status"),
+    )

@@ -26,12 +26,14 @@ from points.places import PlaceLevel
 from points.rules import starter_rule_set
 from service.auth.tokens import issue_access_token
 from service.db import utcnow
+from service.ledger.models import Adjustment
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant
 from service.people.models import RoleGrant, User
 from service.places.tree import add_place
 from service.rules.models import RuleSetVersion
 from tests.conftest import empty_tables
+from tests.ledger_helpers import credit
 
 ROLES = ["member", "volunteer", "resident", "staff", "clerk", "dept_officer", "admin", "root"]
 SIDES = ["A", "B"]
@@ -86,6 +88,21 @@ def build_world(app: Flask) -> World:
                     f"rules_{side}": rules.id,
                 }
             )
+        for side, other in (("A", "B"), ("B", "A")):
+            person = ids[f"person_{side}"]
+            pending = Adjustment(
+                user_id=person,
+                kind="award",
+                currency="jifen",
+                amount=500,
+                reason="抗洪抢险",
+                status="pending_confirmation",
+                requested_by_id=ids[f"person_{other}"],
+            )
+            session.add(pending)
+            session.flush()
+            ids[f"adjustment_{side}"] = pending.id
+            ids[f"earning_{side}"] = credit(session, person, "jifen", 20).id
         scopes = {
             "member": (ScopeType.ORG, ids["grid_A"]),
             "volunteer": (ScopeType.ORG, ids["grid_A"]),
@@ -232,6 +249,31 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/api/v1/rule-sets/<int:rule_set_id>/history"): route(
         lambda w, s: ((w.side(s, "rules"),), None), scoped(200, a={"staff": 200})
+    ),
+    ("GET", "/api/v1/users/<int:user_id>/accounts"): route(
+        lambda w, s: ((w.side(s, "person"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
+    ("GET", "/api/v1/users/<int:user_id>/transfers"): route(
+        lambda w, s: ((w.side(s, "person"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
+    ("POST", "/api/v1/users/<int:user_id>/adjustments"): route(
+        lambda w, s: (
+            (w.side(s, "person"),),
+            {"kind": "award", "currency": "jifen", "amount": 5, "reason": "好人好事"},
+        ),
+        scoped(201, a={"staff": 201, **IN_GRID_A}),
+    ),
+    ("GET", "/api/v1/adjustments"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/adjustments/<int:adjustment_id>/confirm"): route(
+        lambda w, s: ((w.side(s, "adjustment"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
+    ("POST", "/api/v1/adjustments/<int:adjustment_id>/reject"): route(
+        lambda w, s: ((w.side(s, "adjustment"),), {"reason": "没有依据"}),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
+    ("POST", "/api/v1/transfers/<int:transfer_id>/reverse"): route(
+        lambda w, s: ((w.side(s, "earning"),), {"reason": "审核有误"}),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
     ),
     ("GET", "/api/v1/users"): route(
         lambda w, s: ((), None),

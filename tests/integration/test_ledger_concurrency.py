@@ -147,3 +147,67 @@ def test_a_retry_after_a_lost_response_finds_the_first_transfer(racing_app: Flas
         session.commit()
         assert again.id == first.id
     assert balance(racing_app, user_id) == (70, 0)
+
+
+def test_the_same_work_credited_twenty_times_at_once_credits_once(racing_app: Flask) -> None:
+    from datetime import UTC, date, datetime
+
+    from points.access import Role
+    from points.places import PlaceLevel
+    from points.rules import EarningEvent, Facts, TaskType, WorkUnit, starter_rule_set
+    from service.places.tree import add_place
+    from service.rules.crediting import Work, credit_work
+    from service.rules.models import RuleSetVersion
+
+    with racing_app.app_context():
+        session = extensions.session()
+        street = add_place(session, None, "街道", PlaceLevel.STREET)
+        session.add(
+            RuleSetVersion(
+                place_id=street.id,
+                version=1,
+                status="published",
+                effective_from=date(2026, 1, 1),
+                content=starter_rule_set(),
+            )
+        )
+        member = User(name="张秀英", residence_place_id=street.id)
+        session.add(member)
+        session.commit()
+        work = Work(
+            source="participation:812",
+            user_id=member.id,
+            place_id=street.id,
+            done_at=datetime(2026, 11, 20, 6, tzinfo=UTC),
+            actor_id=None,
+            facts=Facts(
+                event=EarningEvent.TASK_COMPLETED,
+                role=Role.MEMBER,
+                task_type=TaskType.DOOR_KNOCK,
+                units=3,
+                work_unit=WorkUnit.HOUSEHOLDS,
+            ),
+        )
+        member_id = member.id
+
+    now = datetime(2026, 11, 20, 6, tzinfo=UTC)
+    results = race(
+        racing_app,
+        20,
+        lambda session: sorted(t.id for t in credit_work(session, work, now).transfers),
+    )  # type: ignore[arg-type]
+    assert all(not isinstance(r, DomainError) for r in results), results
+    assert len({tuple(r) for r in results}) == 1  # type: ignore[arg-type]
+    with racing_app.app_context():
+        session = extensions.session()
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Transfer)
+                .where(Transfer.source == "participation:812")
+            )
+            == 2
+        )
+        account = member_account(session, member_id, "jifen")
+        assert account.credits_posted == 5 + 2 * 3
+        assert verify(session).clean

@@ -1,0 +1,252 @@
+"""Awards and deductions by hand (人工奖励 / 扣分), with a reason, and above a set
+amount a second staff member's confirmation before anything moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from points.access import Action
+from points.errors import Conflict, Forbidden, InvalidInput, NotFound
+from points.ledger import TransferKind
+from service.access import Actor, require
+from service.audit.log import record
+from service.db import rows_changed
+from service.ledger.accounts import currency, issuance_key, member_account, system_account
+from service.ledger.models import Adjustment, LedgerAccount, Transfer
+from service.ledger.posting import TransferRequest, post, reverse
+from service.people.admin import person_target
+from service.people.models import User
+from service.unit_of_work import UnitOfWork
+
+
+class AdjustmentKind(StrEnum):
+    AWARD = "award"
+    DEDUCT = "deduct"
+
+
+class SelfAdjustment(Forbidden):
+    code = "self_adjustment"
+
+
+class NotPending(Conflict):
+    code = "not_pending"
+
+
+@dataclass(frozen=True)
+class AdjustmentRequest:
+    user_id: int
+    kind: AdjustmentKind
+    currency: str
+    amount: int
+    reason: str
+
+
+def _member(session: Session, actor: Actor, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("person not found")
+    require(actor, Action.ADJUST_POINTS, person_target(session, user), what="person")
+    if user.id == actor.user_id:
+        raise SelfAdjustment("nobody awards or deducts their own points")
+    if user.residence_place_id is None:
+        raise InvalidInput("this person has no residence yet; set it before adjusting points")
+    return user
+
+
+def request_adjustment(
+    uow: UnitOfWork, actor: Actor, wanted: AdjustmentRequest, *, confirm_above: int, now: datetime
+) -> Adjustment:
+    if wanted.amount <= 0:
+        raise InvalidInput("amounts are positive", errors={"amount": ["must be positive"]})
+    with uow:
+        session = uow.session
+        member = _member(session, actor, wanted.user_id)
+        currency(session, wanted.currency)
+        adjustment = Adjustment(
+            user_id=wanted.user_id,
+            kind=wanted.kind.value,
+            currency=wanted.currency,
+            amount=wanted.amount,
+            reason=wanted.reason,
+            requested_by_id=actor.user_id,
+            status="pending_confirmation",
+            created_at=now,
+        )
+        session.add(adjustment)
+        session.flush()
+        record(
+            session,
+            actor_id=actor.user_id,
+            action=f"adjustment.{wanted.kind.value}",
+            object_type="adjustment",
+            object_id=adjustment.id,
+            before=None,
+            after={
+                "amount": wanted.amount,
+                "currency": wanted.currency,
+                "user_id": wanted.user_id,
+                "reason": wanted.reason,
+            },
+        )
+        if wanted.amount <= confirm_above:
+            _post(session, adjustment, member, actor.user_id, now)
+        uow.commit()
+        return adjustment
+
+
+def confirm(uow: UnitOfWork, actor: Actor, adjustment_id: int, now: datetime) -> Adjustment:
+    with uow:
+        session = uow.session
+        adjustment, member = _pending(session, actor, adjustment_id)
+        if actor.user_id == adjustment.requested_by_id:
+            raise Forbidden("a second staff member must confirm; you asked for this one")
+        _post(session, adjustment, member, actor.user_id, now)
+        record(
+            session,
+            actor_id=actor.user_id,
+            action="adjustment.confirm",
+            object_type="adjustment",
+            object_id=adjustment.id,
+            before={"status": "pending_confirmation"},
+            after={"status": "posted"},
+        )
+        uow.commit()
+        return adjustment
+
+
+def reject(
+    uow: UnitOfWork, actor: Actor, adjustment_id: int, reason: str, now: datetime
+) -> Adjustment:
+    with uow:
+        session = uow.session
+        adjustment, _ = _pending(session, actor, adjustment_id)
+        _decide(session, adjustment, "rejected", actor.user_id, now)
+        record(
+            session,
+            actor_id=actor.user_id,
+            action="adjustment.reject",
+            object_type="adjustment",
+            object_id=adjustment.id,
+            before={"status": "pending_confirmation"},
+            after={"status": "rejected", "reason": reason},
+        )
+        uow.commit()
+        session.refresh(adjustment)
+        return adjustment
+
+
+def _pending(session: Session, actor: Actor, adjustment_id: int) -> tuple[Adjustment, User]:
+    adjustment = session.get(Adjustment, adjustment_id)
+    if adjustment is None:
+        raise NotFound("adjustment not found")
+    member = _member(session, actor, adjustment.user_id)
+    if adjustment.status != "pending_confirmation":
+        raise NotPending(f"this adjustment is already {adjustment.status}")
+    return adjustment, member
+
+
+def _decide(
+    session: Session, adjustment: Adjustment, status: str, actor_id: int, now: datetime
+) -> None:
+    # Conditional, so two confirmations at once can't both post.
+    decided = rows_changed(
+        session.execute(
+            update(Adjustment)
+            .where(Adjustment.id == adjustment.id, Adjustment.status == "pending_confirmation")
+            .values(status=status, decided_by_id=actor_id, decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if decided != 1:
+        raise NotPending("someone decided this adjustment a moment ago")
+
+
+def _post(
+    session: Session, adjustment: Adjustment, member: User, actor_id: int, now: datetime
+) -> None:
+    _decide(session, adjustment, "posted", actor_id, now)
+    # Points come from the place the member lives in (checked set by _member).
+    issuer = system_account(
+        session, issuance_key(member.residence_place_id or 0), adjustment.currency
+    )
+    mine = member_account(session, member.id, adjustment.currency)
+    award = adjustment.kind == AdjustmentKind.AWARD
+    transfer = post(
+        session,
+        TransferRequest(
+            idempotency_key=f"adjustment:{adjustment.id}",
+            kind=TransferKind.AWARD if award else TransferKind.DEDUCT,
+            currency=adjustment.currency,
+            debit_account_id=issuer.id if award else mine.id,
+            credit_account_id=mine.id if award else issuer.id,
+            amount=adjustment.amount,
+            source=f"adjustment:{adjustment.id}",
+            actor_id=actor_id,
+            explanation=adjustment.reason,
+            created_at=now,
+        ),
+    )
+    adjustment.transfer_id = transfer.id
+    session.flush()
+    session.refresh(adjustment)
+
+
+def list_pending(session: Session, actor: Actor, limit: int) -> list[Adjustment]:
+    rows = session.scalars(
+        select(Adjustment)
+        .where(Adjustment.status == "pending_confirmation")
+        .order_by(Adjustment.id)
+        .limit(500)
+    ).all()
+    visible = []
+    for adjustment in rows:
+        try:
+            _member(session, actor, adjustment.user_id)
+        except (NotFound, Forbidden, InvalidInput):
+            continue
+        visible.append(adjustment)
+        if len(visible) == limit:
+            break
+    return visible
+
+
+def reverse_for_staff(uow: UnitOfWork, actor: Actor, transfer_id: int, reason: str) -> Transfer:
+    """Staff undo a transfer of a member they look after (an approval made in error)."""
+    with uow:
+        session = uow.session
+        original = session.get(Transfer, transfer_id)
+        owners = _account_owners(session, original) if original is not None else []
+        if original is None or not owners:
+            raise NotFound("transfer not found")
+        _member(session, actor, owners[0])
+        done = reverse(session, original.id, actor_id=actor.user_id, reason=reason)
+        record(
+            session,
+            actor_id=actor.user_id,
+            action="transfer.reverse",
+            object_type="transfer",
+            object_id=original.id,
+            before=None,
+            after={"reversal": done.id, "reason": reason},
+        )
+        uow.commit()
+        return done
+
+
+def _account_owners(session: Session, transfer: Transfer) -> list[int]:
+    """The member whose account the transfer touched (system accounts have none)."""
+    return [
+        owner
+        for owner in session.scalars(
+            select(LedgerAccount.user_id).where(
+                LedgerAccount.id.in_([transfer.debit_account_id, transfer.credit_account_id]),
+                LedgerAccount.user_id.is_not(None),
+            )
+        )
+        if owner is not None
+    ]
