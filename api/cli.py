@@ -23,6 +23,7 @@ from api.admin_cli import admin
 from api.app import create_app
 from api.import_cli import import_group
 from api.ledger_cli import ledger
+from api.points_cli import points
 from service.config import ConfigError, Settings
 from service.demo import seed_demo_world
 from service.startup import check_database
@@ -56,6 +57,7 @@ cli.add_command(db_commands)
 cli.add_command(admin)
 cli.add_command(import_group)
 cli.add_command(ledger)
+cli.add_command(points)
 
 
 @cli.command("serve", with_appcontext=False)

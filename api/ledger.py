@@ -12,6 +12,7 @@ from api import extensions
 from api.authentication import current_actor
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from service.ledger.balances import accounts_of, transfers_of
+from service.ledger.expiry import expiring_for
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1/me", description="Your points")
 
@@ -56,6 +57,24 @@ class Accounts(MethodView):
     def get(self) -> dict[str, Any]:
         """Your balance in each currency."""
         return {"items": accounts_of(extensions.session(), current_actor().user_id)}
+
+
+class ExpiringSchema(Schema):
+    currency = fields.String(required=True)
+    amount = fields.Integer(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class ExpiringListSchema(Schema):
+    items = fields.List(fields.Nested(ExpiringSchema), required=True)
+
+
+@blp.route("/expiring")
+class Expiring(MethodView):
+    @blp.response(200, ExpiringListSchema)
+    def get(self) -> dict[str, Any]:
+        """Your spendable points that will expire, soonest first (spent oldest first)."""
+        return {"items": expiring_for(extensions.session(), current_actor().user_id)}
 
 
 @blp.route("/transfers")

@@ -3,7 +3,14 @@
 from service.audit.models import AuditEntry
 from service.auth.models import RefreshToken
 from service.db import Base
-from service.ledger.models import Adjustment, Currency, LedgerAccount, Transfer
+from service.ledger.models import (
+    Adjustment,
+    Currency,
+    LedgerAccount,
+    LotUse,
+    PointLot,
+    Transfer,
+)
 from service.organisation.models import Branch, Department, Pairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
@@ -17,8 +24,10 @@ __all__ = [
     "Currency",
     "Department",
     "LedgerAccount",
+    "LotUse",
     "Pairing",
     "Place",
+    "PointLot",
     "RefreshToken",
     "RoleGrant",
     "RuleSetVersion",

@@ -135,3 +135,36 @@ class Adjustment(Base):
         CheckConstraint("status IN ('pending_confirmation', 'posted', 'rejected')", name="status"),
         Index("ix_ledger_adjustment_status", "status"),
     )
+
+
+class PointLot(Base):
+    """Spendable points from one credit, spent oldest first and expiring on a date. For
+    each member account, the lots' remainders add up to what is available."""
+
+    __tablename__ = "point_lot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("ledger_transfer.id"), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("amount > 0 AND remaining >= 0 AND remaining <= amount", name="bounds"),
+        Index("ix_point_lot_account_expiry", "account_id", "expires_at"),
+        Index("ix_point_lot_expiry", "expires_at"),
+    )
+
+
+class LotUse(Base):
+    """How much of a lot one transfer took (or, negative, gave back: a voided hold)."""
+
+    __tablename__ = "point_lot_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("point_lot.id"), index=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("ledger_transfer.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("amount <> 0", name="not_zero"),)

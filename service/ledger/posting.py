@@ -28,6 +28,7 @@ from points.ledger import (
     contribution,
 )
 from service.db import rows_changed, utcnow
+from service.ledger import lots
 from service.ledger.models import LedgerAccount, Transfer
 
 
@@ -47,6 +48,7 @@ class TransferRequest:
     rule_set_version: str | None = None
     explanation: str = ""
     created_at: datetime | None = None  # the use case's "now"; the clock if not given
+    lot_id: int | None = None  # expiry takes from this lot rather than the oldest
 
     def same_as(self, transfer: Transfer) -> bool:
         return (
@@ -105,6 +107,7 @@ def post(session: Session, request: TransferRequest) -> Transfer:
             session.add(transfer)
             session.flush()
             _move_totals(session, request)
+            lots.track(session, transfer, request.lot_id)
     except IntegrityError:
         replayed = _replay(session, request)  # lost a race to the same key: it's a retry
         if replayed is not None:

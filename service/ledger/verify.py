@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, case, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from points.ledger import Phase, Totals
-from service.ledger.models import LedgerAccount, Transfer
+from service.ledger.models import Currency, LedgerAccount, LotUse, PointLot, Transfer
 
 
 @dataclass
@@ -111,7 +111,45 @@ def verify(session: Session, *, limit: int = 20) -> VerifyReport:
             problem(f"{code} does not sum to zero: {sums}")
     report.transfers = session.scalar(select(func.count()).select_from(Transfer)) or 0
     _check_links(session, problem)
+    _check_lots(session, problem)
     return report
+
+
+def _check_lots(session: Session, problem: Callable[[str], None]) -> None:
+    """Each lot's remainder is its amount less its uses; a member's lots add up to
+    what the member may spend."""
+    used = (
+        select(LotUse.lot_id, func.sum(LotUse.amount).label("used"))
+        .group_by(LotUse.lot_id)
+        .subquery()
+    )
+    for lot_id, remaining, amount, spent in session.execute(
+        select(PointLot.id, PointLot.remaining, PointLot.amount, used.c.used)
+        .outerjoin(used, used.c.lot_id == PointLot.id)
+        .where(PointLot.remaining != PointLot.amount - func.coalesce(used.c.used, 0))
+        .limit(20)
+    ):
+        problem(f"lot {lot_id}: remaining {remaining} but {amount} less uses {spent or 0}")
+    in_lots = (
+        select(PointLot.account_id, func.sum(PointLot.remaining).label("remaining"))
+        .group_by(PointLot.account_id)
+        .subquery()
+    )
+    available = (
+        LedgerAccount.credits_posted - LedgerAccount.debits_posted - LedgerAccount.debits_pending
+    )
+    for account_id, lots_total, spendable in session.execute(
+        select(LedgerAccount.id, func.coalesce(in_lots.c.remaining, 0), available)
+        .join(Currency, Currency.code == LedgerAccount.currency)
+        .outerjoin(in_lots, in_lots.c.account_id == LedgerAccount.id)
+        .where(
+            LedgerAccount.user_id.is_not(None),
+            Currency.expires_after_days.is_not(None),
+            func.coalesce(in_lots.c.remaining, 0) != available,
+        )
+        .limit(20)
+    ):
+        problem(f"account {account_id}: lots hold {lots_total}, available is {spendable}")
 
 
 def _check_links(session: Session, problem: Callable[[str], None]) -> None:

@@ -168,6 +168,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/me/phone"): route(lambda w, s: ((), {"code": "13800001234"}), same(EVERYONE)),
     ("GET", "/api/v1/me/accounts"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/me/transfers"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/me/expiring"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("POST", "/api/v1/auth/logout"): route(
         lambda w, s: ((), None), same(dict.fromkeys(ROLES, 204))
     ),

@@ -8,6 +8,7 @@ transfer changed. Replays of earlier idempotency keys are among the steps.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -19,7 +20,9 @@ from sqlalchemy import select
 from api import extensions
 from points.errors import DomainError
 from points.ledger import REVERSIBLE, Phase, Totals, TransferKind, contribution
+from service.db import utcnow
 from service.ledger.accounts import issuance_key, member_account, redeemed_sink_key, system_account
+from service.ledger.expiry import expire_due
 from service.ledger.models import LedgerAccount, Transfer
 from service.ledger.posting import TransferRequest, post, resolve_hold, reverse
 from service.ledger.verify import verify
@@ -209,6 +212,22 @@ def make_machine(app: Flask) -> type[RuleBasedStateMachine]:
             if transfer is not None:
                 self.apply(transfer)
                 self.open_holds.remove(hold_id)
+
+        @rule()
+        def expire_everything_due(self) -> None:
+            """A year and more later, every unspent 幸福币 lot expires; holds keep theirs."""
+            known = max(self.transfers, default=0)
+            report = expire_due(extensions.unit_of_work(), utcnow() + timedelta(days=400))
+            new = self.session.scalars(
+                select(Transfer).where(Transfer.id > known).order_by(Transfer.id)
+            ).all()
+            assert report.lots == len(new)
+            for transfer in new:
+                assert transfer.kind == TransferKind.EXPIRE
+                self.apply(transfer)
+            for user_id in self.members:
+                account = self.accounts[(f"user:{user_id}", "xingfubi")]
+                assert self.available(account) == 0
 
         # --- invariants ------------------------------------------------------------------
 
