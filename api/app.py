@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from api import (
     adjustments,
     authentication,
+    awards,
     errors,
     extensions,
     health,
@@ -61,6 +62,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(people.blp)
     api.register_blueprint(rules.blp)
     api.register_blueprint(adjustments.blp)
+    api.register_blueprint(awards.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from api import extensions
 from api.admin_cli import admin
 from api.app import create_app
+from api.awards import awards
 from api.import_cli import import_group
 from api.ledger_cli import ledger
 from api.points_cli import points
@@ -58,6 +59,7 @@ cli.add_command(admin)
 cli.add_command(import_group)
 cli.add_command(ledger)
 cli.add_command(points)
+cli.add_command(awards)
 
 
 @cli.command("serve", with_appcontext=False)

@@ -34,6 +34,9 @@ ALIASES = {
     "role": ("角色", "身份"),
     "path": ("路径",),
     "level": ("层级", "级别"),
+    "amount": ("数量", "分值", "奖励数", "积分数"),
+    "currency": ("币种", "类型", "奖励类型"),
+    "reason": ("事由", "原因", "理由", "奖励事由"),
 }
 _CANONICAL = {alias: key for key, aliases in ALIASES.items() for alias in (key, *aliases)}
 # A title row (e.g. "幸福社区党员花名册") may sit above the header in office sheets.

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from points.access import Action
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
-from points.ledger import TransferKind
+from points.ledger import IdempotencyKeyReused, TransferKind
 from service.access import Actor, require
 from service.audit.log import record
 from service.db import rows_changed
@@ -59,7 +59,13 @@ def _member(session: Session, actor: Actor, user_id: int) -> User:
 
 
 def request_adjustment(
-    uow: UnitOfWork, actor: Actor, wanted: AdjustmentRequest, *, confirm_above: int, now: datetime
+    uow: UnitOfWork,
+    actor: Actor,
+    wanted: AdjustmentRequest,
+    *,
+    confirm_above: int,
+    now: datetime,
+    key: str | None = None,
 ) -> Adjustment:
     if wanted.amount <= 0:
         raise InvalidInput("amounts are positive", errors={"amount": ["must be positive"]})
@@ -67,6 +73,22 @@ def request_adjustment(
         session = uow.session
         member = _member(session, actor, wanted.user_id)
         currency(session, wanted.currency)
+        if key is not None:
+            earlier = session.scalars(
+                select(Adjustment).where(Adjustment.idempotency_key == key)
+            ).one_or_none()
+            if earlier is not None:
+                same = (earlier.user_id, earlier.kind, earlier.currency, earlier.amount) == (
+                    wanted.user_id,
+                    wanted.kind.value,
+                    wanted.currency,
+                    wanted.amount,
+                )
+                if not same:
+                    raise IdempotencyKeyReused(
+                        f"already adjusted by {earlier.amount} {earlier.currency} in this batch"
+                    )
+                return earlier
         adjustment = Adjustment(
             user_id=wanted.user_id,
             kind=wanted.kind.value,
@@ -76,6 +98,7 @@ def request_adjustment(
             requested_by_id=actor.user_id,
             status="pending_confirmation",
             created_at=now,
+            idempotency_key=key,
         )
         session.add(adjustment)
         session.flush()

@@ -126,6 +126,8 @@ class Adjustment(Base):
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"))
+    # Set by bulk imports: one award per person, currency and batch, however often run.
+    idempotency_key: Mapped[str | None] = mapped_column(String(160), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -9,6 +9,7 @@ access rule written down.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,7 +62,14 @@ def build_world(app: Flask) -> World:
         for side in SIDES:
             community = add_place(session, street, f"社区{side}", PlaceLevel.COMMUNITY)
             grid = add_place(session, community, f"网格{side}", PlaceLevel.GRID)
-            person = User(name=f"居民{side}", residence_place_id=grid.id)
+            sealed = extensions.phone_vault().seal(f"1390000000{SIDES.index(side)}")
+            person = User(
+                name=f"居民{side}",
+                residence_place_id=grid.id,
+                phone_ciphertext=sealed.ciphertext,
+                phone_hash=sealed.lookup_hash,
+                phone_masked=sealed.masked,
+            )
             session.add(person)
             session.flush()
             grant = ensure_grant(session, person, Role.MEMBER, ScopeType.ORG, grid.id)
@@ -143,6 +151,7 @@ class Route:
     request: Request
     on_a: dict[str, int]  # role → status on community A's object
     on_b: dict[str, int]  # role → status on community B's object
+    multipart: bool = False  # the body is a form with a file
 
 
 def scoped(
@@ -276,6 +285,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "earning"),), {"reason": "审核有误"}),
         scoped(200, a={"staff": 200, **IN_GRID_A}),
     ),
+    ("POST", "/api/v1/award-imports"): Route(
+        lambda w, s: (
+            (),
+            {
+                "batch": "2026 表彰",
+                "csv": f"phone,amount,reason\n1390000000{SIDES.index(s)},5,好人好事\n",
+            },
+        ),
+        *same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),
+        multipart=True,
+    ),
     ("GET", "/api/v1/users"): route(
         lambda w, s: ((), None),
         same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),
@@ -336,10 +356,17 @@ def test_role_by_route(app: Flask, client: FlaskClient, key: tuple[str, str], si
             world = rebuild(app)
             params, body = case.request(world, side)
         query = body if method == "GET" else None  # a GET's "body" is its query string
+        form = None
+        if case.multipart and body is not None:
+            form = {
+                "batch": body["batch"],
+                "file": (io.BytesIO(body["csv"].encode()), "awards.csv"),
+            }
         response = client.open(
             path_for(rule, params),
             method=method,
-            json=None if query else body,
+            json=None if query or form else body,
+            data=form,
             query_string=query,
             headers={"Authorization": f"Bearer {world.tokens[role]}"},
         )
