@@ -25,4 +25,6 @@ def verify_command() -> None:
         return
     for problem in report.problems:
         click.echo(f"  {problem}", err=True)
-    raise click.ClickException(f"ledger has {len(report.problems)} problem(s): {summary}")
+    if report.problem_count > len(report.problems):
+        click.echo(f"  … and {report.problem_count - len(report.problems)} more", err=True)
+    raise click.ClickException(f"ledger has {report.problem_count} problem(s): {summary}")
