@@ -121,6 +121,15 @@ def _canonical(rules: RuleSet) -> dict[str, Any]:
     return dump_rule_set(rules)
 
 
+def _draft_to_change(session: Session, actor: Actor, rule_set_id: int) -> RuleSetVersion:
+    version = get_version(session, actor, rule_set_id)
+    place = _place(session, version.place_id)
+    require(actor, Action.MANAGE_RULES, Target(place_path=place.path), what="rule set")
+    if version.status != "draft":
+        raise AlreadyPublished("a published rule set never changes: draft a new version")
+    return version
+
+
 def change_draft(
     uow: UnitOfWork,
     actor: Actor,
@@ -133,15 +142,7 @@ def change_draft(
     rules = parse_rule_set(content) if content is not None else None
     with uow:
         session = uow.session
-        version = get_version(session, actor, rule_set_id)
-        require(
-            actor,
-            Action.MANAGE_RULES,
-            Target(place_path=_place(session, version.place_id).path),
-            what="rule set",
-        )
-        if version.status != "draft":
-            raise AlreadyPublished("a published rule set never changes: draft a new version")
+        version = _draft_to_change(session, actor, rule_set_id)
         before = _snapshot(version)
         if rules is not None:
             version.content = _canonical(rules)
@@ -165,15 +166,7 @@ def change_draft(
 def publish(uow: UnitOfWork, actor: Actor, rule_set_id: int) -> RuleSetVersion:
     with uow:
         session = uow.session
-        version = get_version(session, actor, rule_set_id)
-        require(
-            actor,
-            Action.MANAGE_RULES,
-            Target(place_path=_place(session, version.place_id).path),
-            what="rule set",
-        )
-        if version.status != "draft":
-            raise AlreadyPublished("this version is already published")
+        version = _draft_to_change(session, actor, rule_set_id)
         before = _snapshot(version)
         version.status = "published"
         version.published_by_id = actor.user_id

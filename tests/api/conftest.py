@@ -1,6 +1,14 @@
 import pytest
+from flask import Flask
+
+from tests.api.world import World, build_world
 
 
 @pytest.fixture(autouse=True)
 def _start_from_empty_tables(fresh_state: None) -> None:
     """API tests share the session's database; each starts from empty tables."""
+
+
+@pytest.fixture
+def world(app: Flask, fresh_state: None) -> World:
+    return build_world(app)

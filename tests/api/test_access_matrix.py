@@ -13,134 +13,16 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api import extensions
 from api.authentication import is_public
-from points.access import Role, ScopeType
-from points.places import PlaceLevel
 from points.rules import starter_rule_set
-from service.auth.tokens import issue_access_token
-from service.db import utcnow
-from service.ledger.models import Adjustment
-from service.organisation.models import Branch, Department, Pairing
-from service.people.directory import ensure_grant
-from service.people.models import RoleGrant, User
-from service.places.tree import add_place
-from service.rules.models import RuleSetVersion
+from tests.api.world import ROLES, SIDES, World, build_world
 from tests.conftest import empty_tables
-from tests.ledger_helpers import credit
-
-ROLES = ["member", "volunteer", "resident", "staff", "clerk", "dept_officer", "admin", "root"]
-SIDES = ["A", "B"]
-
-
-@dataclass
-class World:
-    ids: dict[str, int]
-    tokens: dict[str, str]
-
-    def side(self, side: str, name: str) -> int:
-        return self.ids[f"{name}_{side}"]
-
-
-def build_world(app: Flask) -> World:
-    ids: dict[str, int] = {}
-    with app.app_context():
-        session = extensions.session()
-        street = add_place(session, None, "街道", PlaceLevel.STREET)
-        ids["street"] = street.id
-        department = Department(name="区民政局")
-        session.add(department)
-        session.flush()
-        ids["department"] = department.id
-        for side in SIDES:
-            community = add_place(session, street, f"社区{side}", PlaceLevel.COMMUNITY)
-            grid = add_place(session, community, f"网格{side}", PlaceLevel.GRID)
-            sealed = extensions.phone_vault().seal(f"1390000000{SIDES.index(side)}")
-            person = User(
-                name=f"居民{side}",
-                residence_place_id=grid.id,
-                phone_ciphertext=sealed.ciphertext,
-                phone_hash=sealed.lookup_hash,
-                phone_masked=sealed.masked,
-            )
-            session.add(person)
-            session.flush()
-            grant = ensure_grant(session, person, Role.MEMBER, ScopeType.ORG, grid.id)
-            branch = Branch(name=f"支部{side}", place_id=community.id)
-            pairing = Pairing(
-                department_id=department.id, place_id=community.id, started_on=date(2026, 1, 1)
-            )
-            rules = RuleSetVersion(
-                place_id=community.id,
-                version=1,
-                effective_from=date(2026, 1, 1),
-                content=starter_rule_set(),
-                status="draft",
-            )
-            session.add_all([branch, pairing, rules])
-            session.flush()
-            ids.update(
-                {
-                    f"community_{side}": community.id,
-                    f"grid_{side}": grid.id,
-                    f"person_{side}": person.id,
-                    f"grant_{side}": grant.id,
-                    f"pairing_{side}": pairing.id,
-                    f"rules_{side}": rules.id,
-                }
-            )
-        for side, other in (("A", "B"), ("B", "A")):
-            person = ids[f"person_{side}"]
-            pending = Adjustment(
-                user_id=person,
-                kind="award",
-                currency="jifen",
-                amount=500,
-                reason="抗洪抢险",
-                status="pending_confirmation",
-                requested_by_id=ids[f"person_{other}"],
-            )
-            session.add(pending)
-            session.flush()
-            ids[f"adjustment_{side}"] = pending.id
-            ids[f"earning_{side}"] = credit(session, person, "jifen", 20).id
-        scopes = {
-            "member": (ScopeType.ORG, ids["grid_A"]),
-            "volunteer": (ScopeType.ORG, ids["grid_A"]),
-            "resident": (ScopeType.ORG, ids["grid_A"]),
-            "staff": (ScopeType.ORG, ids["community_A"]),
-            "clerk": (ScopeType.STATION, 1),
-            "dept_officer": (ScopeType.DEPARTMENT, department.id),
-            "admin": (ScopeType.ORG, ids["community_A"]),
-            "root": (ScopeType.ORG, street.id),
-        }
-        tokens = {}
-        secret = extensions.settings().secret_key
-        for role, (scope_type, scope_id) in scopes.items():
-            user = User(name=role, residence_place_id=ids["grid_A"])
-            session.add(user)
-            session.flush()
-            session.add(
-                RoleGrant(
-                    user_id=user.id,
-                    role="admin" if role == "root" else role,
-                    scope_type=scope_type.value,
-                    scope_id=scope_id,
-                )
-            )
-            tokens[role] = issue_access_token(
-                secret, user_id=user.id, token_version=0, family=f"fam-{role}", now=utcnow()
-            )
-        session.commit()
-    return World(ids, tokens)
-
 
 Request = Callable[[World, str], tuple[tuple[int, ...], dict[str, Any] | None]]
 EVERYONE = dict.fromkeys(ROLES, 200)

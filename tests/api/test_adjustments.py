@@ -12,33 +12,12 @@ from sqlalchemy import select
 from api import extensions
 from service.ledger.models import Adjustment
 from service.ledger.posting import post
-from tests.api.test_access_matrix import World, build_world
+from tests.api.world import World
 from tests.ledger_helpers import credit, spend_request
 
 
-@pytest.fixture
-def world(app: Flask, fresh_state: None) -> World:
-    return build_world(app)
-
-
-def call(
-    client: FlaskClient,
-    world: World,
-    role: str,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None = None,
-) -> Any:
-    return client.open(
-        f"/api/v1{path}",
-        method=method,
-        json=body,
-        headers={"Authorization": f"Bearer {world.tokens[role]}"},
-    )
-
-
 def balances(client: FlaskClient, world: World, person: int) -> dict[str, int]:
-    items = call(client, world, "staff", "GET", f"/users/{person}/accounts").get_json()["items"]
+    items = world.call(client, "staff", "GET", f"/users/{person}/accounts").get_json()["items"]
     return {item["currency"]: item["balance"] for item in items}
 
 
@@ -50,9 +29,8 @@ def adjust(
     kind: str = "award",
     currency: str = "jifen",
 ) -> Any:
-    return call(
+    return world.call(
         client,
-        world,
         role,
         "POST",
         f"/users/{world.ids['person_A']}/adjustments",
@@ -67,7 +45,7 @@ def test_a_small_award_posts_at_once_with_its_reason(client: FlaskClient, world:
     assert response.status_code == 201
     assert response.get_json()["status"] == "posted"
     assert balances(client, world, person)["jifen"] == before + 50
-    newest = call(client, world, "staff", "GET", f"/users/{person}/transfers").get_json()
+    newest = world.call(client, "staff", "GET", f"/users/{person}/transfers").get_json()
     assert (newest["items"][0]["kind"], newest["items"][0]["explanation"]) == (
         "award",
         "抗疫志愿服务",
@@ -80,16 +58,16 @@ def test_a_large_award_waits_for_a_second_staff_member(client: FlaskClient, worl
     asked = adjust(client, world, "staff", 500).get_json()
     assert asked["status"] == "pending_confirmation"
     assert balances(client, world, person)["jifen"] == before
-    listed = call(client, world, "admin", "GET", "/adjustments").get_json()["items"]
+    listed = world.call(client, "admin", "GET", "/adjustments").get_json()["items"]
     assert asked["id"] in {a["id"] for a in listed}
 
-    own = call(client, world, "staff", "POST", f"/adjustments/{asked['id']}/confirm")
+    own = world.call(client, "staff", "POST", f"/adjustments/{asked['id']}/confirm")
     assert own.status_code == 403
-    confirmed = call(client, world, "admin", "POST", f"/adjustments/{asked['id']}/confirm")
+    confirmed = world.call(client, "admin", "POST", f"/adjustments/{asked['id']}/confirm")
     assert confirmed.status_code == 200
     assert confirmed.get_json()["status"] == "posted"
     assert balances(client, world, person)["jifen"] == before + 500
-    twice = call(client, world, "root", "POST", f"/adjustments/{asked['id']}/confirm")
+    twice = world.call(client, "root", "POST", f"/adjustments/{asked['id']}/confirm")
     assert twice.status_code == 409
     assert twice.get_json()["code"] == "not_pending"
     assert balances(client, world, person)["jifen"] == before + 500
@@ -99,18 +77,17 @@ def test_a_rejected_adjustment_moves_nothing(client: FlaskClient, world: World) 
     person = world.ids["person_A"]
     before = balances(client, world, person)
     asked = adjust(client, world, "staff", 300).get_json()
-    rejected = call(
-        client, world, "admin", "POST", f"/adjustments/{asked['id']}/reject", {"reason": "材料不全"}
+    rejected = world.call(
+        client, "admin", "POST", f"/adjustments/{asked['id']}/reject", {"reason": "材料不全"}
     )
     assert rejected.get_json()["status"] == "rejected"
     assert balances(client, world, person) == before
 
 
 def test_nobody_adjusts_their_own_points(app: Flask, client: FlaskClient, world: World) -> None:
-    staff_id = call(client, world, "staff", "GET", "/me").get_json()["id"]
-    response = call(
+    staff_id = world.call(client, "staff", "GET", "/me").get_json()["id"]
+    response = world.call(
         client,
-        world,
         "staff",
         "POST",
         f"/users/{staff_id}/adjustments",
@@ -150,7 +127,7 @@ def test_deducting_more_than_the_balance_is_409_and_records_nothing(
 def test_bad_adjustments_are_422(client: FlaskClient, world: World, body: dict[str, Any]) -> None:
     person = world.ids["person_A"]
     before = balances(client, world, person)
-    response = call(client, world, "staff", "POST", f"/users/{person}/adjustments", body)
+    response = world.call(client, "staff", "POST", f"/users/{person}/adjustments", body)
     assert response.status_code == 422
     assert balances(client, world, person) == before
 
@@ -162,9 +139,8 @@ def test_reversals_undo_once_and_never_overdraw(
     with app.app_context():
         session = extensions.session()
         spendable = credit(session, person, "xingfubi", 30).id
-    reversed_once = call(
+    reversed_once = world.call(
         client,
-        world,
         "staff",
         "POST",
         f"/transfers/{world.ids['earning_A']}/reverse",
@@ -172,9 +148,8 @@ def test_reversals_undo_once_and_never_overdraw(
     )
     assert reversed_once.status_code == 200
     assert reversed_once.get_json()["reversal"]["kind"] == "reverse"
-    again = call(
+    again = world.call(
         client,
-        world,
         "admin",
         "POST",
         f"/transfers/{world.ids['earning_A']}/reverse",
@@ -187,8 +162,8 @@ def test_reversals_undo_once_and_never_overdraw(
         session = extensions.session()
         post(session, spend_request(session, person, 25, "spent-it"))
         session.commit()
-    spent = call(
-        client, world, "staff", "POST", f"/transfers/{spendable}/reverse", {"reason": "审核有误"}
+    spent = world.call(
+        client, "staff", "POST", f"/transfers/{spendable}/reverse", {"reason": "审核有误"}
     )
     assert spent.status_code == 409
     assert spent.get_json()["code"] == "insufficient_balance"

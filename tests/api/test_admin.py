@@ -8,48 +8,25 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.api.test_access_matrix import World, build_world
-
-
-@pytest.fixture
-def world(app: Flask, fresh_state: None) -> World:
-    return build_world(app)
-
-
-def call(
-    client: FlaskClient,
-    world: World,
-    role: str,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None = None,
-) -> Any:
-    return client.open(
-        f"/api/v1{path}",
-        method=method,
-        json=body,
-        headers={"Authorization": f"Bearer {world.tokens[role]}"},
-    )
+from tests.api.world import World
 
 
 def tree(client: FlaskClient, world: World) -> dict[int, dict[str, Any]]:
-    items = call(client, world, "member", "GET", "/places?limit=100").get_json()["items"]
+    items = world.call(client, "member", "GET", "/places?limit=100").get_json()["items"]
     return {item["id"]: item for item in items}
 
 
 def test_moving_a_place_moves_its_subtree(client: FlaskClient, world: World) -> None:
-    building = call(
+    building = world.call(
         client,
-        world,
         "root",
         "POST",
         "/places",
         {"parent_id": world.ids["grid_A"], "name": "1号楼", "level": "building"},
     )
     assert building.status_code == 201
-    moved = call(
+    moved = world.call(
         client,
-        world,
         "root",
         "PATCH",
         f"/places/{world.ids['grid_A']}",
@@ -82,7 +59,7 @@ def test_place_changes(
         for k, v in change.items()
     }
     before = tree(client, world)
-    response = call(client, world, "root", "PATCH", f"/places/{world.ids['grid_A']}", body)
+    response = world.call(client, "root", "PATCH", f"/places/{world.ids['grid_A']}", body)
     assert response.status_code == status
     if code:
         assert response.get_json()["code"] == code
@@ -91,9 +68,8 @@ def test_place_changes(
 
 def test_a_community_cannot_move_under_its_own_grid(client: FlaskClient, world: World) -> None:
     before = tree(client, world)
-    response = call(
+    response = world.call(
         client,
-        world,
         "root",
         "PATCH",
         f"/places/{world.ids['community_A']}",
@@ -104,9 +80,8 @@ def test_a_community_cannot_move_under_its_own_grid(client: FlaskClient, world: 
 
 
 def test_sibling_names_are_unique(client: FlaskClient, world: World) -> None:
-    response = call(
+    response = world.call(
         client,
-        world,
         "root",
         "POST",
         "/places",
@@ -127,15 +102,14 @@ def test_sibling_names_are_unique(client: FlaskClient, world: World) -> None:
 )
 def test_bad_new_places_are_422(client: FlaskClient, world: World, body: dict[str, Any]) -> None:
     before = tree(client, world)
-    response = call(client, world, "root", "POST", "/places", body)
+    response = world.call(client, "root", "POST", "/places", body)
     assert response.status_code == 422
     assert tree(client, world) == before
 
 
 def test_a_branch_belongs_to_exactly_one_owner(client: FlaskClient, world: World) -> None:
-    both = call(
+    both = world.call(
         client,
-        world,
         "root",
         "POST",
         "/branches",
@@ -145,20 +119,18 @@ def test_a_branch_belongs_to_exactly_one_owner(client: FlaskClient, world: World
             "department_id": world.ids["department"],
         },
     )
-    neither = call(client, world, "root", "POST", "/branches", {"name": "支部"})
+    neither = world.call(client, "root", "POST", "/branches", {"name": "支部"})
     assert (both.status_code, neither.status_code) == (422, 422)
-    department_branch = call(
+    department_branch = world.call(
         client,
-        world,
         "root",
         "POST",
         "/branches",
         {"name": "机关第一支部", "department_id": world.ids["department"]},
     )
     assert department_branch.status_code == 201
-    again = call(
+    again = world.call(
         client,
-        world,
         "root",
         "POST",
         "/branches",
@@ -172,16 +144,15 @@ def test_pairings_start_end_once_and_pair_only_communities(
     client: FlaskClient, world: World
 ) -> None:
     path = f"/pairings/{world.ids['pairing_A']}/end"
-    early = call(client, world, "root", "POST", path, {"ended_on": "2025-12-31"})
+    early = world.call(client, "root", "POST", path, {"ended_on": "2025-12-31"})
     assert early.status_code == 422
-    ended = call(client, world, "root", "POST", path, {"ended_on": "2026-06-30"})
+    ended = world.call(client, "root", "POST", path, {"ended_on": "2026-06-30"})
     assert ended.status_code == 200
     assert ended.get_json()["ended_on"] == "2026-06-30"
-    twice = call(client, world, "root", "POST", path, {"ended_on": "2026-07-31"})
+    twice = world.call(client, "root", "POST", path, {"ended_on": "2026-07-31"})
     assert twice.status_code == 409
-    grid = call(
+    grid = world.call(
         client,
-        world,
         "root",
         "POST",
         "/pairings",
@@ -192,9 +163,8 @@ def test_pairings_start_end_once_and_pair_only_communities(
         },
     )
     assert grid.status_code == 422
-    duplicate = call(
+    duplicate = world.call(
         client,
-        world,
         "root",
         "POST",
         "/pairings",
@@ -209,35 +179,34 @@ def test_pairings_start_end_once_and_pair_only_communities(
 
 def test_staff_list_only_people_of_their_community(client: FlaskClient, world: World) -> None:
     seen = {
-        p["id"] for p in call(client, world, "staff", "GET", "/users?limit=100").get_json()["items"]
+        p["id"] for p in world.call(client, "staff", "GET", "/users?limit=100").get_json()["items"]
     }
     assert world.ids["person_A"] in seen
     assert world.ids["person_B"] not in seen
     everyone = {
-        p["id"] for p in call(client, world, "root", "GET", "/users?limit=100").get_json()["items"]
+        p["id"] for p in world.call(client, "root", "GET", "/users?limit=100").get_json()["items"]
     }
     assert {world.ids["person_A"], world.ids["person_B"]} <= everyone
 
 
 def test_lists_page_with_cursors(client: FlaskClient, world: World) -> None:
-    first = call(client, world, "root", "GET", "/places?limit=2").get_json()
+    first = world.call(client, "root", "GET", "/places?limit=2").get_json()
     assert len(first["items"]) == 2
     assert first["next_cursor"]
-    rest = call(client, world, "root", "GET", f"/places?limit=100&cursor={first['next_cursor']}")
+    rest = world.call(client, "root", "GET", f"/places?limit=100&cursor={first['next_cursor']}")
     ids = [p["id"] for p in first["items"]] + [p["id"] for p in rest.get_json()["items"]]
     assert len(ids) == len(set(ids)) == 5
     assert rest.get_json()["next_cursor"] is None
-    bad = call(client, world, "root", "GET", "/places?cursor=%%%")
+    bad = world.call(client, "root", "GET", "/places?cursor=%%%")
     assert bad.status_code == 422
-    too_many = call(client, world, "root", "GET", "/places?limit=101")
+    too_many = world.call(client, "root", "GET", "/places?limit=101")
     assert too_many.status_code == 422
 
 
 def test_staff_grant_service_roles_but_not_staff(client: FlaskClient, world: World) -> None:
     person = world.ids["person_A"]
-    ok = call(
+    ok = world.call(
         client,
-        world,
         "staff",
         "POST",
         f"/users/{person}/grants",
@@ -245,25 +214,23 @@ def test_staff_grant_service_roles_but_not_staff(client: FlaskClient, world: Wor
     )
     assert ok.status_code == 201
     assert {"volunteer", "member"} == {g["role"] for g in ok.get_json()["roles"]}
-    promote = call(
+    promote = world.call(
         client,
-        world,
         "staff",
         "POST",
         f"/users/{person}/grants",
         {"role": "staff", "scope_type": "org", "scope_id": world.ids["community_A"]},
     )
     assert promote.status_code == 403
-    elsewhere = call(
+    elsewhere = world.call(
         client,
-        world,
         "staff",
         "POST",
         f"/users/{person}/grants",
         {"role": "volunteer", "scope_type": "org", "scope_id": world.ids["grid_B"]},
     )
     assert elsewhere.status_code == 404
-    roles = call(client, world, "staff", "GET", f"/users/{person}").get_json()["roles"]
+    roles = world.call(client, "staff", "GET", f"/users/{person}").get_json()["roles"]
     assert {g["role"] for g in roles} == {"volunteer", "member"}
 
 
@@ -272,9 +239,8 @@ def test_a_role_change_ends_the_persons_access_tokens(
 ) -> None:
     member_token = world.tokens["member"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {member_token}"}).get_json()
-    call(
+    world.call(
         client,
-        world,
         "root",
         "POST",
         f"/users/{me['id']}/grants",
@@ -287,32 +253,30 @@ def test_a_role_change_ends_the_persons_access_tokens(
 
 def test_staff_move_a_person_and_their_roles_follow(client: FlaskClient, world: World) -> None:
     community_a = world.ids["community_A"]
-    new_grid = call(
+    new_grid = world.call(
         client,
-        world,
         "root",
         "POST",
         "/places",
         {"parent_id": community_a, "name": "新网格", "level": "grid"},
     ).get_json()
     person = world.ids["person_A"]
-    moved = call(
-        client, world, "staff", "PATCH", f"/users/{person}", {"residence_place_id": new_grid["id"]}
+    moved = world.call(
+        client, "staff", "PATCH", f"/users/{person}", {"residence_place_id": new_grid["id"]}
     )
     assert moved.status_code == 200
     body = moved.get_json()
     assert body["residence_place_id"] == new_grid["id"]
     assert [(g["role"], g["scope_id"]) for g in body["roles"]] == [("member", new_grid["id"])]
-    away = call(
+    away = world.call(
         client,
-        world,
         "staff",
         "PATCH",
         f"/users/{person}",
         {"residence_place_id": world.ids["grid_B"]},
     )
     assert away.status_code == 404
-    after = call(client, world, "staff", "GET", f"/users/{person}").get_json()
+    after = world.call(client, "staff", "GET", f"/users/{person}").get_json()
     assert after["residence_place_id"] == new_grid["id"]
 
 
@@ -322,19 +286,18 @@ def test_only_admins_disable_accounts_and_it_ends_sign_in(
     member_id = client.get(
         "/api/v1/me", headers={"Authorization": f"Bearer {world.tokens['member']}"}
     ).get_json()["id"]
-    by_staff = call(client, world, "staff", "PATCH", f"/users/{member_id}", {"active": False})
+    by_staff = world.call(client, "staff", "PATCH", f"/users/{member_id}", {"active": False})
     assert by_staff.status_code == 403
-    by_admin = call(client, world, "admin", "PATCH", f"/users/{member_id}", {"active": False})
+    by_admin = world.call(client, "admin", "PATCH", f"/users/{member_id}", {"active": False})
     assert by_admin.status_code == 200
     assert by_admin.get_json()["active"] is False
     denied = client.get("/api/v1/me", headers={"Authorization": f"Bearer {world.tokens['member']}"})
     assert denied.status_code == 401
-    self_disable = call(
+    self_disable = world.call(
         client,
-        world,
         "admin",
         "PATCH",
-        f"/users/{call(client, world, 'admin', 'GET', '/me').get_json()['id']}",
+        f"/users/{world.call(client, 'admin', 'GET', '/me').get_json()['id']}",
         {"active": False},
     )
     assert self_disable.status_code == 403

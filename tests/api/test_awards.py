@@ -16,7 +16,7 @@ from api.cli import cli
 from service.auth.passwords import hash_password
 from service.ledger.models import Transfer
 from service.people.models import User
-from tests.api.test_access_matrix import World, build_world
+from tests.api.world import World
 
 CSV = """手机号,分值,币种,事由
 13900000000,30,幸福币,防汛值守
@@ -27,11 +27,6 @@ CSV = """手机号,分值,币种,事由
 13912345678,10,幸福币,不在名册
 13900000000,abc,积分,数不对
 """
-
-
-@pytest.fixture
-def world(app: Flask, fresh_state: None) -> World:
-    return build_world(app)
 
 
 def upload(

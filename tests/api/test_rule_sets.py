@@ -5,16 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from points.rules import starter_rule_set
-from tests.api.test_access_matrix import World, build_world
-
-
-@pytest.fixture
-def world(app: Flask, fresh_state: None) -> World:
-    return build_world(app)
+from tests.api.world import World
 
 
 def call(
@@ -25,12 +19,7 @@ def call(
     path: str,
     body: dict[str, Any] | None = None,
 ) -> Any:
-    return client.open(
-        f"/api/v1/rule-sets{path}",
-        method=method,
-        json=body,
-        headers={"Authorization": f"Bearer {world.tokens[role]}"},
-    )
+    return world.call(client, role, method, f"/rule-sets{path}", body)
 
 
 def new_draft(client: FlaskClient, world: World, content: dict[str, Any] | None = None) -> Any:
