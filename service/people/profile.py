@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from points.access import Role, ScopeType
 from points.errors import Conflict, InvalidInput, NotFound
@@ -15,6 +16,7 @@ from service.access import Actor
 from service.auth.models import RefreshToken
 from service.auth.sign_in import SignedIn, issue_tokens
 from service.db import utcnow
+from service.ledger.models import Adjustment, LedgerAccount
 from service.people.directory import ensure_grant
 from service.people.models import User
 from service.people.phones import PhoneVault
@@ -35,6 +37,10 @@ class ResidenceLocked(Conflict):
 
 class PhoneTaken(Conflict):
     code = "phone_taken"
+
+
+class AccountHasHistory(Conflict):
+    code = "account_has_history"
 
 
 @dataclass(frozen=True)
@@ -120,10 +126,24 @@ def bind_phone(
             return PhoneBound(user, None)
         if holder.openid is not None:
             raise PhoneTaken("this phone number is bound to another WeChat account")
+        if _has_history(session, user.id):
+            # Two ledgers are never merged silently: staff decide what happens to points.
+            raise AccountHasHistory(
+                "you are on the community roster, but this account already has points; "
+                "ask community staff to link the two"
+            )
         roster_entry = _absorb_into_roster_entry(uow, user, holder, now)
         signed_in = issue_tokens(session, secret_key, roster_entry, now)
         uow.commit()
         return PhoneBound(roster_entry, signed_in)
+
+
+def _has_history(session: Session, user_id: int) -> bool:
+    """Anything beyond signing in that the account would take with it. (Later features
+    that record a person's activity belong in this check.)"""
+    account = session.scalar(select(LedgerAccount.id).where(LedgerAccount.user_id == user_id))
+    adjustment = session.scalar(select(Adjustment.id).where(Adjustment.user_id == user_id))
+    return account is not None or adjustment is not None
 
 
 def _absorb_into_roster_entry(uow: UnitOfWork, user: User, entry: User, now: datetime) -> User:

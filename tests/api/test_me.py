@@ -16,6 +16,7 @@ from service.people.directory import ensure_grant
 from service.people.models import User
 from service.places.tree import add_place
 from tests.conftest import signed_in_headers
+from tests.ledger_helpers import credit
 
 ME = "/api/v1/me"
 PHONE = "/api/v1/me/phone"
@@ -184,3 +185,32 @@ def test_a_phone_bound_to_another_wechat_account_is_409(client: FlaskClient) -> 
     assert response.status_code == 409
     assert response.get_json()["code"] == "phone_taken"
     assert me(client, second)["phone_masked"] is None
+
+
+def test_an_account_with_points_is_not_merged_into_the_roster_silently(
+    app: Flask, client: FlaskClient, places: dict[str, int]
+) -> None:
+    with app.app_context():
+        session = extensions.session()
+        sealed = extensions.phone_vault().seal("13911112222")
+        session.add(
+            User(
+                name="刘伟",
+                residence_place_id=places["grid"],
+                phone_ciphertext=sealed.ciphertext,
+                phone_hash=sealed.lookup_hash,
+                phone_masked=sealed.masked,
+            )
+        )
+        session.commit()
+    headers = signed_in_headers(client, "o-liuwei")
+    with app.app_context():
+        session = extensions.session()
+        me_id = session.scalars(select(User.id).where(User.openid == "o-liuwei")).one()
+        credit(session, me_id, "xingfubi", 12)
+    response = client.post(PHONE, json={"code": "13911112222"}, headers=headers)
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "account_has_history"
+    assert me(client, headers)["id"] == me_id
+    balance = client.get("/api/v1/me/accounts", headers=headers).get_json()["items"]
+    assert {a["currency"]: a["balance"] for a in balance}["xingfubi"] == 12
