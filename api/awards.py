@@ -80,9 +80,10 @@ class AwardReportSchema(Schema):
 @blp.route("")
 class AwardImports(MethodView):
     @blp.arguments(UploadSchema, location="files")
-    @blp.arguments(BatchSchema, location="form")
+    # The batch rides in the query: an operation has one request body, the file.
+    @blp.arguments(BatchSchema, location="query")
     @blp.response(200, AwardReportSchema)
-    def post(self, files: dict[str, FileStorage], form: dict[str, Any]) -> AwardReport:
+    def post(self, files: dict[str, FileStorage], query: dict[str, Any]) -> AwardReport:
         """Award many people at once; bad rows are reported, the good ones go through."""
         upload = files["file"]
         suffix = Path(upload.filename or "").suffix.lower()
@@ -91,7 +92,7 @@ class AwardImports(MethodView):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"awards{suffix}"
             upload.save(path)
-            return run_import(current_actor(), path, form["batch"])
+            return run_import(current_actor(), path, query["batch"])
 
 
 # --- the command ------------------------------------------------------------------------

@@ -74,7 +74,13 @@ class FactsSchema(Schema):
     )
     task_type = fields.String(load_default=None, validate=choices(TaskType))
     category = fields.String(load_default=None, validate=choices(Category))
-    hours = fields.Decimal(load_default=Decimal(0), places=2, validate=validate.Range(min=0))
+    # Range is written as a number here: apispec would render a Decimal bound as a string.
+    hours = fields.Decimal(
+        load_default=Decimal(0),
+        places=2,
+        validate=validate.Range(min=0, max=10_000),
+        metadata={"minimum": 0, "maximum": 10_000, "default": 0},
+    )
     units = fields.Integer(load_default=0, validate=validate.Range(min=0))
     work_unit = fields.String(load_default=None, validate=choices(WorkUnit))
 
@@ -95,20 +101,22 @@ class FactsSchema(Schema):
 
 
 class WindowSchema(Schema):
-    day = fields.Integer(load_default=0)
-    week = fields.Integer(load_default=0)
-    month = fields.Integer(load_default=0)
-    year = fields.Integer(load_default=0)
+    day = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    week = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    month = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    year = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class EarnedSchema(Schema):
+    """What the member already earned in each window, per currency."""
+
+    jifen = fields.Nested(WindowSchema)
+    xingfubi = fields.Nested(WindowSchema)
 
 
 class SimulationSchema(Schema):
     facts = fields.Nested(FactsSchema, required=True)
-    earned = fields.Dict(
-        keys=fields.String(validate=choices(Currency)),
-        values=fields.Nested(WindowSchema),
-        load_default=dict,
-        metadata={"description": "what the member already earned in each window"},
-    )
+    earned = fields.Nested(EarnedSchema, load_default=dict)
 
     @post_load
     def to_earned(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -240,10 +240,8 @@ def test_role_by_route(app: Flask, client: FlaskClient, key: tuple[str, str], si
         query = body if method == "GET" else None  # a GET's "body" is its query string
         form = None
         if case.multipart and body is not None:
-            form = {
-                "batch": body["batch"],
-                "file": (io.BytesIO(body["csv"].encode()), "awards.csv"),
-            }
+            form = {"file": (io.BytesIO(body["csv"].encode()), "awards.csv")}
+            query = {"batch": body["batch"]}
         response = client.open(
             path_for(rule, params),
             method=method,

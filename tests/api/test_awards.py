@@ -39,7 +39,8 @@ def upload(
 ) -> Any:
     return client.post(
         "/api/v1/award-imports",
-        data={"batch": batch, "file": (io.BytesIO(text.encode()), name)},
+        query_string={"batch": batch},
+        data={"file": (io.BytesIO(text.encode()), name)},
         headers={"Authorization": f"Bearer {world.tokens[role]}"},
     )
 

@@ -1,0 +1,232 @@
+"""Tasks and participations: their life cycles as transition tables, and the pure
+rules of attendance (DESIGN.md §5).
+
+A table maps ``(state, action)`` to the next state; a pair that is not in it is
+refused with ``InvalidTransition``. Keeping the tables as data lets the tests check
+every pair and lets the API list what a caller may do next.
+
+Every datetime here is timezone-aware (the server clock, in UTC); comparing an aware
+with a naive one raises ``TypeError``, which is a bug in the caller, not a user error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TypeVar
+
+from points.access import Role
+from points.errors import Conflict, Forbidden
+
+
+class TaskStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"  # finished normally; approvals of its work go on
+    CANCELLED = "cancelled"  # called off; its open participations are closed
+
+
+class TaskAction(StrEnum):
+    PUBLISH = "publish"
+    CLOSE = "close"
+    CANCEL = "cancel"
+
+
+class ParticipationStatus(StrEnum):
+    SIGNED_UP = "signed_up"
+    CHECKED_IN = "checked_in"
+    CHECKED_OUT = "checked_out"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    REVERSED = "reversed"
+
+
+class ParticipationAction(StrEnum):
+    CHECK_IN = "check_in"
+    CHECK_OUT = "check_out"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"  # by the participant, before the task starts (see check_cancellable)
+    REVERSE = "reverse"  # by staff, after approval; the ledger reverses the points
+    TASK_CANCELLED = "task_cancelled"  # by the system, when staff cancel the whole task
+
+
+class Audience(StrEnum):
+    """Who may sign up for a task."""
+
+    MEMBERS = "members"  # party members only
+    EVERYONE = "everyone"  # party members and volunteers
+
+
+class CheckinMode(StrEnum):
+    GEOFENCE = "geofence"
+    CODE = "code"
+    BOTH = "both"
+
+    @property
+    def needs_location(self) -> bool:
+        return self is not CheckinMode.CODE
+
+    @property
+    def needs_code(self) -> bool:
+        return self is not CheckinMode.GEOFENCE
+
+
+class Flag(StrEnum):
+    """Suspicious signs stored on a participation for the approver; never a silent drop."""
+
+    OUTSIDE_GEOFENCE = "outside_geofence"
+    IMPOSSIBLE_TRAVEL = "impossible_travel"
+    REPEATED_FAILURES = "repeated_failures"
+
+
+# Read-only views: a table is the single statement of its life cycle.
+TASK_TRANSITIONS: Mapping[tuple[TaskStatus, TaskAction], TaskStatus] = MappingProxyType(
+    {
+        (TaskStatus.DRAFT, TaskAction.PUBLISH): TaskStatus.PUBLISHED,
+        (TaskStatus.DRAFT, TaskAction.CANCEL): TaskStatus.CANCELLED,
+        (TaskStatus.PUBLISHED, TaskAction.CLOSE): TaskStatus.CLOSED,
+        (TaskStatus.PUBLISHED, TaskAction.CANCEL): TaskStatus.CANCELLED,
+    }
+)
+
+# Participations still in progress: a task's cancellation closes exactly these.
+OPEN_PARTICIPATION_STATES = frozenset(
+    {
+        ParticipationStatus.SIGNED_UP,
+        ParticipationStatus.CHECKED_IN,
+        ParticipationStatus.CHECKED_OUT,
+        ParticipationStatus.SUBMITTED,
+    }
+)
+
+
+def _participation_table() -> dict[
+    tuple[ParticipationStatus, ParticipationAction], ParticipationStatus
+]:
+    s, a = ParticipationStatus, ParticipationAction
+    return {
+        (s.SIGNED_UP, a.CHECK_IN): s.CHECKED_IN,
+        (s.SIGNED_UP, a.CANCEL): s.CANCELLED,
+        (s.CHECKED_IN, a.CHECK_OUT): s.CHECKED_OUT,
+        (s.CHECKED_OUT, a.SUBMIT): s.SUBMITTED,
+        (s.SUBMITTED, a.APPROVE): s.APPROVED,
+        (s.SUBMITTED, a.REJECT): s.REJECTED,
+        (s.APPROVED, a.REVERSE): s.REVERSED,
+        # A cancelled task closes whatever is still open, work awaiting approval
+        # included: staff who want to credit submitted work approve it first. Approved
+        # work keeps its points (taking them back is a reversal, a decision of its own).
+        **{(state, a.TASK_CANCELLED): s.CANCELLED for state in OPEN_PARTICIPATION_STATES},
+    }
+
+
+PARTICIPATION_TRANSITIONS: Mapping[
+    tuple[ParticipationStatus, ParticipationAction], ParticipationStatus
+] = MappingProxyType(_participation_table())
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+    def __init__(self, current: StrEnum, action: StrEnum, target: StrEnum | None) -> None:
+        towards = f" to {target.value}" if target is not None else ""
+        super().__init__(f"cannot {action.value}: no way from {current.value}{towards}")
+        self.current = current
+        self.action = action
+        self.target = target
+
+
+class OutsideWindow(Conflict):
+    code = "outside_window"
+
+
+class CancelTooLate(Conflict):
+    code = "cancel_too_late"
+
+
+class NotInAudience(Forbidden):
+    code = "not_in_audience"
+
+
+S = TypeVar("S", bound=StrEnum)
+A = TypeVar("A", bound=StrEnum)
+
+
+def transition(table: Mapping[tuple[S, A], S], current: S, action: A) -> S:
+    """The state ``action`` leads to from ``current``, or ``InvalidTransition``."""
+    try:
+        return table[current, action]
+    except KeyError:
+        # Name where the action would have led, so the message reads "from X to Y".
+        targets = {new for (_, done), new in table.items() if done == action}
+        target = targets.pop() if len(targets) == 1 else None
+        raise InvalidTransition(current, action, target) from None
+
+
+def allowed_actions(table: Mapping[tuple[S, A], S], current: S) -> list[A]:
+    """What may be done from ``current``, in the table's order (for the API to show)."""
+    return [action for state, action in table if state == current]
+
+
+def check_cancellable(now: datetime, starts_at: datetime) -> None:
+    """A participant may withdraw only before the task starts; after that a no-show
+    stays a no-show (staff can still cancel the whole task)."""
+    if now >= starts_at:
+        raise CancelTooLate(f"the task started at {starts_at.isoformat()}")
+
+
+def check_in_window(
+    now: datetime,
+    starts_at: datetime,
+    ends_at: datetime,
+    early: timedelta = timedelta(minutes=30),
+) -> None:
+    """Check-in is open from ``early`` before the start until the end, both inclusive."""
+    opens_at = starts_at - early
+    if not opens_at <= now <= ends_at:
+        raise OutsideWindow(
+            f"check-in is open from {opens_at.isoformat()} to {ends_at.isoformat()}"
+        )
+
+
+_MICROSECONDS_PER_HOUR = Decimal(3_600_000_000)
+_CENTS = Decimal("0.01")
+
+
+def hours_worked(
+    checked_in_at: datetime,
+    checked_out_at: datetime,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> Decimal:
+    """Hours between check-in and check-out, counting only time inside the task's
+    window: arriving early or leaving late earns nothing extra. Never negative."""
+    begin = max(checked_in_at, starts_at)
+    end = min(checked_out_at, ends_at)
+    # Whole microseconds keep the arithmetic exact before the single rounding step.
+    micros = max((end - begin) // timedelta(microseconds=1), 0)
+    return (Decimal(micros) / _MICROSECONDS_PER_HOUR).quantize(_CENTS, rounding=ROUND_HALF_UP)
+
+
+# Residents, staff and the rest sign up only if they also hold one of these roles:
+# tasks earn points, and only members and volunteers earn them for service work.
+_AUDIENCE_ROLES: Mapping[Audience, frozenset[Role]] = {
+    Audience.MEMBERS: frozenset({Role.MEMBER}),
+    Audience.EVERYONE: frozenset({Role.MEMBER, Role.VOLUNTEER}),
+}
+
+
+def may_sign_up(audience: Audience, roles: Iterable[Role]) -> bool:
+    return not _AUDIENCE_ROLES[audience].isdisjoint(roles)
+
+
+def check_audience(audience: Audience, roles: Iterable[Role]) -> None:
+    if not may_sign_up(audience, roles):
+        who = "party members" if audience is Audience.MEMBERS else "party members and volunteers"
+        raise NotInAudience(f"this task is open to {who} only")

@@ -1,0 +1,232 @@
+"""Task and participation life cycles, and the pure rules of attendance."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from points.access import Role
+from points.errors import Conflict, Forbidden
+from points.tasks import (
+    PARTICIPATION_TRANSITIONS,
+    TASK_TRANSITIONS,
+    Audience,
+    CancelTooLate,
+    CheckinMode,
+    InvalidTransition,
+    NotInAudience,
+    OutsideWindow,
+    ParticipationAction,
+    ParticipationStatus,
+    TaskAction,
+    TaskStatus,
+    allowed_actions,
+    check_audience,
+    check_cancellable,
+    check_in_window,
+    hours_worked,
+    may_sign_up,
+    transition,
+)
+
+# The expected edges, written out by hand from DESIGN.md §5 and the issue, so that the
+# tests check the tables rather than read them back.
+TASK_EDGES = {
+    ("draft", "publish"): "published",
+    ("draft", "cancel"): "cancelled",
+    ("published", "close"): "closed",
+    ("published", "cancel"): "cancelled",
+}
+PARTICIPATION_EDGES = {
+    ("signed_up", "check_in"): "checked_in",
+    ("signed_up", "cancel"): "cancelled",
+    ("checked_in", "check_out"): "checked_out",
+    ("checked_out", "submit"): "submitted",
+    ("submitted", "approve"): "approved",
+    ("submitted", "reject"): "rejected",
+    ("approved", "reverse"): "reversed",
+    ("signed_up", "task_cancelled"): "cancelled",
+    ("checked_in", "task_cancelled"): "cancelled",
+    ("checked_out", "task_cancelled"): "cancelled",
+    ("submitted", "task_cancelled"): "cancelled",
+}
+
+START = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
+END = datetime(2025, 3, 5, 11, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("state", list(TaskStatus))
+@pytest.mark.parametrize("action", list(TaskAction))
+def test_every_task_state_and_action(state: TaskStatus, action: TaskAction) -> None:
+    expected = TASK_EDGES.get((state.value, action.value))
+    if expected is not None:
+        assert transition(TASK_TRANSITIONS, state, action) == TaskStatus(expected)
+    else:
+        with pytest.raises(InvalidTransition) as raised:
+            transition(TASK_TRANSITIONS, state, action)
+        assert raised.value.code == "invalid_transition"
+        assert isinstance(raised.value, Conflict)
+        assert state.value in raised.value.message
+
+
+@pytest.mark.parametrize("state", list(ParticipationStatus))
+@pytest.mark.parametrize("action", list(ParticipationAction))
+def test_every_participation_state_and_action(
+    state: ParticipationStatus, action: ParticipationAction
+) -> None:
+    expected = PARTICIPATION_EDGES.get((state.value, action.value))
+    if expected is not None:
+        assert transition(PARTICIPATION_TRANSITIONS, state, action) == ParticipationStatus(expected)
+    else:
+        with pytest.raises(InvalidTransition) as raised:
+            transition(PARTICIPATION_TRANSITIONS, state, action)
+        assert raised.value.code == "invalid_transition"
+        assert isinstance(raised.value, Conflict)
+
+
+def test_tables_hold_nothing_beyond_the_listed_edges() -> None:
+    assert {(s.value, a.value): t.value for (s, a), t in TASK_TRANSITIONS.items()} == TASK_EDGES
+    assert {
+        (s.value, a.value): t.value for (s, a), t in PARTICIPATION_TRANSITIONS.items()
+    } == PARTICIPATION_EDGES
+
+
+def test_the_message_names_both_states() -> None:
+    with pytest.raises(InvalidTransition) as raised:
+        transition(
+            PARTICIPATION_TRANSITIONS, ParticipationStatus.CHECKED_IN, ParticipationAction.APPROVE
+        )
+    assert raised.value.message == "cannot approve: no way from checked_in to approved"
+    assert raised.value.target == ParticipationStatus.APPROVED
+
+
+def test_the_tables_cannot_be_changed_at_run_time() -> None:
+    with pytest.raises(TypeError):
+        TASK_TRANSITIONS[TaskStatus.CLOSED, TaskAction.PUBLISH] = TaskStatus.PUBLISHED  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (ParticipationStatus.SIGNED_UP, {"check_in", "cancel", "task_cancelled"}),
+        (ParticipationStatus.SUBMITTED, {"approve", "reject", "task_cancelled"}),
+        (ParticipationStatus.APPROVED, {"reverse"}),
+        (ParticipationStatus.REVERSED, set()),
+        (ParticipationStatus.CANCELLED, set()),
+    ],
+)
+def test_allowed_actions(state: ParticipationStatus, expected: set[str]) -> None:
+    assert set(allowed_actions(PARTICIPATION_TRANSITIONS, state)) == expected
+
+
+def test_allowed_actions_for_tasks_keep_the_table_order() -> None:
+    assert allowed_actions(TASK_TRANSITIONS, TaskStatus.DRAFT) == ["publish", "cancel"]
+    assert allowed_actions(TASK_TRANSITIONS, TaskStatus.CLOSED) == []
+
+
+def test_a_participant_may_cancel_until_the_start() -> None:
+    check_cancellable(START - timedelta(microseconds=1), START)
+    for now in (START, START + timedelta(minutes=1)):
+        with pytest.raises(CancelTooLate) as raised:
+            check_cancellable(now, START)
+        assert raised.value.code == "cancel_too_late"
+        assert isinstance(raised.value, Conflict)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [START - timedelta(minutes=30), START, START + timedelta(hours=1), END],
+)
+def test_check_in_is_open_from_half_an_hour_before_until_the_end(now: datetime) -> None:
+    check_in_window(now, START, END)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        START - timedelta(minutes=30, seconds=1),
+        START - timedelta(days=1),
+        END + timedelta(seconds=1),
+        END + timedelta(microseconds=1),
+    ],
+)
+def test_check_in_outside_the_window_is_refused(now: datetime) -> None:
+    with pytest.raises(OutsideWindow) as raised:
+        check_in_window(now, START, END)
+    assert raised.value.code == "outside_window"
+    assert isinstance(raised.value, Conflict)
+
+
+def test_the_early_allowance_can_be_changed() -> None:
+    check_in_window(START - timedelta(minutes=10), START, END, early=timedelta(minutes=10))
+    with pytest.raises(OutsideWindow):
+        check_in_window(START - timedelta(minutes=11), START, END, early=timedelta(minutes=10))
+
+
+def _at(hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2025, 3, 5, hour, minute, second, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("checked_in", "checked_out", "hours"),
+    [
+        (_at(9), _at(11), "2.00"),  # the whole window
+        (_at(9, 30), _at(10, 15), "0.75"),  # inside it
+        (_at(8, 30), _at(10), "1.00"),  # early arrival does not count
+        (_at(10), _at(13), "1.00"),  # nor does staying late
+        (_at(8), _at(12), "2.00"),  # both ends clipped
+        (_at(9), _at(9, 0, 18), "0.01"),  # 0.005 h rounds half up
+        (_at(9), _at(9, 0, 17), "0.00"),  # 0.00472 h rounds down
+        (_at(9), _at(9, 20), "0.33"),
+        (_at(9), _at(9, 40), "0.67"),
+        (_at(10), _at(10), "0.00"),  # no time at all
+        (_at(7), _at(8), "0.00"),  # entirely before the window: never negative
+        (_at(12), _at(13), "0.00"),  # entirely after it
+        (_at(10), _at(9, 30), "0.00"),  # clocks out of order: never negative
+    ],
+)
+def test_hours_worked(checked_in: datetime, checked_out: datetime, hours: str) -> None:
+    worked = hours_worked(checked_in, checked_out, START, END)
+    assert worked == Decimal(hours)
+    assert worked.as_tuple().exponent == -2
+
+
+@pytest.mark.parametrize(
+    ("audience", "roles", "allowed"),
+    [
+        (Audience.MEMBERS, {Role.MEMBER}, True),
+        (Audience.MEMBERS, {Role.VOLUNTEER}, False),
+        (Audience.MEMBERS, {Role.VOLUNTEER, Role.MEMBER}, True),
+        (Audience.MEMBERS, {Role.RESIDENT}, False),
+        (Audience.MEMBERS, {Role.STAFF, Role.ADMIN}, False),
+        (Audience.MEMBERS, set(), False),
+        (Audience.EVERYONE, {Role.MEMBER}, True),
+        (Audience.EVERYONE, {Role.VOLUNTEER}, True),
+        (Audience.EVERYONE, {Role.RESIDENT}, False),
+        (Audience.EVERYONE, {Role.RESIDENT, Role.VOLUNTEER}, True),
+        (Audience.EVERYONE, {Role.STAFF}, False),
+        (Audience.EVERYONE, set(), False),
+    ],
+)
+def test_who_may_sign_up(audience: Audience, roles: set[Role], allowed: bool) -> None:
+    assert may_sign_up(audience, roles) is allowed
+    if allowed:
+        check_audience(audience, iter(roles))
+    else:
+        with pytest.raises(NotInAudience) as raised:
+            check_audience(audience, iter(roles))
+        assert raised.value.code == "not_in_audience"
+        assert isinstance(raised.value, Forbidden)
+
+
+def test_audience_accepts_role_codes_as_stored() -> None:
+    assert may_sign_up(Audience("everyone"), ["volunteer"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("mode", "location", "code"),
+    [("geofence", True, False), ("code", False, True), ("both", True, True)],
+)
+def test_checkin_modes(mode: str, location: bool, code: bool) -> None:
+    assert CheckinMode(mode).needs_location is location
+    assert CheckinMode(mode).needs_code is code
