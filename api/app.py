@@ -21,6 +21,7 @@ from api import (
     places,
     rules,
     sign_in,
+    tasks,
 )
 from service.config import Settings
 
@@ -63,6 +64,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(rules.blp)
     api.register_blueprint(adjustments.blp)
     api.register_blueprint(awards.blp)
+    api.register_blueprint(tasks.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

@@ -46,6 +46,13 @@ def page(rows: Sequence[T], limit: int, key: Callable[[T], object]) -> dict[str,
     return {"items": items, "next_cursor": next_cursor}
 
 
+def offset_page(rows: Sequence[T], limit: int, offset: int) -> dict[str, Any]:
+    """For lists in an order with no stable key to resume from (nearest first)."""
+    more = len(rows) > limit
+    next_cursor = base64.urlsafe_b64encode(str(offset + limit).encode()).decode() if more else None
+    return {"items": list(rows[:limit]), "next_cursor": next_cursor}
+
+
 def page_schema(item: type[Schema], name: str) -> type[Schema]:
     return Schema.from_dict(
         {

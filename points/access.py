@@ -36,6 +36,7 @@ class Action(StrEnum):
     VIEW_RULES = "view_rules"  # earning-rule drafts, simulation
     MANAGE_RULES = "manage_rules"  # draft, change and publish earning rules
     ADJUST_POINTS = "adjust_points"  # award or deduct by hand, confirm others', reverse
+    MANAGE_TASKS = "manage_tasks"  # post, publish, close and cancel tasks
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -51,6 +52,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.GRANT_SERVICE_ROLES,
             Action.VIEW_RULES,
             Action.ADJUST_POINTS,
+            Action.MANAGE_TASKS,
         }
     ),
     Role.ADMIN: frozenset(Action),

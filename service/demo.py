@@ -8,15 +8,24 @@ on every start. Later features add their demo objects here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.access import Role, ScopeType
 from points.places import PlaceLevel
-from points.rules import dump_rule_set, parse_rule_set, starter_rule_set
+from points.rules import (
+    Category,
+    TaskType,
+    WorkUnit,
+    dump_rule_set,
+    parse_rule_set,
+    starter_rule_set,
+)
+from points.tasks import Audience, CheckinMode, TaskStatus
 from service.db import utcnow
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant, ensure_user
@@ -24,6 +33,7 @@ from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place, find_child
 from service.rules.models import RuleSetVersion
+from service.tasks.models import Task
 from service.unit_of_work import UnitOfWork
 
 _Row = TypeVar("_Row", Department, Branch, Pairing)
@@ -32,6 +42,24 @@ STREET = "连心街道"
 DEPARTMENT = "区民政局"
 DEPARTMENT_BRANCH = "区民政局机关党支部"
 PAIRED_SINCE = date(2026, 1, 1)
+BEIJING = ZoneInfo("Asia/Shanghai")
+# Per community: title, type, category, work unit, hour it starts tomorrow, hours, capacity.
+DEMO_TASKS = (
+    ("敲门行动：走访独居老人", TaskType.DOOR_KNOCK, Category.SERVICE, WorkUnit.HOUSEHOLDS, 9, 3, 6),
+    ("送菜上门", TaskType.ELDER_DELIVERY, Category.CHARITY, WorkUnit.HOURS, 10, 2, 4),
+    (
+        "反诈宣传：帮居民装国家反诈APP",
+        TaskType.ANTI_FRAUD,
+        Category.SAFETY,
+        WorkUnit.RESIDENTS_HELPED,
+        14,
+        2,
+        8,
+    ),
+    ("夜间安全巡逻", TaskType.PATROL, Category.SAFETY, WorkUnit.HOURS, 19, 2, 5),
+)
+# A GCJ-02 point per community, as the mini-program's map would give it.
+DEMO_POINTS = ((39.9163, 116.4039), (39.9288, 116.4172))
 COMMUNITIES = (
     ("幸福社区", ("幸福第一网格", "幸福第二网格")),
     ("和平社区", ("和平第一网格", "和平第二网格")),
@@ -157,6 +185,21 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
             for b in branches
         ]
 
+        staff_ids = {u.openid: u.id for u in people}
+        for number, community_id in enumerate(
+            p["id"] for p in world.places if p["level"] == "community"
+        ):
+            staff_id = staff_ids[f"demo-staff-{number + 1}"]
+            for task in _demo_tasks(session, community_id, staff_id, DEMO_POINTS[number]):
+                world.tasks.append(
+                    {
+                        "id": task.id,
+                        "org_id": task.place_id,
+                        "title": task.title,
+                        "type": task.type,
+                        "starts_at": task.starts_at.astimezone(BEIJING).isoformat(),
+                    }
+                )
         rules = _published_starter_rules(session, street)
         world.rule_sets.append(
             {
@@ -205,3 +248,39 @@ def _published_starter_rules(session: Session, street: Place) -> RuleSetVersion:
     session.add(version)
     session.flush()
     return version
+
+
+def _demo_tasks(
+    session: Session, community_id: int, staff_id: int, point: tuple[float, float]
+) -> list[Task]:
+    tomorrow = datetime.now(BEIJING).date() + timedelta(days=1)
+    tasks = []
+    for title, kind, category, unit, hour, hours, capacity in DEMO_TASKS:
+        task = session.scalars(
+            select(Task).where(Task.place_id == community_id, Task.title == title)
+        ).first()
+        if task is None:
+            starts = datetime.combine(tomorrow, time(hour), tzinfo=BEIJING)
+            task = Task(
+                place_id=community_id,
+                title=title,
+                type=kind.value,
+                category=category.value,
+                work_unit=unit.value,
+                description=f"{title}。请按时签到。",
+                address="社区党群服务中心",
+                lat=point[0],
+                lng=point[1],
+                radius_m=300,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=hours),
+                capacity=capacity,
+                audience=Audience.EVERYONE.value,
+                checkin_mode=CheckinMode.BOTH.value,
+                status=TaskStatus.PUBLISHED.value,
+                created_by_id=staff_id,
+            )
+            session.add(task)
+            session.flush()
+        tasks.append(task)
+    return tasks

@@ -15,6 +15,7 @@ from service.organisation.models import Branch, Department, Pairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
+from service.tasks.models import Task
 
 __all__ = [
     "Adjustment",
@@ -31,6 +32,7 @@ __all__ = [
     "RefreshToken",
     "RoleGrant",
     "RuleSetVersion",
+    "Task",
     "Transfer",
     "User",
 ]

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from api.authentication import is_public
 from points.rules import starter_rule_set
-from tests.api.world import ROLES, SIDES, World, build_world
+from tests.api.world import ROLES, SIDES, World, build_world, demo_task
 from tests.conftest import empty_tables
 
 Request = Callable[[World, str], tuple[tuple[int, ...], dict[str, Any] | None]]
@@ -178,6 +178,24 @@ ROUTES: dict[tuple[str, str], Route] = {
         *same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),
         multipart=True,
     ),
+    ("GET", "/api/v1/tasks"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/tasks"): route(
+        lambda w, s: ((), new_task_body(w.side(s, "community"))), scoped(201, a={"staff": 201})
+    ),
+    ("GET", "/api/v1/tasks/<int:task_id>"): route(
+        lambda w, s: ((w.side(s, "published_task"),), None),
+        (EVERYONE, {r: 200 if r == "root" else 404 for r in ROLES}),
+    ),
+    ("POST", "/api/v1/tasks/<int:task_id>/publish"): route(
+        lambda w, s: ((w.side(s, "draft_task"),), None), scoped(200, a={"staff": 200})
+    ),
+    ("POST", "/api/v1/tasks/<int:task_id>/close"): route(
+        lambda w, s: ((w.side(s, "published_task"),), None), scoped(200, a={"staff": 200})
+    ),
+    ("POST", "/api/v1/tasks/<int:task_id>/cancel"): route(
+        lambda w, s: ((w.side(s, "published_task"),), {"reason": "暴雨预警"}),
+        scoped(200, a={"staff": 200}),
+    ),
     ("GET", "/api/v1/users"): route(
         lambda w, s: ((), None),
         same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),
@@ -260,3 +278,14 @@ def rebuild(app: Flask) -> World:
     """A write by one role must not decide the next role's answer: start again."""
     empty_tables(app)
     return build_world(app)
+
+
+def new_task_body(place_id: int) -> dict[str, Any]:
+    fields = demo_task(place_id)
+    body = {k: v for k, v in fields.items() if k not in ("place_id", "starts_at", "ends_at")}
+    return {
+        **body,
+        "org_id": place_id,
+        "starts_at": fields["starts_at"].isoformat(),
+        "ends_at": fields["ends_at"].isoformat(),
+    }

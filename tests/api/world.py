@@ -6,7 +6,7 @@ the whole street ("root"), each with an access token."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Flask
@@ -25,6 +25,7 @@ from service.people.directory import ensure_grant
 from service.people.models import RoleGrant, User
 from service.places.tree import add_place
 from service.rules.models import RuleSetVersion
+from service.tasks.models import Task
 from tests.ledger_helpers import credit
 
 ROLES = ["member", "volunteer", "resident", "staff", "clerk", "dept_officer", "admin", "root"]
@@ -118,6 +119,13 @@ def build_world(app: Flask) -> World:
             session.flush()
             ids[f"adjustment_{side}"] = pending.id
             ids[f"earning_{side}"] = credit(session, person, "jifen", 20).id
+            for status in ("draft", "published"):
+                task = Task(
+                    **demo_task(ids[f"community_{side}"]), status=status, created_by_id=person
+                )
+                session.add(task)
+                session.flush()
+                ids[f"{status}_task_{side}"] = task.id
         scopes = {
             "member": (ScopeType.ORG, ids["grid_A"]),
             "volunteer": (ScopeType.ORG, ids["grid_A"]),
@@ -147,3 +155,25 @@ def build_world(app: Flask) -> World:
             )
         session.commit()
     return World(ids, tokens)
+
+
+def demo_task(place_id: int, **changes: Any) -> dict[str, Any]:
+    """A door-knocking task next week, as a model's fields."""
+    starts = utcnow() + timedelta(days=7)
+    fields: dict[str, Any] = {
+        "place_id": place_id,
+        "title": "敲门行动",
+        "category": "service",
+        "type": "door_knock",
+        "lat": 39.9163,
+        "lng": 116.4039,
+        "radius_m": 300,
+        "starts_at": starts,
+        "ends_at": starts + timedelta(hours=3),
+        "capacity": 5,
+        "audience": "everyone",
+        "checkin_mode": "both",
+        "work_unit": "households",
+    }
+    fields.update(changes)
+    return fields

@@ -33,7 +33,10 @@ def test_demo_world_has_the_documented_shape(uow: UnitOfWork) -> None:
     ]
     assert all(u["openid"].startswith("demo-") for u in world.users)
     assert world.as_json()["stations"] == []
-    assert world.as_json()["tasks"] == []
+    tasks = world.as_json()["tasks"]
+    for community in communities:
+        here = [t for t in tasks if t["org_id"] == community["id"]]
+        assert len({t["type"] for t in here}) == len(here) >= 3
 
 
 def test_demo_world_has_branches_a_pairing_and_dual_reporting(uow: UnitOfWork) -> None:

@@ -1,0 +1,159 @@
+"""Tasks: staff post and manage them; members find them (nearest first if asked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from api import extensions
+from api.authentication import current_actor
+from api.pagination import PageArgs, int_cursor, offset_page, page_schema
+from points.rules import Category, TaskType, WorkUnit
+from points.tasks import Audience, CheckinMode, TaskAction, TaskStatus
+from service.db import utcnow
+from service.tasks.board import (
+    NewTask,
+    TaskFilter,
+    change_status,
+    create_task,
+    get_task,
+    list_tasks,
+)
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks (任务)")
+
+
+def choices(kind: Any) -> validate.OneOf:
+    return validate.OneOf([member.value for member in kind])
+
+
+class TaskSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    title = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    description = fields.String(load_default="", validate=validate.Length(max=4000))
+    category = fields.String(required=True, validate=choices(Category))
+    type = fields.String(required=True, validate=choices(TaskType))
+    org_id = fields.Integer(attribute="place_id", required=True, validate=validate.Range(min=1))
+    address = fields.String(load_default="", validate=validate.Length(max=200))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    radius_m = fields.Integer(required=True, validate=validate.Range(min=10, max=5000))
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=10_000))
+    audience = fields.String(load_default=Audience.EVERYONE.value, validate=choices(Audience))
+    checkin_mode = fields.String(required=True, validate=choices(CheckinMode))
+    work_unit = fields.String(required=True, validate=choices(WorkUnit))
+    demand_id = fields.Integer(load_default=None, allow_none=True)
+    publish = fields.Boolean(load_default=False, load_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in TaskStatus]})
+    signed_up_count = fields.Integer(dump_only=True)
+    cancel_reason = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+    @post_load
+    def to_new_task(self, data: dict[str, Any], **_: Any) -> NewTask:
+        return NewTask(
+            **{
+                **data,
+                "category": Category(data["category"]),
+                "type": TaskType(data["type"]),
+                "audience": Audience(data["audience"]),
+                "checkin_mode": CheckinMode(data["checkin_mode"]),
+                "work_unit": WorkUnit(data["work_unit"]),
+            }
+        )
+
+
+class TaskListArgs(PageArgs):
+    status = fields.String(validate=choices(TaskStatus))
+    category = fields.String(validate=choices(Category))
+    type = fields.String(validate=choices(TaskType))
+    org_id = fields.Integer(validate=validate.Range(min=1))
+    starts_from = fields.AwareDateTime(data_key="from")
+    starts_before = fields.AwareDateTime(data_key="to")
+    near = fields.String(metadata={"description": "lat,lng (GCJ-02): nearest first"})
+
+    @validates_schema
+    def near_is_a_point(self, data: dict[str, Any], **_: Any) -> None:
+        if "near" in data:
+            try:
+                lat, lng = (float(part) for part in data["near"].split(","))
+            except ValueError:
+                raise ValidationError("give near as lat,lng", "near") from None
+            if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+                raise ValidationError("not a point on Earth", "near")
+
+    @post_load
+    def to_filter(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        near = tuple(float(part) for part in data["near"].split(",")) if "near" in data else None
+        wanted = TaskFilter(
+            status=TaskStatus(data["status"]) if "status" in data else None,
+            category=Category(data["category"]) if "category" in data else None,
+            type=TaskType(data["type"]) if "type" in data else None,
+            org_id=data.get("org_id"),
+            starts_from=data.get("starts_from"),
+            starts_before=data.get("starts_before"),
+            near=near,  # type: ignore[arg-type]
+        )
+        return {"filter": wanted, "limit": data["limit"], "offset": int_cursor(data["cursor"])}
+
+
+class CancelSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+
+
+@blp.route("")
+class Tasks(MethodView):
+    @blp.arguments(TaskListArgs, location="query")
+    @blp.response(200, page_schema(TaskSchema, "TaskPage"))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Tasks you may see: for staff, all in their scope; for members, published tasks
+        where they live, in their branch's place and in paired communities."""
+        limit, offset = args["limit"], args["offset"]
+        rows = list_tasks(
+            extensions.session(), current_actor(), args["filter"], limit=limit + 1, offset=offset
+        )
+        return offset_page(rows, limit, offset)
+
+    @blp.arguments(TaskSchema)
+    @blp.response(201, TaskSchema)
+    def post(self, spec: NewTask) -> Any:
+        """Post a task at a place you manage; `publish: true` publishes it at once."""
+        return create_task(extensions.unit_of_work(), current_actor(), spec, utcnow())
+
+
+@blp.route("/<int:task_id>")
+class OneTask(MethodView):
+    @blp.response(200, TaskSchema)
+    def get(self, task_id: int) -> Any:
+        return get_task(extensions.session(), current_actor(), task_id)
+
+
+def _action_route(action: TaskAction) -> None:
+    class Act(MethodView):
+        @blp.response(200, TaskSchema)
+        def post(self, task_id: int) -> Any:
+            return change_status(extensions.unit_of_work(), current_actor(), task_id, action)
+
+    Act.__name__ = f"{action.value.title()}Task"
+    Act.post.__doc__ = f"{action.value.title()} the task."
+    blp.route(f"/<int:task_id>/{action.value}")(Act)
+
+
+_action_route(TaskAction.PUBLISH)
+_action_route(TaskAction.CLOSE)
+
+
+@blp.route("/<int:task_id>/cancel")
+class CancelTask(MethodView):
+    @blp.arguments(CancelSchema)
+    @blp.response(200, TaskSchema)
+    def post(self, body: dict[str, Any], task_id: int) -> Any:
+        """Cancel the task, saying why."""
+        return change_status(
+            extensions.unit_of_work(), current_actor(), task_id, TaskAction.CANCEL, body["reason"]
+        )

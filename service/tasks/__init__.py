@@ -1,0 +1,1 @@
+"""Tasks that staff post and members do (任务)."""

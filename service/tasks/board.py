@@ -1,0 +1,231 @@
+"""Posting tasks, moving them through their lifecycle, and who sees which."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, update
+from sqlalchemy.orm import Session
+
+from points.access import Action
+from points.errors import Conflict, InvalidInput, NotFound
+from points.geo import check_point
+from points.places import PlaceLevel, ancestor_ids, child_path
+from points.rules import Category, TaskType, WorkUnit
+from points.tasks import TASK_TRANSITIONS, Audience, CheckinMode, TaskAction, TaskStatus, transition
+from service.access import Actor, Target, can, place_prefixes, require
+from service.db import rows_changed
+from service.organisation.models import Branch, Pairing
+from service.people.models import User
+from service.places.models import Place
+from service.tasks.models import Task
+from service.unit_of_work import UnitOfWork
+
+
+class TaskChanged(Conflict):
+    code = "task_changed"
+
+
+MEMBER_VISIBLE = (TaskStatus.PUBLISHED.value, TaskStatus.CLOSED.value)
+
+
+@dataclass(frozen=True)
+class NewTask:
+    place_id: int
+    title: str
+    category: Category
+    type: TaskType
+    lat: float
+    lng: float
+    radius_m: int
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    audience: Audience
+    checkin_mode: CheckinMode
+    work_unit: WorkUnit
+    description: str = ""
+    address: str = ""
+    demand_id: int | None = None
+    publish: bool = False
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    status: TaskStatus | None = None
+    category: Category | None = None
+    type: TaskType | None = None
+    org_id: int | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    near: tuple[float, float] | None = None
+
+
+def _place(session: Session, place_id: int) -> Place:
+    place = session.get(Place, place_id)
+    if place is None:
+        raise NotFound("place not found", errors={"org_id": ["no such place"]})
+    return place
+
+
+def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> Task:
+    check_point(spec.lat, spec.lng)
+    if spec.ends_at <= spec.starts_at:
+        raise InvalidInput("a task ends after it starts", errors={"ends_at": ["before starts_at"]})
+    if spec.ends_at <= now:
+        raise InvalidInput("this task would be over already", errors={"ends_at": ["in the past"]})
+    with uow:
+        session = uow.session
+        place = _place(session, spec.place_id)
+        require(actor, Action.MANAGE_TASKS, Target(place_path=place.path), what="place")
+        fields: dict[str, Any] = {
+            name: value.value if isinstance(value, StrEnum) else value
+            for name, value in vars(spec).items()
+            if name != "publish"
+        }
+        status = TaskStatus.PUBLISHED if spec.publish else TaskStatus.DRAFT
+        task = Task(**fields, status=status.value, created_by_id=actor.user_id)
+        session.add(task)
+        uow.commit()
+        return task
+
+
+def _staff_task(session: Session, actor: Actor, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or not _visible(session, actor, task):
+        raise NotFound("task not found")
+    require(
+        actor,
+        Action.MANAGE_TASKS,
+        Target(place_path=_place(session, task.place_id).path),
+        what="task",
+    )
+    return task
+
+
+def change_status(
+    uow: UnitOfWork, actor: Actor, task_id: int, action: TaskAction, reason: str | None = None
+) -> Task:
+    with uow:
+        session = uow.session
+        task = _staff_task(session, actor, task_id)
+        current = TaskStatus(task.status)
+        target = transition(TASK_TRANSITIONS, current, action)
+        if action is TaskAction.CANCEL and not (reason and reason.strip()):
+            raise InvalidInput("say why the task is cancelled", errors={"reason": ["required"]})
+        # Conditional: two staff pressing buttons at once can't both move it.
+        moved = rows_changed(
+            session.execute(
+                update(Task)
+                .where(Task.id == task.id, Task.status == current.value)
+                .values(
+                    status=target.value,
+                    cancel_reason=reason if action is TaskAction.CANCEL else Task.cancel_reason,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if moved != 1:
+            raise TaskChanged("someone changed this task a moment ago; reload it")
+        uow.commit()
+        session.refresh(task)
+        return task
+
+
+def get_task(session: Session, actor: Actor, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or not _visible(session, actor, task):
+        raise NotFound("task not found")
+    return task
+
+
+def _visible(session: Session, actor: Actor, task: Task) -> bool:
+    path = _place(session, task.place_id).path
+    if can(actor, Action.MANAGE_TASKS, Target(place_path=path)):
+        return True
+    if task.status not in MEMBER_VISIBLE:
+        return False
+    prefixes, above = home_places(session, actor.user_id)
+    return any(path.startswith(p) for p in prefixes) or path in above
+
+
+def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
+    """Where a person's tasks are: their community, their branch's place, and the
+    communities their department is paired with (双报到); and every place above those,
+    whose tasks (a street's, say) concern them too."""
+    user = session.get(User, user_id)
+    prefixes: list[str] = []
+    if user is None:
+        return prefixes, set()
+    if user.residence_place_id is not None:
+        residence = _place(session, user.residence_place_id)
+        community = session.scalars(
+            select(Place).where(
+                Place.id.in_(ancestor_ids(residence.path)),
+                Place.level == PlaceLevel.COMMUNITY.value,
+            )
+        ).first()
+        prefixes.append((community or residence).path)
+    branch = session.get(Branch, user.home_branch_id) if user.home_branch_id else None
+    if branch is not None and branch.place_id is not None:
+        prefixes.append(_place(session, branch.place_id).path)
+    elif branch is not None:
+        prefixes += session.scalars(
+            select(Place.path)
+            .join(Pairing, Pairing.place_id == Place.id)
+            .where(Pairing.department_id == branch.department_id, Pairing.ended_on.is_(None))
+        ).all()
+    above = {path for prefix in prefixes for path in _paths_above(prefix)}
+    return prefixes, above
+
+
+def _paths_above(path: str) -> list[str]:
+    ids = ancestor_ids(path)
+    paths, current = [], None
+    for place_id in ids[:-1]:
+        current = child_path(current, place_id)
+        paths.append(current)
+    return paths
+
+
+def list_tasks(
+    session: Session, actor: Actor, wanted: TaskFilter, *, limit: int, offset: int
+) -> list[Task]:
+    """Tasks the actor may see, soonest first (or nearest first with ``near``)."""
+    managed = place_prefixes(actor, Action.MANAGE_TASKS)
+    prefixes, above = home_places(session, actor.user_id)
+    as_staff = or_(false(), *(Place.path.startswith(p) for p in managed))
+    as_member = and_(
+        Task.status.in_(MEMBER_VISIBLE),
+        or_(false(), Place.path.in_(above), *(Place.path.startswith(p) for p in prefixes)),
+    )
+    query = select(Task).join(Place, Place.id == Task.place_id).where(or_(as_staff, as_member))
+    conditions: list[ColumnElement[bool]] = []
+    if wanted.status is not None:
+        conditions.append(Task.status == wanted.status.value)
+    if wanted.category is not None:
+        conditions.append(Task.category == wanted.category.value)
+    if wanted.type is not None:
+        conditions.append(Task.type == wanted.type.value)
+    if wanted.org_id is not None:
+        conditions.append(Place.path.startswith(_place(session, wanted.org_id).path))
+    if wanted.starts_from is not None:
+        conditions.append(Task.starts_at >= wanted.starts_from)
+    if wanted.starts_before is not None:
+        conditions.append(Task.starts_at < wanted.starts_before)
+    query = query.where(*conditions)
+    if wanted.near is not None:
+        lat, lng = wanted.near
+        check_point(lat, lng)
+        # Squared distance on a local plane: exact enough to order tasks within a city,
+        # and plain arithmetic, so SQLite and PostgreSQL sort alike.
+        squeeze = math.cos(math.radians(lat))
+        dlat, dlng = Task.lat - lat, (Task.lng - lng) * squeeze
+        query = query.order_by(dlat * dlat + dlng * dlng, Task.id)
+    else:
+        query = query.order_by(Task.starts_at, Task.id)
+    return list(session.scalars(query.offset(offset).limit(limit)))

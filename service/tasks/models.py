@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from points.rules import Category, TaskType, WorkUnit
+from points.tasks import Audience, CheckinMode, TaskStatus
+from service.db import Base, UTCDateTime, utcnow
+
+
+def _one_of(column: str, values: Iterable[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Task(Base):
+    """A piece of service at a place and time (DESIGN.md §5)."""
+
+    __tablename__ = "task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"))
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(16))  # 八微
+    type: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float] = mapped_column(Float)  # GCJ-02, as the mini-program reports it
+    lng: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    capacity: Mapped[int] = mapped_column(Integer)
+    signed_up_count: Mapped[int] = mapped_column(Integer, default=0)
+    audience: Mapped[str] = mapped_column(String(16))
+    checkin_mode: Mapped[str] = mapped_column(String(16))
+    work_unit: Mapped[str] = mapped_column(String(20))
+    demand_id: Mapped[int | None] = mapped_column(Integer)  # the resident demand it serves
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.DRAFT.value)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(_one_of("category", Category), name="category"),
+        CheckConstraint(_one_of("type", TaskType), name="type"),
+        CheckConstraint(_one_of("audience", Audience), name="audience"),
+        CheckConstraint(_one_of("checkin_mode", CheckinMode), name="checkin_mode"),
+        CheckConstraint(_one_of("work_unit", WorkUnit), name="work_unit"),
+        CheckConstraint(_one_of("status", TaskStatus), name="status"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity > 0 AND signed_up_count BETWEEN 0 AND capacity", name="seats"),
+        CheckConstraint("radius_m > 0", name="radius_positive"),
+        Index("ix_task_place_status", "place_id", "status"),
+        Index("ix_task_starts_at", "starts_at"),
+    )

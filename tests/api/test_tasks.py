@@ -1,0 +1,175 @@
+"""Tasks through HTTP: lifecycle, validation, who sees what, filters and order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from api import extensions
+from service.db import utcnow
+from service.organisation.models import Branch
+from service.people.models import User
+from service.tasks.models import Task
+from tests.api.test_access_matrix import new_task_body
+from tests.api.world import World
+
+
+def post_task(client: FlaskClient, world: World, role: str = "staff", **changes: Any) -> Any:
+    body = {**new_task_body(world.ids["community_A"]), **changes}
+    return world.call(client, role, "POST", "/tasks", body)
+
+
+def task_count(app: Flask) -> int:
+    with app.app_context():
+        return extensions.session().scalar(select(func.count()).select_from(Task)) or 0
+
+
+def visible_ids(client: FlaskClient, world: World, role: str, query: str = "") -> list[int]:
+    response = world.call(client, role, "GET", f"/tasks?limit=100{query}")
+    assert response.status_code == 200, response.get_json()
+    return [task["id"] for task in response.get_json()["items"]]
+
+
+def test_a_task_from_draft_to_closed(client: FlaskClient, world: World) -> None:
+    created = post_task(client, world, title="楼道清理")
+    assert created.status_code == 201
+    task = created.get_json()
+    assert (task["status"], task["signed_up_count"], task["org_id"]) == (
+        "draft",
+        0,
+        world.ids["community_A"],
+    )
+    assert task["id"] not in visible_ids(client, world, "member")
+    assert world.call(client, "member", "GET", f"/tasks/{task['id']}").status_code == 404
+
+    published = world.call(client, "staff", "POST", f"/tasks/{task['id']}/publish")
+    assert published.get_json()["status"] == "published"
+    assert task["id"] in visible_ids(client, world, "member")
+    again = world.call(client, "staff", "POST", f"/tasks/{task['id']}/publish")
+    assert again.status_code == 409
+    assert again.get_json()["code"] == "invalid_transition"
+
+    closed = world.call(client, "staff", "POST", f"/tasks/{task['id']}/close")
+    assert closed.get_json()["status"] == "closed"
+    cancel = world.call(client, "staff", "POST", f"/tasks/{task['id']}/cancel", {"reason": "晚了"})
+    assert cancel.status_code == 409
+
+
+def test_publishing_at_creation_and_cancelling_with_a_reason(
+    client: FlaskClient, world: World
+) -> None:
+    task = post_task(client, world, publish=True).get_json()
+    assert task["status"] == "published"
+    no_reason = world.call(client, "staff", "POST", f"/tasks/{task['id']}/cancel", {})
+    assert no_reason.status_code == 422
+    cancelled = world.call(
+        client, "staff", "POST", f"/tasks/{task['id']}/cancel", {"reason": "暴雨红色预警"}
+    )
+    assert cancelled.get_json()["status"] == "cancelled"
+    assert cancelled.get_json()["cancel_reason"] == "暴雨红色预警"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"ends_at": (utcnow() + timedelta(days=6)).isoformat()},  # before it starts
+        {
+            "starts_at": (utcnow() - timedelta(days=3)).isoformat(),
+            "ends_at": (utcnow() - timedelta(days=2)).isoformat(),
+        },  # over already
+        {"starts_at": "2027-01-01T09:00:00"},  # no offset: whose nine o'clock?
+        {"lat": 91},
+        {"radius_m": 0},
+        {"capacity": 0},
+        {"category": "sports"},
+        {"type": "dancing"},
+        {"checkin_mode": "telepathy"},
+        {"org_id": 999999},
+        {"title": ""},
+    ],
+)
+def test_bad_tasks_are_refused_and_nothing_is_created(
+    app: Flask, client: FlaskClient, world: World, changes: dict[str, Any]
+) -> None:
+    before = task_count(app)
+    response = post_task(client, world, **changes)
+    assert response.status_code in (404, 422)
+    assert response.get_json()["code"] in ("validation_error", "invalid_input", "not_found")
+    assert task_count(app) == before
+
+
+def test_members_see_their_community_and_the_street_above_not_the_other_community(
+    client: FlaskClient, world: World
+) -> None:
+    street_task = post_task(client, world, "root", org_id=world.ids["street"], publish=True)
+    seen = visible_ids(client, world, "member")
+    assert world.ids["published_task_A"] in seen
+    assert street_task.get_json()["id"] in seen
+    assert world.ids["published_task_B"] not in seen
+    everything = visible_ids(client, world, "root")
+    assert {world.ids["draft_task_A"], world.ids["draft_task_B"]} <= set(everything)
+
+
+def test_dual_reporting_members_see_their_paired_communitys_tasks(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    with app.app_context():
+        session = extensions.session()
+        branch = Branch(name="民政局机关支部", department_id=world.ids["department"])
+        session.add(branch)
+        session.flush()
+        member = session.get(
+            User,
+            client.get(
+                "/api/v1/me", headers={"Authorization": f"Bearer {world.tokens['member']}"}
+            ).get_json()["id"],
+        )
+        assert member is not None
+        member.home_branch_id = branch.id
+        session.commit()
+    # The world pairs the department with both communities.
+    seen = visible_ids(client, world, "member")
+    assert {world.ids["published_task_A"], world.ids["published_task_B"]} <= set(seen)
+
+
+def test_filters_nearest_first_and_pages(client: FlaskClient, world: World) -> None:
+    far = post_task(
+        client,
+        world,
+        publish=True,
+        title="远处",
+        lat=39.99,
+        lng=116.50,
+        type="patrol",
+        category="safety",
+        work_unit="hours",
+    ).get_json()
+    near = post_task(
+        client,
+        world,
+        publish=True,
+        title="近处",
+        lat=39.9001,
+        lng=116.4001,
+        type="cleanup",
+        category="environment",
+        work_unit="hours",
+    ).get_json()
+    order = visible_ids(client, world, "member", "&near=39.9,116.4")
+    assert (
+        order.index(near["id"])
+        < order.index(world.ids["published_task_A"])
+        < order.index(far["id"])
+    )
+    assert visible_ids(client, world, "member", "&type=patrol") == [far["id"]]
+    assert visible_ids(client, world, "member", "&category=environment") == [near["id"]]
+    first = world.call(client, "member", "GET", "/tasks?limit=1").get_json()
+    second = world.call(client, "member", "GET", f"/tasks?limit=1&cursor={first['next_cursor']}")
+    assert first["items"][0]["id"] != second.get_json()["items"][0]["id"]
+    for bad in ("&near=39.9", "&near=north,east", "&near=95,116", "&status=lost", "&from=today"):
+        assert world.call(client, "member", "GET", f"/tasks?x=1{bad}").status_code == 422
