@@ -17,6 +17,7 @@ from api import (
     observability,
     openapi,
     organisation,
+    participations,
     people,
     places,
     rules,
@@ -65,6 +66,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(adjustments.blp)
     api.register_blueprint(awards.blp)
     api.register_blueprint(tasks.blp)
+    api.register_blueprint(participations.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

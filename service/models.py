@@ -15,7 +15,7 @@ from service.organisation.models import Branch, Department, Pairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
-from service.tasks.models import Task
+from service.tasks.models import Participation, Task
 
 __all__ = [
     "Adjustment",
@@ -27,6 +27,7 @@ __all__ = [
     "LedgerAccount",
     "LotUse",
     "Pairing",
+    "Participation",
     "Place",
     "PointLot",
     "RefreshToken",

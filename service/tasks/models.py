@@ -4,11 +4,20 @@ from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from points.rules import Category, TaskType, WorkUnit
-from points.tasks import Audience, CheckinMode, TaskStatus
+from points.tasks import Audience, CheckinMode, ParticipationStatus, TaskStatus
 from service.db import Base, UTCDateTime, utcnow
 
 
@@ -56,4 +65,27 @@ class Task(Base):
         CheckConstraint("radius_m > 0", name="radius_positive"),
         Index("ix_task_place_status", "place_id", "status"),
         Index("ix_task_starts_at", "starts_at"),
+    )
+
+
+class Participation(Base):
+    """One person's part in one task, from sign-up to approval (DESIGN.md §5)."""
+
+    __tablename__ = "participation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ParticipationStatus.SIGNED_UP.value)
+    # The role they serve in (党员 or 志愿者), fixed at sign-up: it prices the work.
+    role: Mapped[str] = mapped_column(String(16))
+    signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("task_id", "user_id"),
+        CheckConstraint(_one_of("status", ParticipationStatus), name="status"),
+        Index("ix_participation_task_status", "task_id", "status"),
     )

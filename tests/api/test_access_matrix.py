@@ -196,6 +196,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "published_task"),), {"reason": "暴雨预警"}),
         scoped(200, a={"staff": 200}),
     ),
+    ("POST", "/api/v1/tasks/<int:task_id>/signups"): route(
+        lambda w, s: ((w.side(s, "published_task"),), None),
+        (
+            {r: 201 if r in ("member", "volunteer") else 403 for r in ROLES},
+            {r: 403 if r == "root" else 404 for r in ROLES},
+        ),
+    ),
+    ("POST", "/api/v1/participations/<int:participation_id>/cancel"): route(
+        lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
+    ),
+    ("GET", "/api/v1/me/participations"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/users"): route(
         lambda w, s: ((), None),
         same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),

@@ -25,7 +25,7 @@ from service.people.directory import ensure_grant
 from service.people.models import RoleGrant, User
 from service.places.tree import add_place
 from service.rules.models import RuleSetVersion
-from service.tasks.models import Task
+from service.tasks.models import Participation, Task
 from tests.ledger_helpers import credit
 
 ROLES = ["member", "volunteer", "resident", "staff", "clerk", "dept_officer", "admin", "root"]
@@ -126,6 +126,12 @@ def build_world(app: Flask) -> World:
                 session.add(task)
                 session.flush()
                 ids[f"{status}_task_{side}"] = task.id
+            signed = Participation(
+                task_id=ids[f"published_task_{side}"], user_id=person, role="member"
+            )
+            session.add(signed)
+            session.flush()
+            ids[f"participation_{side}"] = signed.id
         scopes = {
             "member": (ScopeType.ORG, ids["grid_A"]),
             "volunteer": (ScopeType.ORG, ids["grid_A"]),

@@ -211,3 +211,76 @@ def test_the_same_work_credited_twenty_times_at_once_credits_once(racing_app: Fl
         account = member_account(session, member_id, "jifen")
         assert account.credits_posted == 5 + 2 * 3
         assert verify(session).clean
+
+
+def test_a_hundred_sign_ups_for_ten_places_fill_exactly_ten(racing_app: Flask) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from points.access import Role, ScopeType
+    from points.places import PlaceLevel
+    from service.access import load_actor
+    from service.people.directory import ensure_grant
+    from service.places.tree import add_place
+    from service.tasks.models import Participation, Task
+    from service.tasks.signups import sign_up
+
+    with racing_app.app_context():
+        session = extensions.session()
+        street = add_place(session, None, "街道", PlaceLevel.STREET)
+        community = add_place(session, street, "社区", PlaceLevel.COMMUNITY)
+        people = []
+        for n in range(100):
+            user = User(name=f"志愿者{n}", residence_place_id=community.id)
+            session.add(user)
+            session.flush()
+            ensure_grant(session, user, Role.VOLUNTEER, ScopeType.ORG, community.id)
+            people.append(user.id)
+        starts = datetime.now(UTC) + timedelta(days=1)
+        task = Task(
+            place_id=community.id,
+            title="清理河道",
+            category="environment",
+            type="cleanup",
+            lat=39.9,
+            lng=116.4,
+            radius_m=200,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            capacity=10,
+            audience="everyone",
+            checkin_mode="geofence",
+            work_unit="hours",
+            status="published",
+            created_by_id=people[0],
+        )
+        session.add(task)
+        session.commit()
+        task_id = task.id
+        actors = [load_actor(session, user_id) for user_id in people]
+
+    turn = iter(actors)
+    lock = threading.Lock()
+
+    def next_actor() -> object:
+        with lock:
+            return next(turn)
+
+    now = datetime.now(UTC)
+    results = race(
+        racing_app,
+        100,
+        lambda session: sign_up(extensions.unit_of_work(), next_actor(), task_id, now).id,
+    )  # type: ignore[arg-type]
+    assert sum(not isinstance(r, DomainError) for r in results) == 10
+    assert {r.code for r in results if isinstance(r, DomainError)} == {"task_full"}
+    with racing_app.app_context():
+        session = extensions.session()
+        assert session.get(Task, task_id).signed_up_count == 10  # type: ignore[union-attr]
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Participation)
+                .where(Participation.task_id == task_id)
+            )
+            == 10
+        )

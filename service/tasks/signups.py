@@ -1,0 +1,157 @@
+"""Signing up for a task (报名) and cancelling before it starts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from points.access import Role
+from points.errors import Conflict, NotFound
+from points.tasks import (
+    PARTICIPATION_TRANSITIONS,
+    Audience,
+    ParticipationAction,
+    ParticipationStatus,
+    TaskStatus,
+    check_audience,
+    check_cancellable,
+    transition,
+)
+from service.access import Actor
+from service.db import rows_changed
+from service.tasks.board import get_task
+from service.tasks.models import Participation, Task
+from service.unit_of_work import UnitOfWork
+
+
+class TaskFull(Conflict):
+    code = "task_full"
+
+
+class AlreadySignedUp(Conflict):
+    code = "already_signed_up"
+
+
+class NotOpen(Conflict):
+    code = "task_not_open"
+
+
+class ParticipationChanged(Conflict):
+    code = "participation_changed"
+
+
+def serving_role(actor: Actor) -> Role:
+    """The role a person serves in, which prices their work: party member first."""
+    for role in (Role.MEMBER, Role.VOLUNTEER):
+        if role in actor.roles:
+            return role
+    return Role.RESIDENT
+
+
+def _take_seat(session: Session, task: Task) -> None:
+    # The seat is taken by the UPDATE's WHERE, never by reading the count first.
+    taken = rows_changed(
+        session.execute(
+            update(Task)
+            .where(
+                Task.id == task.id,
+                Task.status == TaskStatus.PUBLISHED.value,
+                Task.signed_up_count < Task.capacity,
+            )
+            .values(signed_up_count=Task.signed_up_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if taken != 1:
+        raise TaskFull("every place on this task is taken")
+
+
+def sign_up(uow: UnitOfWork, actor: Actor, task_id: int, now: datetime) -> Participation:
+    with uow:
+        session = uow.session
+        task = get_task(session, actor, task_id)
+        if task.status != TaskStatus.PUBLISHED.value or now >= task.ends_at:
+            raise NotOpen("this task is not open for sign-up")
+        check_audience(Audience(task.audience), actor.roles)
+        earlier = session.scalars(
+            select(Participation).where(
+                Participation.task_id == task.id, Participation.user_id == actor.user_id
+            )
+        ).one_or_none()
+        if earlier is not None and earlier.status != ParticipationStatus.CANCELLED.value:
+            raise AlreadySignedUp("you are already signed up for this task")
+        try:
+            with session.begin_nested():
+                if earlier is None:
+                    participation = Participation(
+                        task_id=task.id,
+                        user_id=actor.user_id,
+                        role=serving_role(actor).value,
+                        signed_up_at=now,
+                    )
+                    session.add(participation)
+                    session.flush()  # claims the (task, person) key before the seat
+                else:
+                    participation = earlier
+                    participation.status = ParticipationStatus.SIGNED_UP.value
+                    participation.signed_up_at = now
+                _take_seat(session, task)
+        except IntegrityError:
+            raise AlreadySignedUp("you are already signed up for this task") from None
+        uow.commit()
+        session.refresh(participation)
+        return participation
+
+
+def own_participation(session: Session, actor: Actor, participation_id: int) -> Participation:
+    participation = session.get(Participation, participation_id)
+    if participation is None or participation.user_id != actor.user_id:
+        raise NotFound("participation not found")
+    return participation
+
+
+def cancel(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Participation:
+    with uow:
+        session = uow.session
+        participation = own_participation(session, actor, participation_id)
+        task = session.get(Task, participation.task_id)
+        assert task is not None  # a foreign key
+        current = ParticipationStatus(participation.status)
+        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CANCEL)
+        check_cancellable(now, task.starts_at)
+        moved = rows_changed(
+            session.execute(
+                update(Participation)
+                .where(Participation.id == participation.id, Participation.status == current.value)
+                .values(status=target.value)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if moved != 1:
+            raise ParticipationChanged("this sign-up changed a moment ago; reload it")
+        session.execute(
+            update(Task)
+            .where(Task.id == task.id, Task.signed_up_count > 0)
+            .values(signed_up_count=Task.signed_up_count - 1)
+            .execution_options(synchronize_session=False)
+        )
+        uow.commit()
+        session.refresh(participation)
+        return participation
+
+
+def my_participations(
+    session: Session, actor: Actor, limit: int, before_id: int | None
+) -> list[Participation]:
+    query = (
+        select(Participation)
+        .where(Participation.user_id == actor.user_id)
+        .order_by(Participation.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(Participation.id < before_id)
+    return list(session.scalars(query))
