@@ -6,13 +6,14 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from points.tasks import ParticipationStatus
 from service.db import utcnow
+from service.tasks.attendance import Position, check_in, check_out, checkin_code_for
 from service.tasks.signups import cancel, my_participations, sign_up
 
 blp = Blueprint(
@@ -32,6 +33,37 @@ class ParticipationSchema(Schema):
     signed_up_at = fields.DateTime()
     checked_in_at = fields.DateTime(allow_none=True)
     checked_out_at = fields.DateTime(allow_none=True)
+    hours = fields.Float(allow_none=True, metadata={"description": "within the task window"})
+    checkin_distance_m = fields.Float(allow_none=True)
+    failed_checkins = fields.Integer()
+    flags = fields.List(fields.String(), metadata={"description": "signs for the approver"})
+
+
+class PositionSchema(Schema):
+    lat = fields.Float(validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(validate=validate.Range(min=-180, max=180))
+    accuracy = fields.Float(
+        validate=validate.Range(min=0, max=100_000),
+        metadata={"description": "metres, as wx.getLocation reports it"},
+    )
+
+
+class CheckinSchema(PositionSchema):
+    code = fields.String(
+        validate=validate.Length(max=40),
+        metadata={"description": "the code (or QR scene) staff show"},
+    )
+
+
+class CheckinCodeSchema(Schema):
+    code = fields.String(required=True)
+    scene = fields.String(required=True, metadata={"description": "≤ 32 chars, for a QR"})
+    expires_at = fields.DateTime(required=True)
+    refresh_at = fields.DateTime(required=True, metadata={"description": "fetch the next"})
+
+
+def position(body: dict[str, Any]) -> Position:
+    return Position(lat=body.get("lat"), lng=body.get("lng"), accuracy_m=body.get("accuracy"))
 
 
 @blp.route("/tasks/<int:task_id>/signups")
@@ -48,6 +80,49 @@ class Cancel(MethodView):
     def post(self, participation_id: int) -> Any:
         """Withdraw before the task starts; the place goes back to others."""
         return cancel(extensions.unit_of_work(), current_actor(), participation_id, utcnow())
+
+
+@blp.route("/tasks/<int:task_id>/checkin-code")
+class CheckinCode(MethodView):
+    @blp.response(200, CheckinCodeSchema)
+    def get(self, task_id: int) -> Any:
+        """The rotating code for staff to show (valid one to two minutes, used once each)."""
+        return checkin_code_for(
+            extensions.session(),
+            current_actor(),
+            task_id,
+            extensions.settings().secret_key,
+            utcnow(),
+        )
+
+
+@blp.route("/participations/<int:participation_id>/checkin")
+class CheckIn(MethodView):
+    @blp.arguments(CheckinSchema)
+    @blp.response(200, ParticipationSchema)
+    def post(self, body: dict[str, Any], participation_id: int) -> Any:
+        """Check in within [start − 30 min, end], inside the fence and/or with the code.
+        Refusals say why (outside_window, outside_geofence, bad_checkin_code) and count."""
+        return check_in(
+            extensions.unit_of_work(),
+            current_actor(),
+            participation_id,
+            position(body),
+            body.get("code"),
+            extensions.settings().secret_key,
+            utcnow(),
+        )
+
+
+@blp.route("/participations/<int:participation_id>/checkout")
+class CheckOut(MethodView):
+    @blp.arguments(PositionSchema)
+    @blp.response(200, ParticipationSchema)
+    def post(self, body: dict[str, Any], participation_id: int) -> Any:
+        """Check out; hours are counted within the task's window."""
+        return check_out(
+            extensions.unit_of_work(), current_actor(), participation_id, position(body), utcnow()
+        )
 
 
 @blp.route("/me/participations")

@@ -94,7 +94,7 @@ def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> 
         return task
 
 
-def _staff_task(session: Session, actor: Actor, task_id: int) -> Task:
+def staff_task(session: Session, actor: Actor, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None or not _visible(session, actor, task):
         raise NotFound("task not found")
@@ -112,7 +112,7 @@ def change_status(
 ) -> Task:
     with uow:
         session = uow.session
-        task = _staff_task(session, actor, task_id)
+        task = staff_task(session, actor, task_id)
         current = TaskStatus(task.status)
         target = transition(TASK_TRANSITIONS, current, action)
         if action is TaskAction.CANCEL and not (reason and reason.strip()):

@@ -2,17 +2,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     CheckConstraint,
     Float,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -82,6 +87,14 @@ class Participation(Base):
     signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hours: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    # What check-in measured (the distance and how sure the phone was), not where the
+    # person was: no location track is kept.
+    checkin_distance_m: Mapped[float | None] = mapped_column(Float)
+    checkin_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    code_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is used once
+    failed_checkins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # shown to the approver
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (

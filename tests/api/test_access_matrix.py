@@ -207,6 +207,19 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
     ),
     ("GET", "/api/v1/me/participations"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/tasks/<int:task_id>/checkin-code"): route(
+        lambda w, s: ((w.side(s, "published_task"),), None), scoped(200, a={"staff": 200})
+    ),
+    ("POST", "/api/v1/participations/<int:participation_id>/checkin"): route(
+        lambda w, s: (
+            (w.side(s, "participation"),),
+            {"lat": 39.9163, "lng": 116.4039, "accuracy": 10, "code": "000000"},
+        ),
+        same(dict.fromkeys(ROLES, 404)),
+    ),
+    ("POST", "/api/v1/participations/<int:participation_id>/checkout"): route(
+        lambda w, s: ((w.side(s, "participation"),), {}), same(dict.fromkeys(ROLES, 404))
+    ),
     ("GET", "/api/v1/users"): route(
         lambda w, s: ((), None),
         same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),

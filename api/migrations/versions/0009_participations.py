@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-11-22 03:58:50.961107
+Create Date: 2026-11-22 04:04:11.285602
 
 """
 from alembic import op
@@ -27,6 +27,12 @@ def upgrade():
     sa.Column('signed_up_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('checked_in_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('checked_out_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('hours', sa.Numeric(precision=7, scale=2), nullable=True),
+    sa.Column('checkin_distance_m', sa.Float(), nullable=True),
+    sa.Column('checkin_accuracy_m', sa.Float(), nullable=True),
+    sa.Column('code_step', sa.BigInteger(), nullable=True),
+    sa.Column('failed_checkins', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('signed_up', 'checked_in', 'checked_out', 'submitted', 'approved', 'rejected', 'cancelled', 'reversed')", name=op.f('ck_participation_status')),
     sa.ForeignKeyConstraint(['task_id'], ['task.id'], name=op.f('fk_participation_task_id_task')),
