@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import (
     adjustments,
+    approvals,
     authentication,
     awards,
     errors,
@@ -67,6 +68,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(awards.blp)
     api.register_blueprint(tasks.blp)
     api.register_blueprint(participations.blp)
+    api.register_blueprint(approvals.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

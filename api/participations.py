@@ -37,6 +37,10 @@ class ParticipationSchema(Schema):
     checkin_distance_m = fields.Float(allow_none=True)
     failed_checkins = fields.Integer()
     flags = fields.List(fields.String(), metadata={"description": "signs for the approver"})
+    note = fields.String(allow_none=True)
+    units = fields.Integer(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    reject_reason = fields.String(allow_none=True)
 
 
 class PositionSchema(Schema):

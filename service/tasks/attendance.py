@@ -70,13 +70,13 @@ def checkin_code_for(
     return issue_code(derive_key(secret_key), task.id, now)
 
 
-def _task(session: Session, participation: Participation) -> Task:
+def task_of(session: Session, participation: Participation) -> Task:
     task = session.get(Task, participation.task_id)
     assert task is not None  # a foreign key
     return task
 
 
-def _move(
+def move_participation(
     session: Session,
     participation: Participation,
     current: ParticipationStatus,
@@ -107,7 +107,7 @@ def check_in(
     with uow:
         session = uow.session
         participation = own_participation(session, actor, participation_id)
-        task = _task(session, participation)
+        task = task_of(session, participation)
         current = ParticipationStatus(participation.status)
         if current is ParticipationStatus.CHECKED_IN:
             raise AlreadyCheckedIn("you are already checked in")
@@ -131,7 +131,7 @@ def check_in(
         flags = set(participation.flags or [])
         if _travelled_impossibly(session, participation, task, now):
             flags.add(Flag.IMPOSSIBLE_TRAVEL.value)
-        _move(
+        move_participation(
             session,
             participation,
             current,
@@ -207,7 +207,7 @@ def check_out(
     with uow:
         session = uow.session
         participation = own_participation(session, actor, participation_id)
-        task = _task(session, participation)
+        task = task_of(session, participation)
         current = ParticipationStatus(participation.status)
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CHECK_OUT)
         assert participation.checked_in_at is not None  # checked in, by the transition
@@ -218,7 +218,7 @@ def check_out(
             if distance - min(position.accuracy_m or 0.0, ACCURACY_CAP_M) > task.radius_m:
                 flags.add(Flag.OUTSIDE_GEOFENCE.value)
         hours = hours_worked(participation.checked_in_at, now, task.starts_at, task.ends_at)
-        _move(
+        move_participation(
             session,
             participation,
             current,

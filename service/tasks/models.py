@@ -95,6 +95,12 @@ class Participation(Base):
     code_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is used once
     failed_checkins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # shown to the approver
+    note: Mapped[str | None] = mapped_column(Text)
+    units: Mapped[int | None] = mapped_column(Integer)  # households visited, residents helped
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reject_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (

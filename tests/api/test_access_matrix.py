@@ -52,6 +52,7 @@ def same(status_by_role: dict[str, int]) -> tuple[dict[str, int], dict[str, int]
     return status_by_role, status_by_role
 
 
+APPROVERS = {r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}
 IN_GRID_A = {"member": 403, "volunteer": 403, "resident": 403}
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/me"): route(lambda w, s: ((), None), same(EVERYONE)),
@@ -207,6 +208,20 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
     ),
     ("GET", "/api/v1/me/participations"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/participations/<int:participation_id>/submit"): route(
+        lambda w, s: ((w.side(s, "participation"),), {"units": 1}), same(dict.fromkeys(ROLES, 404))
+    ),
+    ("GET", "/api/v1/approvals"): route(lambda w, s: ((), None), same(APPROVERS)),
+    ("POST", "/api/v1/participations/<int:participation_id>/approve"): route(
+        lambda w, s: ((w.side(s, "participation"),), None), scoped(200, a={"staff": 200})
+    ),
+    ("POST", "/api/v1/participations/<int:participation_id>/reject"): route(
+        lambda w, s: ((w.side(s, "participation"),), {"reason": "照片不清楚"}),
+        scoped(200, a={"staff": 200}),
+    ),
+    ("POST", "/api/v1/approvals/bulk"): route(
+        lambda w, s: ((), {"participation_ids": [w.side(s, "participation")]}), same(APPROVERS)
+    ),
     ("GET", "/api/v1/tasks/<int:task_id>/checkin-code"): route(
         lambda w, s: ((w.side(s, "published_task"),), None), scoped(200, a={"staff": 200})
     ),

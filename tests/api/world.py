@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import jwt
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -39,6 +40,21 @@ class World:
 
     def side(self, side: str, name: str) -> int:
         return self.ids[f"{name}_{side}"]
+
+    def refresh_token(self, app: Flask, role: str) -> None:
+        """A new access token for ``role``'s user, after a role change ended the old one."""
+        with app.app_context():
+            session = extensions.session()
+            user_id = int(jwt.decode(self.tokens[role], options={"verify_signature": False})["sub"])
+            user = session.get(User, user_id)
+            assert user is not None
+            self.tokens[role] = issue_access_token(
+                extensions.settings().secret_key,
+                user_id=user_id,
+                token_version=user.token_version,
+                family=f"fam-{role}",
+                now=utcnow(),
+            )
 
     def call(
         self,
@@ -127,7 +143,12 @@ def build_world(app: Flask) -> World:
                 session.flush()
                 ids[f"{status}_task_{side}"] = task.id
             signed = Participation(
-                task_id=ids[f"published_task_{side}"], user_id=person, role="member"
+                task_id=ids[f"published_task_{side}"],
+                user_id=person,
+                role="member",
+                status="submitted",
+                units=3,
+                submitted_at=utcnow(),
             )
             session.add(signed)
             session.flush()

@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-11-22 04:04:11.285602
+Create Date: 2026-11-22 04:09:48.401892
 
 """
 from alembic import op
@@ -33,8 +33,15 @@ def upgrade():
     sa.Column('code_step', sa.BigInteger(), nullable=True),
     sa.Column('failed_checkins', sa.Integer(), server_default=sa.text('0'), nullable=False),
     sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('units', sa.Integer(), nullable=True),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reject_reason', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('signed_up', 'checked_in', 'checked_out', 'submitted', 'approved', 'rejected', 'cancelled', 'reversed')", name=op.f('ck_participation_status')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['app_user.id'], name=op.f('fk_participation_decided_by_id_app_user')),
     sa.ForeignKeyConstraint(['task_id'], ['task.id'], name=op.f('fk_participation_task_id_task')),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_participation_user_id_app_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_participation')),

@@ -1,0 +1,136 @@
+"""Submitting work, and staff approving or rejecting it (审核)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api import extensions
+from api.authentication import current_actor
+from api.ledger import TransferSchema
+from api.pagination import PageArgs, int_cursor, offset_page, page_schema
+from api.participations import ParticipationSchema
+from service.db import utcnow
+from service.tasks.approvals import Approved, approval_queue, approve, approve_many, reject, submit
+
+blp = Blueprint(
+    "approvals", __name__, url_prefix="/api/v1", description="Submitting and approving work"
+)
+
+
+class SubmitSchema(Schema):
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+    units = fields.Integer(
+        validate=validate.Range(min=0, max=100_000),
+        metadata={"description": "households visited or residents helped"},
+    )
+
+
+class RejectSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+
+
+class QueueArgs(PageArgs):
+    status = fields.String(load_default="pending", validate=validate.OneOf(["pending"]))
+    org_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class ApprovedSchema(Schema):
+    participation = fields.Nested(ParticipationSchema, required=True)
+    transfers = fields.Method("dump_transfers")
+
+    def dump_transfers(self, approved: Approved) -> list[dict[str, Any]]:
+        views = [{"transfer": t, "direction": "in"} for t in approved.transfers]
+        return TransferSchema(many=True).dump(views)  # type: ignore[no-any-return]
+
+
+class BulkSchema(Schema):
+    participation_ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
+
+
+class BulkResultSchema(Schema):
+    participation_id = fields.Integer()
+    status = fields.String()
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+
+
+class BulkResultsSchema(Schema):
+    results = fields.List(fields.Nested(BulkResultSchema))
+
+
+@blp.route("/participations/<int:participation_id>/submit")
+class Submit(MethodView):
+    @blp.arguments(SubmitSchema)
+    @blp.response(200, ParticipationSchema)
+    def post(self, body: dict[str, Any], participation_id: int) -> Any:
+        """Hand in the work after checking out: a note and, for counted work, the units."""
+        return submit(
+            extensions.unit_of_work(),
+            current_actor(),
+            participation_id,
+            body["note"],
+            body.get("units"),
+            utcnow(),
+        )
+
+
+@blp.route("/approvals")
+class Queue(MethodView):
+    @blp.arguments(QueueArgs, location="query")
+    @blp.response(200, page_schema(ParticipationSchema, "ApprovalPage"))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Submitted work in your scope, oldest first, with its flags."""
+        offset = int_cursor(args["cursor"])
+        rows = approval_queue(
+            extensions.session(), current_actor(), args.get("org_id"), args["limit"] + 1, offset
+        )
+        return offset_page(rows, args["limit"], offset)
+
+
+@blp.route("/participations/<int:participation_id>/approve")
+class Approve(MethodView):
+    @blp.response(200, ApprovedSchema)
+    def post(self, participation_id: int) -> Approved:
+        """Approve: points are credited by the rules in force, in the same transaction.
+        Nobody approves their own work; approving twice is 409 and credits once."""
+        return approve(extensions.unit_of_work(), current_actor(), participation_id, utcnow())
+
+
+@blp.route("/participations/<int:participation_id>/reject")
+class Reject(MethodView):
+    @blp.arguments(RejectSchema)
+    @blp.response(200, ParticipationSchema)
+    def post(self, body: dict[str, Any], participation_id: int) -> Any:
+        return reject(
+            extensions.unit_of_work(), current_actor(), participation_id, body["reason"], utcnow()
+        )
+
+
+@blp.route("/approvals/bulk")
+class Bulk(MethodView):
+    @blp.arguments(BulkSchema)
+    @blp.response(200, BulkResultsSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Approve many at once; each is approved or refused on its own."""
+        outcomes = approve_many(
+            extensions.unit_of_work(), current_actor(), body["participation_ids"], utcnow()
+        )
+        return {
+            "results": [
+                {
+                    "participation_id": o.participation_id,
+                    "status": "approved" if o.approved else "refused",
+                    "code": o.error.code if o.error else None,
+                    "message": o.error.message if o.error else None,
+                }
+                for o in outcomes
+            ]
+        }

@@ -1,0 +1,189 @@
+"""Submitting work and approving it: approval credits points in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from points.access import Action, Role
+from points.errors import DomainError, Forbidden, InvalidInput, NotFound
+from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
+from points.tasks import (
+    PARTICIPATION_TRANSITIONS,
+    ParticipationAction,
+    ParticipationStatus,
+    transition,
+)
+from service.access import Actor, Target, place_prefixes, require
+from service.ledger.models import Transfer
+from service.places.models import Place
+from service.rules.crediting import Work, credit_work
+from service.tasks.attendance import move_participation, task_of
+from service.tasks.models import Participation, Task
+from service.tasks.signups import own_participation
+from service.unit_of_work import UnitOfWork
+
+
+class SelfApproval(Forbidden):
+    code = "self_approval"
+
+
+@dataclass(frozen=True)
+class Approved:
+    participation: Participation
+    transfers: list[Transfer]
+
+
+def submit(
+    uow: UnitOfWork,
+    actor: Actor,
+    participation_id: int,
+    note: str,
+    units: int | None,
+    now: datetime,
+) -> Participation:
+    with uow:
+        session = uow.session
+        participation = own_participation(session, actor, participation_id)
+        task = task_of(session, participation)
+        current = ParticipationStatus(participation.status)
+        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.SUBMIT)
+        if task.work_unit != WorkUnit.HOURS.value and units is None:
+            raise InvalidInput("say how many you reached", errors={"units": ["required"]})
+        move_participation(
+            session, participation, current, target, note=note, units=units or 0, submitted_at=now
+        )
+        uow.commit()
+        session.refresh(participation)
+        return participation
+
+
+def _for_approver(session: Session, actor: Actor, participation_id: int) -> Participation:
+    participation = session.get(Participation, participation_id)
+    if participation is None:
+        raise NotFound("participation not found")
+    place = session.get(Place, task_of(session, participation).place_id)
+    require(
+        actor,
+        Action.MANAGE_TASKS,
+        Target(place_path=place.path if place else None),
+        what="participation",
+    )
+    if participation.user_id == actor.user_id:
+        raise SelfApproval("nobody approves their own work")
+    return participation
+
+
+def approve(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Approved:
+    with uow:
+        session = uow.session
+        participation = _for_approver(session, actor, participation_id)
+        current = ParticipationStatus(participation.status)
+        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.APPROVE)
+        # The conditional move is the lock: a second approval finds nothing to move.
+        move_participation(
+            session, participation, current, target, decided_by_id=actor.user_id, decided_at=now
+        )
+        task = task_of(session, participation)
+        credited = credit_work(
+            session,
+            Work(
+                source=f"participation:{participation.id}",
+                user_id=participation.user_id,
+                place_id=task.place_id,
+                done_at=task.starts_at,
+                facts=_facts(task, participation),
+                actor_id=actor.user_id,
+            ),
+            now,
+        )
+        uow.commit()
+        session.refresh(participation)
+        return Approved(participation, credited.transfers)
+
+
+def _facts(task: Task, participation: Participation) -> Facts:
+    return Facts(
+        event=EarningEvent.TASK_COMPLETED,
+        role=Role(participation.role),
+        task_type=TaskType(task.type),
+        category=Category(task.category),
+        hours=participation.hours or Decimal(0),
+        units=participation.units or 0,
+        work_unit=WorkUnit(task.work_unit),
+    )
+
+
+def reject(
+    uow: UnitOfWork, actor: Actor, participation_id: int, reason: str, now: datetime
+) -> Participation:
+    with uow:
+        session = uow.session
+        participation = _for_approver(session, actor, participation_id)
+        current = ParticipationStatus(participation.status)
+        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.REJECT)
+        move_participation(
+            session,
+            participation,
+            current,
+            target,
+            decided_by_id=actor.user_id,
+            decided_at=now,
+            reject_reason=reason,
+        )
+        uow.commit()
+        session.refresh(participation)
+        return participation
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    participation_id: int
+    approved: Approved | None
+    error: DomainError | None
+
+
+def approve_many(uow: UnitOfWork, actor: Actor, ids: list[int], now: datetime) -> list[BulkOutcome]:
+    """Each approval is its own transaction: one bad item doesn't hold up the rest."""
+    if not place_prefixes(actor, Action.MANAGE_TASKS):
+        raise Forbidden("your roles do not include approving work")
+    outcomes = []
+    for participation_id in dict.fromkeys(ids):
+        try:
+            outcomes.append(
+                BulkOutcome(participation_id, approve(uow, actor, participation_id, now), None)
+            )
+        except DomainError as error:
+            outcomes.append(BulkOutcome(participation_id, None, error))
+    return outcomes
+
+
+def approval_queue(
+    session: Session, actor: Actor, org_id: int | None, limit: int, offset: int
+) -> list[Participation]:
+    """Submitted work in the places the actor approves for, oldest first."""
+    prefixes = place_prefixes(actor, Action.MANAGE_TASKS)
+    if not prefixes:
+        raise Forbidden("your roles do not include approving work")
+    query = (
+        select(Participation)
+        .join(Task, Task.id == Participation.task_id)
+        .join(Place, Place.id == Task.place_id)
+        .where(
+            Participation.status == ParticipationStatus.SUBMITTED.value,
+            or_(*(Place.path.startswith(prefix) for prefix in prefixes)),
+        )
+        .order_by(Participation.submitted_at, Participation.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    if org_id is not None:
+        root = session.get(Place, org_id)
+        if root is None:
+            raise NotFound("place not found", errors={"org_id": ["no such place"]})
+        query = query.where(Place.path.startswith(root.path))
+    return list(session.scalars(query))
