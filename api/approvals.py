@@ -14,7 +14,15 @@ from api.ledger import TransferSchema
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
 from api.participations import ParticipationSchema
 from service.db import utcnow
-from service.tasks.approvals import Approved, approval_queue, approve, approve_many, reject, submit
+from service.tasks.approvals import (
+    Approved,
+    approval_queue,
+    approve,
+    approve_many,
+    reject,
+    reverse_approval,
+    submit,
+)
 
 blp = Blueprint(
     "approvals", __name__, url_prefix="/api/v1", description="Submitting and approving work"
@@ -110,6 +118,17 @@ class Reject(MethodView):
     @blp.response(200, ParticipationSchema)
     def post(self, body: dict[str, Any], participation_id: int) -> Any:
         return reject(
+            extensions.unit_of_work(), current_actor(), participation_id, body["reason"], utcnow()
+        )
+
+
+@blp.route("/participations/<int:participation_id>/reverse")
+class ReverseApproval(MethodView):
+    @blp.arguments(RejectSchema)
+    @blp.response(200, ApprovedSchema)
+    def post(self, body: dict[str, Any], participation_id: int) -> Approved:
+        """Undo an approval made in error; its points are taken back (409 if spent)."""
+        return reverse_approval(
             extensions.unit_of_work(), current_actor(), participation_id, body["reason"], utcnow()
         )
 

@@ -20,6 +20,7 @@ from points.tasks import (
 )
 from service.access import Actor, Target, place_prefixes, require
 from service.ledger.models import Transfer
+from service.ledger.posting import reverse_source
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.tasks.attendance import move_participation, task_of
@@ -187,3 +188,31 @@ def approval_queue(
             raise NotFound("place not found", errors={"org_id": ["no such place"]})
         query = query.where(Place.path.startswith(root.path))
     return list(session.scalars(query))
+
+
+def reverse_approval(
+    uow: UnitOfWork, actor: Actor, participation_id: int, reason: str, now: datetime
+) -> Approved:
+    """Undo an approval made in error: the participation is marked reversed and every
+    transfer it earned is reversed, together. Refused (nothing changes) if the member
+    has already spent the points."""
+    with uow:
+        session = uow.session
+        participation = _for_approver(session, actor, participation_id)
+        current = ParticipationStatus(participation.status)
+        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.REVERSE)
+        move_participation(
+            session,
+            participation,
+            current,
+            target,
+            decided_by_id=actor.user_id,
+            decided_at=now,
+            reject_reason=reason,
+        )
+        reversals = reverse_source(
+            session, f"participation:{participation.id}", actor_id=actor.user_id, reason=reason
+        )
+        uow.commit()
+        session.refresh(participation)
+        return Approved(participation, reversals)

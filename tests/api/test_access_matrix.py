@@ -219,6 +219,12 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "participation"),), {"reason": "照片不清楚"}),
         scoped(200, a={"staff": 200}),
     ),
+    ("POST", "/api/v1/participations/<int:participation_id>/reverse"): route(
+        lambda w, s: ((w.side(s, "participation"),), {"reason": "审核有误"}),
+        # The world's participation is submitted, not approved: who gets past access
+        # meets 409; everyone else 404.
+        scoped(409, a={"staff": 409}),
+    ),
     ("POST", "/api/v1/approvals/bulk"): route(
         lambda w, s: ((), {"participation_ids": [w.side(s, "participation")]}), same(APPROVERS)
     ),

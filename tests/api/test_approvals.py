@@ -194,3 +194,47 @@ def test_bulk_approval_approves_each_on_its_own(
             .where(Transfer.kind == "earn", Transfer.source.like("participation:%"))
         )
         assert credited == 4
+
+
+def test_reversing_an_approval_takes_its_points_back_once(
+    app: Flask, client: FlaskClient, world: World, rules: None
+) -> None:
+    mine = done_and_submitted(client, world, running_task(app, world))
+    world.call(client, "staff", "POST", f"/participations/{mine}/approve")
+    assert balances(client, world, "member") == {"jifen": 11, "xingfubi": 5}
+    reversed_ = world.call(
+        client, "admin", "POST", f"/participations/{mine}/reverse", {"reason": "重复提交"}
+    )
+    assert reversed_.status_code == 200
+    assert reversed_.get_json()["participation"]["status"] == "reversed"
+    assert {t["kind"] for t in reversed_.get_json()["transfers"]} == {"reverse"}
+    assert balances(client, world, "member") == {"jifen": 0, "xingfubi": 0}
+    again = world.call(
+        client, "admin", "POST", f"/participations/{mine}/reverse", {"reason": "再来一次"}
+    )
+    assert again.status_code == 409
+
+
+def test_a_reversal_is_refused_whole_when_the_points_were_spent(
+    app: Flask, client: FlaskClient, world: World, rules: None
+) -> None:
+    from service.ledger.posting import post
+    from tests.ledger_helpers import spend_request
+
+    mine = done_and_submitted(client, world, running_task(app, world))
+    world.call(client, "staff", "POST", f"/participations/{mine}/approve")
+    member_id = world.call(client, "member", "GET", "/me").get_json()["id"]
+    with app.app_context():
+        session = extensions.session()
+        post(session, spend_request(session, member_id, 5, "spent-coins"))
+        session.commit()
+    refused = world.call(
+        client, "admin", "POST", f"/participations/{mine}/reverse", {"reason": "审核有误"}
+    )
+    assert refused.status_code == 409
+    assert refused.get_json()["code"] == "insufficient_balance"
+    with app.app_context():
+        row = extensions.session().get(Participation, mine)
+        assert row is not None
+        assert row.status == "approved"  # nothing changed, the honour points included
+    assert balances(client, world, "member") == {"jifen": 11, "xingfubi": 0}
