@@ -79,16 +79,35 @@ def _for_approver(session: Session, actor: Actor, participation_id: int) -> Part
     return participation
 
 
+def _decide(
+    session: Session,
+    actor: Actor,
+    participation_id: int,
+    action: ParticipationAction,
+    now: datetime,
+    **values: object,
+) -> Participation:
+    """An approver's step: in scope, not their own, allowed from the current state, and
+    moved by a conditional UPDATE so a second, concurrent step finds nothing to move."""
+    participation = _for_approver(session, actor, participation_id)
+    current = ParticipationStatus(participation.status)
+    target = transition(PARTICIPATION_TRANSITIONS, current, action)
+    move_participation(
+        session,
+        participation,
+        current,
+        target,
+        decided_by_id=actor.user_id,
+        decided_at=now,
+        **values,
+    )
+    return participation
+
+
 def approve(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Approved:
     with uow:
         session = uow.session
-        participation = _for_approver(session, actor, participation_id)
-        current = ParticipationStatus(participation.status)
-        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.APPROVE)
-        # The conditional move is the lock: a second approval finds nothing to move.
-        move_participation(
-            session, participation, current, target, decided_by_id=actor.user_id, decided_at=now
-        )
+        participation = _decide(session, actor, participation_id, ParticipationAction.APPROVE, now)
         task = task_of(session, participation)
         credited = credit_work(
             session,
@@ -124,17 +143,8 @@ def reject(
 ) -> Participation:
     with uow:
         session = uow.session
-        participation = _for_approver(session, actor, participation_id)
-        current = ParticipationStatus(participation.status)
-        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.REJECT)
-        move_participation(
-            session,
-            participation,
-            current,
-            target,
-            decided_by_id=actor.user_id,
-            decided_at=now,
-            reject_reason=reason,
+        participation = _decide(
+            session, actor, participation_id, ParticipationAction.REJECT, now, reject_reason=reason
         )
         uow.commit()
         session.refresh(participation)
@@ -198,17 +208,8 @@ def reverse_approval(
     has already spent the points."""
     with uow:
         session = uow.session
-        participation = _for_approver(session, actor, participation_id)
-        current = ParticipationStatus(participation.status)
-        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.REVERSE)
-        move_participation(
-            session,
-            participation,
-            current,
-            target,
-            decided_by_id=actor.user_id,
-            decided_at=now,
-            reject_reason=reason,
+        participation = _decide(
+            session, actor, participation_id, ParticipationAction.REVERSE, now, reject_reason=reason
         )
         reversals = reverse_source(
             session, f"participation:{participation.id}", actor_id=actor.user_id, reason=reason
