@@ -42,6 +42,25 @@ def _snapshot(version: RuleSetVersion) -> dict[str, Any]:
     }
 
 
+def _audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    version: RuleSetVersion,
+    before: dict[str, Any] | None,
+) -> None:
+    """Every change to rules people's points depend on: who, what, before and after."""
+    record(
+        session,
+        actor_id=actor.user_id,
+        action=f"rule_set.{action}",
+        object_type="rule_set",
+        object_id=version.id,
+        before=before,
+        after=_snapshot(version),
+    )
+
+
 def _place(session: Session, place_id: int) -> Place:
     place = session.get(Place, place_id)
     if place is None:
@@ -103,15 +122,7 @@ def draft(
         )
         session.add(version)
         session.flush()
-        record(
-            session,
-            actor_id=actor.user_id,
-            action="rule_set.draft",
-            object_type="rule_set",
-            object_id=version.id,
-            before=None,
-            after=_snapshot(version),
-        )
+        _audit(session, actor, "draft", version, None)
         uow.commit()
         return version
 
@@ -150,15 +161,7 @@ def change_draft(
             version.effective_from = effective_from
         if note is not None:
             version.note = note
-        record(
-            session,
-            actor_id=actor.user_id,
-            action="rule_set.change",
-            object_type="rule_set",
-            object_id=version.id,
-            before=before,
-            after=_snapshot(version),
-        )
+        _audit(session, actor, "change", version, before)
         uow.commit()
         return version
 
@@ -171,15 +174,7 @@ def publish(uow: UnitOfWork, actor: Actor, rule_set_id: int) -> RuleSetVersion:
         version.status = "published"
         version.published_by_id = actor.user_id
         version.published_at = utcnow()
-        record(
-            session,
-            actor_id=actor.user_id,
-            action="rule_set.publish",
-            object_type="rule_set",
-            object_id=version.id,
-            before=before,
-            after=_snapshot(version),
-        )
+        _audit(session, actor, "publish", version, before)
         uow.commit()
         return version
 
