@@ -23,9 +23,8 @@ from service.ledger.models import Transfer
 from service.ledger.posting import reverse_source
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
-from service.tasks.attendance import move_participation, task_of
 from service.tasks.models import Participation, Task
-from service.tasks.signups import own_participation
+from service.tasks.signups import move_participation, own_participation, task_of
 from service.unit_of_work import UnitOfWork
 
 

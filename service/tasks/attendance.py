@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.checkin_code import (
@@ -42,10 +42,9 @@ from points.tasks import (
     transition,
 )
 from service.access import Actor
-from service.db import rows_changed
 from service.tasks.board import staff_task
 from service.tasks.models import Participation, Task
-from service.tasks.signups import ParticipationChanged, own_participation
+from service.tasks.signups import move_participation, own_participation, task_of
 from service.unit_of_work import UnitOfWork
 
 REPEATED_FAILURES_AT = 3
@@ -68,31 +67,6 @@ def checkin_code_for(
     """The code (and QR scene) a staff device shows now; it changes every minute."""
     task = staff_task(session, actor, task_id)
     return issue_code(derive_key(secret_key), task.id, now)
-
-
-def task_of(session: Session, participation: Participation) -> Task:
-    task = session.get(Task, participation.task_id)
-    assert task is not None  # a foreign key
-    return task
-
-
-def move_participation(
-    session: Session,
-    participation: Participation,
-    current: ParticipationStatus,
-    target: ParticipationStatus,
-    **values: object,
-) -> None:
-    moved = rows_changed(
-        session.execute(
-            update(Participation)
-            .where(Participation.id == participation.id, Participation.status == current.value)
-            .values(status=target.value, **values)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    if moved != 1:
-        raise ParticipationChanged("this participation changed a moment ago; reload it")
 
 
 def check_in(

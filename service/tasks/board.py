@@ -95,9 +95,8 @@ def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> 
 
 
 def staff_task(session: Session, actor: Actor, task_id: int) -> Task:
-    task = session.get(Task, task_id)
-    if task is None or not _visible(session, actor, task):
-        raise NotFound("task not found")
+    """A task the actor may manage; a draft they can't see stays a 404, not a 403."""
+    task = get_task(session, actor, task_id)
     require(
         actor,
         Action.MANAGE_TASKS,

@@ -113,25 +113,40 @@ def own_participation(session: Session, actor: Actor, participation_id: int) -> 
     return participation
 
 
+def task_of(session: Session, participation: Participation) -> Task:
+    task = session.get(Task, participation.task_id)
+    assert task is not None  # a foreign key
+    return task
+
+
+def move_participation(
+    session: Session,
+    participation: Participation,
+    current: ParticipationStatus,
+    target: ParticipationStatus,
+    **values: object,
+) -> None:
+    moved = rows_changed(
+        session.execute(
+            update(Participation)
+            .where(Participation.id == participation.id, Participation.status == current.value)
+            .values(status=target.value, **values)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if moved != 1:
+        raise ParticipationChanged("this participation changed a moment ago; reload it")
+
+
 def cancel(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Participation:
     with uow:
         session = uow.session
         participation = own_participation(session, actor, participation_id)
-        task = session.get(Task, participation.task_id)
-        assert task is not None  # a foreign key
+        task = task_of(session, participation)
         current = ParticipationStatus(participation.status)
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CANCEL)
         check_cancellable(now, task.starts_at)
-        moved = rows_changed(
-            session.execute(
-                update(Participation)
-                .where(Participation.id == participation.id, Participation.status == current.value)
-                .values(status=target.value)
-                .execution_options(synchronize_session=False)
-            )
-        )
-        if moved != 1:
-            raise ParticipationChanged("this sign-up changed a moment ago; reload it")
+        move_participation(session, participation, current, target)
         session.execute(
             update(Task)
             .where(Task.id == task.id, Task.signed_up_count > 0)
