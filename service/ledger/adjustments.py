@@ -7,20 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, ScopeType, allows
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
 from points.ledger import IdempotencyKeyReused, TransferKind
-from service.access import Actor, require
+from service.access import Actor, place_prefixes, require
 from service.audit.log import record
 from service.db import rows_changed
 from service.ledger.accounts import currency, issuance_key, member_account, system_account
 from service.ledger.models import Adjustment, LedgerAccount, Transfer
 from service.ledger.posting import TransferRequest, post, reverse
+from service.organisation.models import Branch
 from service.people.admin import person_target
 from service.people.models import User
+from service.places.models import Place
 from service.unit_of_work import UnitOfWork
 
 
@@ -220,22 +222,35 @@ def _post(
 
 
 def list_pending(session: Session, actor: Actor, limit: int) -> list[Adjustment]:
-    rows = session.scalars(
-        select(Adjustment)
-        .where(Adjustment.status == "pending_confirmation")
-        .order_by(Adjustment.id)
-        .limit(500)
-    ).all()
-    visible = []
-    for adjustment in rows:
-        try:
-            _member(session, actor, adjustment.user_id)
-        except (NotFound, Forbidden, InvalidInput):
-            continue
-        visible.append(adjustment)
-        if len(visible) == limit:
-            break
-    return visible
+    """Adjustments waiting for confirmation about people the actor may adjust (the same
+    scope as _member, as one query), oldest first."""
+    allowed = [g for g in actor.grants if allows(g.role, Action.ADJUST_POINTS)]
+    scopes = [
+        Place.path.startswith(prefix) for prefix in place_prefixes(actor, Action.ADJUST_POINTS)
+    ]
+    scopes.append(
+        User.home_branch_id.in_([g.scope_id for g in allowed if g.scope_type is ScopeType.BRANCH])
+    )
+    scopes.append(
+        Branch.department_id.in_(
+            [g.scope_id for g in allowed if g.scope_type is ScopeType.DEPARTMENT]
+        )
+    )
+    return list(
+        session.scalars(
+            select(Adjustment)
+            .join(User, User.id == Adjustment.user_id)
+            .join(Place, Place.id == User.residence_place_id)
+            .outerjoin(Branch, Branch.id == User.home_branch_id)
+            .where(
+                Adjustment.status == "pending_confirmation",
+                Adjustment.user_id != actor.user_id,
+                or_(*scopes),
+            )
+            .order_by(Adjustment.id)
+            .limit(limit)
+        )
+    )
 
 
 def reverse_for_staff(uow: UnitOfWork, actor: Actor, transfer_id: int, reason: str) -> Transfer:

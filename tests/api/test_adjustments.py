@@ -168,3 +168,17 @@ def test_reversals_undo_once_and_never_overdraw(
     assert spent.status_code == 409
     assert spent.get_json()["code"] == "insufficient_balance"
     assert balances(client, world, person)["xingfubi"] == 5
+
+
+def test_the_pending_list_shows_only_people_in_the_callers_scope(
+    client: FlaskClient, world: World
+) -> None:
+    def pending(role: str) -> set[int]:
+        return {
+            a["id"] for a in world.call(client, role, "GET", "/adjustments").get_json()["items"]
+        }
+
+    both = {world.ids["adjustment_A"], world.ids["adjustment_B"]}
+    assert pending("root") == both
+    assert pending("staff") == {world.ids["adjustment_A"]}
+    assert pending("member") == set()
