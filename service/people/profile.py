@@ -6,17 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from points.access import Role, ScopeType
 from points.errors import Conflict, InvalidInput, NotFound
 from points.places import PlaceLevel
 from service.access import Actor
-from service.auth.models import RefreshToken
 from service.auth.sign_in import SignedIn, issue_tokens
 from service.db import utcnow
-from service.ledger.models import Adjustment, LedgerAccount
 from service.people.directory import ensure_grant
 from service.people.models import User
 from service.people.phones import PhoneVault
@@ -126,44 +124,32 @@ def bind_phone(
             return PhoneBound(user, None)
         if holder.openid is not None:
             raise PhoneTaken("this phone number is bound to another WeChat account")
-        if _has_history(session, user.id):
-            # Two ledgers are never merged silently: staff decide what happens to points.
-            raise AccountHasHistory(
-                "you are on the community roster, but this account already has points; "
-                "ask community staff to link the two"
-            )
         roster_entry = _absorb_into_roster_entry(uow, user, holder, now)
         signed_in = issue_tokens(session, secret_key, roster_entry, now)
         uow.commit()
         return PhoneBound(roster_entry, signed_in)
 
 
-def _has_history(session: Session, user_id: int) -> bool:
-    """Anything beyond signing in that the account would take with it. (Later features
-    that record a person's activity belong in this check.)"""
-    account = session.scalar(select(LedgerAccount.id).where(LedgerAccount.user_id == user_id))
-    adjustment = session.scalar(select(Adjustment.id).where(Adjustment.user_id == user_id))
-    return account is not None or adjustment is not None
-
-
 def _absorb_into_roster_entry(uow: UnitOfWork, user: User, entry: User, now: datetime) -> User:
     """The person staff pre-loaded (with branch, residence and roles) signs in from now
-    on; the account WeChat sign-in had just created for them is retired."""
+    on; the account WeChat sign-in had just created for them is retired, with its grants
+    and refresh tokens. If anything else already refers to it (points, sign-ups, …) the
+    database refuses the delete, and two histories are never merged silently."""
     session = uow.session
     openid, unionid = user.openid, user.unionid
-    session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    user.openid = None
-    session.flush()  # free the openid before the roster entry takes it
+    consent = (user.privacy_policy_version, user.privacy_consented_at, user.avatar_url)
+    try:
+        with session.begin_nested():
+            session.delete(user)
+            session.flush()  # frees the openid too
+    except IntegrityError:
+        raise AccountHasHistory(
+            "you are on the community roster, but this account already has a history; "
+            "ask community staff to link the two"
+        ) from None
     entry.openid, entry.unionid = openid, unionid
-    entry.avatar_url = entry.avatar_url or user.avatar_url
-    entry.privacy_policy_version = user.privacy_policy_version
-    entry.privacy_consented_at = user.privacy_consented_at
+    entry.privacy_policy_version, entry.privacy_consented_at = consent[0], consent[1]
+    entry.avatar_url = entry.avatar_url or consent[2]
     entry.last_sign_in_at = now
-    session.delete(user)
     session.flush()
     return entry

@@ -214,3 +214,56 @@ def test_an_account_with_points_is_not_merged_into_the_roster_silently(
     assert me(client, headers)["id"] == me_id
     balance = client.get("/api/v1/me/accounts", headers=headers).get_json()["items"]
     assert {a["currency"]: a["balance"] for a in balance}["xingfubi"] == 12
+
+
+def test_an_account_that_signed_up_for_a_task_is_not_merged_either(
+    app: Flask, client: FlaskClient, places: dict[str, int]
+) -> None:
+    from datetime import timedelta
+
+    from service.db import utcnow
+    from service.tasks.models import Participation, Task
+
+    with app.app_context():
+        session = extensions.session()
+        sealed = extensions.phone_vault().seal("13933334444")
+        session.add(
+            User(
+                name="陈静",
+                residence_place_id=places["grid"],
+                phone_ciphertext=sealed.ciphertext,
+                phone_hash=sealed.lookup_hash,
+                phone_masked=sealed.masked,
+            )
+        )
+        session.commit()
+    headers = signed_in_headers(client, "o-chenjing")
+    with app.app_context():
+        session = extensions.session()
+        me_id = session.scalars(select(User.id).where(User.openid == "o-chenjing")).one()
+        starts = utcnow() + timedelta(days=1)
+        task = Task(
+            place_id=places["community"],
+            title="清理楼道",
+            category="environment",
+            type="cleanup",
+            lat=39.9,
+            lng=116.4,
+            radius_m=200,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+            capacity=5,
+            audience="everyone",
+            checkin_mode="geofence",
+            work_unit="hours",
+            status="published",
+            created_by_id=me_id,
+        )
+        session.add(task)
+        session.flush()
+        session.add(Participation(task_id=task.id, user_id=me_id, role="resident"))
+        session.commit()
+    response = client.post(PHONE, json={"code": "13933334444"}, headers=headers)
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "account_has_history"
+    assert me(client, headers)["id"] == me_id
