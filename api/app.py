@@ -24,6 +24,7 @@ from api import (
     rules,
     sign_in,
     tasks,
+    uploads,
 )
 from service.config import Settings
 
@@ -69,6 +70,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(tasks.blp)
     api.register_blueprint(participations.blp)
     api.register_blueprint(approvals.blp)
+    api.register_blueprint(uploads.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

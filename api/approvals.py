@@ -13,6 +13,8 @@ from api.authentication import current_actor
 from api.ledger import TransferSchema
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
 from api.participations import ParticipationSchema
+from api.uploads import photo_url
+from points.uploads import MAX_PHOTOS_PER_SUBMISSION
 from service.db import utcnow
 from service.tasks.approvals import (
     Approved,
@@ -23,6 +25,7 @@ from service.tasks.approvals import (
     reverse_approval,
     submit,
 )
+from service.tasks.models import Participation
 
 blp = Blueprint(
     "approvals", __name__, url_prefix="/api/v1", description="Submitting and approving work"
@@ -35,6 +38,24 @@ class SubmitSchema(Schema):
         validate=validate.Range(min=0, max=100_000),
         metadata={"description": "households visited or residents helped"},
     )
+    upload_ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1)),
+        load_default=list,
+        validate=validate.Length(max=MAX_PHOTOS_PER_SUBMISSION),
+        metadata={"description": "photos from POST /uploads, yours and not yet handed in"},
+    )
+
+
+class ReviewedParticipationSchema(ParticipationSchema):
+    """A participation as handed in and reviewed: with its photos."""
+
+    photos = fields.Method("dump_photos", metadata={"description": "links valid for an hour"})
+
+    def dump_photos(self, participation: Participation) -> list[dict[str, Any]]:
+        return [
+            {"id": photo.upload_id, "url": photo_url(photo.upload_id)}
+            for photo in participation.photos
+        ]
 
 
 class RejectSchema(Schema):
@@ -77,7 +98,7 @@ class BulkResultsSchema(Schema):
 @blp.route("/participations/<int:participation_id>/submit")
 class Submit(MethodView):
     @blp.arguments(SubmitSchema)
-    @blp.response(200, ParticipationSchema)
+    @blp.response(200, ReviewedParticipationSchema)
     def post(self, body: dict[str, Any], participation_id: int) -> Any:
         """Hand in the work after checking out: a note and, for counted work, the units."""
         return submit(
@@ -87,13 +108,14 @@ class Submit(MethodView):
             body["note"],
             body.get("units"),
             utcnow(),
+            body["upload_ids"],
         )
 
 
 @blp.route("/approvals")
 class Queue(MethodView):
     @blp.arguments(QueueArgs, location="query")
-    @blp.response(200, page_schema(ParticipationSchema, "ApprovalPage"))
+    @blp.response(200, page_schema(ReviewedParticipationSchema, "ApprovalPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Submitted work in your scope, oldest first, with its flags."""
         offset = int_cursor(args["cursor"])

@@ -11,7 +11,15 @@ from service.auth.current import Caller, caller_from_token
 
 # Blueprints anyone may call: sign-in itself, probes, and the API documents.
 PUBLIC_BLUEPRINTS = frozenset({"health", "health_v1", "api-docs", "swagger_ui_static"})
-PUBLIC_ENDPOINTS = frozenset({"auth.WechatSignIn", "auth.PasswordSignIn", "auth.Refresh"})
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "auth.WechatSignIn",
+        "auth.PasswordSignIn",
+        "auth.Refresh",
+        # A photo link carries its own signature (points/uploads.py).
+        "uploads.PhotoContent",
+    }
+)
 
 
 def is_public(endpoint: str) -> bool:

@@ -20,6 +20,7 @@ from points.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    TooLarge,
     Unauthenticated,
     Unavailable,
 )
@@ -35,6 +36,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     RateLimited: 429,
     Unavailable: 503,
+    TooLarge: 413,
 }
 
 HTTP_CODES = {

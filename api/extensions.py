@@ -23,6 +23,7 @@ from service.models import Base
 from service.people.phones import PhoneVault
 from service.redis_connection import connect_redis
 from service.unit_of_work import UnitOfWork
+from service.uploads.storage import LocalDiskStore, UploadStore
 from service.wechat.client import WechatGateway, wechat_gateway
 
 MIGRATIONS_DIRECTORY = str(Path(__file__).with_name("migrations"))
@@ -31,6 +32,7 @@ REDIS = "lianxin.redis"
 LIMITER = "lianxin.limiter"
 WECHAT = "lianxin.wechat"
 PHONE_VAULT = "lianxin.phone_vault"
+UPLOAD_STORE = "lianxin.upload_store"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -63,11 +65,17 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     app.extensions[WECHAT] = wechat_gateway(settings, client)
     app.extensions[PHONE_VAULT] = PhoneVault(settings.personal_data_key)
+    app.extensions[UPLOAD_STORE] = LocalDiskStore(settings.upload_path)
 
 
 def wechat() -> WechatGateway:
     gateway: WechatGateway = current_app.extensions[WECHAT]
     return gateway
+
+
+def upload_store() -> UploadStore:
+    store: UploadStore = current_app.extensions[UPLOAD_STORE]
+    return store
 
 
 def phone_vault() -> PhoneVault:

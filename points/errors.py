@@ -60,3 +60,9 @@ class Unavailable(DomainError):
     """A service we depend on is down or busy; trying again later may work."""
 
     code = "unavailable"
+
+
+class TooLarge(DomainError):
+    """The request carries more than the service accepts (a photo over the size limit)."""
+
+    code = "too_large"

@@ -55,6 +55,8 @@ class Settings:
     wechat_secret: str = ""
     wechat_timeout_seconds: float = 5.0
     max_request_bytes: int = 10 * 1024 * 1024
+    upload_max_bytes: int = 5 * 1024 * 1024  # one photo; below max_request_bytes
+    upload_dir: Path | None = None  # None: uploads/ in the instance folder
     rate_limit: str = "600 per minute"  # per client address; empty disables
     sign_in_rate_limit: str = "20 per minute"  # per client address, on /auth/*
     # Manual awards and deductions above this amount wait for a second staff member.
@@ -106,6 +108,10 @@ class Settings:
             wechat_appid=text("LIANXIN_WECHAT_APPID", "") or "",
             wechat_secret=text("LIANXIN_WECHAT_SECRET", "") or "",
             max_request_bytes=number("LIANXIN_MAX_REQUEST_BYTES", defaults.max_request_bytes),
+            upload_max_bytes=number("LIANXIN_UPLOAD_MAX_BYTES", defaults.upload_max_bytes),
+            upload_dir=Path(upload_dir).absolute()
+            if (upload_dir := text("LIANXIN_UPLOAD_DIR"))
+            else None,
             rate_limit=env.get("LIANXIN_RATE_LIMIT", defaults.rate_limit).strip(),
             sign_in_rate_limit=env.get(
                 "LIANXIN_SIGN_IN_RATE_LIMIT", defaults.sign_in_rate_limit
@@ -143,6 +149,10 @@ class Settings:
         return self.sqlalchemy_url.get_backend_name() == "sqlite"
 
     @property
+    def upload_path(self) -> Path:
+        return self.upload_dir or self.instance_path / "uploads"
+
+    @property
     def embedded_redis_path(self) -> Path:
         return self.instance_path / "redis.db"
 
@@ -163,6 +173,9 @@ class Settings:
             )
         if self.max_request_bytes <= 0:
             raise ConfigError("LIANXIN_MAX_REQUEST_BYTES must be positive")
+        # A photo above LIANXIN_MAX_REQUEST_BYTES is refused by that limit first.
+        if self.upload_max_bytes <= 0:
+            raise ConfigError("LIANXIN_UPLOAD_MAX_BYTES must be positive")
         if self.env is Environment.PRODUCTION:
             self._validate_production()
 

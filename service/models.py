@@ -16,6 +16,7 @@ from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
 from service.tasks.models import Participation, Task
+from service.uploads.models import ParticipationPhoto, Upload
 
 __all__ = [
     "Adjustment",
@@ -28,6 +29,7 @@ __all__ = [
     "LotUse",
     "Pairing",
     "Participation",
+    "ParticipationPhoto",
     "Place",
     "PointLot",
     "RefreshToken",
@@ -35,5 +37,6 @@ __all__ = [
     "RuleSetVersion",
     "Task",
     "Transfer",
+    "Upload",
     "User",
 ]

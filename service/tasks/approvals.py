@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from points.access import Action, Role
 from points.errors import DomainError, Forbidden, InvalidInput, NotFound
@@ -26,6 +27,7 @@ from service.rules.crediting import Work, credit_work
 from service.tasks.models import Participation, Task
 from service.tasks.signups import move_participation, own_participation, task_of
 from service.unit_of_work import UnitOfWork
+from service.uploads.photos import attach_to_participation
 
 
 class SelfApproval(Forbidden):
@@ -45,7 +47,9 @@ def submit(
     note: str,
     units: int | None,
     now: datetime,
+    upload_ids: Sequence[int] = (),
 ) -> Participation:
+    """Hand in the work, with photos the participant uploaded (attached once, in order)."""
     with uow:
         session = uow.session
         participation = own_participation(session, actor, participation_id)
@@ -57,6 +61,7 @@ def submit(
         move_participation(
             session, participation, current, target, note=note, units=units or 0, submitted_at=now
         )
+        attach_to_participation(session, participation.user_id, participation.id, upload_ids)
         uow.commit()
         session.refresh(participation)
         return participation
@@ -187,6 +192,7 @@ def approval_queue(
             Participation.status == ParticipationStatus.SUBMITTED.value,
             or_(*(Place.path.startswith(prefix) for prefix in prefixes)),
         )
+        .options(selectinload(Participation.photos))
         .order_by(Participation.submitted_at, Participation.id)
         .offset(offset)
         .limit(limit)

@@ -16,13 +16,23 @@ from points.errors import Conflict, InvalidInput, NotFound
 from points.geo import check_point
 from points.places import PlaceLevel, ancestor_ids, child_path
 from points.rules import Category, TaskType, WorkUnit
-from points.tasks import TASK_TRANSITIONS, Audience, CheckinMode, TaskAction, TaskStatus, transition
+from points.tasks import (
+    OPEN_PARTICIPATION_STATES,
+    PARTICIPATION_TRANSITIONS,
+    TASK_TRANSITIONS,
+    Audience,
+    CheckinMode,
+    ParticipationAction,
+    TaskAction,
+    TaskStatus,
+    transition,
+)
 from service.access import Actor, Target, can, place_prefixes, require
 from service.db import rows_changed
 from service.organisation.models import Branch, Pairing
 from service.people.models import User
 from service.places.models import Place
-from service.tasks.models import Task
+from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 
 
@@ -130,9 +140,24 @@ def change_status(
         )
         if moved != 1:
             raise TaskChanged("someone changed this task a moment ago; reload it")
+        if action is TaskAction.CANCEL:
+            _close_open_participations(session, task.id)
         uow.commit()
         session.refresh(task)
         return task
+
+
+def _close_open_participations(session: Session, task_id: int) -> None:
+    """A cancelled task ends the part of everyone still taking part; finished work
+    (approved, rejected) keeps its outcome. Each move is the one the table gives."""
+    for state in OPEN_PARTICIPATION_STATES:
+        target = transition(PARTICIPATION_TRANSITIONS, state, ParticipationAction.TASK_CANCELLED)
+        session.execute(
+            update(Participation)
+            .where(Participation.task_id == task_id, Participation.status == state.value)
+            .values(status=target.value)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def get_task(session: Session, actor: Actor, task_id: int) -> Task:

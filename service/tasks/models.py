@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -19,11 +20,14 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import Audience, CheckinMode, ParticipationStatus, TaskStatus
 from service.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from service.uploads.models import ParticipationPhoto
 
 
 def _one_of(column: str, values: Iterable[StrEnum]) -> str:
@@ -102,6 +106,11 @@ class Participation(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reject_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Loaded only where work is reviewed (submit, the approvals queue): check-in and
+    # the other steps never touch it.
+    photos: Mapped[list[ParticipationPhoto]] = relationship(
+        order_by="ParticipationPhoto.position", viewonly=True
+    )
 
     __table_args__ = (
         UniqueConstraint("task_id", "user_id"),

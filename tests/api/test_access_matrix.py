@@ -24,6 +24,11 @@ from points.rules import starter_rule_set
 from tests.api.world import ROLES, SIDES, World, build_world, demo_task
 from tests.conftest import empty_tables
 
+# A 1×1 PNG: a photo anyone signed in may upload.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753"
+    "de0000000c49444154789c63606060000000040001f61738550000000049454e44ae426082"
+)
 Request = Callable[[World, str], tuple[tuple[int, ...], dict[str, Any] | None]]
 EVERYONE = dict.fromkeys(ROLES, 200)
 
@@ -172,11 +177,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: (
             (),
             {
-                "batch": "2026 表彰",
-                "csv": f"phone,amount,reason\n1390000000{SIDES.index(s)},5,好人好事\n",
+                "file": f"phone,amount,reason\n1390000000{SIDES.index(s)},5,好人好事\n".encode(),
+                "filename": "awards.csv",
+                "query": {"batch": "2026 表彰"},
             },
         ),
         *same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),
+        multipart=True,
+    ),
+    ("POST", "/api/v1/uploads"): Route(
+        lambda w, s: ((), {"file": TINY_PNG, "filename": "photo.png"}),
+        *same(dict.fromkeys(ROLES, 201)),
         multipart=True,
     ),
     ("GET", "/api/v1/tasks"): route(lambda w, s: ((), None), same(EVERYONE)),
@@ -303,8 +314,8 @@ def test_role_by_route(app: Flask, client: FlaskClient, key: tuple[str, str], si
         query = body if method == "GET" else None  # a GET's "body" is its query string
         form = None
         if case.multipart and body is not None:
-            form = {"file": (io.BytesIO(body["csv"].encode()), "awards.csv")}
-            query = {"batch": body["batch"]}
+            form = {"file": (io.BytesIO(body["file"]), body["filename"])}
+            query = body.get("query")
         response = client.open(
             path_for(rule, params),
             method=method,

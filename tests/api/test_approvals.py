@@ -3,12 +3,14 @@ submit, approve, and the points that follow; and what approval refuses."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import func, select
 
 from api import extensions
@@ -71,14 +73,24 @@ def done_and_submitted(
         ).status_code
         == 200
     )
+    photo = io.BytesIO()
+    Image.new("RGB", (32, 24), (90, 160, 60)).save(photo, format="JPEG")
+    uploaded = client.post(
+        "/api/v1/uploads",
+        data={"file": (io.BytesIO(photo.getvalue()), "现场.jpg")},
+        content_type="multipart/form-data",
+        headers={"Authorization": f"Bearer {world.tokens[role]}"},
+    )
+    assert uploaded.status_code == 201, uploaded.get_json()
     submitted = world.call(
         client,
         role,
         "POST",
         f"/participations/{signed['id']}/submit",
-        {"note": "走访了3户独居老人", "units": units},
+        {"note": "走访了3户独居老人", "units": units, "upload_ids": [uploaded.get_json()["id"]]},
     )
     assert submitted.status_code == 200, submitted.get_json()
+    assert len(submitted.get_json()["photos"]) == 1
     participation: int = signed["id"]
     return participation
 
@@ -95,6 +107,8 @@ def test_the_whole_loop_credits_by_the_rules(
     mine = done_and_submitted(client, world, task)
     queue = world.call(client, "staff", "GET", "/approvals").get_json()["items"]
     assert mine in [p["id"] for p in queue]
+    photo = next(p for p in queue if p["id"] == mine)["photos"][0]
+    assert client.get(photo["url"]).mimetype == "image/jpeg"  # the approver sees the photo
 
     approved = world.call(client, "staff", "POST", f"/participations/{mine}/approve")
     assert approved.status_code == 200

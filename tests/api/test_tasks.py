@@ -14,9 +14,9 @@ from api import extensions
 from service.db import utcnow
 from service.organisation.models import Branch
 from service.people.models import User
-from service.tasks.models import Task
+from service.tasks.models import Participation, Task
 from tests.api.test_access_matrix import new_task_body
-from tests.api.world import World
+from tests.api.world import World, demo_task
 
 
 def post_task(client: FlaskClient, world: World, role: str = "staff", **changes: Any) -> Any:
@@ -173,3 +173,53 @@ def test_filters_nearest_first_and_pages(client: FlaskClient, world: World) -> N
     assert first["items"][0]["id"] != second.get_json()["items"][0]["id"]
     for bad in ("&near=39.9", "&near=north,east", "&near=95,116", "&status=lost", "&from=today"):
         assert world.call(client, "member", "GET", f"/tasks?x=1{bad}").status_code == 422
+
+
+def test_cancelling_a_task_closes_the_part_of_everyone_still_taking_part(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    with app.app_context():
+        session = extensions.session()
+        task = Task(
+            **demo_task(world.ids["community_A"]),
+            status="published",
+            created_by_id=world.ids["person_A"],
+        )
+        session.add(task)
+        session.flush()
+        states = ["signed_up", "checked_in", "checked_out", "submitted", "approved", "rejected"]
+        people = [
+            User(name=f"参与者{index}", residence_place_id=world.ids["grid_A"])
+            for index in range(len(states))
+        ]
+        session.add_all(people)
+        session.flush()
+        session.add_all(
+            Participation(task_id=task.id, user_id=person.id, role="member", status=state)
+            for person, state in zip(people, states, strict=True)
+        )
+        session.commit()
+        task_id = task.id
+
+    cancelled = world.call(
+        client, "staff", "POST", f"/tasks/{task_id}/cancel", {"reason": "暴雨预警，活动取消"}
+    )
+    assert cancelled.status_code == 200
+    with app.app_context():
+        after = dict(
+            extensions.session()
+            .execute(
+                select(User.name, Participation.status)
+                .join(User, User.id == Participation.user_id)
+                .where(Participation.task_id == task_id)
+            )
+            .all()
+        )
+    assert after == {
+        "参与者0": "cancelled",
+        "参与者1": "cancelled",
+        "参与者2": "cancelled",
+        "参与者3": "cancelled",
+        "参与者4": "approved",  # finished work keeps its outcome and its points
+        "参与者5": "rejected",
+    }

@@ -65,6 +65,7 @@ def test_production_refuses_unsafe_settings(change: dict[str, str], reason: str)
         ({"LIANXIN_WECHAT_MODE": "sandbox"}, "LIANXIN_WECHAT_MODE"),
         ({"LIANXIN_MAX_REQUEST_BYTES": "ten"}, "whole number"),
         ({"LIANXIN_MAX_REQUEST_BYTES": "0"}, "positive"),
+        ({"LIANXIN_UPLOAD_MAX_BYTES": "0"}, "UPLOAD_MAX_BYTES must be positive"),
         ({"LIANXIN_DB_POOL_SIZE": "5.5"}, "whole number"),
     ],
 )

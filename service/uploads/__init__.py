@@ -1,0 +1,1 @@
+"""Photos people hand in with their work (上传照片)."""

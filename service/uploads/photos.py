@@ -1,0 +1,138 @@
+"""Taking in photos, attaching them to submitted work, and showing them."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from points.errors import InvalidInput, TooLarge
+from points.uploads import MAX_PHOTOS_PER_SUBMISSION, BadPhotoLink, check_link, derive_key
+from service.access import Actor
+from service.unit_of_work import UnitOfWork
+from service.uploads.images import clean_photo
+from service.uploads.models import ParticipationPhoto, Upload
+from service.uploads.storage import UploadStore
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    data: bytes
+    content_type: str
+
+
+def take_photo(
+    uow: UnitOfWork, store: UploadStore, actor: Actor, data: bytes, max_bytes: int
+) -> Upload:
+    """Check, clean and keep a photo; it waits, unattached, for a submission."""
+    if len(data) > max_bytes:
+        raise TooLarge(
+            f"a photo may be at most {max_bytes // 1024} KiB",
+            errors={"file": [f"{len(data)} bytes is over the {max_bytes} byte limit"]},
+        )
+    if not data:
+        raise InvalidInput("the file is empty", errors={"file": ["empty"]})
+    photo = clean_photo(data)
+    name = f"{secrets.token_urlsafe(24)}.{photo.extension}"
+    # The file first: a row never points at a file that isn't there. If the row
+    # doesn't commit, the file is removed again.
+    store.save(name, photo.data, photo.content_type)
+    try:
+        with uow:
+            upload = Upload(
+                owner_id=actor.user_id,
+                storage_name=name,
+                content_type=photo.content_type,
+                size_bytes=len(photo.data),
+                width=photo.width,
+                height=photo.height,
+                sha256=hashlib.sha256(photo.data).hexdigest(),
+            )
+            uow.session.add(upload)
+            uow.commit()
+            return upload
+    except BaseException:
+        store.delete(name)
+        raise
+
+
+def attach_to_participation(
+    session: Session, owner_id: int, participation_id: int, upload_ids: Sequence[int]
+) -> None:
+    """Attach the owner's own, still unattached photos, in the order given."""
+    wanted = list(dict.fromkeys(upload_ids))
+    if len(wanted) != len(upload_ids):
+        raise InvalidInput("a photo is listed twice", errors={"upload_ids": ["duplicates"]})
+    if len(wanted) > MAX_PHOTOS_PER_SUBMISSION:
+        raise InvalidInput(
+            f"at most {MAX_PHOTOS_PER_SUBMISSION} photos",
+            errors={"upload_ids": [f"more than {MAX_PHOTOS_PER_SUBMISSION}"]},
+        )
+    if not wanted:
+        return
+    usable = set(
+        session.scalars(
+            select(Upload.id)
+            .outerjoin(ParticipationPhoto, ParticipationPhoto.upload_id == Upload.id)
+            .where(
+                Upload.id.in_(wanted),
+                Upload.owner_id == owner_id,
+                ParticipationPhoto.upload_id.is_(None),
+            )
+        )
+    )
+    refused = [upload_id for upload_id in wanted if upload_id not in usable]
+    if refused:
+        raise InvalidInput(
+            "some photos are not yours to attach, or belong to other work already",
+            errors={
+                "upload_ids": [
+                    f"{upload_id} is not an unattached photo of yours" for upload_id in refused
+                ]
+            },
+        )
+    session.add_all(
+        ParticipationPhoto(participation_id=participation_id, upload_id=upload_id, position=index)
+        for index, upload_id in enumerate(wanted)
+    )
+
+
+def photos_of(session: Session, participation_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Upload ids per participation, in the order they were handed in."""
+    photos: dict[int, list[int]] = {participation_id: [] for participation_id in participation_ids}
+    if not participation_ids:
+        return photos
+    rows = session.execute(
+        select(ParticipationPhoto.participation_id, ParticipationPhoto.upload_id)
+        .where(ParticipationPhoto.participation_id.in_(participation_ids))
+        .order_by(ParticipationPhoto.participation_id, ParticipationPhoto.position)
+    )
+    for participation_id, upload_id in rows:
+        photos[participation_id].append(upload_id)
+    return photos
+
+
+def open_photo(
+    session: Session,
+    store: UploadStore,
+    secret_key: str,
+    upload_id: int,
+    expires: int,
+    signature: str,
+    now: datetime,
+) -> PhotoFile:
+    """A photo behind a signed link; a bad or stale link is a plain 404."""
+    check_link(derive_key(secret_key), upload_id, expires, signature, now)
+    upload = session.get(Upload, upload_id)
+    if upload is None:
+        raise BadPhotoLink("photo not found")
+    try:
+        data = store.read(upload.storage_name)
+    except FileNotFoundError:
+        raise BadPhotoLink("photo not found") from None
+    return PhotoFile(data=data, content_type=upload.content_type)
