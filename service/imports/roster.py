@@ -22,7 +22,7 @@ from points.errors import InvalidInput
 from service.imports.places import PlaceIndex, split_path
 from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked
 from service.organisation.models import Branch, Department
-from service.people.directory import ensure_grant
+from service.people.directory import ensure_grant, move_home
 from service.people.models import RoleGrant, User
 from service.people.phones import PhoneVault
 from service.people.profile import RESIDENCE_LEVELS
@@ -211,19 +211,21 @@ def _apply(session: Session, vault: PhoneVault, entry: RosterEntry, user: User |
     # Once someone has signed in, the name is theirs to keep.
     if user.openid is None and user.name != entry.name:
         changes["name"] = entry.name
-    if user.residence_place_id != entry.residence_id:
-        changes["residence_place_id"] = entry.residence_id
     # A blank branch cell says nothing, rather than "leave the branch".
     if entry.branch_id is not None and user.home_branch_id != entry.branch_id:
         changes["home_branch_id"] = entry.branch_id
     grant = (entry.role.value, ScopeType.ORG.value, entry.residence_id)
     new_grant = grant not in {(g.role, g.scope_type, g.scope_id) for g in user.grants}
-    if not changes and not new_grant:
+    moved = user.residence_place_id != entry.residence_id
+    if not changes and not moved and not new_grant:
         return Outcome.UNCHANGED
     with session.begin_nested():
         for attribute, value in changes.items():
             setattr(user, attribute, value)
-        if new_grant:
+        if moved:
+            # The roles held at the old home move with the person, as PATCH /users does.
+            move_home(user, entry.residence_id)
+        if moved or new_grant:
             ensure_grant(session, user, entry.role, ScopeType.ORG, entry.residence_id)
             # Tokens already issued carry the old roles.
             user.token_version = User.token_version + 1

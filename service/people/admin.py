@@ -12,7 +12,7 @@ from points.errors import Forbidden, NotFound
 from service.access import Actor, Target, can, place_prefixes, require
 from service.auth.sign_in import bump_token_version
 from service.organisation.models import Branch, Department
-from service.people.directory import ensure_grant
+from service.people.directory import ensure_grant, move_home
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork
@@ -133,16 +133,7 @@ def _move_residence(uow: UnitOfWork, actor: Actor, user: User, place_id: int) ->
     session = uow.session
     target = _scope_target(session, ScopeType.ORG, place_id)
     _require_may_grant(actor, Role.RESIDENT, target)
-    old = user.residence_place_id
-    user.residence_place_id = place_id
-    # Roles held where the person lived move with them; staff or admin roles don't.
-    for grant in user.grants:
-        if (
-            grant.scope_type == ScopeType.ORG
-            and grant.scope_id == old
-            and Role(grant.role) in SERVICE_ROLES
-        ):
-            grant.scope_id = place_id
+    move_home(user, place_id)
     bump_token_version(session, user.id)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from points.access import Role, ScopeType
+from points.access import SERVICE_ROLES, Role, ScopeType
 from service.people.models import RoleGrant, User
 
 
@@ -34,3 +34,18 @@ def ensure_grant(
     user.grants.append(grant)
     session.flush()
     return grant
+
+
+def move_home(user: User, place_id: int) -> None:
+    """Move someone's residence. The service roles held where they lived (member,
+    volunteer, resident) move with them; staff or admin roles belong to the job, not
+    the home, and stay. Callers bump the token version: tokens carry the roles."""
+    old = user.residence_place_id
+    user.residence_place_id = place_id
+    for grant in user.grants:
+        if (
+            grant.scope_type == ScopeType.ORG
+            and grant.scope_id == old
+            and Role(grant.role) in SERVICE_ROLES
+        ):
+            grant.scope_id = place_id

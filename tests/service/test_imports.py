@@ -211,7 +211,7 @@ def test_a_roster_rerun_finds_everyone_and_duplicates_nothing(
     assert session.scalar(select(func.count()).select_from(RoleGrant)) == 30
 
 
-def test_the_roster_moves_an_existing_person_and_keeps_a_signed_in_name(
+def test_the_roster_moves_an_existing_person_with_their_roles_and_keeps_a_signed_in_name(
     uow: UnitOfWork, tmp_path: Path
 ) -> None:
     world = build_world(uow.session)
@@ -241,8 +241,9 @@ def test_the_roster_moves_an_existing_person_and_keeps_a_signed_in_name(
         world["heping_grid1"],
         world["office_branch"],
     )
+    # The member role held at the old home moved with him, as PATCH /users moves it.
     assert grants(li) == [
-        ("member", "org", world["xingfu_grid1"]),
+        ("member", "org", world["heping_grid1"]),
         ("volunteer", "org", world["heping_grid1"]),
     ]
     assert li.token_version == 1
