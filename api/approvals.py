@@ -35,6 +35,7 @@ class SubmitSchema(Schema):
         validate=validate.Range(min=0, max=100_000),
         metadata={"description": "households visited or residents helped"},
     )
+    household_ids = fields.List(fields.Integer(validate=validate.Range(min=1)))
 
 
 class RejectSchema(Schema):
@@ -87,6 +88,7 @@ class Submit(MethodView):
             body["note"],
             body.get("units"),
             utcnow(),
+            household_ids=body.get("household_ids"),
         )
 
 

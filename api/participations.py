@@ -39,6 +39,7 @@ class ParticipationSchema(Schema):
     flags = fields.List(fields.String(), metadata={"description": "signs for the approver"})
     note = fields.String(allow_none=True)
     units = fields.Integer(allow_none=True)
+    household_ids = fields.List(fields.Integer(), metadata={"description": "households reached"})
     submitted_at = fields.DateTime(allow_none=True)
     reject_reason = fields.String(allow_none=True)
 

@@ -19,6 +19,7 @@ from points.tasks import (
     transition,
 )
 from service.access import Actor, Target, place_prefixes, require
+from service.households.links import link_households
 from service.ledger.models import Transfer
 from service.ledger.posting import reverse_source
 from service.places.models import Place
@@ -45,6 +46,7 @@ def submit(
     note: str,
     units: int | None,
     now: datetime,
+    household_ids: list[int] | None = None,
 ) -> Participation:
     with uow:
         session = uow.session
@@ -52,6 +54,7 @@ def submit(
         task = task_of(session, participation)
         current = ParticipationStatus(participation.status)
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.SUBMIT)
+        units = link_households(session, participation, task, household_ids, units)
         if task.work_unit != WorkUnit.HOURS.value and units is None:
             raise InvalidInput("say how many you reached", errors={"units": ["required"]})
         move_participation(
