@@ -154,8 +154,11 @@ def test_importing_households_then_updating_them(
         ]
     changed = write_xlsx(
         tmp_path / "households.xlsx",
-        [("所在网格", "户号", "需求"), ("幸福社区/第一网格", "1栋101", "独居老人，行动不便")]
-        + [("幸福第二网格", "2栋202", "")],
+        [
+            ("所在网格", "户号", "需求"),
+            ("幸福社区/第一网格", "1栋101", "独居老人，行动不便"),
+            ("幸福第二网格", "2栋202", ""),
+        ],
     )
     again = runner.invoke(cli, ["import", "households", str(changed)])
     assert again.exit_code == 0, again.output
