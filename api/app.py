@@ -10,9 +10,11 @@ from api import (
     approvals,
     authentication,
     awards,
+    demands,
     errors,
     extensions,
     health,
+    households,
     ledger,
     me,
     observability,
@@ -71,6 +73,8 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(participations.blp)
     api.register_blueprint(approvals.blp)
     api.register_blueprint(uploads.blp)
+    api.register_blueprint(households.blp)
+    api.register_blueprint(demands.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

@@ -38,6 +38,11 @@ class SubmitSchema(Schema):
         validate=validate.Range(min=0, max=100_000),
         metadata={"description": "households visited or residents helped"},
     )
+    household_ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1)),
+        validate=validate.Length(max=200),
+        metadata={"description": "households the work reached (in the task's place)"},
+    )
     upload_ids = fields.List(
         fields.Integer(validate=validate.Range(min=1)),
         load_default=list,
@@ -47,8 +52,9 @@ class SubmitSchema(Schema):
 
 
 class ReviewedParticipationSchema(ParticipationSchema):
-    """A participation as handed in and reviewed: with its photos."""
+    """A participation as handed in and reviewed: with its photos and households."""
 
+    household_ids = fields.List(fields.Integer(), metadata={"description": "households reached"})
     photos = fields.Method("dump_photos", metadata={"description": "links valid for an hour"})
 
     def dump_photos(self, participation: Participation) -> list[dict[str, Any]]:
@@ -109,6 +115,7 @@ class Submit(MethodView):
             body.get("units"),
             utcnow(),
             body["upload_ids"],
+            household_ids=body.get("household_ids"),
         )
 
 

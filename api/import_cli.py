@@ -1,4 +1,4 @@
-"""`lianxin import places|roster FILE`: bulk loads from XLSX or CSV.
+"""`lianxin import places|roster|households FILE`: bulk loads from XLSX or CSV.
 
 A bad row is reported and skipped; the good rows land. The exit status is 1 when
 any row was rejected, so a cron job or script notices.
@@ -25,7 +25,7 @@ from rich.table import Table
 
 from api import extensions
 from points.errors import InvalidInput
-from service.imports import places, roster
+from service.imports import households, places, roster
 from service.imports.spreadsheet import ImportReport, OnRow, Row, open_sheet
 
 SHOWN_ERRORS = 20
@@ -33,7 +33,8 @@ SHOWN_ERRORS = 20
 Importer = Callable[[Iterator[Row], OnRow], ImportReport]
 
 import_group = AppGroup(
-    "import", help="Load the place tree or a member roster (花名册) from XLSX or CSV."
+    "import",
+    help="Load the place tree, a member roster (花名册) or households (户) from XLSX or CSV.",
 )
 spreadsheet = click.Path(exists=True, dir_okay=False, path_type=Path)
 report_option = click.option(
@@ -67,6 +68,19 @@ def import_roster(path: Path, report_path: Path | None) -> None:
         return roster.import_roster(extensions.unit_of_work(), vault, rows, on_row)
 
     _import("roster", path, roster.REQUIRED, run, report_path)
+
+
+@import_group.command("households")
+@click.argument("path", type=spreadsheet)
+@report_option
+def import_households(path: Path, report_path: Path | None) -> None:
+    """Create or update households (户) from rows of grid (网格), door (门牌), and
+    optionally head (户主) and needs (需求)."""
+
+    def run(rows: Iterator[Row], on_row: OnRow) -> ImportReport:
+        return households.import_households(extensions.unit_of_work(), rows, on_row)
+
+    _import("households", path, households.REQUIRED, run, report_path)
 
 
 def _import(

@@ -37,12 +37,21 @@ class Action(StrEnum):
     MANAGE_RULES = "manage_rules"  # draft, change and publish earning rules
     ADJUST_POINTS = "adjust_points"  # award or deduct by hand, confirm others', reverse
     MANAGE_TASKS = "manage_tasks"  # post, publish, close and cancel tasks
+    VIEW_HOUSEHOLDS = "view_households"  # the household register (户), to log visits
+    MANAGE_HOUSEHOLDS = "manage_households"  # keep the register, confirm visits
+    RECORD_VISITS = "record_visits"  # log a visit to a household (走访)
+    REPORT_DEMANDS = "report_demands"  # send in a demand or problem (诉求、上报)
+    HANDLE_DEMANDS = "handle_demands"  # accept, decline, resolve and close demands
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.MEMBER: frozenset({Action.VIEW_PLACES}),
-    Role.VOLUNTEER: frozenset({Action.VIEW_PLACES}),
-    Role.RESIDENT: frozenset({Action.VIEW_PLACES}),
+    Role.MEMBER: frozenset(
+        {Action.VIEW_PLACES, Action.VIEW_HOUSEHOLDS, Action.RECORD_VISITS, Action.REPORT_DEMANDS}
+    ),
+    Role.VOLUNTEER: frozenset(
+        {Action.VIEW_PLACES, Action.VIEW_HOUSEHOLDS, Action.RECORD_VISITS, Action.REPORT_DEMANDS}
+    ),
+    Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.REPORT_DEMANDS}),
     Role.CLERK: frozenset(),
     Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES}),
     Role.STAFF: frozenset(
@@ -53,6 +62,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_RULES,
             Action.ADJUST_POINTS,
             Action.MANAGE_TASKS,
+            Action.VIEW_HOUSEHOLDS,
+            Action.MANAGE_HOUSEHOLDS,
+            Action.HANDLE_DEMANDS,
         }
     ),
     Role.ADMIN: frozenset(Action),

@@ -27,6 +27,8 @@ from points.rules import (
 )
 from points.tasks import Audience, CheckinMode, TaskStatus
 from service.db import utcnow
+from service.demands.models import Demand
+from service.households.models import Household
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant, ensure_user
 from service.people.models import User
@@ -57,6 +59,17 @@ DEMO_TASKS = (
         8,
     ),
     ("夜间安全巡逻", TaskType.PATROL, Category.SAFETY, WorkUnit.HOURS, 19, 2, 5),
+)
+# Per grid: door label and needs (党员联户: the households members look after).
+DEMO_HOUSEHOLDS = (
+    ("1栋1单元101", "独居老人"),
+    ("1栋2单元302", "行动不便，需送菜上门"),
+    ("2栋1单元501", ""),
+)
+# Per community: the open demand its first resident reported.
+DEMO_DEMANDS = (
+    (Category.FACILITY, "3栋楼道路灯不亮，老人晚上下楼不方便"),
+    (Category.ENVIRONMENT, "小区东门垃圾桶满溢，气味很大"),
 )
 # A GCJ-02 point per community, as the mini-program's map would give it.
 DEMO_POINTS = ((39.9163, 116.4039), (39.9288, 116.4172))
@@ -102,6 +115,8 @@ class DemoWorld:
     stations: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     rule_sets: list[dict[str, Any]] = field(default_factory=list)
+    households: list[dict[str, Any]] = field(default_factory=list)
+    demands: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +128,8 @@ class DemoWorld:
             "stations": self.stations,
             "tasks": self.tasks,
             "rule_sets": self.rule_sets,
+            "households": self.households,
+            "demands": self.demands,
         }
 
 
@@ -200,6 +217,34 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
                         "starts_at": task.starts_at.astimezone(BEIJING).isoformat(),
                     }
                 )
+        residents = {u.openid: u for u in people}
+        for number, community_id in enumerate(
+            p["id"] for p in world.places if p["level"] == "community"
+        ):
+            grid_ids = [p["id"] for p in world.places if p["parent_id"] == community_id]
+            for grid_id in grid_ids:
+                for household in _demo_households(session, grid_id):
+                    world.households.append(
+                        {
+                            "id": household.id,
+                            "org_id": household.place_id,
+                            "label": household.label,
+                            "needs": household.needs,
+                        }
+                    )
+            # The community's first resident reports a problem in their grid.
+            reporter = residents[f"demo-resident-{2 * number + 1}"]
+            demand = _demo_demand(session, reporter, DEMO_DEMANDS[number])
+            world.demands.append(
+                {
+                    "id": demand.id,
+                    "org_id": demand.place_id,
+                    "category": demand.category,
+                    "status": demand.status,
+                    "reporter_openid": reporter.openid,
+                }
+            )
+        # The starter rules price accepted reports (问题上报) and visits (入户走访) too.
         rules = _published_starter_rules(session, street)
         world.rule_sets.append(
             {
@@ -225,6 +270,39 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
         ]
         uow.commit()
         return world
+
+
+def _demo_households(session: Session, grid_id: int) -> list[Household]:
+    households = []
+    for label, needs in DEMO_HOUSEHOLDS:
+        household = session.scalars(
+            select(Household).where(Household.place_id == grid_id, Household.label == label)
+        ).one_or_none()
+        if household is None:
+            household = Household(place_id=grid_id, label=label, needs=needs)
+            session.add(household)
+            session.flush()
+        households.append(household)
+    return households
+
+
+def _demo_demand(session: Session, reporter: User, spec: tuple[Category, str]) -> Demand:
+    category, description = spec
+    assert reporter.residence_place_id is not None  # every demo person lives somewhere
+    demand = session.scalars(
+        select(Demand).where(Demand.reporter_id == reporter.id, Demand.description == description)
+    ).first()
+    if demand is None:
+        demand = Demand(
+            place_id=reporter.residence_place_id,
+            category=category.value,
+            description=description,
+            reporter_id=reporter.id,
+            reporter_role=Role.RESIDENT.value,
+        )
+        session.add(demand)
+        session.flush()
+    return demand
 
 
 def _published_starter_rules(session: Session, street: Place) -> RuleSetVersion:

@@ -3,6 +3,8 @@
 from service.audit.models import AuditEntry
 from service.auth.models import RefreshToken
 from service.db import Base
+from service.demands.models import Demand
+from service.households.models import Household, HouseholdVisit, ParticipationHousehold
 from service.ledger.models import (
     Adjustment,
     Currency,
@@ -24,11 +26,15 @@ __all__ = [
     "Base",
     "Branch",
     "Currency",
+    "Demand",
     "Department",
+    "Household",
+    "HouseholdVisit",
     "LedgerAccount",
     "LotUse",
     "Pairing",
     "Participation",
+    "ParticipationHousehold",
     "ParticipationPhoto",
     "Place",
     "PointLot",

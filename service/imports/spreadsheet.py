@@ -37,6 +37,9 @@ ALIASES = {
     "amount": ("数量", "分值", "奖励数", "积分数"),
     "currency": ("币种", "类型", "奖励类型"),
     "reason": ("事由", "原因", "理由", "奖励事由"),
+    "label": ("门牌", "门牌号", "户号", "房号"),
+    "head_name": ("户主", "户主姓名"),
+    "needs": ("需求", "情况", "特殊情况", "困难情况"),
 }
 _CANONICAL = {alias: key for key, aliases in ALIASES.items() for alias in (key, *aliases)}
 # A title row (e.g. "幸福社区党员花名册") may sit above the header in office sheets.

@@ -20,6 +20,7 @@ from points.tasks import (
     transition,
 )
 from service.access import Actor, Target, place_prefixes, require
+from service.households.links import link_households
 from service.ledger.models import Transfer
 from service.ledger.posting import reverse_source
 from service.places.models import Place
@@ -48,14 +49,17 @@ def submit(
     units: int | None,
     now: datetime,
     upload_ids: Sequence[int] = (),
+    household_ids: list[int] | None = None,
 ) -> Participation:
-    """Hand in the work, with photos the participant uploaded (attached once, in order)."""
+    """Hand in the work: the households it reached, and photos the participant uploaded
+    (each attached once, in order)."""
     with uow:
         session = uow.session
         participation = own_participation(session, actor, participation_id)
         task = task_of(session, participation)
         current = ParticipationStatus(participation.status)
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.SUBMIT)
+        units = link_households(session, participation, task, household_ids, units)
         if task.work_unit != WorkUnit.HOURS.value and units is None:
             raise InvalidInput("say how many you reached", errors={"units": ["required"]})
         move_participation(
@@ -192,7 +196,7 @@ def approval_queue(
             Participation.status == ParticipationStatus.SUBMITTED.value,
             or_(*(Place.path.startswith(prefix) for prefix in prefixes)),
         )
-        .options(selectinload(Participation.photos))
+        .options(selectinload(Participation.photos), selectinload(Participation.households))
         .order_by(Participation.submitted_at, Participation.id)
         .offset(offset)
         .limit(limit)

@@ -29,6 +29,7 @@ from points.tasks import (
 )
 from service.access import Actor, Target, can, place_prefixes, require
 from service.db import rows_changed
+from service.demands.serving import servable_demand
 from service.organisation.models import Branch, Pairing
 from service.people.models import User
 from service.places.models import Place
@@ -92,6 +93,8 @@ def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> 
         session = uow.session
         place = _place(session, spec.place_id)
         require(actor, Action.MANAGE_TASKS, Target(place_path=place.path), what="place")
+        if spec.demand_id is not None:
+            servable_demand(session, actor, spec.demand_id)
         fields: dict[str, Any] = {
             name: value.value if isinstance(value, StrEnum) else value
             for name, value in vars(spec).items()

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import Audience, CheckinMode, ParticipationStatus, TaskStatus
 from service.db import Base, UTCDateTime, utcnow
+from service.households.models import Household
 
 if TYPE_CHECKING:
     from service.uploads.models import ParticipationPhoto
@@ -56,7 +57,7 @@ class Task(Base):
     audience: Mapped[str] = mapped_column(String(16))
     checkin_mode: Mapped[str] = mapped_column(String(16))
     work_unit: Mapped[str] = mapped_column(String(20))
-    demand_id: Mapped[int | None] = mapped_column(Integer)  # the resident demand it serves
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demand.id"))  # the demand it serves
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.DRAFT.value)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
@@ -111,6 +112,14 @@ class Participation(Base):
     photos: Mapped[list[ParticipationPhoto]] = relationship(
         order_by="ParticipationPhoto.position", viewonly=True
     )
+    # The households the work reached, for the approver (see ParticipationHousehold).
+    households: Mapped[list[Household]] = relationship(
+        secondary="participation_household", viewonly=True, order_by="Household.id"
+    )
+
+    @property
+    def household_ids(self) -> list[int]:
+        return [household.id for household in self.households]
 
     __table_args__ = (
         UniqueConstraint("task_id", "user_id"),

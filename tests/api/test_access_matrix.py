@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 
 from api.authentication import is_public
 from points.rules import starter_rule_set
+from service.db import utcnow
 from tests.api.world import ROLES, SIDES, World, build_world, demo_task
 from tests.conftest import empty_tables
 
@@ -59,6 +60,7 @@ def same(status_by_role: dict[str, int]) -> tuple[dict[str, int], dict[str, int]
 
 APPROVERS = {r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}
 IN_GRID_A = {"member": 403, "volunteer": 403, "resident": 403}
+APPROVERS_ONLY = ("staff", "admin", "root")
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/me"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("PATCH", "/api/v1/me"): route(lambda w, s: ((), {"name": "新名字"}), same(EVERYONE)),
@@ -252,6 +254,66 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/participations/<int:participation_id>/checkout"): route(
         lambda w, s: ((w.side(s, "participation"),), {}), same(dict.fromkeys(ROLES, 404))
     ),
+    ("GET", "/api/v1/households"): route(
+        lambda w, s: ((), None),
+        same({r: 200 if r in ("member", "volunteer", *APPROVERS_ONLY) else 403 for r in ROLES}),
+    ),
+    ("POST", "/api/v1/households"): route(
+        lambda w, s: ((), {"org_id": w.side(s, "grid"), "label": "5栋1单元101"}),
+        scoped(201, a={"staff": 201, **IN_GRID_A}),
+    ),
+    ("GET", "/api/v1/households/<int:household_id>"): route(
+        lambda w, s: ((w.side(s, "household"),), None),
+        scoped(200, a={"staff": 200, "member": 200, "volunteer": 200, "resident": 403}),
+    ),
+    ("PATCH", "/api/v1/households/<int:household_id>"): route(
+        lambda w, s: ((w.side(s, "household"),), {"needs": "独居老人，行动不便"}),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
+    ("GET", "/api/v1/household-visits"): route(lambda w, s: ((), None), same(APPROVERS)),
+    ("POST", "/api/v1/household-visits"): route(
+        lambda w, s: (
+            (),
+            {"household_id": w.side(s, "household"), "visited_at": utcnow().isoformat()},
+        ),
+        scoped(201, a={"member": 201, "volunteer": 201, "resident": 403, "staff": 403}),
+    ),
+    ("POST", "/api/v1/household-visits/<int:visit_id>/confirm"): route(
+        lambda w, s: ((w.side(s, "visit"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
+    ("POST", "/api/v1/household-visits/<int:visit_id>/reject"): route(
+        lambda w, s: ((w.side(s, "visit"),), {"reason": "未见走访照片"}),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
+    ("GET", "/api/v1/me/household-visits"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/demands"): route(
+        lambda w, s: (
+            (),
+            {"category": "safety", "description": "路灯不亮", "org_id": w.side(s, "grid")},
+        ),
+        # Everyone in the world lives in grid A; only the street's admin reaches B.
+        scoped(201, a=dict.fromkeys(ROLES, 201)),
+    ),
+    ("GET", "/api/v1/demands"): route(lambda w, s: ((), None), same(APPROVERS)),
+    ("GET", "/api/v1/demands/<int:demand_id>"): route(
+        lambda w, s: ((w.side(s, "demand"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
+    ("POST", "/api/v1/demands/<int:demand_id>/accept"): route(
+        lambda w, s: ((w.side(s, "demand"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
+    ("POST", "/api/v1/demands/<int:demand_id>/decline"): route(
+        lambda w, s: ((w.side(s, "demand"),), {"reason": "不属于社区职责"}),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
+    ("POST", "/api/v1/demands/<int:demand_id>/resolve"): route(
+        lambda w, s: ((w.side(s, "demand"),), {"resolution": "已清理"}),
+        # The world's demand is still submitted: past access, resolving it is 409.
+        scoped(409, a={"staff": 409, **IN_GRID_A}),
+    ),
+    ("POST", "/api/v1/demands/<int:demand_id>/close"): route(
+        lambda w, s: ((w.side(s, "demand"),), None), scoped(409, a={"staff": 409, **IN_GRID_A})
+    ),
+    ("GET", "/api/v1/me/demands"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/users"): route(
         lambda w, s: ((), None),
         same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from api import extensions
 from api.cli import cli
+from service.households.models import Household
 from service.people.models import User
 from service.places.models import Place
 from tests.service.test_imports import ROSTER_HEADER, build_world, write_csv, write_xlsx
@@ -128,3 +129,41 @@ def test_a_roster_entry_is_linked_when_its_person_signs_in_and_binds_the_phone(
     # A later run of the same roster finds the person by phone and leaves them be.
     again = runner.invoke(cli, ["import", "roster", str(path)])
     assert "roster: 0 created, 0 updated, 1 unchanged, 0 rejected" in again.stdout
+
+
+def test_importing_households_then_updating_them(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    ids = world(app)
+    rows = [
+        ("网格", "门牌", "户主", "需求"),
+        ("幸福社区/第一网格", "1栋101", "王大爷", "独居老人"),
+        ("幸福第二网格", "2栋202", "", ""),
+        ("第一网格", "3栋303", "", ""),  # two grids are named so
+        ("幸福社区/第一网格", "", "", ""),
+    ]
+    path = write_csv(tmp_path / "households.csv", rows, encoding="gb18030")
+    first = runner.invoke(cli, ["import", "households", str(path)])
+    assert first.exit_code == 1, first.output
+    assert "households: 2 created, 0 updated, 0 unchanged, 2 rejected" in first.stdout
+    with app.app_context():
+        found = extensions.session().scalars(select(Household).order_by(Household.id)).all()
+        assert [(h.place_id, h.label, h.head_name, h.needs) for h in found] == [
+            (ids["xingfu_grid1"], "1栋101", "王大爷", "独居老人"),
+            (ids["xingfu_grid2"], "2栋202", None, ""),
+        ]
+    changed = write_xlsx(
+        tmp_path / "households.xlsx",
+        [
+            ("所在网格", "户号", "需求"),
+            ("幸福社区/第一网格", "1栋101", "独居老人，行动不便"),
+            ("幸福第二网格", "2栋202", ""),
+        ],
+    )
+    again = runner.invoke(cli, ["import", "households", str(changed)])
+    assert again.exit_code == 0, again.output
+    assert "households: 0 created, 1 updated, 1 unchanged, 0 rejected" in again.stdout
+    with app.app_context():
+        first_door = extensions.session().scalars(select(Household).order_by(Household.id)).first()
+        assert first_door is not None
+        assert (first_door.head_name, first_door.needs) == ("王大爷", "独居老人，行动不便")

@@ -1,7 +1,8 @@
 """The world the API tests play in: a street with communities A and B, each with a
 grid, a person (with a phone), a branch, a pairing, a draft rule set, a pending
-adjustment and an earning; one user per role, all in community A, and an admin of
-the whole street ("root"), each with an access token."""
+adjustment and an earning, a household in the grid with the person's visit to it
+awaiting confirmation, and the person's demand in the grid; one user per role, all in
+community A, and an admin of the whole street ("root"), each with an access token."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ from werkzeug.test import TestResponse
 
 from api import extensions
 from points.access import Role, ScopeType
+from points.households import visit_day
 from points.places import PlaceLevel
 from points.rules import starter_rule_set
 from service.auth.tokens import issue_access_token
 from service.db import utcnow
+from service.demands.models import Demand
+from service.households.models import Household, HouseholdVisit
 from service.ledger.models import Adjustment
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant
@@ -153,6 +157,34 @@ def build_world(app: Flask) -> World:
             session.add(signed)
             session.flush()
             ids[f"participation_{side}"] = signed.id
+            household = Household(
+                place_id=ids[f"grid_{side}"], label="3栋2单元401", needs="独居老人"
+            )
+            session.add(household)
+            session.flush()
+            visit = HouseholdVisit(
+                household_id=household.id,
+                visitor_id=person,
+                role="member",
+                visited_at=utcnow(),
+                visit_day=visit_day(utcnow()),
+            )
+            demand = Demand(
+                place_id=ids[f"grid_{side}"],
+                category="environment",
+                description="楼道堆放杂物",
+                reporter_id=person,
+                reporter_role="member",
+            )
+            session.add_all([visit, demand])
+            session.flush()
+            ids.update(
+                {
+                    f"household_{side}": household.id,
+                    f"visit_{side}": visit.id,
+                    f"demand_{side}": demand.id,
+                }
+            )
         scopes = {
             "member": (ScopeType.ORG, ids["grid_A"]),
             "volunteer": (ScopeType.ORG, ids["grid_A"]),

@@ -66,3 +66,18 @@ def test_seeding_twice_changes_nothing(uow: UnitOfWork) -> None:
     assert session.scalar(select(func.count()).select_from(Place)) == len(first.places)
     assert session.scalar(select(func.count()).select_from(User)) == len(first.users)
     assert session.scalar(select(func.count()).select_from(RoleGrant)) == len(first.users)
+
+
+def test_demo_world_has_households_and_an_open_demand_per_community(uow: UnitOfWork) -> None:
+    world = seed_demo_world(uow)
+    grids = {p["id"] for p in world.places if p["level"] == "grid"}
+    per_grid = Counter(h["org_id"] for h in world.households)
+    assert set(per_grid) == grids
+    assert all(count >= 3 for count in per_grid.values())
+    communities = [p["id"] for p in world.places if p["level"] == "community"]
+    assert len(world.demands) == len(communities)
+    assert all(d["status"] == "submitted" for d in world.demands)
+    parents = {p["id"]: p["parent_id"] for p in world.places}
+    assert sorted(parents[d["org_id"]] for d in world.demands) == sorted(communities)
+    again = seed_demo_world(uow)
+    assert (again.households, again.demands) == (world.households, world.demands)

@@ -1,0 +1,1 @@
+"""The household register (户) and visits to households (走访)."""

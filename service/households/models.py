@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from points.households import VisitStatus
+from service.db import Base, UTCDateTime, utcnow
+
+_VISIT_STATUSES = ", ".join(repr(s.value) for s in VisitStatus)
+
+
+class Household(Base):
+    """A household (户) on the register: where it is and what it needs, nothing more.
+
+    Personal data is kept to what a visitor needs to find the door and know whom to ask
+    for; no phone numbers or ID numbers live here."""
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"))  # usually a grid
+    label: Mapped[str] = mapped_column(String(64))  # the door, e.g. "3栋2单元401"
+    head_name: Mapped[str | None] = mapped_column(String(64))  # 户主
+    needs: Mapped[str] = mapped_column(Text, default="")  # e.g. 独居老人, 行动不便
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("place_id", "label"),
+        Index("ix_household_place_active", "place_id", "active"),
+    )
+
+
+class HouseholdVisit(Base):
+    """A visit (走访) one person made to one household, confirmed by staff."""
+
+    __tablename__ = "household_visit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    # The role they visited in (党员 or 志愿者): it prices the visit.
+    role: Mapped[str] = mapped_column(String(16))
+    visited_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    visit_day: Mapped[date] = mapped_column(Date)  # local day, for one credit a day
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Photos, by upload id; the uploads feature owns what they point at.
+    upload_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=VisitStatus.SUBMITTED.value)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_VISIT_STATUSES})", name="status"),
+        Index("ix_household_visit_status", "status", "created_at"),
+        Index("ix_household_visit_household_day", "household_id", "visitor_id", "visit_day"),
+        # The database's word on "one credited visit per household, visitor and day",
+        # whatever races past the use case's check.
+        Index(
+            "uq_household_visit_confirmed_per_day",
+            "household_id",
+            "visitor_id",
+            "visit_day",
+            unique=True,
+            sqlite_where=text("status = 'confirmed'"),
+            postgresql_where=text("status = 'confirmed'"),
+        ),
+    )
+
+
+class ParticipationHousehold(Base):
+    """Which households a participation's work reached (敲门入户: the households visited)."""
+
+    __tablename__ = "participation_household"
+
+    participation_id: Mapped[int] = mapped_column(
+        ForeignKey("participation.id", ondelete="CASCADE"), primary_key=True
+    )
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id"), primary_key=True, index=True
+    )

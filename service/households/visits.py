@@ -1,0 +1,211 @@
+"""Visits to households (走访): a member or volunteer logs one, staff confirm it, and
+confirming credits the visitor by rule in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from points.access import Action, Role
+from points.errors import Conflict, Forbidden, NotFound
+from points.households import (
+    VISIT_TRANSITIONS,
+    AlreadyVisitedToday,
+    VisitAction,
+    VisitStatus,
+    blocks_same_day,
+    check_visit_time,
+    visit_day,
+)
+from points.rules import EarningEvent, Facts
+from points.tasks import transition
+from service.access import Actor, place_prefixes
+from service.db import rows_changed
+from service.households.models import Household, HouseholdVisit
+from service.households.register import household_in_scope
+from service.ledger.models import Transfer
+from service.places.models import Place
+from service.rules.crediting import Work, credit_work
+from service.tasks.approvals import SelfApproval
+from service.tasks.signups import serving_role
+from service.unit_of_work import UnitOfWork
+
+
+class VisitChanged(Conflict):
+    code = "visit_changed"
+
+
+class HouseholdInactive(Conflict):
+    code = "household_inactive"
+
+
+@dataclass(frozen=True)
+class NewVisit:
+    household_id: int
+    visited_at: datetime
+    note: str = ""
+    upload_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    visit: HouseholdVisit
+    transfers: list[Transfer]
+
+
+def source_of(visit: HouseholdVisit) -> str:
+    return f"household_visit:{visit.id}"
+
+
+def record_visit(uow: UnitOfWork, actor: Actor, spec: NewVisit, now: datetime) -> HouseholdVisit:
+    check_visit_time(spec.visited_at, now)
+    with uow:
+        session = uow.session
+        household, _ = household_in_scope(session, actor, spec.household_id, Action.RECORD_VISITS)
+        if not household.active:
+            raise HouseholdInactive("this household is no longer on the register")
+        day = visit_day(spec.visited_at)
+        earlier = session.scalars(
+            select(HouseholdVisit.status).where(
+                HouseholdVisit.household_id == household.id,
+                HouseholdVisit.visitor_id == actor.user_id,
+                HouseholdVisit.visit_day == day,
+            )
+        ).all()
+        if any(blocks_same_day(VisitStatus(status)) for status in earlier):
+            raise AlreadyVisitedToday("you have logged a visit to this household on this day")
+        role = serving_role(actor)
+        visit = HouseholdVisit(
+            household_id=household.id,
+            visitor_id=actor.user_id,
+            role=role.value,
+            visited_at=spec.visited_at,
+            visit_day=day,
+            note=spec.note,
+            upload_ids=list(spec.upload_ids),
+        )
+        session.add(visit)
+        uow.commit()
+        return visit
+
+
+def _for_confirmer(
+    session: Session, actor: Actor, visit_id: int
+) -> tuple[HouseholdVisit, Household]:
+    visit = session.get(HouseholdVisit, visit_id)
+    if visit is None:
+        raise NotFound("visit not found")
+    household, _ = household_in_scope(session, actor, visit.household_id, Action.MANAGE_HOUSEHOLDS)
+    if visit.visitor_id == actor.user_id:
+        raise SelfApproval("nobody confirms their own visit")
+    return visit, household
+
+
+def _decide(
+    session: Session,
+    actor: Actor,
+    visit_id: int,
+    action: VisitAction,
+    now: datetime,
+    **values: object,
+) -> tuple[HouseholdVisit, Household]:
+    """Moved by a conditional UPDATE, so a second, concurrent decision finds nothing to move."""
+    visit, household = _for_confirmer(session, actor, visit_id)
+    current = VisitStatus(visit.status)
+    target = transition(VISIT_TRANSITIONS, current, action)
+    try:
+        with session.begin_nested():
+            moved = rows_changed(
+                session.execute(
+                    update(HouseholdVisit)
+                    .where(HouseholdVisit.id == visit.id, HouseholdVisit.status == current.value)
+                    .values(
+                        status=target.value, decided_by_id=actor.user_id, decided_at=now, **values
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            )
+    except IntegrityError:
+        raise AlreadyVisitedToday(
+            "this visitor already has a confirmed visit to this household that day"
+        ) from None
+    if moved != 1:
+        raise VisitChanged("this visit changed a moment ago; reload it")
+    return visit, household
+
+
+def confirm_visit(uow: UnitOfWork, actor: Actor, visit_id: int, now: datetime) -> Confirmed:
+    with uow:
+        session = uow.session
+        visit, household = _decide(session, actor, visit_id, VisitAction.CONFIRM, now)
+        credited = credit_work(
+            session,
+            Work(
+                source=source_of(visit),
+                user_id=visit.visitor_id,
+                place_id=household.place_id,
+                done_at=visit.visited_at,
+                facts=Facts(event=EarningEvent.HOUSEHOLD_VISIT, role=Role(visit.role)),
+                actor_id=actor.user_id,
+            ),
+            now,
+        )
+        uow.commit()
+        session.refresh(visit)
+        return Confirmed(visit, credited.transfers)
+
+
+def reject_visit(
+    uow: UnitOfWork, actor: Actor, visit_id: int, reason: str, now: datetime
+) -> HouseholdVisit:
+    with uow:
+        session = uow.session
+        visit, _ = _decide(session, actor, visit_id, VisitAction.REJECT, now, reject_reason=reason)
+        uow.commit()
+        session.refresh(visit)
+        return visit
+
+
+def visit_queue(
+    session: Session, actor: Actor, org_id: int | None, limit: int, offset: int
+) -> list[HouseholdVisit]:
+    """Visits awaiting confirmation in the places the actor confirms for, oldest first."""
+    prefixes = place_prefixes(actor, Action.MANAGE_HOUSEHOLDS)
+    if not prefixes:
+        raise Forbidden("your roles do not include confirming visits")
+    query = (
+        select(HouseholdVisit)
+        .join(Household, Household.id == HouseholdVisit.household_id)
+        .join(Place, Place.id == Household.place_id)
+        .where(
+            HouseholdVisit.status == VisitStatus.SUBMITTED.value,
+            or_(*(Place.path.startswith(prefix) for prefix in prefixes)),
+        )
+        .order_by(HouseholdVisit.created_at, HouseholdVisit.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    if org_id is not None:
+        root = session.get(Place, org_id)
+        if root is None:
+            raise NotFound("place not found", errors={"org_id": ["no such place"]})
+        query = query.where(Place.path.startswith(root.path))
+    return list(session.scalars(query))
+
+
+def my_visits(
+    session: Session, actor: Actor, limit: int, before_id: int | None
+) -> list[HouseholdVisit]:
+    query = (
+        select(HouseholdVisit)
+        .where(HouseholdVisit.visitor_id == actor.user_id)
+        .order_by(HouseholdVisit.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(HouseholdVisit.id < before_id)
+    return list(session.scalars(query))
