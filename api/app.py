@@ -15,6 +15,7 @@ from api import (
     health,
     ledger,
     me,
+    metrics,
     observability,
     openapi,
     organisation,
@@ -57,6 +58,7 @@ def create_app(config: Settings | None = None) -> Flask:
     errors.init_app(app)
     health.init_app(app, api)
     authentication.init_app(app)
+    metrics.init_app(app)
     api.register_blueprint(sign_in.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(ledger.blp)

@@ -11,7 +11,10 @@ from service.auth.current import Caller, caller_from_token
 
 # Blueprints anyone may call: sign-in itself, probes, and the API documents.
 PUBLIC_BLUEPRINTS = frozenset({"health", "health_v1", "api-docs", "swagger_ui_static"})
-PUBLIC_ENDPOINTS = frozenset({"auth.WechatSignIn", "auth.PasswordSignIn", "auth.Refresh"})
+# /metrics is public like the probes; nginx keeps it off the internet (deploy/nginx).
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.WechatSignIn", "auth.PasswordSignIn", "auth.Refresh", "metrics.scrape"}
+)
 
 
 def is_public(endpoint: str) -> bool:
