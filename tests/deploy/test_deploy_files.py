@@ -271,6 +271,7 @@ def test_the_api_and_worker_run_everywhere() -> None:
     units = systemd_exec_starts()
     assert units["lianxin-api.service"][1:] == ["serve"]
     assert units["lianxin-worker.service"][1:] == ["worker"]
+    assert units["lianxin-migrate.service"][1:] == ["db", "upgrade"]
 
 
 # --- probes, limits, timeouts ---------------------------------------------------------
