@@ -13,6 +13,7 @@ name once per process; building them per app would fail on the second app.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from flask import Blueprint, Flask, Response, request
 from prometheus_client import (
@@ -28,6 +29,12 @@ from prometheus_client import (
 
 from api import extensions
 from service import telemetry
+
+# In multiprocess mode every metric writes to a file in this folder from its first
+# value on, some at import: a missing folder would stop any `lianxin` command.
+_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _MULTIPROC_DIR:
+    Path(_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 SCRAPE_ENDPOINT = "metrics.scrape"
 # Methods a client can invent are folded into one label value so they can't
