@@ -5,7 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -143,3 +147,18 @@ def test_scrapes_are_not_rate_limited(make_app: AppFactory) -> None:
     assert [client.get("/metrics").status_code for _ in range(5)] == [200] * 5
     statuses = [client.get("/api/openapi.json").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+def test_any_lianxin_command_starts_with_a_metrics_folder_not_yet_made(tmp_path: Path) -> None:
+    # The scheduled jobs and migrations share the API's environment; in multiprocess
+    # mode prometheus_client writes a file at import, so the folder must not need to exist.
+    folder = tmp_path / "not-yet" / "prometheus"
+    result = subprocess.run(
+        [sys.executable, "-c", "import api.metrics"],
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert folder.is_dir()
