@@ -17,6 +17,7 @@ from api import (
     households,
     ledger,
     me,
+    metrics,
     observability,
     openapi,
     organisation,
@@ -60,6 +61,7 @@ def create_app(config: Settings | None = None) -> Flask:
     errors.init_app(app)
     health.init_app(app, api)
     authentication.init_app(app)
+    metrics.init_app(app)
     api.register_blueprint(sign_in.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(ledger.blp)

@@ -18,6 +18,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.Refresh",
         # A photo link carries its own signature (points/uploads.py).
         "uploads.PhotoContent",
+        # Public like the probes; nginx keeps it off the internet (deploy/nginx).
+        "metrics.scrape",
     }
 )
 

@@ -85,6 +85,14 @@ def serve(bind: str, workers: int | None, config_path: Path) -> None:
     check_database(settings)
     if not config_path.is_file():
         raise click.ClickException(f"gunicorn config not found at {config_path}")
+    # Workers are separate processes: prometheus_client adds up their counters
+    # through files in this folder (the gunicorn config empties it at start).
+    metrics_dir = Path(
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", str(settings.instance_path / "prometheus")
+        )
+    )
+    metrics_dir.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "gunicorn", "--config", str(config_path), "--bind", bind]
     if workers is not None:
         args += ["--workers", str(workers)]

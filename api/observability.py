@@ -1,9 +1,10 @@
-"""Request ids and JSON logs.
+"""Request ids, JSON logs and request latency.
 
 Every request gets an id (the caller's ``X-Request-ID`` if it looks sane, else a
 new one); it is echoed in the response, put in every log line written while the
 request runs, and in every error body, so a user's screenshot of an error leads
-straight to the log lines.
+straight to the log lines. Each request's duration also feeds the latency
+histogram in ``api/metrics.py``, labelled by route template, never the raw path.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import uuid
 from flask import Flask, Response, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
+from api import metrics
 from service.config import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -79,16 +81,22 @@ def init_app(app: Flask, settings: Settings) -> None:
         request_id = g.get("request_id")
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id
+        if request.endpoint == metrics.SCRAPE_ENDPOINT:
+            return response  # a scrape every few seconds is noise in the request log
         started = g.get("request_started")
+        seconds = time.perf_counter() - started if started else None
+        if seconds is not None:
+            rule = request.url_rule
+            metrics.observe_request(
+                rule.rule if rule else None, request.method, response.status_code, seconds
+            )
         log.info(
             "request",
             extra={
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2)
-                if started
-                else None,
+                "duration_ms": round(seconds * 1000, 2) if seconds is not None else None,
                 "remote_addr": request.remote_addr,
             },
         )

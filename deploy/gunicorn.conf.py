@@ -1,11 +1,13 @@
 """gunicorn settings for Lianxin, used by `lianxin serve` and by deployments.
 
 Environment: LIANXIN_BIND, LIANXIN_WORKERS, LIANXIN_THREADS, LIANXIN_TIMEOUT,
-LIANXIN_FORWARDED_ALLOW_IPS, plus the app's LIANXIN_* settings.
+LIANXIN_FORWARDED_ALLOW_IPS, PROMETHEUS_MULTIPROC_DIR (set by `lianxin serve`),
+plus the app's LIANXIN_* settings.
 """
 
 import multiprocessing
 import os
+from pathlib import Path
 
 from service.config import Settings
 from service.redis_connection import start_embedded_redis
@@ -51,6 +53,7 @@ logconfig_dict = {
 def on_starting(server):
     """Start the embedded Redis in the master, before any worker exists, so all
     workers connect to this one server and it outlives worker restarts."""
+    _empty_metrics_dir()
     settings = Settings.from_env()
     if settings.redis_url is None:
         server.embedded_redis = start_embedded_redis(settings)
@@ -62,3 +65,23 @@ def when_ready(server):
         server.log.info(
             "Lianxin is serving on http://%s  (API docs: http://%s/api/docs)", address, address
         )
+
+
+def child_exit(server, worker):
+    """A worker that is gone must stop counting in live gauges (prometheus_client
+    multiprocess mode); its counters stay, as Prometheus expects of counters."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def _empty_metrics_dir():
+    """Files left by an earlier server would be added to this one's counters."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()

@@ -27,6 +27,7 @@ from points.ledger import (
     TransferKind,
     contribution,
 )
+from service import telemetry
 from service.db import rows_changed, utcnow
 from service.ledger import lots
 from service.ledger.models import LedgerAccount, Transfer
@@ -117,6 +118,8 @@ def post(session: Session, request: TransferRequest) -> Transfer:
         if request.reverses_id is not None:
             raise AlreadyReversed("this transfer has already been reversed") from None
         raise
+    # Counted when written, so a transfer whose use case later rolls back is counted too.
+    telemetry.transfer_posted(request.kind.value, request.currency)
     return transfer
 
 
