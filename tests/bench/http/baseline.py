@@ -28,6 +28,9 @@ from psycopg_pool import ConnectionPool
 # spread over members, so row locks don't queue.
 BASELINE_ACCOUNTS = 1000
 
+POOL = "bench.pool"
+BOARD = "bench.board"
+
 SCHEMA = (
     """CREATE TABLE bench_checkin (
         request_key text PRIMARY KEY,
@@ -56,6 +59,8 @@ def create_app() -> Flask:
     )
     board = redis.Redis.from_url(os.environ["LIANXIN_REDIS_URL"])
     board_key = f"{os.environ.get('LIANXIN_REDIS_PREFIX', 'lx:')}bench:board"
+    app.extensions[POOL] = pool
+    app.extensions[BOARD] = board
 
     @app.after_request
     def echo_request_id(response: Response) -> Response:
