@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,31 +38,57 @@ console = Console(width=None if sys.stdout.isatty() else 150)
 
 @dataclass
 class Side:
-    """One server's run of one scenario: warm-up, then the measured walk."""
+    """One server's part in one scenario: a warm-up, then measured rounds that
+    alternate with the other side's, so both see the same noise from the machine."""
 
     label: str
     endpoint: str
-    warmup: Walk
-    measured: Walk
-    peak_rss_mib: float
-    workers_seen: int
+    warmup: Walk | None = None
+    rounds: list[Walk] = field(default_factory=list)
+    peak_rss_mib: float = 0.0
+    workers_seen: int = 0
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def rate(self) -> float:
+        seconds = sum(w.seconds for w in self.rounds)
+        return sum(w.responses for w in self.rounds) / seconds if seconds else 0.0
+
+    @property
+    def p50_ms(self) -> float:
+        """The median of the rounds' medians (wrk's histograms can't be merged)."""
+        return statistics.median(w.p50_ms for w in self.rounds)
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.median(w.p99_ms for w in self.rounds)
+
+    @property
+    def walks(self) -> list[Walk]:
+        return ([self.warmup] if self.warmup else []) + self.rounds
+
     def as_json(self) -> dict[str, Any]:
-        walked = self.measured
         return {
             "endpoint": self.endpoint,
-            "requests_per_second": round(walked.rate, 1),
-            "responses": walked.responses,
-            "seconds": round(walked.seconds, 2),
-            "p50_ms": round(walked.p50_ms, 2),
-            "p90_ms": round(walked.p90_ms, 2),
-            "p99_ms": round(walked.p99_ms, 2),
-            "max_ms": round(walked.max_ms, 2),
-            "statuses": {str(k): v for k, v in sorted(walked.statuses.items())},
-            "socket_errors": walked.socket_errors,
-            "exhausted": walked.exhausted,
-            "warmup_responses": self.warmup.responses,
+            "requests_per_second": round(self.rate, 1),
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+            "rounds": [
+                {
+                    "requests_per_second": round(w.rate, 1),
+                    "responses": w.responses,
+                    "seconds": round(w.seconds, 2),
+                    "p50_ms": round(w.p50_ms, 2),
+                    "p90_ms": round(w.p90_ms, 2),
+                    "p99_ms": round(w.p99_ms, 2),
+                    "max_ms": round(w.max_ms, 2),
+                    "statuses": {str(k): v for k, v in sorted(w.statuses.items())},
+                    "socket_errors": w.socket_errors,
+                    "exhausted": w.exhausted,
+                }
+                for w in self.rounds
+            ],
+            "warmup_responses": self.warmup.responses if self.warmup else 0,
             "peak_rss_mib_per_worker": round(self.peak_rss_mib, 1),
             "workers_seen": self.workers_seen,
             "problems": self.problems,
@@ -76,8 +103,8 @@ class Outcome:
 
     @property
     def ratio(self) -> float:
-        rate = self.baseline.measured.rate
-        return self.app.measured.rate / rate if rate else 0.0
+        rate = self.baseline.rate
+        return self.app.rate / rate if rate else 0.0
 
     @property
     def valid(self) -> bool:
@@ -170,25 +197,15 @@ def account(label: str, walks: list[Walk], done: set[str], sent: list[Request]) 
     return problems
 
 
-def run_side(
-    label: str,
-    endpoint: str,
-    server: servers.Server,
-    requests: list[Request],
-    options: argparse.Namespace,
-    folder: Path,
-) -> tuple[Walk, Walk, list[Request]]:
-    cut = int(options.warmup * options.seed_rate * (4 if label.endswith("baseline") else 1))
-    common = {
-        "connections": options.connections,
-        "threads": options.wrk_threads,
-        "folder": folder,
-    }
-    warm = walk(
-        server.url, requests[:cut], seconds=options.warmup, label=f"{label}-warmup", **common
-    )
-    measured = walk(server.url, requests[cut:], seconds=options.duration, label=label, **common)
-    return warm, measured, requests
+def chunks(requests: list[Request], per_second: float, spans: list[float]) -> list[list[Request]]:
+    """Disjoint slices of the list, one per walk, each sized for its seconds."""
+    slices, start = [], 0
+    for seconds in spans:
+        end = start + int(seconds * per_second)
+        slices.append(requests[start:end])
+        start = end
+    slices[-1] = requests[start - len(slices[-1]) :]  # the last walk may take the rest
+    return slices
 
 
 def run_scenario(
@@ -211,58 +228,68 @@ def run_scenario(
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")  # as autovacuum would after a day's inserts
     console.print(f"  seeded in {time.perf_counter() - started:.1f} s")
-    base_requests = scenario.baseline.requests(count * 4)
 
+    round_seconds = options.duration / options.rounds
+    spans = [options.warmup] + [round_seconds] * options.rounds
+    baseline_side = Side("baseline", f"bare Flask: {scenario.baseline.route}")
+    app_side = Side("app", scenario.endpoint)
+    plan = [
+        (baseline_side, servers.start_baseline, scenario.baseline.requests(count * 4), 4),
+        (app_side, servers.start_app, seeded.requests, 1),
+    ]
     sides = []
-    for label, starter, requests, endpoint in (
-        (
-            "baseline",
-            servers.start_baseline,
-            base_requests,
-            f"bare Flask: {scenario.baseline.route}",
-        ),
-        ("app", servers.start_app, seeded.requests, scenario.endpoint),
-    ):
-        server = starter(env, options.workers, folder)
-        try:
-            console.print(f"  {label}: warm-up {options.warmup:g} s, then {options.duration:g} s …")
-            warm, measured, sent = run_side(
-                f"{scenario.name}-{label}", endpoint, server, requests, options, folder
-            )
-        finally:
-            server.stop()
-        with Session(engine) as session:
-            done = (seeded.done if label == "app" else scenario.baseline.done)(session)
-        problems = account(label, [warm, measured], done, sent)
-        if label == "app":
-            with Session(engine) as session:
-                problems += seeded.verify(session)
-        if problems:
-            console.print(f"[red]  {label} log tail:[/]\n{server.log_tail(10)}")
-        sides.append(
-            Side(
-                label,
-                endpoint,
-                warm,
-                measured,
-                server.memory.peak_mib,
-                len(server.memory.peaks_kib),
-                problems,
-            )
+    started_servers: list[servers.Server] = []
+    try:
+        for side, starter, requests, factor in plan:
+            started_servers.append(starter(env, options.workers, folder))
+            sides.append((side, chunks(requests, options.seed_rate * factor, spans)))
+        console.print(
+            f"  warm-up {options.warmup:g} s each, then {options.rounds} rounds of "
+            f"{round_seconds:g} s, baseline and app in turn …"
         )
-    return Outcome(scenario, app=sides[1], baseline=sides[0])
+        common = {"connections": options.connections, "threads": options.wrk_threads}
+        for turn in range(options.rounds + 1):
+            for (side, slices), server in zip(sides, started_servers, strict=True):
+                walked = walk(
+                    server.url,
+                    slices[turn],
+                    seconds=spans[turn],
+                    folder=folder,
+                    label=f"{scenario.name}-{side.label}-{turn}",
+                    **common,
+                )
+                if turn == 0:
+                    side.warmup = walked
+                else:
+                    side.rounds.append(walked)
+    finally:
+        for server in started_servers:
+            server.stop()
+    for (side, slices), server in zip(sides, started_servers, strict=True):
+        side.peak_rss_mib = server.memory.peak_mib
+        side.workers_seen = len(server.memory.peaks_kib)
+        sent = [request for chunk in slices for request in chunk]
+        with Session(engine) as session:
+            done = (seeded.done if side is app_side else scenario.baseline.done)(session)
+        side.problems = account(side.label, side.walks, done, sent)
+        if side is app_side:
+            with Session(engine) as session:
+                side.problems += seeded.verify(session)
+        if side.problems:
+            console.print(f"[red]  {side.label} log tail:[/]\n{server.log_tail(10)}")
+    return Outcome(scenario, app=app_side, baseline=baseline_side)
 
 
 def report(outcomes: list[Outcome], options: argparse.Namespace) -> Table:
     table = Table(
         title=f"Lianxin HTTP benchmark — {options.workers} gunicorn gthread workers × "
-        f"{options.threads} threads, {options.connections} connections, {options.duration:g} s",
+        f"{options.threads} threads, {options.connections} connections, "
+        f"{options.rounds} × {options.duration / options.rounds:g} s per side",
     )
     for column in ("scenario / endpoint", "req/s", "p50 ms", "p99 ms", "ratio", "RSS/worker", "ok"):
         table.add_column(column, justify="left" if column.startswith("scen") else "right")
     for outcome in outcomes:
         for side in (outcome.baseline, outcome.app):
-            walked = side.measured
             if side is outcome.app:
                 colour = "green" if outcome.ratio >= outcome.scenario.target else "red"
                 ratio = f"[{colour}]{outcome.ratio:.2f}[/] (≥ {outcome.scenario.target})"
@@ -270,9 +297,9 @@ def report(outcomes: list[Outcome], options: argparse.Namespace) -> Table:
                 ratio = ""
             table.add_row(
                 f"{outcome.scenario.name}: {side.endpoint}",
-                f"{walked.rate:,.0f}",
-                f"{walked.p50_ms:.1f}",
-                f"{walked.p99_ms:.1f}",
+                f"{side.rate:,.0f}",
+                f"{side.p50_ms:.1f}",
+                f"{side.p99_ms:.1f}",
                 ratio,
                 f"{side.peak_rss_mib:.0f} MiB",
                 "[green]yes[/]" if not side.problems else "[bold red]INVALID[/]",
@@ -303,6 +330,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, default=15, help="measured seconds per side")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per side")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measured rounds per side, alternating"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
@@ -374,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             "connections": options.connections,
             "duration_s": options.duration,
             "warmup_s": options.warmup,
+            "rounds": options.rounds,
             "wrk_threads": options.wrk_threads,
         },
         "scenarios": [
