@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -175,12 +176,12 @@ def account(label: str, walks: list[Walk], done: set[str], sent: list[Request]) 
     ok = {key for w in walks for key in w.ok_keys}
     not_2xx = sum(w.not_2xx for w in walks)
     unanswered = sum(w.unanswered for w in walks)
-    sockets = {k: v for w in walks for k, v in w.socket_errors.items()}
+    sockets = sum((Counter(w.socket_errors) for w in walks), Counter[str]())
     if not_2xx:
         statuses = {s: n for w in walks for s, n in w.statuses.items() if not 200 <= s < 300}
         problems.append(f"{label}: {not_2xx} answers were not 2xx {statuses}")
     if sockets:
-        problems.append(f"{label}: socket errors {sockets}")
+        problems.append(f"{label}: socket errors {dict(sockets)}")
     if not ok:
         problems.append(f"{label}: no request succeeded")
     if missing := ok - done:
