@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test lint bench install clean
 
 run: $(INSTALLED)
 	$(BIN)/lianxin db upgrade
@@ -19,6 +19,10 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy points service api
 	$(BIN)/lint-imports
+
+# HTTP load benchmark on PostgreSQL + Redis (needs wrk): tests/bench/README.md
+bench: $(INSTALLED)
+	$(BIN)/python -m tests.bench.http $(BENCH_ARGS)
 
 install: $(INSTALLED)
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from service.access import Actor, load_actor
+from service.access import Actor, load_account
 from service.auth.tokens import InvalidToken, read_access_token
-from service.people.models import User
 
 
 class OutdatedToken(InvalidToken):
@@ -23,10 +22,10 @@ class Caller:
 
 def caller_from_token(session: Session, secret_key: str, token: str) -> Caller:
     claims = read_access_token(secret_key, token)
-    user = session.get(User, claims.user_id)
-    if user is None or not user.active:
+    account = load_account(session, claims.user_id)
+    if account is None or not account.active:
         raise InvalidToken("the account behind this token no longer exists or is disabled")
-    if user.token_version != claims.token_version:
+    if account.token_version != claims.token_version:
         # Logout or a role change since the token was issued: refresh to get a current one.
         raise OutdatedToken("the access token was issued before a sign-out or role change")
-    return Caller(load_actor(session, user.id), claims.family)
+    return Caller(account.actor, claims.family)

@@ -1,0 +1,5 @@
+import sys
+
+from tests.bench.http.run import main
+
+sys.exit(main())
