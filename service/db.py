@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
 from service.config import Settings
@@ -91,3 +91,22 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+_TRANSACTION_CACHE = "lianxin.transaction_cache"
+
+
+def transaction_cache(session: Session, name: str) -> dict[Any, Any]:
+    """A dict that lives as long as the session's current (outermost) transaction.
+
+    For facts a use case would otherwise read again and again, such as which account
+    an id is; forgotten at commit or rollback, so nothing outlives what it was read in.
+    """
+    caches: dict[str, dict[Any, Any]] = session.info.setdefault(_TRANSACTION_CACHE, {})
+    return caches.setdefault(name, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_cache(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TRANSACTION_CACHE, None)

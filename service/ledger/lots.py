@@ -1,7 +1,7 @@
 """Lots: which credits a member's spendable points came from, and when they expire.
 
-Called by ``posting.post`` for every transfer, inside its savepoint, after the
-account totals moved (so the account's row lock already serialises its lots).
+Called by ``posting.post`` for every transfer, after a member account's totals moved
+(so that account's row lock already serialises its lots).
 """
 
 from __future__ import annotations
@@ -12,24 +12,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from points.ledger import Phase
-from service.db import rows_changed
+from service.db import rows_changed, transaction_cache
 from service.ledger.models import Currency, LedgerAccount, LotUse, PointLot, Transfer
 
+_LIFETIMES = "lianxin.ledger.lifetimes"
 
-def track(session: Session, transfer: Transfer, lot_id: int | None = None) -> None:
-    lifetime = session.scalar(
-        select(Currency.expires_after_days).where(Currency.code == transfer.currency)
-    )
+
+def track(
+    session: Session,
+    transfer: Transfer,
+    lot_id: int | None,
+    *,
+    debit: LedgerAccount,
+    credit: LedgerAccount,
+) -> None:
+    lifetime = _lifetime(session, transfer.currency)
     if lifetime is None:
         return
-    members = set(
-        session.scalars(
-            select(LedgerAccount.id).where(
-                LedgerAccount.id.in_([transfer.debit_account_id, transfer.credit_account_id]),
-                LedgerAccount.user_id.is_not(None),
-            )
-        )
-    )
+    members = {account.id for account in (debit, credit) if account.user_id is not None}
     phase = Phase(transfer.phase)
     if transfer.credit_account_id in members and phase is Phase.POSTED:
         session.add(
@@ -46,6 +46,16 @@ def track(session: Session, transfer: Transfer, lot_id: int | None = None) -> No
             _consume(session, transfer, lot_id)
         elif phase is Phase.VOID_PENDING and transfer.pending_id is not None:
             _give_back(session, transfer, transfer.pending_id)
+
+
+def _lifetime(session: Session, currency: str) -> int | None:
+    """Days a currency's credits last, read once a transaction."""
+    known: dict[str, int | None] = transaction_cache(session, _LIFETIMES)
+    if currency not in known:
+        known[currency] = session.scalar(
+            select(Currency.expires_after_days).where(Currency.code == currency)
+        )
+    return known[currency]
 
 
 def _consume(session: Session, transfer: Transfer, lot_id: int | None) -> None:

@@ -1,9 +1,19 @@
 """Writing to the ledger. Every change of a balance happens here, by conditional SQL.
 
-A transfer row is inserted first: its unique idempotency key makes a concurrent
-duplicate wait on the index and then find the first transfer. The two accounts
-are then updated in id order (so two transfers never lock them in opposite
-orders), the debit side only ``WHERE`` the account's limit still holds.
+A transfer row is inserted first, ``ON CONFLICT DO NOTHING``: its unique idempotency
+key makes a concurrent duplicate wait on the index and then find the first transfer.
+A member's account is then updated at once, the debit side only ``WHERE`` the
+account's limit still holds, so a refusal comes before anything else is done.
+
+System accounts (``issuance:<place>``, escrow, sinks) are shared by everyone: every
+approval in a street credits from the same issuance row. Their totals change only in
+the ways no limit can refuse (credits; debits of accounts without a limit), so the
+change is the same whenever it is made, and it is made as the last statements before
+COMMIT (``_apply_deferred``), in account id order. The row lock is then held for one
+round trip instead of the whole use case, and approvals don't queue behind each other.
+
+An error from ``post`` leaves the transaction unusable: the use case rolls back (the
+unit of work does), which also forgets the deferred totals.
 """
 
 from __future__ import annotations
@@ -11,11 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from points.errors import InvalidInput, NotFound
+from points.errors import Conflict, InvalidInput, NotFound
 from points.ledger import (
     REVERSIBLE,
     AlreadyResolved,
@@ -24,11 +34,12 @@ from points.ledger import (
     InsufficientBalance,
     NotReversible,
     Phase,
+    Totals,
     TransferKind,
     contribution,
 )
 from service import telemetry
-from service.db import rows_changed, utcnow
+from service.db import rows_changed, transaction_cache, utcnow
 from service.ledger import lots
 from service.ledger.models import LedgerAccount, Transfer
 
@@ -84,54 +95,111 @@ def post(session: Session, request: TransferRequest) -> Transfer:
     first transfer and moves nothing."""
     if request.amount <= 0:
         raise InvalidInput("amounts are positive", errors={"amount": ["must be positive"]})
-    replayed = _replay(session, request)
-    if replayed is not None:
-        return replayed
-    try:
-        with session.begin_nested():
-            transfer = Transfer(
-                idempotency_key=request.idempotency_key,
-                kind=request.kind.value,
-                phase=request.phase.value,
-                currency=request.currency,
-                debit_account_id=request.debit_account_id,
-                credit_account_id=request.credit_account_id,
-                amount=request.amount,
-                pending_id=request.pending_id,
-                reverses_id=request.reverses_id,
-                source=request.source,
-                actor_id=request.actor_id,
-                rule_set_version=request.rule_set_version,
-                explanation=request.explanation,
-                created_at=request.created_at or utcnow(),
-            )
-            session.add(transfer)
-            session.flush()
-            _move_totals(session, request)
-            lots.track(session, transfer, request.lot_id)
-    except IntegrityError:
-        replayed = _replay(session, request)  # lost a race to the same key: it's a retry
-        if replayed is not None:
-            return replayed
-        if request.pending_id is not None:
-            raise AlreadyResolved("this hold was already handed over or released") from None
-        if request.reverses_id is not None:
-            raise AlreadyReversed("this transfer has already been reversed") from None
-        raise
+    debit = _account(session, request.debit_account_id, request.currency)
+    credit = _account(session, request.credit_account_id, request.currency)
+    transfer: Transfer | None = session.scalars(
+        _insert(session)
+        .values(
+            idempotency_key=request.idempotency_key,
+            kind=request.kind.value,
+            phase=request.phase.value,
+            currency=request.currency,
+            debit_account_id=request.debit_account_id,
+            credit_account_id=request.credit_account_id,
+            amount=request.amount,
+            pending_id=request.pending_id,
+            reverses_id=request.reverses_id,
+            source=request.source,
+            actor_id=request.actor_id,
+            rule_set_version=request.rule_set_version,
+            explanation=request.explanation,
+            created_at=request.created_at or utcnow(),
+        )
+        .on_conflict_do_nothing()
+        .returning(Transfer)
+    ).one_or_none()
+    if transfer is None:
+        return _already_there(session, request)
+    for account in sorted((debit, credit), key=lambda a: a.id):
+        _move(session, request, account, is_debit=account is debit)
+    lots.track(session, transfer, request.lot_id, debit=debit, credit=credit)
     # Counted when written, so a transfer whose use case later rolls back is counted too.
     telemetry.transfer_posted(request.kind.value, request.currency)
     return transfer
 
 
-def _move_totals(session: Session, request: TransferRequest) -> None:
+def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(Transfer)
+    return sqlite.insert(Transfer)
+
+
+def _already_there(session: Session, request: TransferRequest) -> Transfer:
+    """The insert met a unique index: a retry of the same transfer (answered with the
+    first), or a second resolution or reversal of one that allows only one."""
+    replayed = _replay(session, request)
+    if replayed is not None:
+        return replayed
+    if request.pending_id is not None:
+        raise AlreadyResolved("this hold was already handed over or released")
+    if request.reverses_id is not None:
+        raise AlreadyReversed("this transfer has already been reversed")
+    raise Conflict("this transfer clashes with one already recorded")
+
+
+_ACCOUNTS = "lianxin.ledger.accounts"
+_DEFERRED = "lianxin.ledger.deferred"
+
+
+def _account(session: Session, account_id: int, currency: str) -> LedgerAccount:
+    """The account, loaded once a transaction: who owns it and its limit never change
+    (its totals are never read from the object)."""
+    known: dict[int, LedgerAccount] = transaction_cache(session, _ACCOUNTS)
+    account = known.get(account_id) or session.get(LedgerAccount, account_id)
+    if account is None or account.currency != currency:
+        raise NotFound(f"no {currency} account {account_id}")
+    known[account_id] = account
+    return account
+
+
+def _move(
+    session: Session, request: TransferRequest, account: LedgerAccount, *, is_debit: bool
+) -> None:
     phase, amount = request.phase, request.amount
-    sides = {request.debit_account_id: True, request.credit_account_id: False}
-    for account_id in sorted(sides):
-        is_debit = sides[account_id]
-        delta = contribution(phase, amount, debit=is_debit)
-        statement = (
+    delta = contribution(phase, amount, debit=is_debit)
+    limited = is_debit and account.no_overdraft and phase in (Phase.POSTED, Phase.PENDING)
+    if account.user_id is None and not limited and not session.in_nested_transaction():
+        deferred: dict[int, Totals] = transaction_cache(session, _DEFERRED)
+        deferred[account.id] = deferred.get(account.id, Totals()) + delta
+        return
+    statement = (
+        update(LedgerAccount)
+        .where(LedgerAccount.id == account.id)
+        .values(
+            debits_pending=LedgerAccount.debits_pending + delta.debits_pending,
+            debits_posted=LedgerAccount.debits_posted + delta.debits_posted,
+            credits_pending=LedgerAccount.credits_pending + delta.credits_pending,
+            credits_posted=LedgerAccount.credits_posted + delta.credits_posted,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if limited:
+        statement = statement.where(
+            LedgerAccount.debits_posted + LedgerAccount.debits_pending + amount
+            <= LedgerAccount.credits_posted
+        )
+    if rows_changed(session.execute(statement)) != 1:
+        raise InsufficientBalance("not enough points for this")
+
+
+@event.listens_for(Session, "before_commit")
+def _apply_deferred(session: Session) -> None:
+    deferred: dict[int, Totals] = transaction_cache(session, _DEFERRED)
+    for account_id in sorted(deferred):
+        delta = deferred[account_id]
+        session.execute(
             update(LedgerAccount)
-            .where(LedgerAccount.id == account_id, LedgerAccount.currency == request.currency)
+            .where(LedgerAccount.id == account_id)
             .values(
                 debits_pending=LedgerAccount.debits_pending + delta.debits_pending,
                 debits_posted=LedgerAccount.debits_posted + delta.debits_posted,
@@ -140,27 +208,7 @@ def _move_totals(session: Session, request: TransferRequest) -> None:
             )
             .execution_options(synchronize_session=False)
         )
-        if is_debit and phase in (Phase.POSTED, Phase.PENDING):
-            statement = statement.where(
-                ~LedgerAccount.no_overdraft
-                | (
-                    LedgerAccount.debits_posted + LedgerAccount.debits_pending + amount
-                    <= LedgerAccount.credits_posted
-                )
-            )
-        if rows_changed(session.execute(statement)) != 1:
-            if _account_exists(session, account_id, request.currency):
-                raise InsufficientBalance("not enough points for this")
-            raise NotFound(f"no {request.currency} account {account_id}")
-
-
-def _account_exists(session: Session, account_id: int, currency: str) -> bool:
-    found = session.scalar(
-        select(LedgerAccount.id).where(
-            LedgerAccount.id == account_id, LedgerAccount.currency == currency
-        )
-    )
-    return found is not None
+    deferred.clear()
 
 
 def resolve_hold(

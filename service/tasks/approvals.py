@@ -67,7 +67,6 @@ def submit(
         )
         attach_to_participation(session, participation.user_id, participation.id, upload_ids)
         uow.commit()
-        session.refresh(participation)
         return participation
 
 
@@ -130,7 +129,6 @@ def approve(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime)
             now,
         )
         uow.commit()
-        session.refresh(participation)
         return Approved(participation, credited.transfers)
 
 
@@ -155,7 +153,6 @@ def reject(
             session, actor, participation_id, ParticipationAction.REJECT, now, reject_reason=reason
         )
         uow.commit()
-        session.refresh(participation)
         return participation
 
 
@@ -224,5 +221,4 @@ def reverse_approval(
             session, f"participation:{participation.id}", actor_id=actor.user_id, reason=reason
         )
         uow.commit()
-        session.refresh(participation)
         return Approved(participation, reversals)

@@ -117,7 +117,6 @@ def check_in(
             flags=sorted(flags),
         )
         uow.commit()
-        session.refresh(participation)
         return participation
 
 
@@ -202,5 +201,4 @@ def check_out(
             flags=sorted(flags),
         )
         uow.commit()
-        session.refresh(participation)
         return participation
