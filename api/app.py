@@ -21,8 +21,10 @@ from api import (
     participations,
     people,
     places,
+    redemptions,
     rules,
     sign_in,
+    stations,
     tasks,
 )
 from service.config import Settings
@@ -69,6 +71,8 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(tasks.blp)
     api.register_blueprint(participations.blp)
     api.register_blueprint(approvals.blp)
+    api.register_blueprint(stations.blp)
+    api.register_blueprint(redemptions.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

@@ -37,13 +37,20 @@ class Action(StrEnum):
     MANAGE_RULES = "manage_rules"  # draft, change and publish earning rules
     ADJUST_POINTS = "adjust_points"  # award or deduct by hand, confirm others', reverse
     MANAGE_TASKS = "manage_tasks"  # post, publish, close and cancel tasks
+    MANAGE_STATIONS = "manage_stations"  # open, move and close stations (驿站)
+    MANAGE_CATALOGUE = "manage_catalogue"  # a station's items: prices, limits, windows
+    ADJUST_STOCK = "adjust_stock"  # deliveries in and write-offs, each with a reason
+    FULFIL_PICKUPS = "fulfil_pickups"  # hand goods over against a pickup code
+    VIEW_STATION_REPORTS = "view_station_reports"  # what a station handed out
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MEMBER: frozenset({Action.VIEW_PLACES}),
     Role.VOLUNTEER: frozenset({Action.VIEW_PLACES}),
     Role.RESIDENT: frozenset({Action.VIEW_PLACES}),
-    Role.CLERK: frozenset(),
+    Role.CLERK: frozenset(
+        {Action.ADJUST_STOCK, Action.FULFIL_PICKUPS, Action.VIEW_STATION_REPORTS}
+    ),
     Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES}),
     Role.STAFF: frozenset(
         {
@@ -53,6 +60,11 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_RULES,
             Action.ADJUST_POINTS,
             Action.MANAGE_TASKS,
+            # Community staff run the stations placed in their community, but opening
+            # or closing a station is an admin's decision.
+            Action.MANAGE_CATALOGUE,
+            Action.ADJUST_STOCK,
+            Action.VIEW_STATION_REPORTS,
         }
     ),
     Role.ADMIN: frozenset(Action),

@@ -3,6 +3,7 @@
 from service.audit.models import AuditEntry
 from service.auth.models import RefreshToken
 from service.db import Base
+from service.idempotency.models import IdempotencyRecord
 from service.ledger.models import (
     Adjustment,
     Currency,
@@ -15,6 +16,7 @@ from service.organisation.models import Branch, Department, Pairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
+from service.stations.models import CatalogueItem, Redemption, Station, StockMovement
 from service.tasks.models import Participation, Task
 
 __all__ = [
@@ -22,17 +24,22 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Branch",
+    "CatalogueItem",
     "Currency",
     "Department",
+    "IdempotencyRecord",
     "LedgerAccount",
     "LotUse",
     "Pairing",
     "Participation",
     "Place",
     "PointLot",
+    "Redemption",
     "RefreshToken",
     "RoleGrant",
     "RuleSetVersion",
+    "Station",
+    "StockMovement",
     "Task",
     "Transfer",
     "User",
