@@ -160,7 +160,8 @@ def test_a_hold_reserves_points_and_stock_and_a_pickup_spends_them(shop: Shop) -
     assert redemption.status == "held"
     assert redemption.amount == 60
     assert redemption.expires_at == NOW + timedelta(days=3)
-    assert held.qr_payload and held.qr_payload.startswith(f"lxr.{redemption.id}.")
+    assert held.qr_payload is not None
+    assert held.qr_payload.startswith(f"lxr.{redemption.id}.")
     assert shop.stock() == 8
     account = shop.account(shop.member.user_id)
     assert (account.credits_posted, account.debits_pending, account.debits_posted) == (100, 60, 0)
