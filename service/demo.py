@@ -214,13 +214,13 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
                         "starts_at": task.starts_at.astimezone(BEIJING).isoformat(),
                     }
                 )
-        communities = [p for p in world.places if p["level"] == "community"]
-        for number, community in enumerate(communities):
+        community_ids = [p["id"] for p in world.places if p["level"] == "community"]
+        for number, community_id in enumerate(community_ids):
             name, address, (openid, clerk_name) = STATIONS[number]
-            station = _demo_station(session, community["id"], name, address, DEMO_POINTS[number])
-            home = session.get(Place, community["id"])
-            assert home is not None
-            clerk = ensure_user(session, openid=openid, name=clerk_name, residence_place_id=home.id)
+            station = _demo_station(session, community_id, name, address, DEMO_POINTS[number])
+            clerk = ensure_user(
+                session, openid=openid, name=clerk_name, residence_place_id=community_id
+            )
             ensure_grant(session, clerk, Role.CLERK, ScopeType.STATION, station.id)
             people.append(clerk)
             world.stations.append(
