@@ -17,6 +17,7 @@ from api.redemptions import RedemptionSchema, policy
 from points.redemption import ItemAudience, LimitPeriod
 from service.db import utcnow
 from service.stations.catalogue import (
+    CLEARABLE,
     ItemFields,
     StationFields,
     StationView,
@@ -105,7 +106,8 @@ class ItemSchema(Schema):
     @post_load
     def to_fields(self, data: dict[str, Any], **_: Any) -> ItemFields:
         known = {f.name for f in dataclass_fields(ItemFields)}
-        values = {k: v for k, v in data.items() if k in known}
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known and v is not None}
+        values["cleared"] = frozenset(k for k, v in data.items() if v is None and k in CLEARABLE)
         if "limit_period" in values:
             values["limit_period"] = LimitPeriod(values["limit_period"])
         if "audience" in values:

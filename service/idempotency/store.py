@@ -92,9 +92,7 @@ def run_once(
         session = uow.session
         record = None
         if request is not None:
-            found = _find(session, request)
-            if found is not None:
-                return _replay(found, request)
+            # Insert first, look only on a clash: a new key (the usual case) costs no read.
             try:
                 with session.begin_nested():
                     record = IdempotencyRecord(
@@ -102,7 +100,7 @@ def run_once(
                     )
                     session.add(record)
             except IntegrityError:
-                found = _find(session, request)  # a concurrent duplicate committed first
+                found = _find(session, request)  # a retry, or a duplicate that won the race
                 if found is None:
                     raise
                 return _replay(found, request)

@@ -51,6 +51,12 @@ class ItemFields:
     available_from: datetime | None = None
     available_until: datetime | None = None
     stock: int | None = None  # create only: what is on the shelf to begin with
+    # Fields a change sets back to empty (no image, no limit, no window): None above
+    # means "leave as it is".
+    cleared: frozenset[str] = frozenset()
+
+
+CLEARABLE = frozenset({"image_url", "per_member_limit", "available_from", "available_until"})
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,9 @@ def list_stations(
 
 def _changes(spec: StationFields | ItemFields) -> dict[str, object]:
     return {
-        f.name: getattr(spec, f.name) for f in fields(spec) if getattr(spec, f.name) is not None
+        f.name: getattr(spec, f.name)
+        for f in fields(spec)
+        if f.name != "cleared" and getattr(spec, f.name) is not None
     }
 
 
@@ -268,6 +276,8 @@ def update_item(uow: UnitOfWork, actor: Actor, item_id: int, spec: ItemFields) -
         item = item_for(session, actor, item_id, Action.MANAGE_CATALOGUE)
         for name, value in _changes(spec).items():
             setattr(item, name, value)
+        for name in spec.cleared & CLEARABLE:
+            setattr(item, name, None)
         _enum_values(item)
         _check_item(session, item)
         uow.commit()

@@ -80,12 +80,22 @@ def hold_key(redemption_id: int) -> str:
     return f"redeem_hold:redemption:{redemption_id}"
 
 
-def _check_redeemable(session: Session, actor: Actor, item: CatalogueItem, now: datetime) -> None:
-    station = session.get(Station, item.station_id)
+def _item_and_station(session: Session, item_id: int) -> tuple[CatalogueItem, Station]:
+    found = session.execute(
+        select(CatalogueItem, Station)
+        .join(Station, Station.id == CatalogueItem.station_id)
+        .where(CatalogueItem.id == item_id)
+    ).one_or_none()
+    if found is None:
+        raise NotFound("item not found", errors={"item_id": ["no such item"]})
+    return found[0], found[1]
+
+
+def _check_redeemable(actor: Actor, item: CatalogueItem, station: Station, now: datetime) -> None:
     window_open = (item.available_from is None or item.available_from <= now) and (
         item.available_until is None or now < item.available_until
     )
-    if not (item.active and window_open and station is not None and station.active):
+    if not (item.active and window_open and station.active):
         raise ItemInactive("this item can't be redeemed now")
     allowed = {Role.MEMBER} if item.audience == ItemAudience.MEMBERS.value else SERVICE_ROLES
     if allowed.isdisjoint(actor.roles):
@@ -150,10 +160,8 @@ def hold_redemption(
     """Set goods aside and hold their price; the caller's transaction commits both."""
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidInput("bad quantity", errors={"quantity": [f"1 to {MAX_QUANTITY}"]})
-    item = session.get(CatalogueItem, item_id)
-    if item is None:
-        raise NotFound("item not found", errors={"item_id": ["no such item"]})
-    _check_redeemable(session, actor, item, now)
+    item, station = _item_and_station(session, item_id)
+    _check_redeemable(actor, item, station, now)
     stock.take(session, item.id, quantity)
     amount = item.price * quantity
     redemption = Redemption(

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from api import extensions
 from api.cli import cli
@@ -265,6 +265,11 @@ def test_staff_manage_items_and_stock_with_a_log(client: FlaskClient, world: Wor
     assert honour.status_code == 422
     stock_by_patch = world.call(client, "staff", "PATCH", f"/items/{item['id']}", {"stock": 99})
     assert stock_by_patch.status_code == 422
+    unlimited = world.call(
+        client, "staff", "PATCH", f"/items/{item['id']}", {"per_member_limit": None, "price": 45}
+    )
+    assert (unlimited.get_json()["per_member_limit"], unlimited.get_json()["price"]) == (None, 45)
+    assert unlimited.get_json()["image_url"] == "https://example.org/rice.jpg"
     hidden = world.call(client, "staff", "PATCH", f"/items/{item['id']}", {"active": False})
     assert hidden.get_json()["active"] is False
     seen_by_member = world.call(client, "member", "GET", f"/stations/{station}/items").get_json()
@@ -379,3 +384,27 @@ def test_expire_command_releases_late_holds_once(
     item = world.call(client, "member", "GET", f"/stations/{world.ids['station_A']}/items")
     assert item.get_json()["items"][0]["stock"] == 10
     assert_ledger_clean(app)
+
+
+def test_a_redemption_is_one_transaction_of_few_statements(
+    app: Flask, client: FlaskClient, rich_member: World
+) -> None:
+    with app.app_context():
+        engine = extensions.session().get_bind()
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2].split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = redeem(client, rich_member, {"item_id": rich_member.ids["item_A"]}, key="k")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 201
+    assert statements.count("COMMIT") <= 1
+    assert statements.count("BEGIN") <= 1
+    # Sign-in 2, Idempotency-Key 2, item and stock 2, redemption 1, the ledger's hold
+    # (accounts, transfer, totals, lots) about 14, limits 1, stored response 1; plus
+    # savepoints. A bound, so a change that adds a query per row shows up here.
+    assert len(statements) <= 32, statements
