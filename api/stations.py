@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from api import extensions
 from api.authentication import current_actor
+from api.idempotency import HEADER_DOC, once
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
 from api.redemptions import RedemptionSchema, policy
 from points.redemption import ItemAudience, LimitPeriod
@@ -30,8 +31,7 @@ from service.stations.catalogue import (
     update_station,
     view,
 )
-from service.stations.pickups import fulfil_pickup
-from service.stations.redemption import RedemptionView
+from service.stations.pickups import hand_over
 from service.stations.reports import ReportFormat, station_report
 from service.stations.stock import adjust_stock, movements
 
@@ -275,19 +275,29 @@ class Stock(MethodView):
 class Pickups(MethodView):
     @blp.arguments(PickupSchema)
     @blp.response(200, PickupResultSchema)
-    def post(self, body: dict[str, Any], station_id: int) -> dict[str, Any]:
+    @blp.doc(parameters=[HEADER_DOC])
+    def post(self, body: dict[str, Any], station_id: int) -> Response:
         """Hand goods over against a pickup code (or the signed QR), clerks of this
-        station only: 404 for another station's code, 409 pickup_code_used."""
-        done: RedemptionView = fulfil_pickup(
-            extensions.unit_of_work(),
-            current_actor(),
-            station_id,
-            pickup_code=body.get("pickup_code"),
-            qr_payload=body.get("qr_payload"),
-            now=utcnow(),
-            policy=policy(),
+        station only: 404 for another station's code, 409 pickup_code_used. With an
+        Idempotency-Key, a retry after a lost response gets the first answer."""
+        actor, now, rules = current_actor(), utcnow(), policy()
+        return once(
+            actor,
+            body,
+            lambda session: hand_over(
+                session,
+                actor,
+                station_id,
+                pickup_code=body.get("pickup_code"),
+                qr_payload=body.get("qr_payload"),
+                now=now,
+                policy=rules,
+            ),
+            lambda done: PickupResultSchema().dump(
+                {"redemption": done, "status": done.redemption.status}
+            ),
+            status=200,
         )
-        return {"redemption": done, "status": done.redemption.status}
 
 
 @blp.route("/stations/<int:station_id>/report")

@@ -55,6 +55,57 @@ def _by_qr(session: Session, station_id: int, payload: str, policy: RedemptionPo
     return redemption
 
 
+def hand_over(
+    session: Session,
+    actor: Actor,
+    station_id: int,
+    *,
+    pickup_code: str | None,
+    qr_payload: str | None,
+    now: datetime,
+    policy: RedemptionPolicy,
+) -> RedemptionView:
+    """Hand the goods over in the caller's transaction (which commits)."""
+    if (pickup_code is None) == (qr_payload is None):
+        raise InvalidInput(
+            "give the pickup code or the scanned QR", errors={"pickup_code": ["one of the two"]}
+        )
+    station = station_for(session, actor, station_id, Action.FULFIL_PICKUPS)
+    if pickup_code is not None:
+        redemption = _by_code(session, station.id, normalise_pickup_code(pickup_code))
+    else:
+        redemption = _by_qr(session, station.id, qr_payload or "", policy)
+    if redemption.status != RedemptionStatus.HELD.value:
+        raise AlreadyPickedUp(
+            f"this code is no longer valid: the redemption is {redemption.status}"
+        )
+    if redemption.expires_at <= now:
+        raise RedemptionExpired("this redemption expired; the member may redeem again")
+    target = redemption_transition(RedemptionStatus.HELD, RedemptionAction.PICK_UP)
+    moved = rows_changed(
+        session.execute(
+            update(Redemption)
+            .where(Redemption.id == redemption.id, Redemption.status == RedemptionStatus.HELD.value)
+            .values(status=target.value, fulfilled_at=now, fulfilled_by_id=actor.user_id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if moved != 1:
+        raise RedemptionChanged("this redemption changed a moment ago; reload it")
+    if redemption.hold_transfer_id is not None:
+        sink = system_account(session, redeemed_sink_key(station.id), redemption.currency)
+        resolve_hold(
+            session,
+            redemption.hold_transfer_id,
+            hand_over=True,
+            actor_id=actor.user_id,
+            key=f"redeem_post:redemption:{redemption.id}",
+            settle_to=sink.id,
+        )
+    session.refresh(redemption)
+    return view(redemption, policy)
+
+
 def fulfil_pickup(
     uow: UnitOfWork,
     actor: Actor,
@@ -65,47 +116,15 @@ def fulfil_pickup(
     now: datetime,
     policy: RedemptionPolicy,
 ) -> RedemptionView:
-    if (pickup_code is None) == (qr_payload is None):
-        raise InvalidInput(
-            "give the pickup code or the scanned QR", errors={"pickup_code": ["one of the two"]}
-        )
     with uow:
-        session = uow.session
-        station = station_for(session, actor, station_id, Action.FULFIL_PICKUPS)
-        if pickup_code is not None:
-            redemption = _by_code(session, station.id, normalise_pickup_code(pickup_code))
-        else:
-            redemption = _by_qr(session, station.id, qr_payload or "", policy)
-        if redemption.status != RedemptionStatus.HELD.value:
-            raise AlreadyPickedUp(
-                f"this code is no longer valid: the redemption is {redemption.status}"
-            )
-        if redemption.expires_at <= now:
-            raise RedemptionExpired("this redemption expired; the member may redeem again")
-        target = redemption_transition(RedemptionStatus.HELD, RedemptionAction.PICK_UP)
-        moved = rows_changed(
-            session.execute(
-                update(Redemption)
-                .where(
-                    Redemption.id == redemption.id,
-                    Redemption.status == RedemptionStatus.HELD.value,
-                )
-                .values(status=target.value, fulfilled_at=now, fulfilled_by_id=actor.user_id)
-                .execution_options(synchronize_session=False)
-            )
+        done = hand_over(
+            uow.session,
+            actor,
+            station_id,
+            pickup_code=pickup_code,
+            qr_payload=qr_payload,
+            now=now,
+            policy=policy,
         )
-        if moved != 1:
-            raise RedemptionChanged("this redemption changed a moment ago; reload it")
-        if redemption.hold_transfer_id is not None:
-            sink = system_account(session, redeemed_sink_key(station.id), redemption.currency)
-            resolve_hold(
-                session,
-                redemption.hold_transfer_id,
-                hand_over=True,
-                actor_id=actor.user_id,
-                key=f"redeem_post:redemption:{redemption.id}",
-                settle_to=sink.id,
-            )
         uow.commit()
-        session.refresh(redemption)
-        return view(redemption, policy)
+        return done

@@ -408,3 +408,23 @@ def test_a_redemption_is_one_transaction_of_few_statements(
     # (accounts, transfer, totals, lots) about 14, limits 1, stored response 1; plus
     # savepoints. A bound, so a change that adds a query per row shows up here.
     assert len(statements) <= 32, statements
+
+
+def test_a_pickup_retried_with_its_key_gets_the_first_answer(
+    app: Flask, client: FlaskClient, rich_member: World
+) -> None:
+    world = rich_member
+    body = redeem(client, world, {"item_id": world.ids["item_A"]}).get_json()
+    headers = {"Authorization": f"Bearer {world.tokens['clerk']}", "Idempotency-Key": "scan-1"}
+    path = f"/api/v1/stations/{world.ids['station_A']}/pickups"
+    first = client.post(path, json={"pickup_code": body["pickup_code"]}, headers=headers)
+    retry = client.post(path, json={"pickup_code": body["pickup_code"]}, headers=headers)
+    assert first.status_code == retry.status_code == 200
+    assert first.get_data() == retry.get_data()
+    without_key = client.post(
+        path,
+        json={"pickup_code": body["pickup_code"]},
+        headers={"Authorization": headers["Authorization"]},
+    )
+    assert without_key.get_json()["code"] == "pickup_code_used"
+    assert_ledger_clean(app)
