@@ -244,8 +244,11 @@ def cancel_redemption(
 
 
 def expire_due(uow: UnitOfWork, now: datetime, batch: int = 200) -> int:
-    """Release every hold past its expiry; safe to run again (or alongside a pickup:
-    whichever moves the row first wins, the other skips it)."""
+    """Release every hold past its expiry; safe to run again, or alongside pickups and
+    cancels (whichever moves a redemption first wins, the other leaves it).
+
+    One transaction per redemption: a batch in one transaction would keep the escrow
+    account locked while taking the next item's stock, against the lock order."""
     expired = 0
     with uow:
         session = uow.session
@@ -261,14 +264,15 @@ def expire_due(uow: UnitOfWork, now: datetime, batch: int = 200) -> int:
                     .limit(batch)
                 )
             )
+            uow.commit()
             for redemption in due:
                 try:
-                    with session.begin_nested():
-                        _release(session, redemption, RedemptionAction.EXPIRE, None, now)
-                        expired += 1
+                    _release(session, redemption, RedemptionAction.EXPIRE, None, now)
                 except RedemptionChanged:
+                    session.rollback()
                     continue
-            uow.commit()
+                uow.commit()
+                expired += 1
             if len(due) < batch:
                 return expired
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from service.people.directory import ensure_grant
 from service.people.models import User
 from service.places.tree import add_place
 from service.stations.models import CatalogueItem, Redemption, Station
+from service.stations.redemption import expire_due
+from service.unit_of_work import UnitOfWork
 from tests.conftest import AppFactory
 from tests.ledger_helpers import credit
 
@@ -175,4 +178,82 @@ def test_one_idempotency_key_twenty_times_at_once_is_one_redemption(racing_app: 
     other = race(racing_app, [("/api/v1/redemptions", {"item_id": item, "quantity": 2}, headers)])
     assert other[0][0] == 422
     assert codes(other) == ["idempotency_key_reused"]
+    assert_verify_clean(racing_app)
+
+
+def test_a_per_member_limit_holds_under_concurrent_requests(racing_app: Flask) -> None:
+    grid, item = shop(racing_app, price=5, stock=100)
+    with racing_app.app_context():
+        session = extensions.session()
+        row = session.get(CatalogueItem, item)
+        assert row is not None
+        row.per_member_limit = 2
+        session.commit()
+    ((_, token),) = members(racing_app, grid, 1, 500)
+    results = race(
+        racing_app,
+        [("/api/v1/redemptions", {"item_id": item}, {"Authorization": f"Bearer {token}"})] * 20,
+    )
+    assert sum(status == 201 for status, _ in results) == 2
+    assert set(codes(results)) == {"", "limit_reached"}
+    assert stock_of(racing_app, item) == 98
+    assert_verify_clean(racing_app)
+
+
+def test_open_holds_stay_capped_under_concurrent_requests(make_app: AppFactory) -> None:
+    app = make_app(db_pool_size=30, max_open_redemptions=5)
+    grid, item = shop(app, price=1, stock=100)
+    ((_, token),) = members(app, grid, 1, 500)
+    results = race(
+        app,
+        [("/api/v1/redemptions", {"item_id": item}, {"Authorization": f"Bearer {token}"})] * 20,
+    )
+    assert sum(status == 201 for status, _ in results) == 5
+    assert set(codes(results)) == {"", "too_many_open_holds"}
+    assert_verify_clean(app)
+
+
+def test_expiry_pickups_and_new_holds_at_once_keep_the_ledger_whole(racing_app: Flask) -> None:
+    """The expiry job, clerks and members at the same moment: no deadlock, every
+    redemption ends in one state, stock and points add up."""
+    grid, item = shop(racing_app, price=5, stock=100)
+    people = members(racing_app, grid, 30, 50)
+    first = race(
+        racing_app,
+        [
+            ("/api/v1/redemptions", {"item_id": item}, {"Authorization": f"Bearer {token}"})
+            for _, token in people
+        ],
+    )
+    assert all(status == 201 for status, _ in first)
+    errors: list[BaseException] = []
+
+    def expire() -> None:
+        with racing_app.app_context():
+            try:
+                expire_due(UnitOfWork(extensions.session()), utcnow() + timedelta(days=4))
+            except BaseException as error:
+                errors.append(error)
+
+    job = threading.Thread(target=expire)
+    job.start()
+    again = race(
+        racing_app,
+        [
+            ("/api/v1/redemptions", {"item_id": item}, {"Authorization": f"Bearer {token}"})
+            for _, token in people
+        ],
+    )
+    job.join(timeout=120)
+    assert not errors
+    assert {status for status, _ in again} <= {201}
+    with racing_app.app_context():
+        session = extensions.session()
+        statuses = dict(
+            session.execute(
+                select(Redemption.status, func.count()).group_by(Redemption.status)
+            ).all()
+        )
+        assert statuses.get("expired", 0) + statuses.get("held", 0) == 60
+        assert stock_of(racing_app, item) == 100 - statuses.get("held", 0)
     assert_verify_clean(racing_app)
