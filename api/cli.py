@@ -22,6 +22,7 @@ from api import extensions
 from api.admin_cli import admin
 from api.app import create_app
 from api.awards import awards
+from api.idempotency_cli import idempotency
 from api.import_cli import import_group
 from api.ledger_cli import ledger
 from api.points_cli import points
@@ -62,6 +63,7 @@ cli.add_command(ledger)
 cli.add_command(points)
 cli.add_command(awards)
 cli.add_command(redemptions)
+cli.add_command(idempotency)
 
 
 @cli.command("serve", with_appcontext=False)

@@ -12,13 +12,15 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from points.errors import InvalidInput
+from service.db import rows_changed
 from service.idempotency.models import IdempotencyRecord
 from service.unit_of_work import UnitOfWork
 
@@ -110,3 +112,18 @@ def run_once(
             record.body = response.body
         uow.commit()
         return response
+
+
+def forget_before(uow: UnitOfWork, before: datetime) -> int:
+    """Drop stored responses older than ``before``: a client retries within minutes or
+    hours, so keys kept for days only fill the table."""
+    with uow:
+        gone = rows_changed(
+            uow.session.execute(
+                delete(IdempotencyRecord)
+                .where(IdempotencyRecord.created_at < before)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        uow.commit()
+        return gone

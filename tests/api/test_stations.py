@@ -428,3 +428,22 @@ def test_a_pickup_retried_with_its_key_gets_the_first_answer(
     )
     assert without_key.get_json()["code"] == "pickup_code_used"
     assert_ledger_clean(app)
+
+
+def test_old_idempotency_keys_are_forgotten(
+    app: Flask, client: FlaskClient, rich_member: World
+) -> None:
+    body = {"item_id": rich_member.ids["item_A"]}
+    first = redeem(client, rich_member, body, key="old")
+    runner = app.test_cli_runner()
+    kept = runner.invoke(cli, ["idempotency", "purge"])
+    assert "forgot 0 stored response(s)" in kept.output
+    with app.app_context():
+        session = extensions.session()
+        record = session.scalars(select(IdempotencyRecord)).one()
+        record.created_at = utcnow() - timedelta(days=8)
+        session.commit()
+    gone = runner.invoke(cli, ["idempotency", "purge"])
+    assert "forgot 1 stored response(s)" in gone.output
+    again = redeem(client, rich_member, body, key="old")
+    assert again.get_json()["id"] != first.get_json()["id"]  # a new request now
