@@ -15,7 +15,7 @@ from api.authentication import current_actor
 from api.idempotency import HEADER_DOC, once
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
 from api.redemptions import RedemptionSchema, policy
-from points.redemption import ItemAudience, LimitPeriod
+from points.redemption import ItemAudience, LimitPeriod, RedemptionStatus
 from service.db import utcnow
 from service.stations.catalogue import (
     CLEARABLE,
@@ -31,7 +31,7 @@ from service.stations.catalogue import (
     update_station,
     view,
 )
-from service.stations.pickups import hand_over
+from service.stations.pickups import hand_over, station_redemptions
 from service.stations.reports import ReportFormat, station_report
 from service.stations.stock import adjust_stock, movements
 
@@ -136,6 +136,18 @@ class StationListArgs(PageArgs):
                 raise ValidationError("give near as lat,lng", "near") from None
             if not (-90 <= lat <= 90 and -180 <= lng <= 180):
                 raise ValidationError("not a point on Earth", "near")
+
+
+class StationRedemptionArgs(PageArgs):
+    status = fields.String(validate=choices(RedemptionStatus))
+
+
+class StationRedemptionSchema(RedemptionSchema):
+    class Meta:
+        exclude = ("pickup_code", "qr_payload")
+
+    user_id = fields.Integer(attribute="redemption.user_id")
+    fulfilled_by_id = fields.Integer(attribute="redemption.fulfilled_by_id", allow_none=True)
 
 
 class StockChangeSchema(Schema):
@@ -298,6 +310,25 @@ class Pickups(MethodView):
             ),
             status=200,
         )
+
+
+@blp.route("/stations/<int:station_id>/redemptions")
+class StationRedemptions(MethodView):
+    @blp.arguments(StationRedemptionArgs, location="query")
+    @blp.response(200, page_schema(StationRedemptionSchema, "StationRedemptionPage"))
+    def get(self, args: dict[str, Any], station_id: int) -> dict[str, Any]:
+        """The station's redemptions, newest first (`status=held`: waiting for pickup);
+        for its clerks (and admins). Codes are not shown."""
+        rows = station_redemptions(
+            extensions.session(),
+            current_actor(),
+            station_id,
+            policy(),
+            status=RedemptionStatus(args["status"]) if "status" in args else None,
+            limit=args["limit"] + 1,
+            before_id=int_cursor(args["cursor"]) or None,
+        )
+        return page(rows, args["limit"], key=lambda row: row.redemption.id)
 
 
 @blp.route("/stations/<int:station_id>/report")

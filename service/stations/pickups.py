@@ -128,3 +128,30 @@ def fulfil_pickup(
         )
         uow.commit()
         return done
+
+
+def station_redemptions(
+    session: Session,
+    actor: Actor,
+    station_id: int,
+    policy: RedemptionPolicy,
+    *,
+    status: RedemptionStatus | None,
+    limit: int,
+    before_id: int | None,
+) -> list[RedemptionView]:
+    """What the station's clerks see: redemptions waiting for pickup (or any status),
+    newest first. Pickup codes are not shown, so the list can't stand in for the
+    member telling theirs."""
+    station = station_for(session, actor, station_id, Action.FULFIL_PICKUPS)
+    query = (
+        select(Redemption)
+        .where(Redemption.station_id == station.id)
+        .order_by(Redemption.id.desc())
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(Redemption.status == status.value)
+    if before_id is not None:
+        query = query.where(Redemption.id < before_id)
+    return [RedemptionView(r, None) for r in session.scalars(query)]

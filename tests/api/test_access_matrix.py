@@ -305,6 +305,10 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "station"),), {"pickup_code": w.codes[s]}),
         scoped(200, a={"staff": 403, "clerk": 200}),
     ),
+    ("GET", "/api/v1/stations/<int:station_id>/redemptions"): route(
+        lambda w, s: ((w.side(s, "station"),), {"status": "held"}),
+        scoped(200, a={"staff": 403, "clerk": 200}),
+    ),
     ("GET", "/api/v1/stations/<int:station_id>/report"): route(
         lambda w, s: (
             (w.side(s, "station"),),

@@ -447,3 +447,18 @@ def test_old_idempotency_keys_are_forgotten(
     assert "forgot 1 stored response(s)" in gone.output
     again = redeem(client, rich_member, body, key="old")
     assert again.get_json()["id"] != first.get_json()["id"]  # a new request now
+
+
+def test_clerks_see_what_waits_for_pickup_without_the_codes(
+    client: FlaskClient, world: World
+) -> None:
+    station = world.ids["station_A"]
+    waiting = world.call(client, "clerk", "GET", f"/stations/{station}/redemptions?status=held")
+    assert waiting.status_code == 200
+    [held] = waiting.get_json()["items"]
+    assert held["id"] == world.ids["redemption_A"]
+    assert held["user_id"] == world.ids["shopper_A"]
+    assert "pickup_code" not in held
+    assert "qr_payload" not in held
+    other = world.call(client, "clerk", "GET", f"/stations/{world.ids['station_B']}/redemptions")
+    assert other.status_code == 404

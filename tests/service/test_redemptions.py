@@ -17,6 +17,7 @@ from points.redemption import derive_qr_key
 from service.access import Actor, load_actor
 from service.ledger.accounts import member_account, redeemed_sink_key, system_account
 from service.ledger.models import LedgerAccount, Transfer
+from service.ledger.posting import resolve_hold
 from service.ledger.verify import verify
 from service.people.directory import ensure_grant
 from service.people.models import User
@@ -411,3 +412,21 @@ def test_the_report_counts_what_was_handed_out_per_day_and_item(shop: Shop) -> N
     assert text[1] == f"2026-11-20,{shop.item},洗衣液,3,15,xingfubi,2"
     with pytest.raises(NotFound):
         handed_out(session, shop.other_clerk, shop.station, NOW - timedelta(days=1), NOW)
+
+
+def test_settling_a_hold_to_a_sink_happens_once(shop: Shop) -> None:
+    """posting.resolve_hold(settle_to=…): the post and the settlement replay together."""
+    held = shop.redeem()
+    session = shop.uow.session
+    sink = system_account(session, redeemed_sink_key(shop.station), "xingfubi").id
+    hold_id = held.redemption.hold_transfer_id
+    assert hold_id is not None
+    first = resolve_hold(session, hold_id, hand_over=True, actor_id=None, key="k", settle_to=sink)
+    again = resolve_hold(session, hold_id, hand_over=True, actor_id=None, key="k", settle_to=sink)
+    session.commit()
+    assert first.id == again.id
+    settled = session.scalars(select(Transfer).where(Transfer.idempotency_key == "k:settle")).all()
+    assert [(t.kind, t.phase, t.amount, t.credit_account_id) for t in settled] == [
+        ("redeem_post", "posted", 30, sink)
+    ]
+    shop.verify_clean()
