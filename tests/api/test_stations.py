@@ -16,10 +16,12 @@ from sqlalchemy import event, func, select
 from api import extensions
 from api.cli import cli
 from service.db import utcnow
+from service.demo import seed_demo_world
 from service.idempotency.models import IdempotencyRecord
 from service.ledger.verify import verify
 from service.stations.models import Redemption
 from tests.api.world import World
+from tests.conftest import signed_in_headers
 from tests.ledger_helpers import credit
 
 
@@ -462,3 +464,28 @@ def test_clerks_see_what_waits_for_pickup_without_the_codes(
     assert "qr_payload" not in held
     other = world.call(client, "clerk", "GET", f"/stations/{world.ids['station_B']}/redemptions")
     assert other.status_code == 404
+
+
+def test_the_demo_clerk_hands_over_what_a_demo_member_redeemed(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        demo = seed_demo_world(extensions.unit_of_work()).as_json()
+        member = next(u for u in demo["users"] if u["openid"] == "demo-member-1")
+        # What one door-knocking visit of three households earns by the starter rules.
+        credit(extensions.session(), member["id"], "xingfubi", 5)
+    station = demo["stations"][0]
+    cheapest = min(station["items"], key=lambda item: item["price"])
+    member_headers = signed_in_headers(client, "demo-member-1")
+    held = client.post(
+        "/api/v1/redemptions", json={"item_id": cheapest["id"]}, headers=member_headers
+    )
+    assert held.status_code == 201, held.get_json()
+    [clerk] = station["clerk_openids"]
+    picked = client.post(
+        f"/api/v1/stations/{station['id']}/pickups",
+        json={"pickup_code": held.get_json()["pickup_code"]},
+        headers=signed_in_headers(client, clerk),
+    )
+    assert picked.status_code == 200, picked.get_json()
+    assert_ledger_clean(app)
