@@ -24,8 +24,10 @@ from api import (
     participations,
     people,
     places,
+    redemptions,
     rules,
     sign_in,
+    stations,
     tasks,
     uploads,
 )
@@ -77,6 +79,8 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(uploads.blp)
     api.register_blueprint(households.blp)
     api.register_blueprint(demands.blp)
+    api.register_blueprint(stations.blp)
+    api.register_blueprint(redemptions.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

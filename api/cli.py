@@ -22,9 +22,11 @@ from api import extensions
 from api.admin_cli import admin
 from api.app import create_app
 from api.awards import awards
+from api.idempotency_cli import idempotency
 from api.import_cli import import_group
 from api.ledger_cli import ledger
 from api.points_cli import points
+from api.redemptions_cli import redemptions
 from service.config import ConfigError, Settings
 from service.demo import seed_demo_world
 from service.startup import check_database
@@ -60,6 +62,8 @@ cli.add_command(import_group)
 cli.add_command(ledger)
 cli.add_command(points)
 cli.add_command(awards)
+cli.add_command(redemptions)
+cli.add_command(idempotency)
 
 
 @cli.command("serve", with_appcontext=False)

@@ -42,6 +42,11 @@ class Action(StrEnum):
     RECORD_VISITS = "record_visits"  # log a visit to a household (走访)
     REPORT_DEMANDS = "report_demands"  # send in a demand or problem (诉求、上报)
     HANDLE_DEMANDS = "handle_demands"  # accept, decline, resolve and close demands
+    MANAGE_STATIONS = "manage_stations"  # open, move and close stations (驿站)
+    MANAGE_CATALOGUE = "manage_catalogue"  # a station's items: prices, limits, windows
+    ADJUST_STOCK = "adjust_stock"  # deliveries in and write-offs, each with a reason
+    FULFIL_PICKUPS = "fulfil_pickups"  # hand goods over against a pickup code
+    VIEW_STATION_REPORTS = "view_station_reports"  # what a station handed out
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -52,7 +57,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
         {Action.VIEW_PLACES, Action.VIEW_HOUSEHOLDS, Action.RECORD_VISITS, Action.REPORT_DEMANDS}
     ),
     Role.RESIDENT: frozenset({Action.VIEW_PLACES, Action.REPORT_DEMANDS}),
-    Role.CLERK: frozenset(),
+    Role.CLERK: frozenset(
+        {Action.ADJUST_STOCK, Action.FULFIL_PICKUPS, Action.VIEW_STATION_REPORTS}
+    ),
     Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES}),
     Role.STAFF: frozenset(
         {
@@ -65,6 +72,11 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_HOUSEHOLDS,
             Action.MANAGE_HOUSEHOLDS,
             Action.HANDLE_DEMANDS,
+            # Community staff run the stations placed in their community, but opening
+            # or closing a station is an admin's decision.
+            Action.MANAGE_CATALOGUE,
+            Action.ADJUST_STOCK,
+            Action.VIEW_STATION_REPORTS,
         }
     ),
     Role.ADMIN: frozenset(Action),

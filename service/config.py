@@ -61,6 +61,10 @@ class Settings:
     sign_in_rate_limit: str = "20 per minute"  # per client address, on /auth/*
     # Manual awards and deductions above this amount wait for a second staff member.
     second_confirmation_above: int = 100
+    # A redemption not picked up within this many days expires: points and stock go back.
+    redemption_hold_days: int = 3
+    # Open holds per member, so nobody sets aside a shelf's worth of goods.
+    max_open_redemptions: int = 5
     trusted_proxies: int = 0  # how many proxies (nginx…) put X-Forwarded-For in front
     db_pool_size: int = 5
     redis_timeout_seconds: float = 1.0
@@ -121,6 +125,12 @@ class Settings:
             second_confirmation_above=number(
                 "LIANXIN_SECOND_CONFIRMATION_ABOVE", defaults.second_confirmation_above
             ),
+            redemption_hold_days=number(
+                "LIANXIN_REDEMPTION_HOLD_DAYS", defaults.redemption_hold_days
+            ),
+            max_open_redemptions=number(
+                "LIANXIN_MAX_OPEN_REDEMPTIONS", defaults.max_open_redemptions
+            ),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
 
@@ -176,6 +186,10 @@ class Settings:
         # A photo above LIANXIN_MAX_REQUEST_BYTES is refused by that limit first.
         if self.upload_max_bytes <= 0:
             raise ConfigError("LIANXIN_UPLOAD_MAX_BYTES must be positive")
+        if self.redemption_hold_days <= 0:
+            raise ConfigError("LIANXIN_REDEMPTION_HOLD_DAYS must be positive")
+        if self.max_open_redemptions <= 0:
+            raise ConfigError("LIANXIN_MAX_OPEN_REDEMPTIONS must be positive")
         if self.env is Environment.PRODUCTION:
             self._validate_production()
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from points.access import Role, ScopeType
 from points.places import PlaceLevel
+from points.redemption import ItemAudience, LimitPeriod
 from points.rules import (
     Category,
     TaskType,
@@ -35,6 +36,7 @@ from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place, find_child
 from service.rules.models import RuleSetVersion
+from service.stations.models import CatalogueItem, Station
 from service.tasks.models import Task
 from service.unit_of_work import UnitOfWork
 
@@ -78,6 +80,18 @@ COMMUNITIES = (
     ("和平社区", ("和平第一网格", "和平第二网格")),
 )
 ADMIN = ("demo-admin-1", "周建华")
+# Per community: a station, its clerk (驿站管理员), and what it hands out. The first
+# item costs 5 幸福币, what one door-knocking visit of three households earns.
+STATIONS = (
+    ("幸福社区小蜜蜂驿站", "幸福路18号", ("demo-clerk-1", "高雪")),
+    ("和平社区爱心超市", "和平街6号", ("demo-clerk-2", "罗刚")),
+)
+# name, description, price in 幸福币, stock, per-member limit per month, members only
+DEMO_ITEMS = (
+    ("抽纸一提", "三层抽纸，一提6包", 5, 50, 2, False),
+    ("洗衣液 2kg", "", 20, 30, 1, False),
+    ("大米 5kg", "党员志愿服务专享", 50, 10, 1, True),
+)
 # Per community: staff (社区工作者), party members (党员), volunteers, residents.
 PEOPLE = (
     {
@@ -244,6 +258,33 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
                     "reporter_openid": reporter.openid,
                 }
             )
+        community_ids = [p["id"] for p in world.places if p["level"] == "community"]
+        for number, community_id in enumerate(community_ids):
+            name, address, (openid, clerk_name) = STATIONS[number]
+            station = _demo_station(session, community_id, name, address, DEMO_POINTS[number])
+            clerk = ensure_user(
+                session, openid=openid, name=clerk_name, residence_place_id=community_id
+            )
+            ensure_grant(session, clerk, Role.CLERK, ScopeType.STATION, station.id)
+            people.append(clerk)
+            world.stations.append(
+                {
+                    "id": station.id,
+                    "org_id": station.place_id,
+                    "name": station.name,
+                    "clerk_openids": [openid],
+                    "items": [
+                        {
+                            "id": item.id,
+                            "name": item.name,
+                            "price": item.price,
+                            "currency": item.currency,
+                            "stock": item.stock,
+                        }
+                        for item in _demo_items(session, station)
+                    ],
+                }
+            )
         # The starter rules price accepted reports (问题上报) and visits (入户走访) too.
         rules = _published_starter_rules(session, street)
         world.rule_sets.append(
@@ -362,3 +403,49 @@ def _demo_tasks(
             session.flush()
         tasks.append(task)
     return tasks
+
+
+def _demo_station(
+    session: Session, community_id: int, name: str, address: str, point: tuple[float, float]
+) -> Station:
+    station = session.scalars(
+        select(Station).where(Station.place_id == community_id, Station.name == name)
+    ).first()
+    if station is None:
+        station = Station(
+            place_id=community_id,
+            name=name,
+            address=address,
+            lat=point[0] + 0.001,
+            lng=point[1] + 0.001,
+            opening_hours="周一至周六 9:00-18:00",
+        )
+        session.add(station)
+        session.flush()
+    return station
+
+
+def _demo_items(session: Session, station: Station) -> list[CatalogueItem]:
+    items = []
+    for name, description, price, stock, limit, members_only in DEMO_ITEMS:
+        item = session.scalars(
+            select(CatalogueItem).where(
+                CatalogueItem.station_id == station.id, CatalogueItem.name == name
+            )
+        ).first()
+        if item is None:
+            item = CatalogueItem(
+                station_id=station.id,
+                name=name,
+                description=description,
+                price=price,
+                currency="xingfubi",
+                stock=stock,
+                per_member_limit=limit,
+                limit_period=LimitPeriod.MONTH.value,
+                audience=(ItemAudience.MEMBERS if members_only else ItemAudience.EVERYONE).value,
+            )
+            session.add(item)
+            session.flush()
+        items.append(item)
+    return items

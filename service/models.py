@@ -5,6 +5,7 @@ from service.auth.models import RefreshToken
 from service.db import Base
 from service.demands.models import Demand
 from service.households.models import Household, HouseholdVisit, ParticipationHousehold
+from service.idempotency.models import IdempotencyRecord
 from service.ledger.models import (
     Adjustment,
     Currency,
@@ -17,6 +18,7 @@ from service.organisation.models import Branch, Department, Pairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
+from service.stations.models import CatalogueItem, Redemption, Station, StockMovement
 from service.tasks.models import Participation, Task
 from service.uploads.models import ParticipationPhoto, Upload
 
@@ -25,11 +27,13 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Branch",
+    "CatalogueItem",
     "Currency",
     "Demand",
     "Department",
     "Household",
     "HouseholdVisit",
+    "IdempotencyRecord",
     "LedgerAccount",
     "LotUse",
     "Pairing",
@@ -38,9 +42,12 @@ __all__ = [
     "ParticipationPhoto",
     "Place",
     "PointLot",
+    "Redemption",
     "RefreshToken",
     "RoleGrant",
     "RuleSetVersion",
+    "Station",
+    "StockMovement",
     "Task",
     "Transfer",
     "Upload",

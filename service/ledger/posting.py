@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Update, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -165,16 +165,34 @@ def _account(session: Session, account_id: int, currency: str) -> LedgerAccount:
 def _move(
     session: Session, request: TransferRequest, account: LedgerAccount, *, is_debit: bool
 ) -> None:
-    phase, amount = request.phase, request.amount
-    delta = contribution(phase, amount, debit=is_debit)
+    phase = request.phase
+    delta = contribution(phase, request.amount, debit=is_debit)
     limited = is_debit and account.no_overdraft and phase in (Phase.POSTED, Phase.PENDING)
+    deferred: dict[int, Totals] = transaction_cache(session, _DEFERRED)
     if account.user_id is None and not limited and not session.in_nested_transaction():
-        deferred: dict[int, Totals] = transaction_cache(session, _DEFERRED)
         deferred[account.id] = deferred.get(account.id, Totals()) + delta
         return
-    statement = (
+    # What this transaction deferred for the account goes first: the limit must see it
+    # (escrow credited by a pickup's first step, then debited by its second).
+    delta = deferred.pop(account.id, Totals()) + delta
+    statement = _add_to_totals(account.id, delta)
+    if limited:
+        # After the change the account is still within its limit.
+        statement = statement.where(
+            LedgerAccount.debits_posted
+            + delta.debits_posted
+            + LedgerAccount.debits_pending
+            + delta.debits_pending
+            <= LedgerAccount.credits_posted + delta.credits_posted
+        )
+    if rows_changed(session.execute(statement)) != 1:
+        raise InsufficientBalance("not enough points for this")
+
+
+def _add_to_totals(account_id: int, delta: Totals) -> Update:
+    return (
         update(LedgerAccount)
-        .where(LedgerAccount.id == account.id)
+        .where(LedgerAccount.id == account_id)
         .values(
             debits_pending=LedgerAccount.debits_pending + delta.debits_pending,
             debits_posted=LedgerAccount.debits_posted + delta.debits_posted,
@@ -183,43 +201,37 @@ def _move(
         )
         .execution_options(synchronize_session=False)
     )
-    if limited:
-        statement = statement.where(
-            LedgerAccount.debits_posted + LedgerAccount.debits_pending + amount
-            <= LedgerAccount.credits_posted
-        )
-    if rows_changed(session.execute(statement)) != 1:
-        raise InsufficientBalance("not enough points for this")
 
 
 @event.listens_for(Session, "before_commit")
 def _apply_deferred(session: Session) -> None:
     deferred: dict[int, Totals] = transaction_cache(session, _DEFERRED)
     for account_id in sorted(deferred):
-        delta = deferred[account_id]
-        session.execute(
-            update(LedgerAccount)
-            .where(LedgerAccount.id == account_id)
-            .values(
-                debits_pending=LedgerAccount.debits_pending + delta.debits_pending,
-                debits_posted=LedgerAccount.debits_posted + delta.debits_posted,
-                credits_pending=LedgerAccount.credits_pending + delta.credits_pending,
-                credits_posted=LedgerAccount.credits_posted + delta.credits_posted,
-            )
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_add_to_totals(account_id, deferred[account_id]))
     deferred.clear()
 
 
 def resolve_hold(
-    session: Session, pending_id: int, *, hand_over: bool, actor_id: int | None, key: str
+    session: Session,
+    pending_id: int,
+    *,
+    hand_over: bool,
+    actor_id: int | None,
+    key: str,
+    settle_to: int | None = None,
 ) -> Transfer:
     """Post a pending transfer (the goods were handed over) or void it (cancelled or
-    expired). Either happens once."""
+    expired). Either happens once.
+
+    A hold reserves points in an escrow account; ``settle_to`` (with ``hand_over``)
+    then moves them on from escrow to where they end up (``sink:redeemed:<station>``),
+    as a second posted transfer keyed ``<key>:settle``. Two transfers rather than one
+    post to another account, so every pending total still resolves on the account it
+    was reserved on and ``ledger verify`` needs no special case."""
     pending = session.get(Transfer, pending_id)
     if pending is None or pending.phase != Phase.PENDING:
         raise NotFound("no such hold")
-    return post(
+    resolved = post(
         session,
         TransferRequest(
             idempotency_key=key,
@@ -234,6 +246,22 @@ def resolve_hold(
             actor_id=actor_id,
         ),
     )
+    if hand_over and settle_to is not None:
+        post(
+            session,
+            TransferRequest(
+                idempotency_key=f"{key}:settle",
+                kind=TransferKind.REDEEM_POST,
+                currency=pending.currency,
+                debit_account_id=pending.credit_account_id,
+                credit_account_id=settle_to,
+                amount=pending.amount,
+                source=pending.source,
+                actor_id=actor_id,
+                explanation=f"settles hold {pending.id}",
+            ),
+        )
+    return resolved
 
 
 def reverse(session: Session, transfer_id: int, *, actor_id: int | None, reason: str) -> Transfer:

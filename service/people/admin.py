@@ -15,6 +15,7 @@ from service.organisation.models import Branch, Department
 from service.people.directory import ensure_grant, move_home
 from service.people.models import RoleGrant, User
 from service.places.models import Place
+from service.stations.models import Station
 from service.unit_of_work import UnitOfWork
 
 
@@ -70,6 +71,11 @@ def _scope_target(session: Session, scope_type: ScopeType, scope_id: int) -> Tar
             if session.get(Department, scope_id) is None:
                 raise NotFound("department not found", errors={"scope_id": ["no such department"]})
             return Target(organisation_wide=True, department_id=scope_id)
+        case ScopeType.STATION:
+            station = session.get(Station, scope_id)
+            if station is not None:
+                place = session.get(Place, station.place_id)
+                return Target(place_path=place.path if place else None, station_id=station.id)
     raise NotFound("station not found", errors={"scope_id": ["no such station"]})
 
 

@@ -61,6 +61,7 @@ def same(status_by_role: dict[str, int]) -> tuple[dict[str, int], dict[str, int]
 APPROVERS = {r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}
 IN_GRID_A = {"member": 403, "volunteer": 403, "resident": 403}
 APPROVERS_ONLY = ("staff", "admin", "root")
+AT_STATION_A = {"clerk": 403}  # the clerk's grant covers station A, not its catalogue
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/me"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("PATCH", "/api/v1/me"): route(lambda w, s: ((), {"name": "新名字"}), same(EVERYONE)),
@@ -336,6 +337,67 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("DELETE", "/api/v1/users/<int:user_id>/grants/<int:grant_id>"): route(
         lambda w, s: ((w.side(s, "person"), w.side(s, "grant")), None),
         scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
+    ("GET", "/api/v1/stations"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/stations"): route(
+        lambda w, s: (
+            (),
+            {"org_id": w.side(s, "community"), "name": "爱心超市", "lat": 39.9, "lng": 116.4},
+        ),
+        scoped(201, a={"staff": 403}),
+    ),
+    ("GET", "/api/v1/stations/<int:station_id>"): route(
+        lambda w, s: ((w.side(s, "station"),), None), same(EVERYONE)
+    ),
+    ("PATCH", "/api/v1/stations/<int:station_id>"): route(
+        lambda w, s: ((w.side(s, "station"),), {"opening_hours": "9:00-17:00"}),
+        scoped(200, a={"staff": 403, **AT_STATION_A}),
+    ),
+    ("GET", "/api/v1/stations/<int:station_id>/items"): route(
+        lambda w, s: ((w.side(s, "station"),), None), same(EVERYONE)
+    ),
+    ("POST", "/api/v1/stations/<int:station_id>/items"): route(
+        lambda w, s: (
+            (w.side(s, "station"),),
+            {"name": "大米", "price": 30, "currency": "xingfubi", "stock": 5},
+        ),
+        scoped(201, a={"staff": 201, **AT_STATION_A}),
+    ),
+    ("PATCH", "/api/v1/items/<int:item_id>"): route(
+        lambda w, s: ((w.side(s, "item"),), {"price": 6}),
+        scoped(200, a={"staff": 200, **AT_STATION_A}),
+    ),
+    ("GET", "/api/v1/items/<int:item_id>/stock"): route(
+        lambda w, s: ((w.side(s, "item"),), None), scoped(200, a={"staff": 200, "clerk": 200})
+    ),
+    ("POST", "/api/v1/items/<int:item_id>/stock"): route(
+        lambda w, s: ((w.side(s, "item"),), {"delta": 5, "reason": "到货"}),
+        scoped(201, a={"staff": 201, "clerk": 201}),
+    ),
+    ("POST", "/api/v1/stations/<int:station_id>/pickups"): route(
+        lambda w, s: ((w.side(s, "station"),), {"pickup_code": w.codes[s]}),
+        scoped(200, a={"staff": 403, "clerk": 200}),
+    ),
+    ("GET", "/api/v1/stations/<int:station_id>/redemptions"): route(
+        lambda w, s: ((w.side(s, "station"),), {"status": "held"}),
+        scoped(200, a={"staff": 403, "clerk": 200}),
+    ),
+    ("GET", "/api/v1/stations/<int:station_id>/report"): route(
+        lambda w, s: (
+            (w.side(s, "station"),),
+            {"from": "2026-01-01T00:00:00+08:00", "to": "2026-12-31T00:00:00+08:00"},
+        ),
+        scoped(200, a={"staff": 200, "clerk": 200}),
+    ),
+    # Stations serve the whole street: anyone who lives or serves here may redeem at
+    # either; the role users have no 幸福币, so those let through meet the ledger's 409.
+    ("POST", "/api/v1/redemptions"): route(
+        lambda w, s: ((), {"item_id": w.side(s, "item"), "quantity": 1}),
+        same({r: 409 if r in ("member", "volunteer", "resident") else 403 for r in ROLES}),
+    ),
+    ("GET", "/api/v1/me/redemptions"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/redemptions/<int:redemption_id>/cancel"): route(
+        lambda w, s: ((w.side(s, "redemption"),), None), same(dict.fromkeys(ROLES, 404))
     ),
 }
 

@@ -6,7 +6,7 @@ community A, and an admin of the whole street ("root"), each with an access toke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,7 +19,9 @@ from api import extensions
 from points.access import Role, ScopeType
 from points.households import visit_day
 from points.places import PlaceLevel
+from points.redemption import derive_qr_key
 from points.rules import starter_rule_set
+from service.access import load_actor
 from service.auth.tokens import issue_access_token
 from service.db import utcnow
 from service.demands.models import Demand
@@ -30,6 +32,8 @@ from service.people.directory import ensure_grant
 from service.people.models import RoleGrant, User
 from service.places.tree import add_place
 from service.rules.models import RuleSetVersion
+from service.stations.models import CatalogueItem, Station
+from service.stations.redemption import RedemptionPolicy, hold_redemption
 from service.tasks.models import Participation, Task
 from tests.ledger_helpers import credit
 
@@ -41,6 +45,7 @@ SIDES = ["A", "B"]
 class World:
     ids: dict[str, int]
     tokens: dict[str, str]
+    codes: dict[str, str] = field(default_factory=dict)  # pickup codes of open holds
 
     def side(self, side: str, name: str) -> int:
         return self.ids[f"{name}_{side}"]
@@ -185,12 +190,48 @@ def build_world(app: Flask) -> World:
                     f"demand_{side}": demand.id,
                 }
             )
+        codes = {}
+        for side, (lat, lng) in zip(SIDES, ((39.9163, 116.4039), (39.9288, 116.4172)), strict=True):
+            station = Station(
+                place_id=ids[f"community_{side}"], name=f"小蜜蜂驿站{side}", lat=lat, lng=lng
+            )
+            session.add(station)
+            session.flush()
+            item = CatalogueItem(
+                station_id=station.id, name="洗衣液", price=5, currency="xingfubi", stock=10
+            )
+            session.add(item)
+            session.flush()
+            # Each side has a shopper with one redemption waiting for pickup there.
+            shopper = User(name=f"顾客{side}", residence_place_id=ids[f"grid_{side}"])
+            session.add(shopper)
+            session.flush()
+            ensure_grant(session, shopper, Role.RESIDENT, ScopeType.ORG, ids[f"grid_{side}"])
+            credit(session, shopper.id, "xingfubi", 30)
+            held = hold_redemption(
+                session,
+                load_actor(session, shopper.id),
+                item.id,
+                1,
+                utcnow(),
+                RedemptionPolicy(3, 5, derive_qr_key(extensions.settings().secret_key)),
+            )
+            session.commit()
+            ids.update(
+                {
+                    f"station_{side}": station.id,
+                    f"item_{side}": item.id,
+                    f"redemption_{side}": held.redemption.id,
+                    f"shopper_{side}": shopper.id,
+                }
+            )
+            codes[side] = held.redemption.pickup_code
         scopes = {
             "member": (ScopeType.ORG, ids["grid_A"]),
             "volunteer": (ScopeType.ORG, ids["grid_A"]),
             "resident": (ScopeType.ORG, ids["grid_A"]),
             "staff": (ScopeType.ORG, ids["community_A"]),
-            "clerk": (ScopeType.STATION, 1),
+            "clerk": (ScopeType.STATION, ids["station_A"]),
             "dept_officer": (ScopeType.DEPARTMENT, department.id),
             "admin": (ScopeType.ORG, ids["community_A"]),
             "root": (ScopeType.ORG, street.id),
@@ -213,7 +254,7 @@ def build_world(app: Flask) -> World:
                 secret, user_id=user.id, token_version=0, family=f"fam-{role}", now=utcnow()
             )
         session.commit()
-    return World(ids, tokens)
+    return World(ids, tokens, codes)
 
 
 def demo_task(place_id: int, **changes: Any) -> dict[str, Any]:

@@ -37,7 +37,6 @@ CHECK = DEPLOY / "check"
 NOT_YET_PRESENT: frozenset[tuple[str, ...]] = frozenset(
     {
         ("worker",),
-        ("redemptions", "expire"),
         ("leaderboard", "sync"),
         ("leaderboard", "reconcile"),
     }

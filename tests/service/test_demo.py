@@ -23,7 +23,10 @@ def test_demo_world_has_the_documented_shape(uow: UnitOfWork) -> None:
         assert len(grids) == 2
         in_scope = {community["id"], *grids}
         roles = Counter(
-            r["role"] for u in world.users for r in u["roles"] if r["scope_id"] in in_scope
+            r["role"]
+            for u in world.users
+            for r in u["roles"]
+            if r["scope_type"] == "org" and r["scope_id"] in in_scope
         )
         assert roles == {"staff": 1, "member": 3, "volunteer": 2, "resident": 2}
 
@@ -32,7 +35,17 @@ def test_demo_world_has_the_documented_shape(uow: UnitOfWork) -> None:
         [{"role": "admin", "scope_type": "org", "scope_id": street["id"]}]
     ]
     assert all(u["openid"].startswith("demo-") for u in world.users)
-    assert world.as_json()["stations"] == []
+    stations = world.as_json()["stations"]
+    assert sorted(s["org_id"] for s in stations) == sorted(c["id"] for c in communities)
+    clerks = {u["openid"]: u for u in world.users if u["openid"].startswith("demo-clerk-")}
+    for station in stations:
+        [openid] = station["clerk_openids"]
+        assert clerks[openid]["roles"] == [
+            {"role": "clerk", "scope_type": "station", "scope_id": station["id"]}
+        ]
+        # One item a member can afford after one door-knocking visit (5 幸福币).
+        assert min(item["price"] for item in station["items"]) <= 5
+        assert all(item["currency"] == "xingfubi" for item in station["items"])
     tasks = world.as_json()["tasks"]
     for community in communities:
         here = [t for t in tasks if t["org_id"] == community["id"]]

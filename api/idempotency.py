@@ -1,0 +1,61 @@
+"""The ``Idempotency-Key`` header on money-moving POSTs (API.md, Conventions).
+
+A view passes its loaded body and its work to ``once``; the first response to a key
+is stored with the work, in one transaction, and every retry gets it back unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Response, jsonify, request
+from sqlalchemy.orm import Session
+
+from api import extensions
+from service.access import Actor
+from service.idempotency.store import (
+    IdempotentRequest,
+    StoredResponse,
+    check_key,
+    fingerprint,
+    run_once,
+)
+
+T = TypeVar("T")
+HEADER = "Idempotency-Key"
+
+HEADER_DOC = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": 200},
+    "description": "A retry with the same key and body returns the first response; "
+    "the same key with another body is 422 idempotency_key_reused.",
+}
+
+
+def once(
+    actor: Actor,
+    body: dict[str, Any],
+    work: Callable[[Session], T],
+    render: Callable[[T], Any],
+    status: int = 201,
+) -> Response:
+    raw = request.headers.get(HEADER)
+    claim = None
+    if raw is not None:
+        claim = IdempotentRequest(
+            actor_id=actor.user_id,
+            key=check_key(raw),
+            fingerprint=fingerprint(request.method, request.path, body),
+        )
+    stored = run_once(
+        extensions.unit_of_work(),
+        claim,
+        work,
+        lambda result: StoredResponse(status, render(result)),
+    )
+    response = jsonify(stored.body)
+    response.status_code = stored.status
+    return response

@@ -1,0 +1,118 @@
+"""Redeeming 幸福币 for goods at a station, and one's own redemptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api import extensions
+from api.authentication import current_actor
+from api.idempotency import HEADER_DOC, once
+from api.pagination import PageArgs, int_cursor, page, page_schema
+from points.redemption import RedemptionStatus, derive_qr_key
+from service.db import utcnow
+from service.stations.redemption import (
+    MAX_QUANTITY,
+    RedemptionPolicy,
+    RedemptionView,
+    cancel_redemption,
+    hold_redemption,
+    my_redemptions,
+)
+
+blp = Blueprint("redemptions", __name__, url_prefix="/api/v1", description="Redemption (兑换)")
+
+
+def policy() -> RedemptionPolicy:
+    settings = extensions.settings()
+    return RedemptionPolicy(
+        hold_days=settings.redemption_hold_days,
+        max_open=settings.max_open_redemptions,
+        qr_key=derive_qr_key(settings.secret_key),
+    )
+
+
+class RedemptionSchema(Schema):
+    id = fields.Integer(attribute="redemption.id", required=True)
+    status = fields.String(
+        attribute="redemption.status",
+        required=True,
+        metadata={"enum": [s.value for s in RedemptionStatus]},
+    )
+    pickup_code = fields.String(
+        attribute="redemption.pickup_code",
+        required=True,
+        metadata={"description": "six digits (2-9) to tell the clerk"},
+    )
+    qr_payload = fields.String(
+        allow_none=True, metadata={"description": "signed, for a QR the clerk scans; while held"}
+    )
+    expires_at = fields.DateTime(attribute="redemption.expires_at", required=True)
+    item_id = fields.Integer(attribute="redemption.item_id")
+    item_name = fields.String(attribute="redemption.item_name")
+    station_id = fields.Integer(attribute="redemption.station_id")
+    quantity = fields.Integer(attribute="redemption.quantity")
+    amount = fields.Integer(attribute="redemption.amount")
+    currency = fields.String(attribute="redemption.currency")
+    created_at = fields.DateTime(attribute="redemption.created_at")
+    fulfilled_at = fields.DateTime(attribute="redemption.fulfilled_at", allow_none=True)
+    closed_at = fields.DateTime(attribute="redemption.closed_at", allow_none=True)
+
+
+class RedeemSchema(Schema):
+    item_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
+
+
+class MineArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf([s.value for s in RedemptionStatus]))
+
+
+@blp.route("/redemptions")
+class Redemptions(MethodView):
+    @blp.arguments(RedeemSchema)
+    @blp.response(201, RedemptionSchema)
+    @blp.doc(parameters=[HEADER_DOC])
+    def post(self, body: dict[str, Any]) -> Response:
+        """Hold points and goods: 409 out_of_stock, insufficient_balance, limit_reached,
+        item_inactive or too_many_open_holds say why not."""
+        actor, now, rules = current_actor(), utcnow(), policy()
+        return once(
+            actor,
+            body,
+            lambda session: hold_redemption(
+                session, actor, body["item_id"], body["quantity"], now, rules
+            ),
+            RedemptionSchema().dump,
+        )
+
+
+@blp.route("/redemptions/<int:redemption_id>/cancel")
+class Cancel(MethodView):
+    @blp.response(200, RedemptionSchema)
+    def post(self, redemption_id: int) -> RedemptionView:
+        """Cancel your own redemption before pickup: points and stock come back."""
+        return cancel_redemption(
+            extensions.unit_of_work(), current_actor(), redemption_id, utcnow(), policy()
+        )
+
+
+@blp.route("/me/redemptions")
+class Mine(MethodView):
+    @blp.arguments(MineArgs, location="query")
+    @blp.response(200, page_schema(RedemptionSchema, "RedemptionPage"))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Your redemptions, newest first."""
+        rows = my_redemptions(
+            extensions.session(),
+            current_actor(),
+            policy(),
+            status=RedemptionStatus(args["status"]) if "status" in args else None,
+            limit=args["limit"] + 1,
+            before_id=int_cursor(args["cursor"]) or None,
+        )
+        return page(rows, args["limit"], key=lambda row: row.redemption.id)

@@ -1,0 +1,1 @@
+"""HTTP ``Idempotency-Key`` for money-moving requests: one outcome per key."""
