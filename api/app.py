@@ -13,6 +13,7 @@ from api import (
     errors,
     extensions,
     health,
+    leaderboards,
     ledger,
     me,
     observability,
@@ -69,6 +70,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(tasks.blp)
     api.register_blueprint(participations.blp)
     api.register_blueprint(approvals.blp)
+    api.register_blueprint(leaderboards.blp)
     if settings.sign_in_rate_limit:
         # Sign-in is where passwords and codes are guessed: a tighter limit per address.
         extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)

@@ -23,6 +23,7 @@ from api.admin_cli import admin
 from api.app import create_app
 from api.awards import awards
 from api.import_cli import import_group
+from api.leaderboard_cli import leaderboard, worker_command
 from api.ledger_cli import ledger
 from api.points_cli import points
 from service.config import ConfigError, Settings
@@ -60,6 +61,8 @@ cli.add_command(import_group)
 cli.add_command(ledger)
 cli.add_command(points)
 cli.add_command(awards)
+cli.add_command(leaderboard)
+cli.add_command(worker_command)
 
 
 @cli.command("serve", with_appcontext=False)

@@ -62,6 +62,9 @@ class Settings:
     trusted_proxies: int = 0  # how many proxies (nginx…) put X-Forwarded-For in front
     db_pool_size: int = 5
     redis_timeout_seconds: float = 1.0
+    # Period leaderboards kept in Redis: this many weeks, months, quarters and years
+    # (the current one included); older ones are pruned, all-time boards stay.
+    leaderboard_keep_periods: int = 4
     log_level: str = "INFO"
 
     @classmethod
@@ -115,6 +118,9 @@ class Settings:
             second_confirmation_above=number(
                 "LIANXIN_SECOND_CONFIRMATION_ABOVE", defaults.second_confirmation_above
             ),
+            leaderboard_keep_periods=number(
+                "LIANXIN_LEADERBOARD_KEEP_PERIODS", defaults.leaderboard_keep_periods
+            ),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
 
@@ -163,6 +169,8 @@ class Settings:
             )
         if self.max_request_bytes <= 0:
             raise ConfigError("LIANXIN_MAX_REQUEST_BYTES must be positive")
+        if self.leaderboard_keep_periods < 1:
+            raise ConfigError("LIANXIN_LEADERBOARD_KEEP_PERIODS must be at least 1")
         if self.env is Environment.PRODUCTION:
             self._validate_production()
 

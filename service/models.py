@@ -3,6 +3,7 @@
 from service.audit.models import AuditEntry
 from service.auth.models import RefreshToken
 from service.db import Base
+from service.leaderboards.models import LeaderboardEvent
 from service.ledger.models import (
     Adjustment,
     Currency,
@@ -24,6 +25,7 @@ __all__ = [
     "Branch",
     "Currency",
     "Department",
+    "LeaderboardEvent",
     "LedgerAccount",
     "LotUse",
     "Pairing",

@@ -28,6 +28,7 @@ from points.ledger import (
     contribution,
 )
 from service.db import rows_changed, utcnow
+from service.leaderboards import outbox
 from service.ledger import lots
 from service.ledger.models import LedgerAccount, Transfer
 
@@ -108,6 +109,7 @@ def post(session: Session, request: TransferRequest) -> Transfer:
             session.flush()
             _move_totals(session, request)
             lots.track(session, transfer, request.lot_id)
+            outbox.record(session, transfer)  # the leaderboards hear of it in this transaction
     except IntegrityError:
         replayed = _replay(session, request)  # lost a race to the same key: it's a retry
         if replayed is not None:
