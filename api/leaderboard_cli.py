@@ -19,8 +19,7 @@ from api import extensions
 from points.errors import DomainError
 from points.leaderboard import Period, parse_scope
 from service.db import utcnow
-from service.leaderboards.feed import sweep
-from service.leaderboards.rebuild import Report, Selection, prune, rebuild_missing, regenerate
+from service.leaderboards.rebuild import Report, Selection, prune, rebuild_missing, regenerate, sync
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def _selection(scope: str | None, currency: str | None, period: str | None) -> S
 @click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True)
 def sync_command(batch: int) -> None:
     """Apply outbox events not yet in Redis (after an outage); rebuild missing boards."""
-    report = sweep(extensions.session(), extensions.leaderboards(), batch=batch)
+    report = sync(extensions.session(), extensions.leaderboards(), now=utcnow(), batch=batch)
     click.echo(
         f"leaderboards synced: {report.applied:,} event(s) applied, "
         f"{report.rebuilt:,} board(s) rebuilt, {report.left:,} left"
@@ -143,7 +142,7 @@ def worker_command(interval: float, once: bool) -> None:
     click.echo(f"lianxin worker: sweeping every {interval:g} s")
     while not stop.is_set():
         try:
-            report = sweep(session, boards)
+            report = sync(session, boards, now=utcnow())
             rebuilt = rebuild_missing(session, boards)
             if report.applied or report.rebuilt or rebuilt:
                 log.info(

@@ -121,7 +121,8 @@ def _entry(standing: Standing, names: dict[int, str]) -> Entry:
 def _names(session: Session, user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
-    return dict(session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).tuples())
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+    return {row.id: row.name for row in rows}
 
 
 def _ask_for_rebuild(boards: Boards, board: Board) -> None:

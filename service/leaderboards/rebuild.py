@@ -30,6 +30,7 @@ from points.leaderboard import (
 from service.leaderboards.feed import (
     Board,
     Boards,
+    SweepReport,
     begin_snapshot,
     catch_up,
     rebuild_board,
@@ -43,6 +44,9 @@ from service.leaderboards.totals import stream_earnings
 from service.ledger.models import Currency
 
 Progress = Callable[[int, int], None]  # (done, total) boards
+# Set by a full rebuild. Its absence means Redis lost its data (a restart without
+# persistence, a flush) or was never built: the sweeper then rebuilds everything.
+BUILT = "lb:built"
 
 
 @dataclass
@@ -148,7 +152,18 @@ def regenerate(
             report.entries += len(ordered)
             _advance(progress, report.boards, total)
     catch_up(session, boards, snapshot, written)
+    if selection == Selection():
+        boards.client.set(f"{boards.prefix}{BUILT}", now.isoformat())
     return report
+
+
+def sync(session: Session, boards: Boards, *, now: datetime, batch: int = 1_000) -> SweepReport:
+    """The sweeper's whole job: everything rebuilt if Redis lost its boards, else the
+    outbox events not applied yet (and any missing board they touch)."""
+    if not boards.client.exists(f"{boards.prefix}{BUILT}"):
+        report = regenerate(session, boards, Selection(), now=now, compare=False)
+        return SweepReport(applied=0, rebuilt=report.written, left=0)
+    return sweep(session, boards, batch=batch)
 
 
 def _advance(progress: Progress | None, done: int, total: int) -> None:
