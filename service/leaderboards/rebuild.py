@@ -39,7 +39,7 @@ from service.leaderboards.feed import (
 )
 from service.leaderboards.members import Member, members
 from service.leaderboards.reading import MISSING_BOARDS
-from service.leaderboards.store import applied_key, pairs
+from service.leaderboards.store import applied_key
 from service.leaderboards.totals import stream_earnings
 from service.ledger.models import Currency
 
@@ -175,15 +175,13 @@ def _compare(boards: Boards, board: Board, expected: list[tuple[int, int]]) -> s
     key = boards.key(board)
     if not boards.client.exists(key):
         return f"{key}: missing"
-    found = [
-        (user_of(m), s)
-        for m, s in pairs(boards.client.zrevrangebyscore(key, "+inf", "(0", withscores=True))
-    ]
+    rows: Any = boards.client.zrevrangebyscore(key, "+inf", "(0", withscores=True)
+    found = [(user_of(member), int(score)) for member, score in rows]
     if found == expected:
         return None
-    wrong = len(set(found) ^ set(expected))
+    wrong = len({user_id for user_id, _ in set(found) ^ set(expected)})
     return (
-        f"{key}: {wrong} entr{'y' if wrong == 1 else 'ies'} differ "
+        f"{key}: {wrong} member{' differs' if wrong == 1 else 's differ'} "
         f"({len(found)} in Redis, {len(expected)} in the ledger)"
     )
 

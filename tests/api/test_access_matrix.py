@@ -264,6 +264,12 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "person"), w.side(s, "grant")), None),
         scoped(200, a={"staff": 200, **IN_GRID_A}),
     ),
+    # A board is readable where one lives (and above), and in one's granted scopes.
+    # Every role's user lives in grid A; only the street's admin reaches community B.
+    ("GET", "/api/v1/leaderboards/<string:currency>"): route(
+        lambda w, s: (("jifen",), {"scope": f"org:{w.side(s, 'community')}", "period": "month"}),
+        scoped(200, a=EVERYONE),
+    ),
 }
 
 
