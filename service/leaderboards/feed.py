@@ -120,16 +120,19 @@ def apply_events(
     missing = {board for (_, board), result in zip(calls, results, strict=True) if result == -1}
     if mark:
         waiting = {event.id for (event, board) in calls if board in missing}
-        done = [event.id for event in events if event.id not in waiting]
-        if done:
-            session.execute(
-                update(LeaderboardEvent)
-                .where(LeaderboardEvent.id.in_(done))
-                .values(applied_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-        session.commit()
+        mark_applied(session, [event.id for event in events if event.id not in waiting])
     return missing
+
+
+def mark_applied(session: Session, event_ids: Sequence[int]) -> None:
+    for start in range(0, len(event_ids), 1_000):
+        session.execute(
+            update(LeaderboardEvent)
+            .where(LeaderboardEvent.id.in_(event_ids[start : start + 1_000]))
+            .values(applied_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
 
 
 def apply_written(session: Session, boards: Boards, event_ids: Iterable[int]) -> None:

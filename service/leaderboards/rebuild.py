@@ -33,6 +33,7 @@ from service.leaderboards.feed import (
     SweepReport,
     begin_snapshot,
     catch_up,
+    mark_applied,
     rebuild_board,
     sweep,
     write_board,
@@ -117,7 +118,6 @@ def regenerate(
     progress: Progress | None = None,
 ) -> Report:
     """Rebuild (``compare=False``) or reconcile (``compare=True``) the selected boards."""
-    sweep(session, boards)  # what is already known goes in first; the rest catches up
     today = local_date(now)
     snapshot = begin_snapshot(session)
     people = members(session)
@@ -152,7 +152,11 @@ def regenerate(
             report.entries += len(ordered)
             _advance(progress, report.boards, total)
     catch_up(session, boards, snapshot, written)
-    if selection == Selection():
+    if selection == Selection() and not compare:
+        # Every kept board now counts what the snapshot saw, so its pending events are
+        # done (older periods are pruned anyway); a partial rebuild leaves them to the
+        # sweeper, whose markers skip the boards rebuilt here.
+        mark_applied(session, [i for events in snapshot.unapplied.values() for i, _ in events])
         boards.client.set(f"{boards.prefix}{BUILT}", now.isoformat())
     return report
 
