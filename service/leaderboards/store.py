@@ -49,6 +49,7 @@ return redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 SWAP = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('RENAME', KEYS[1], KEYS[2])
+  redis.call('PERSIST', KEYS[2])  -- the copy's expiry (for a crashed rebuild) stays behind
 else
   redis.call('DEL', KEYS[2])
 end
