@@ -1,4 +1,4 @@
-"""leaderboards
+"""leaderboards: the outbox, hiding people, transfers by time
 
 Revision ID: 0012
 Revises: 0009
@@ -35,6 +35,9 @@ def upgrade():
     with op.batch_alter_table('leaderboard_outbox', schema=None) as batch_op:
         batch_op.create_index('ix_leaderboard_outbox_pending', ['id'], unique=False, postgresql_where=sa.text('applied_at IS NULL'), sqlite_where=sa.text('applied_at IS NULL'))
 
+    with op.batch_alter_table('ledger_transfer', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_transfer_created_at', ['created_at'], unique=False)
+
     with op.batch_alter_table('app_user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('leaderboard_opt_out', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('leaderboard_banned', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -47,6 +50,9 @@ def downgrade():
     with op.batch_alter_table('app_user', schema=None) as batch_op:
         batch_op.drop_column('leaderboard_banned')
         batch_op.drop_column('leaderboard_opt_out')
+
+    with op.batch_alter_table('ledger_transfer', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_transfer_created_at')
 
     with op.batch_alter_table('leaderboard_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_leaderboard_outbox_pending', postgresql_where=sa.text('applied_at IS NULL'), sqlite_where=sa.text('applied_at IS NULL'))
