@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from points.errors import InvalidInput
@@ -42,8 +43,8 @@ class ScopeKind(StrEnum):
     DEPT = "dept"  # the department that branch belongs to
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
+    # A tuple, not a dataclass: a rebuild hashes scopes millions of times.
     kind: ScopeKind
     id: int
 

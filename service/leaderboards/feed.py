@@ -267,26 +267,52 @@ def begin_snapshot(session: Session) -> Snapshot:
     return Snapshot(int(last), unapplied)
 
 
+class BoardWriter:
+    """Writes rebuilt boards: each into a copy, then swapped in with one RENAME, so
+    readers see the old board or the new one, never a part of either. Many boards go
+    in one pipeline (a rebuild writes thousands); each board's swap follows its copy
+    in the pipeline's order."""
+
+    def __init__(self, boards: Boards, snapshot: Snapshot, *, flush_at: int = 50_000) -> None:
+        self.boards, self.snapshot, self.flush_at = boards, snapshot, flush_at
+        self.pipe = boards.client.pipeline(transaction=False)
+        self.pending = 0
+
+    def add(self, board: Board, scores: Iterable[tuple[int, int]]) -> None:
+        key = self.boards.key(board)
+        copy = rebuild_key(key, uuid.uuid4().hex[:12])
+        self.pipe.zadd(copy, {SENTINEL: 0})
+        rows = iter(scores)
+        while chunk := list(islice(rows, CHUNK)):
+            self.pipe.zadd(copy, {member_of(user_id): score for user_id, score in chunk})
+            self.pending += len(chunk)
+        self.pipe.expire(copy, 3600)  # a crashed rebuild leaves nothing behind for long
+        covered = [
+            event_id
+            for event_id, day in self.snapshot.unapplied.get(board.currency, [])
+            if labels_of(day)[board.period] == board.label
+        ]
+        self.boards.scripts.swap(
+            keys=[copy, key, applied_key(key)],
+            args=[self.snapshot.last_event_id, *covered],
+            client=self.pipe,
+        )
+        self.pending += 1
+        if self.pending >= self.flush_at:
+            self.flush()
+
+    def flush(self) -> None:
+        if len(self.pipe):
+            self.pipe.execute()
+        self.pending = 0
+
+
 def write_board(
     boards: Boards, board: Board, scores: Iterable[tuple[int, int]], snapshot: Snapshot
 ) -> None:
-    """Fill a rebuild copy, then swap it in with one RENAME: readers see the old board
-    or the new one, never a part of either."""
-    key = boards.key(board)
-    copy = rebuild_key(key, uuid.uuid4().hex[:12])
-    pipe = boards.client.pipeline(transaction=False)
-    pipe.zadd(copy, {SENTINEL: 0})
-    rows = iter(scores)
-    while chunk := list(islice(rows, CHUNK)):
-        pipe.zadd(copy, {member_of(user_id): score for user_id, score in chunk})
-    pipe.expire(copy, 3600)  # a crashed rebuild leaves nothing behind for long
-    pipe.execute()
-    covered = [
-        event_id
-        for event_id, day in snapshot.unapplied.get(board.currency, [])
-        if labels_of(day)[board.period] == board.label
-    ]
-    boards.scripts.swap(keys=[copy, key, applied_key(key)], args=[snapshot.last_event_id, *covered])
+    writer = BoardWriter(boards, snapshot)
+    writer.add(board, scores)
+    writer.flush()
 
 
 def catch_up(session: Session, boards: Boards, snapshot: Snapshot, rebuilt: set[Board]) -> None:

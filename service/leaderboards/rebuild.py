@@ -30,13 +30,13 @@ from points.leaderboard import (
 from service.leaderboards.feed import (
     Board,
     Boards,
+    BoardWriter,
     SweepReport,
     begin_snapshot,
     catch_up,
     mark_applied,
     rebuild_board,
     sweep,
-    write_board,
 )
 from service.leaderboards.members import Member, members
 from service.leaderboards.reading import MISSING_BOARDS
@@ -127,6 +127,7 @@ def regenerate(
     total = sum(len(scopes) for _, _, scopes in wanted)
     report = Report()
     written: set[Board] = set()
+    writer = BoardWriter(boards, snapshot)
     for code, label, scopes in wanted:
         by_scope: dict[Scope, list[tuple[int, int]]] = {scope: [] for scope in scopes}
         for user_id, score in totals.get((code, label), {}).items():
@@ -146,11 +147,12 @@ def regenerate(
                     _advance(progress, report.boards, total)
                     continue
                 report.differences.append(difference)
-            write_board(boards, board, ordered, snapshot)
+            writer.add(board, ordered)
             written.add(board)
             report.written += 1
             report.entries += len(ordered)
             _advance(progress, report.boards, total)
+    writer.flush()
     catch_up(session, boards, snapshot, written)
     if selection == Selection() and not compare:
         # Every kept board now counts what the snapshot saw, so its pending events are
