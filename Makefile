@@ -9,6 +9,7 @@ INSTALLED := $(VENV)/.installed
 run: $(INSTALLED)
 	$(BIN)/lianxin db upgrade
 	$(BIN)/lianxin demo seed
+	$(BIN)/lianxin leaderboard sync
 	$(BIN)/lianxin serve
 
 test: $(INSTALLED)

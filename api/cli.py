@@ -24,6 +24,7 @@ from api.app import create_app
 from api.awards import awards
 from api.idempotency_cli import idempotency
 from api.import_cli import import_group
+from api.leaderboard_cli import leaderboard, worker_command
 from api.ledger_cli import ledger
 from api.points_cli import points
 from api.redemptions_cli import redemptions
@@ -64,6 +65,8 @@ cli.add_command(points)
 cli.add_command(awards)
 cli.add_command(redemptions)
 cli.add_command(idempotency)
+cli.add_command(leaderboard)
+cli.add_command(worker_command)
 
 
 @cli.command("serve", with_appcontext=False)

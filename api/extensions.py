@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.db import configure_engine, engine_options
+from service.leaderboards.feed import Boards, LeaderboardFeed
 from service.models import Base
 from service.people.phones import PhoneVault
 from service.redis_connection import connect_redis
@@ -33,6 +34,7 @@ LIMITER = "lianxin.limiter"
 WECHAT = "lianxin.wechat"
 PHONE_VAULT = "lianxin.phone_vault"
 UPLOAD_STORE = "lianxin.upload_store"
+BOARDS = "lianxin.leaderboards"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -66,6 +68,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions[WECHAT] = wechat_gateway(settings, client)
     app.extensions[PHONE_VAULT] = PhoneVault(settings.personal_data_key)
     app.extensions[UPLOAD_STORE] = LocalDiskStore(settings.upload_path)
+    app.extensions[BOARDS] = Boards(
+        client, settings.redis_prefix, settings.leaderboard_keep_periods
+    )
 
 
 def wechat() -> WechatGateway:
@@ -94,7 +99,13 @@ def session() -> Session:
 
 
 def unit_of_work() -> UnitOfWork:
-    return UnitOfWork(session())
+    # After each commit, the leaderboards hear of the points it moved.
+    return UnitOfWork(session(), after_commit=(LeaderboardFeed(leaderboards()),))
+
+
+def leaderboards() -> Boards:
+    boards: Boards = current_app.extensions[BOARDS]
+    return boards
 
 
 def redis_client() -> redis.Redis:

@@ -38,6 +38,7 @@ class PersonSchema(Schema):
     residence_place_id = fields.Integer(allow_none=True)
     home_branch_id = fields.Integer(allow_none=True)
     active = fields.Boolean()
+    leaderboard_banned = fields.Boolean()
     roles = fields.List(fields.Nested(GrantSchema), attribute="grants")
     created_at = fields.DateTime()
 
@@ -62,6 +63,9 @@ class PersonChangesSchema(Schema):
     residence_place_id = fields.Integer(validate=validate.Range(min=1))
     home_branch_id = fields.Integer(validate=validate.Range(min=1))
     active = fields.Boolean(metadata={"description": "false disables sign-in (admins only)"})
+    leaderboard_banned = fields.Boolean(
+        metadata={"description": "true takes the person off every leaderboard (staff)"}
+    )
 
 
 @blp.route("/<int:user_id>")

@@ -23,6 +23,7 @@ class MeSchema(Schema):
     roles = fields.Method("dump_roles")
     privacy_policy_version = fields.String(allow_none=True)
     privacy_consented_at = fields.DateTime(allow_none=True)
+    hide_from_leaderboards = fields.Boolean(attribute="leaderboard_opt_out")
     created_at = fields.DateTime()
 
     def dump_roles(self, user: Any) -> list[dict[str, Any]]:
@@ -53,4 +54,7 @@ class ProfileChangesSchema(Schema):
     residence_place_id = fields.Integer(
         validate=validate.Range(min=1),
         metadata={"description": "chosen once; later moves are made by staff"},
+    )
+    hide_from_leaderboards = fields.Boolean(
+        metadata={"description": "true: leave me off every leaderboard (others close up)"}
     )

@@ -39,6 +39,11 @@ REVERSIBLE = frozenset(
     {TransferKind.EARN, TransferKind.AWARD, TransferKind.DEDUCT, TransferKind.REDEEM_POST}
 )
 
+# What counts as *earned* (the "earned total" and the leaderboards): points earned by
+# rule or awarded by hand. A reversal of one of these takes it back; spending, expiry,
+# deductions and reversals of anything else don't change what was earned.
+EARNING = frozenset({TransferKind.EARN, TransferKind.AWARD})
+
 
 class InsufficientBalance(Conflict):
     code = "insufficient_balance"

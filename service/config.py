@@ -68,6 +68,9 @@ class Settings:
     trusted_proxies: int = 0  # how many proxies (nginx…) put X-Forwarded-For in front
     db_pool_size: int = 5
     redis_timeout_seconds: float = 1.0
+    # Period leaderboards kept in Redis: this many weeks, months, quarters and years
+    # (the current one included); older ones are pruned, all-time boards stay.
+    leaderboard_keep_periods: int = 4
     log_level: str = "INFO"
 
     @classmethod
@@ -131,6 +134,9 @@ class Settings:
             max_open_redemptions=number(
                 "LIANXIN_MAX_OPEN_REDEMPTIONS", defaults.max_open_redemptions
             ),
+            leaderboard_keep_periods=number(
+                "LIANXIN_LEADERBOARD_KEEP_PERIODS", defaults.leaderboard_keep_periods
+            ),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
 
@@ -190,6 +196,8 @@ class Settings:
             raise ConfigError("LIANXIN_REDEMPTION_HOLD_DAYS must be positive")
         if self.max_open_redemptions <= 0:
             raise ConfigError("LIANXIN_MAX_OPEN_REDEMPTIONS must be positive")
+        if self.leaderboard_keep_periods < 1:
+            raise ConfigError("LIANXIN_LEADERBOARD_KEEP_PERIODS must be at least 1")
         if self.env is Environment.PRODUCTION:
             self._validate_production()
 

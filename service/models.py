@@ -6,6 +6,7 @@ from service.db import Base
 from service.demands.models import Demand
 from service.households.models import Household, HouseholdVisit, ParticipationHousehold
 from service.idempotency.models import IdempotencyRecord
+from service.leaderboards.models import LeaderboardEvent
 from service.ledger.models import (
     Adjustment,
     Currency,
@@ -34,6 +35,7 @@ __all__ = [
     "Household",
     "HouseholdVisit",
     "IdempotencyRecord",
+    "LeaderboardEvent",
     "LedgerAccount",
     "LotUse",
     "Pairing",

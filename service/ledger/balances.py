@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from points.ledger import Totals, TransferKind
+from points.ledger import EARNING, Totals
 from service.access import Actor
 from service.ledger.models import Currency, LedgerAccount, Transfer
 from service.people.admin import get_person
 
-EARNING_KINDS = (TransferKind.EARN.value, TransferKind.AWARD.value)
+EARNING_KINDS = tuple(sorted(kind.value for kind in EARNING))
 
 
 @dataclass(frozen=True)

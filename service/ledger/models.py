@@ -107,6 +107,8 @@ class Transfer(Base):
             name="resolves_a_hold",
         ),
         Index("ix_ledger_transfer_source", "source"),
+        # Leaderboards read one period's earnings (a new week's board, a stale answer).
+        Index("ix_ledger_transfer_created_at", "created_at"),
     )
 
 

@@ -40,6 +40,7 @@ from points.ledger import (
 )
 from service import telemetry
 from service.db import rows_changed, transaction_cache, utcnow
+from service.leaderboards import outbox
 from service.ledger import lots
 from service.ledger.models import LedgerAccount, Transfer
 
@@ -123,6 +124,7 @@ def post(session: Session, request: TransferRequest) -> Transfer:
     for account in sorted((debit, credit), key=lambda a: a.id):
         _move(session, request, account, is_debit=account is debit)
     lots.track(session, transfer, request.lot_id, debit=debit, credit=credit)
+    outbox.record(session, transfer)  # the leaderboards hear of it in this transaction
     # Counted when written, so a transfer whose use case later rolls back is counted too.
     telemetry.transfer_posted(request.kind.value, request.currency)
     return transfer

@@ -15,6 +15,7 @@ from points.places import PlaceLevel
 from service.access import Actor
 from service.auth.sign_in import SignedIn, issue_tokens
 from service.db import utcnow
+from service.leaderboards.outbox import member_changed
 from service.people.directory import ensure_grant
 from service.people.models import User
 from service.people.phones import PhoneVault
@@ -47,6 +48,7 @@ class ProfileChanges:
     avatar_url: str | None = None
     privacy_policy_version: str | None = None
     residence_place_id: int | None = None
+    hide_from_leaderboards: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ def update_profile(uow: UnitOfWork, actor: Actor, changes: ProfileChanges) -> Us
             user.privacy_consented_at = utcnow()
         if changes.residence_place_id is not None:
             _choose_residence(uow, user, changes.residence_place_id)
+        hide = changes.hide_from_leaderboards
+        if hide is not None and hide != user.leaderboard_opt_out:
+            member_changed(uow.session, user.id)
+            user.leaderboard_opt_out = hide
         uow.commit()
         return user
 
@@ -95,6 +101,7 @@ def _choose_residence(uow: UnitOfWork, user: User, place_id: int) -> None:
             "choose a community, grid or building",
             errors={"residence_place_id": ["must be a community, grid or building"]},
         )
+    member_changed(uow.session, user.id)
     user.residence_place_id = place.id
     ensure_grant(uow.session, user, Role.RESIDENT, ScopeType.ORG, place.id)
 

@@ -399,6 +399,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/redemptions/<int:redemption_id>/cancel"): route(
         lambda w, s: ((w.side(s, "redemption"),), None), same(dict.fromkeys(ROLES, 404))
     ),
+    # A board is readable where one lives (and above), and in one's granted scopes.
+    # Every role's user lives in grid A; only the street's admin reaches community B.
+    ("GET", "/api/v1/leaderboards/<string:currency>"): route(
+        lambda w, s: (("jifen",), {"scope": f"org:{w.side(s, 'community')}", "period": "month"}),
+        scoped(200, a=EVERYONE),
+    ),
 }
 
 

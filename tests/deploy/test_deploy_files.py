@@ -34,13 +34,7 @@ CHECK = DEPLOY / "check"
 
 # Commands the deployment files already run that other branches are adding. The lead
 # empties this at merge; test_not_yet_present_commands_are_really_missing says when.
-NOT_YET_PRESENT: frozenset[tuple[str, ...]] = frozenset(
-    {
-        ("worker",),
-        ("leaderboard", "sync"),
-        ("leaderboard", "reconcile"),
-    }
-)
+NOT_YET_PRESENT: frozenset[tuple[str, ...]] = frozenset({})
 # Names the deployment files may set that are not settings of the app itself.
 NOT_APP_SETTINGS = frozenset({"LIANXIN_IMAGE"})  # compose: which image to run
 

@@ -1,4 +1,5 @@
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from points.places import PlaceLevel
 from service.places.models import Place
@@ -31,3 +32,20 @@ def test_an_error_inside_rolls_back(uow: UnitOfWork) -> None:
     except RuntimeError:
         pass
     assert count(uow) == 0
+
+
+def test_after_commit_steps_run_once_committed_and_cannot_undo_it(uow: UnitOfWork) -> None:
+    seen: list[int] = []
+
+    def count_places(session: Session) -> None:
+        seen.append(session.scalar(select(func.count()).select_from(Place)) or 0)
+
+    def broken(session: Session) -> None:
+        raise RuntimeError("Redis fell over")
+
+    hooked = UnitOfWork(uow.session, after_commit=(broken, count_places))
+    with hooked:
+        add_place(hooked.session, None, "街道", PlaceLevel.STREET)
+        hooked.commit()  # the broken step is logged, not raised
+    assert seen == [1]
+    assert count(uow) == 1

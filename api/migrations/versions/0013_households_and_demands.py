@@ -1,7 +1,7 @@
 """households_and_demands
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-22 04:54:05.137014
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
