@@ -13,6 +13,7 @@ name once per process; building them per app would fail on the second app.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, request
@@ -26,9 +27,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from api import extensions
 from service import telemetry
+from service.db import utcnow
+from service.leaderboards.feed import outbox_lag
 
 # In multiprocess mode every metric writes to a file in this folder from its first
 # value on, some at import: a missing folder would stop any `lianxin` command.
@@ -93,6 +97,10 @@ def _registry() -> CollectorRegistry:
 
 @blp.get("/metrics")
 def scrape() -> Response:
+    # Any instance reports the outbox lag, so it shows even where no worker runs.
+    # The database being down is /readyz's news; the other metrics still serve.
+    with suppress(SQLAlchemyError):
+        telemetry.outbox_lag(outbox_lag(extensions.session(), utcnow()))
     return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
 
 

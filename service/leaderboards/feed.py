@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from itertools import islice
 
 import redis
@@ -31,6 +31,7 @@ from points.leaderboard import (
     period_of,
     recent_labels,
 )
+from service import telemetry
 from service.db import utcnow
 from service.leaderboards.members import members
 from service.leaderboards.models import LeaderboardEvent
@@ -211,9 +212,20 @@ class SweepReport:
     left: int = 0  # still unapplied: a board that could not be rebuilt
 
 
+def outbox_lag(session: Session, now: datetime) -> float:
+    """Seconds the oldest outbox row has waited for Redis (0 when none waits); reported
+    to the metrics, where a growing lag says the worker or Redis is down."""
+    oldest = session.scalar(
+        select(func.min(LeaderboardEvent.created_at)).where(LeaderboardEvent.applied_at.is_(None))
+    )
+    session.rollback()  # a read of its own: hold no snapshot open
+    return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+
+
 def sweep(session: Session, boards: Boards, *, batch: int = 1_000) -> SweepReport:
     """Apply every outbox row not applied yet, oldest first, in batches; boards that
     are missing are rebuilt from the ledger on the way."""
+    telemetry.outbox_lag(outbox_lag(session, utcnow()))
     applied = rebuilt = 0
     after = 0
     while True:

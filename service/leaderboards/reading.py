@@ -32,6 +32,7 @@ from points.leaderboard import (
     period_label,
     user_of,
 )
+from service import telemetry
 from service.access import Actor, Target, covers
 from service.leaderboards.feed import Board, Boards
 from service.leaderboards.store import pairs
@@ -72,6 +73,7 @@ class BoardView:
 
 def count_fallback(reason: str) -> None:
     FALLBACKS[reason] += 1
+    telemetry.redis_fallback(f"leaderboard:{reason}")
     log.info("leaderboard served from SQL", extra={"reason": reason})
 
 

@@ -12,10 +12,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from points.ledger import Phase
-from service.db import rows_changed, transaction_cache
-from service.ledger.models import Currency, LedgerAccount, LotUse, PointLot, Transfer
-
-_LIFETIMES = "lianxin.ledger.lifetimes"
+from service.db import rows_changed
+from service.ledger.accounts import currency
+from service.ledger.models import LedgerAccount, LotUse, PointLot, Transfer
 
 
 def track(
@@ -26,7 +25,7 @@ def track(
     debit: LedgerAccount,
     credit: LedgerAccount,
 ) -> None:
-    lifetime = _lifetime(session, transfer.currency)
+    lifetime = currency(session, transfer.currency).expires_after_days
     if lifetime is None:
         return
     members = {account.id for account in (debit, credit) if account.user_id is not None}
@@ -46,16 +45,6 @@ def track(
             _consume(session, transfer, lot_id)
         elif phase is Phase.VOID_PENDING and transfer.pending_id is not None:
             _give_back(session, transfer, transfer.pending_id)
-
-
-def _lifetime(session: Session, currency: str) -> int | None:
-    """Days a currency's credits last, read once a transaction."""
-    known: dict[str, int | None] = transaction_cache(session, _LIFETIMES)
-    if currency not in known:
-        known[currency] = session.scalar(
-            select(Currency.expires_after_days).where(Currency.code == currency)
-        )
-    return known[currency]
 
 
 def _consume(session: Session, transfer: Transfer, lot_id: int | None) -> None:

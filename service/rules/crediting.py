@@ -53,27 +53,37 @@ def window_starts(now: datetime) -> dict[str, datetime]:
     }
 
 
-def earned_so_far(session: Session, account_id: int, now: datetime) -> EarnedSoFar:
-    """Rule earnings (not manual awards) credited in each window, less those reversed."""
+def earned_so_far(
+    session: Session, account_ids: list[int], now: datetime
+) -> dict[int, EarnedSoFar]:
+    """Rule earnings (not manual awards) credited to each account in each window, less
+    those reversed; one query for all of a member's accounts."""
     starts = window_starts(now)
     reversed_ids = select(Transfer.reverses_id).where(Transfer.reverses_id.is_not(None))
-    sums = session.execute(
+    rows = session.execute(
         select(
+            Transfer.credit_account_id,
             *(
                 func.coalesce(
                     func.sum(case((Transfer.created_at >= start, Transfer.amount), else_=0)), 0
                 )
                 for start in starts.values()
-            )
-        ).where(
-            Transfer.credit_account_id == account_id,
+            ),
+        )
+        .where(
+            Transfer.credit_account_id.in_(account_ids),
             Transfer.kind == TransferKind.EARN.value,
             Transfer.created_at >= starts["year"],
             Transfer.id.not_in(reversed_ids),
         )
-    ).one()
-    day, week, month, year = (int(value) for value in sums)
-    return EarnedSoFar(day=day, week=week, month=month, year=year)
+        .group_by(Transfer.credit_account_id)
+    )
+    earned = {account_id: EarnedSoFar(0, 0, 0, 0) for account_id in account_ids}
+    for account_id, day, week, month, year in rows:
+        earned[account_id] = EarnedSoFar(
+            day=int(day), week=int(week), month=int(month), year=int(year)
+        )
+    return earned
 
 
 def _key(work: Work, currency: Currency) -> str:
@@ -103,7 +113,8 @@ def credit_work(session: Session, work: Work, now: datetime) -> Credited:
     ).all()
     if already:
         return Credited(Evaluation(None, None, ()), list(already), version.label)
-    earned = {code: earned_so_far(session, account.id, now) for code, account in accounts.items()}
+    so_far = earned_so_far(session, [account.id for account in accounts.values()], now)
+    earned = {code: so_far[account.id] for code, account in accounts.items()}
     evaluation = evaluate(rules, work.facts, earned)
     transfers = []
     for award in evaluation.awards:

@@ -70,11 +70,22 @@ def submit(
         return participation
 
 
-def _for_approver(session: Session, actor: Actor, participation_id: int) -> Participation:
+@dataclass(frozen=True)
+class _Reviewed:
+    """What an approver's step loaded, kept together so later steps read none of it
+    again (the session keeps only objects someone holds)."""
+
+    participation: Participation
+    task: Task
+    place: Place | None
+
+
+def _for_approver(session: Session, actor: Actor, participation_id: int) -> _Reviewed:
     participation = session.get(Participation, participation_id)
     if participation is None:
         raise NotFound("participation not found")
-    place = session.get(Place, task_of(session, participation).place_id)
+    task = task_of(session, participation)
+    place = session.get(Place, task.place_id)
     require(
         actor,
         Action.MANAGE_TASKS,
@@ -83,7 +94,7 @@ def _for_approver(session: Session, actor: Actor, participation_id: int) -> Part
     )
     if participation.user_id == actor.user_id:
         raise SelfApproval("nobody approves their own work")
-    return participation
+    return _Reviewed(participation, task, place)
 
 
 def _decide(
@@ -93,10 +104,11 @@ def _decide(
     action: ParticipationAction,
     now: datetime,
     **values: object,
-) -> Participation:
+) -> _Reviewed:
     """An approver's step: in scope, not their own, allowed from the current state, and
     moved by a conditional UPDATE so a second, concurrent step finds nothing to move."""
-    participation = _for_approver(session, actor, participation_id)
+    reviewed = _for_approver(session, actor, participation_id)
+    participation = reviewed.participation
     current = ParticipationStatus(participation.status)
     target = transition(PARTICIPATION_TRANSITIONS, current, action)
     move_participation(
@@ -108,14 +120,14 @@ def _decide(
         decided_at=now,
         **values,
     )
-    return participation
+    return reviewed
 
 
 def approve(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Approved:
     with uow:
         session = uow.session
-        participation = _decide(session, actor, participation_id, ParticipationAction.APPROVE, now)
-        task = task_of(session, participation)
+        reviewed = _decide(session, actor, participation_id, ParticipationAction.APPROVE, now)
+        participation, task = reviewed.participation, reviewed.task
         credited = credit_work(
             session,
             Work(
@@ -151,7 +163,7 @@ def reject(
         session = uow.session
         participation = _decide(
             session, actor, participation_id, ParticipationAction.REJECT, now, reject_reason=reason
-        )
+        ).participation
         uow.commit()
         return participation
 
@@ -216,7 +228,7 @@ def reverse_approval(
         session = uow.session
         participation = _decide(
             session, actor, participation_id, ParticipationAction.REVERSE, now, reject_reason=reason
-        )
+        ).participation
         reversals = reverse_source(
             session, f"participation:{participation.id}", actor_id=actor.user_id, reason=reason
         )

@@ -9,18 +9,21 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api import extensions
 from api.authentication import is_public
 from api.observability import json_handler
 from service import telemetry
+from service.db import utcnow
+from service.leaderboards.models import LeaderboardEvent
 from service.people.models import User
 from tests.conftest import AppFactory, signed_in_headers
 from tests.ledger_helpers import credit
@@ -94,12 +97,26 @@ def test_a_ledger_post_counts_once_and_a_replay_does_not(app: Flask, client: Fla
     assert sample(client, "lianxin_transfers_posted_total", **labels) == before + 1
 
 
-def test_redis_fallbacks_and_outbox_lag_reach_the_scrape(client: FlaskClient) -> None:
+def test_redis_fallbacks_reach_the_scrape(client: FlaskClient) -> None:
     before = sample(client, "lianxin_redis_fallbacks_total", where="test-board")
     telemetry.redis_fallback("test-board")
-    telemetry.outbox_lag(12.5)
     assert sample(client, "lianxin_redis_fallbacks_total", where="test-board") == before + 1
-    assert sample(client, "lianxin_outbox_lag_seconds") == 12.5
+
+
+def test_the_scrape_measures_how_long_the_oldest_outbox_row_has_waited(
+    app: Flask, client: FlaskClient
+) -> None:
+    assert sample(client, "lianxin_outbox_lag_seconds") == 0  # nothing waits
+    signed_in_headers(client, "o-lag")
+    with app.app_context():
+        session = extensions.session()
+        user_id = session.scalars(select(User.id).where(User.openid == "o-lag")).one()
+        credit(session, user_id, "jifen", 5, key="metrics:lag")  # no after-commit feed here
+        session.execute(
+            update(LeaderboardEvent).values(created_at=utcnow() - timedelta(seconds=90))
+        )
+        session.commit()
+    assert 90 <= sample(client, "lianxin_outbox_lag_seconds") < 120
 
 
 def test_a_failing_observer_never_breaks_the_caller(caplog_lines: io.StringIO) -> None:
