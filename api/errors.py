@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request
+from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from api.observability import current_request_id
@@ -108,10 +109,14 @@ def handle_http_error(error: HTTPException) -> tuple[Response, int]:
         message = "The request has invalid fields; see errors."
     headers = dict(data.get("headers") or {})
     if error.response is not None:
-        # Errors that carry their own response (rate limits) keep its headers.
+        # Errors that carry their own response keep its headers.
         headers.update(
             {k: v for k, v in error.response.headers.items() if k.startswith(("X-", "Retry"))}
         )
+    if isinstance(error, RateLimitExceeded):
+        # Rate-limit headers on every answer would cost Redis round trips per request;
+        # the refused caller is told how long the limit's window is.
+        headers.setdefault("Retry-After", str(error.limit.limit.get_expiry()))
     return error_response(status, code, str(message), errors, headers)
 
 

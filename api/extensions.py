@@ -60,7 +60,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         storage_uri="redis://",
         storage_options=storage_options,
         key_prefix=f"{settings.redis_prefix}ratelimit",
-        headers_enabled=True,
+        # No X-RateLimit-* on every answer: they cost two Redis reads a request.
+        headers_enabled=False,
         # Redis is a derived store: if it is down, serve without limits rather than fail.
         swallow_errors=True,
         in_memory_fallback_enabled=True,

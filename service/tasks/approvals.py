@@ -26,7 +26,7 @@ from service.ledger.posting import reverse_source
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.tasks.models import Participation, Task
-from service.tasks.signups import move_participation, own_participation, task_of
+from service.tasks.signups import move_participation, own_participation_and_task, task_of
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import attach_to_participation
 
@@ -55,8 +55,7 @@ def submit(
     (each attached once, in order)."""
     with uow:
         session = uow.session
-        participation = own_participation(session, actor, participation_id)
-        task = task_of(session, participation)
+        participation, task = own_participation_and_task(session, actor, participation_id)
         current = ParticipationStatus(participation.status)
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.SUBMIT)
         units = link_households(session, participation, task, household_ids, units)

@@ -44,7 +44,7 @@ from points.tasks import (
 from service.access import Actor
 from service.tasks.board import staff_task
 from service.tasks.models import Participation, Task
-from service.tasks.signups import move_participation, own_participation, task_of
+from service.tasks.signups import move_participation, own_participation_and_task
 from service.unit_of_work import UnitOfWork
 
 REPEATED_FAILURES_AT = 3
@@ -80,8 +80,7 @@ def check_in(
 ) -> Participation:
     with uow:
         session = uow.session
-        participation = own_participation(session, actor, participation_id)
-        task = task_of(session, participation)
+        participation, task = own_participation_and_task(session, actor, participation_id)
         current = ParticipationStatus(participation.status)
         if current is ParticipationStatus.CHECKED_IN:
             raise AlreadyCheckedIn("you are already checked in")
@@ -179,8 +178,7 @@ def check_out(
 ) -> Participation:
     with uow:
         session = uow.session
-        participation = own_participation(session, actor, participation_id)
-        task = task_of(session, participation)
+        participation, task = own_participation_and_task(session, actor, participation_id)
         current = ParticipationStatus(participation.status)
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CHECK_OUT)
         assert participation.checked_in_at is not None  # checked in, by the transition

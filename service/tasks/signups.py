@@ -112,6 +112,21 @@ def own_participation(session: Session, actor: Actor, participation_id: int) -> 
     return participation
 
 
+def own_participation_and_task(
+    session: Session, actor: Actor, participation_id: int
+) -> tuple[Participation, Task]:
+    """One's own participation and its task, in one query: every step of attendance
+    needs both."""
+    row = session.execute(
+        select(Participation, Task)
+        .join(Task, Task.id == Participation.task_id)
+        .where(Participation.id == participation_id, Participation.user_id == actor.user_id)
+    ).first()
+    if row is None:
+        raise NotFound("participation not found")
+    return row[0], row[1]
+
+
 def task_of(session: Session, participation: Participation) -> Task:
     task = session.get(Task, participation.task_id)
     assert task is not None  # a foreign key
@@ -142,8 +157,7 @@ def move_participation(
 def cancel(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Participation:
     with uow:
         session = uow.session
-        participation = own_participation(session, actor, participation_id)
-        task = task_of(session, participation)
+        participation, task = own_participation_and_task(session, actor, participation_id)
         current = ParticipationStatus(participation.status)
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CANCEL)
         check_cancellable(now, task.starts_at)
