@@ -23,12 +23,16 @@ def redeemed_sink_key(station_id: int) -> str:
     return f"sink:redeemed:{station_id}"
 
 
-def currency(session: Session, code: str) -> Currency:
+def _currencies(session: Session) -> dict[str, Currency]:
     known: dict[str, Currency] = transaction_cache(session, "ledger.currencies")
     if not known:
         # Both currencies at once: a use case that needs one needs the other next.
         known.update((c.code, c) for c in session.scalars(select(Currency)))
-    found = known.get(code)
+    return known
+
+
+def currency(session: Session, code: str) -> Currency:
+    found = _currencies(session).get(code)
     if found is None:
         raise NotFound(f"no currency {code}", errors={"currency": ["unknown currency"]})
     return found
@@ -42,14 +46,51 @@ def system_account(session: Session, key: str, code: str) -> LedgerAccount:
     return _open(session, code, system_key=key)
 
 
+def _by_owner(session: Session) -> dict[tuple[str, int | None, str | None], LedgerAccount]:
+    # Held for the transaction: posting reads the account again, by id, for free.
+    return transaction_cache(session, "ledger.accounts_by_owner")
+
+
+def locked_member_accounts(session: Session, user_id: int) -> dict[str, LedgerAccount]:
+    """A member's account in every currency, row-locked in id order (as every ledger
+    write locks), opened where missing, in one query when all exist."""
+    known = _by_owner(session)
+    found = {
+        account.currency: account
+        for account in session.scalars(
+            select(LedgerAccount)
+            .where(LedgerAccount.user_id == user_id)
+            .order_by(LedgerAccount.id)
+            .with_for_update()
+        )
+    }
+    for code, account in found.items():
+        known[(code, user_id, None)] = account
+    for code in _currencies(session):
+        if code not in found:
+            found[code] = _open(session, code, user_id=user_id)  # a new row is ours alone
+    return found
+
+
+def system_accounts(session: Session, key: str, codes: list[str]) -> dict[str, LedgerAccount]:
+    """One system account (``issuance:<place>``, say) in several currencies at once."""
+    known = _by_owner(session)
+    wanted = [code for code in codes if (code, None, key) not in known]
+    if wanted:
+        for account in session.scalars(
+            select(LedgerAccount).where(
+                LedgerAccount.system_key == key, LedgerAccount.currency.in_(wanted)
+            )
+        ):
+            known[(account.currency, None, key)] = account
+    return {code: _open(session, code, system_key=key) for code in codes}
+
+
 def _open(
     session: Session, code: str, *, user_id: int | None = None, system_key: str | None = None
 ) -> LedgerAccount:
     currency(session, code)
-    # Held for the transaction: posting reads the account again, by id, for free.
-    known: dict[tuple[str, int | None, str | None], LedgerAccount] = transaction_cache(
-        session, "ledger.accounts_by_owner"
-    )
+    known = _by_owner(session)
     found = known.get((code, user_id, system_key))
     if found is not None:
         return found

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from points.currency import Currency
 from points.ledger import TransferKind
 from points.rules import EarnedSoFar, Evaluation, Facts, evaluate, parse_rule_set
-from service.ledger.accounts import issuance_key, member_account, system_account
-from service.ledger.models import LedgerAccount, Transfer
+from service.ledger.accounts import issuance_key, locked_member_accounts, system_accounts
+from service.ledger.models import Transfer
 from service.ledger.posting import TransferRequest, post
 from service.rules.rule_sets import in_force
 
@@ -95,15 +95,10 @@ def credit_work(session: Session, work: Work, now: datetime) -> Credited:
     if version is None:
         return Credited(Evaluation(None, None, ()), [], None)
     rules = parse_rule_set(version.content)
-    accounts = {code: member_account(session, work.user_id, code.value) for code in Currency}
-    # Lock the member's accounts (in id order, like every ledger write) so two approvals
-    # at once can't both see room under a cap that only one of them fits in.
-    session.scalars(
-        select(LedgerAccount.id)
-        .where(LedgerAccount.id.in_([a.id for a in accounts.values()]))
-        .order_by(LedgerAccount.id)
-        .with_for_update()
-    ).all()
+    # The member's accounts, locked, so two approvals at once can't both see room under
+    # a cap that only one of them fits in.
+    locked = locked_member_accounts(session, work.user_id)
+    accounts = {code: locked[code.value] for code in Currency}
     # Checked under the lock: a retry, or a racing duplicate, finds the first credit
     # instead of pricing the work again against caps that now include it.
     already = session.scalars(
@@ -116,10 +111,12 @@ def credit_work(session: Session, work: Work, now: datetime) -> Credited:
     so_far = earned_so_far(session, [account.id for account in accounts.values()], now)
     earned = {code: so_far[account.id] for code, account in accounts.items()}
     evaluation = evaluate(rules, work.facts, earned)
+    paid = [award for award in evaluation.awards if award.amount > 0]
+    issuance = system_accounts(
+        session, issuance_key(version.place_id), [award.currency.value for award in paid]
+    )
     transfers = []
-    for award in evaluation.awards:
-        if award.amount <= 0:
-            continue
+    for award in paid:
         transfers.append(
             post(
                 session,
@@ -127,9 +124,7 @@ def credit_work(session: Session, work: Work, now: datetime) -> Credited:
                     idempotency_key=_key(work, award.currency),
                     kind=TransferKind.EARN,
                     currency=award.currency.value,
-                    debit_account_id=system_account(
-                        session, issuance_key(version.place_id), award.currency.value
-                    ).id,
+                    debit_account_id=issuance[award.currency.value].id,
                     credit_account_id=accounts[award.currency].id,
                     amount=award.amount,
                     source=work.source,

@@ -26,7 +26,7 @@ from service.ledger.posting import reverse_source
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.tasks.models import Participation, Task
-from service.tasks.signups import move_participation, own_participation_and_task, task_of
+from service.tasks.signups import move_participation, own_participation_and_task
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import attach_to_participation
 
@@ -76,19 +76,23 @@ class _Reviewed:
 
     participation: Participation
     task: Task
-    place: Place | None
+    place: Place
 
 
 def _for_approver(session: Session, actor: Actor, participation_id: int) -> _Reviewed:
-    participation = session.get(Participation, participation_id)
-    if participation is None:
+    row = session.execute(
+        select(Participation, Task, Place)
+        .join(Task, Task.id == Participation.task_id)
+        .join(Place, Place.id == Task.place_id)
+        .where(Participation.id == participation_id)
+    ).first()
+    if row is None:
         raise NotFound("participation not found")
-    task = task_of(session, participation)
-    place = session.get(Place, task.place_id)
+    participation, task, place = row
     require(
         actor,
         Action.MANAGE_TASKS,
-        Target(place_path=place.path if place else None),
+        Target(place_path=place.path),
         what="participation",
     )
     if participation.user_id == actor.user_id:
