@@ -16,7 +16,7 @@ from datetime import date, datetime
 from itertools import islice
 
 import redis
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -136,22 +136,21 @@ def mark_applied(session: Session, event_ids: Sequence[int]) -> None:
     session.commit()
 
 
-def apply_written(session: Session, boards: Boards, event_ids: Iterable[int]) -> None:
+def apply_written(session: Session, boards: Boards, written: Iterable[LeaderboardEvent]) -> None:
     """The unit of work's after-commit step: apply what the transaction wrote. Missing
     boards wait for the worker; any failure leaves the rows for the sweeper."""
-    ids = sorted(set(event_ids))
-    if not ids:
+    # Rows a rolled-back transaction wrote are no longer persistent: never applied.
+    events = sorted(
+        (e for e in written if inspect(e).persistent and e.applied_at is None),
+        key=lambda event: event.id,
+    )
+    if not events:
         return
     try:
-        events = session.scalars(
-            select(LeaderboardEvent)
-            .where(LeaderboardEvent.id.in_(ids), LeaderboardEvent.applied_at.is_(None))
-            .order_by(LeaderboardEvent.id)
-        ).all()
         apply_events(session, boards, events)
     except (redis.RedisError, SQLAlchemyError, OSError) as error:
         session.rollback()
-        log.warning("leaderboards: %d event(s) left for the sweeper: %s", len(ids), error)
+        log.warning("leaderboards: %d event(s) left for the sweeper: %s", len(events), error)
 
 
 def refresh_members(session: Session, boards: Boards, before: dict[int, tuple[Scope, ...]]) -> None:

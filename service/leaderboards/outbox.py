@@ -45,7 +45,7 @@ def record(session: Session, transfer: Transfer) -> LeaderboardEvent | None:
     )
     session.add(event)
     session.flush()
-    session.info.setdefault(WRITTEN, []).append(event.id)
+    session.info.setdefault(WRITTEN, []).append(event)
     return event
 
 

@@ -41,6 +41,7 @@ from service.people.models import RoleGrant, User
 from service.rules.models import RuleSetVersion
 from service.tasks.approvals import approve
 from service.tasks.models import Participation, Task
+from service.unit_of_work import UnitOfWork
 from tests.api.world import demo_task
 from tests.conftest import AppFactory, Backend, empty_tables
 from tests.integration.leaderboard_world import Town, build_town, earn
@@ -142,6 +143,48 @@ def test_an_earning_reaches_every_board_of_its_member(app: Flask, town: Town) ->
     assert [(e.rank, e.user_id, e.name, e.score) for e in view.items] == [(1, member, "党员0", 30)]
     assert view.me is not None
     assert (view.me.rank, view.me.score) == (1, 30)
+
+
+def test_an_earning_rolled_back_never_reaches_a_board(app: Flask, town: Town) -> None:
+    rebuild(app)
+    member, other = town.people[0], town.people[1]
+
+    def fails_after_posting(uow: UnitOfWork) -> None:
+        with uow:
+            session = uow.session
+            post(
+                session,
+                TransferRequest(
+                    idempotency_key="test:rolled-back",
+                    kind=TransferKind.EARN,
+                    currency="jifen",
+                    debit_account_id=system_account(session, "issuance:1", "jifen").id,
+                    credit_account_id=member_account(session, member, "jifen").id,
+                    amount=99,
+                ),
+            )
+            raise RuntimeError("the use case failed after posting")
+
+    with app.app_context():
+        uow = extensions.unit_of_work()
+        with pytest.raises(RuntimeError):
+            fails_after_posting(uow)
+        # The same session's next use case commits: its step must apply only its own.
+        with uow:
+            session = uow.session
+            post(
+                session,
+                TransferRequest(
+                    idempotency_key="test:committed",
+                    kind=TransferKind.EARN,
+                    currency="jifen",
+                    debit_account_id=system_account(session, "issuance:1", "jifen").id,
+                    credit_account_id=member_account(session, other, "jifen").id,
+                    amount=5,
+                ),
+            )
+            uow.commit()
+    assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(other, 5)]
 
 
 def _busy_ledger(app: Flask, town: Town) -> None:
