@@ -25,6 +25,7 @@ from service.tasks.approvals import SelfApproval
 from service.tasks.board import home_places
 from service.tasks.signups import serving_role
 from service.unit_of_work import UnitOfWork
+from service.uploads.photos import check_own_photos
 
 
 class DemandChanged(Conflict):
@@ -82,7 +83,7 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
             category=spec.category.value,
             description=spec.description.strip(),
             address=spec.address.strip(),
-            upload_ids=list(spec.upload_ids),
+            upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids),
             reporter_id=actor.user_id,
             reporter_role=serving_role(actor).value,
             created_at=now,

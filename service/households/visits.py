@@ -33,6 +33,7 @@ from service.rules.crediting import Work, credit_work
 from service.tasks.approvals import SelfApproval
 from service.tasks.signups import serving_role
 from service.unit_of_work import UnitOfWork
+from service.uploads.photos import check_own_photos
 
 
 class VisitChanged(Conflict):
@@ -86,7 +87,7 @@ def record_visit(uow: UnitOfWork, actor: Actor, spec: NewVisit, now: datetime) -
             visited_at=spec.visited_at,
             visit_day=day,
             note=spec.note,
-            upload_ids=list(spec.upload_ids),
+            upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids),
         )
         session.add(visit)
         uow.commit()

@@ -61,6 +61,33 @@ def take_photo(
         raise
 
 
+def check_own_photos(session: Session, owner_id: int, upload_ids: Sequence[int]) -> list[int]:
+    """Photos someone hands in with a report or a visit: theirs, each once, at most
+    nine. Answers the ids in the order given."""
+    wanted = list(dict.fromkeys(upload_ids))
+    if len(wanted) != len(upload_ids):
+        raise InvalidInput("a photo is listed twice", errors={"upload_ids": ["duplicates"]})
+    if len(wanted) > MAX_PHOTOS_PER_SUBMISSION:
+        raise InvalidInput(
+            f"at most {MAX_PHOTOS_PER_SUBMISSION} photos",
+            errors={"upload_ids": [f"more than {MAX_PHOTOS_PER_SUBMISSION}"]},
+        )
+    if not wanted:
+        return wanted
+    own = set(
+        session.scalars(select(Upload.id).where(Upload.id.in_(wanted), Upload.owner_id == owner_id))
+    )
+    refused = [upload_id for upload_id in wanted if upload_id not in own]
+    if refused:
+        raise InvalidInput(
+            "some photos are not yours",
+            errors={
+                "upload_ids": [f"{upload_id} is not a photo of yours" for upload_id in refused]
+            },
+        )
+    return wanted
+
+
 def attach_to_participation(
     session: Session, owner_id: int, participation_id: int, upload_ids: Sequence[int]
 ) -> None:

@@ -14,6 +14,7 @@ from api import extensions
 from service.ledger.models import Transfer
 from tests.api.community_helpers import balances, ledger_is_clean, publish_starter_rules
 from tests.api.test_access_matrix import new_task_body
+from tests.api.test_uploads import uploaded
 from tests.api.world import World
 
 
@@ -35,15 +36,19 @@ def reported(client: FlaskClient, world: World, role: str = "resident") -> int:
 
 
 def test_anyone_living_there_reports_and_staff_see_it(client: FlaskClient, world: World) -> None:
-    created = report(client, world, address="3栋东侧", upload_ids=[7])
+    photo = uploaded(client, world, "resident")
+    created = report(client, world, address="3栋东侧", upload_ids=[photo])
     assert created.status_code == 201
     body = created.get_json()
     assert (body["status"], body["category"], body["address"], body["upload_ids"]) == (
         "submitted",
         "facility",
         "3栋东侧",
-        [7],
+        [photo],
     )
+    not_theirs = report(client, world, upload_ids=[uploaded(client, world, "member")])
+    assert not_theirs.status_code == 422
+    assert "upload_ids" in not_theirs.get_json()["errors"]
     # The clerk holds no role in the place but lives there.
     assert report(client, world, "clerk").status_code == 201
     assert world.call(client, "resident", "GET", f"/demands/{body['id']}").status_code == 200

@@ -20,6 +20,7 @@ from service.people.directory import ensure_grant
 from service.people.models import User
 from tests.api.community_helpers import balances, ledger_is_clean, publish_starter_rules
 from tests.api.test_approvals import HERE, running_task
+from tests.api.test_uploads import uploaded
 from tests.api.world import World
 
 
@@ -156,14 +157,24 @@ def test_changing_a_household(client: FlaskClient, world: World) -> None:
 # --- visits ------------------------------------------------------------------------
 
 
+def test_a_visit_takes_only_the_visitors_own_photos(client: FlaskClient, world: World) -> None:
+    someone_elses = uploaded(client, world, "volunteer")
+    logged = log_visit(client, world, world.ids["household_A"], upload_ids=[someone_elses])
+    assert logged.status_code == 422
+    assert logged.get_json()["errors"] == {
+        "upload_ids": [f"{someone_elses} is not a photo of yours"]
+    }
+
+
 def test_a_confirmed_visit_credits_the_visitor_once(
     app: Flask, client: FlaskClient, world: World, rules: None
 ) -> None:
     household = world.ids["household_A"]
-    logged = log_visit(client, world, household, note="陪老人聊天", upload_ids=[3, 4])
+    photos = [uploaded(client, world), uploaded(client, world)]
+    logged = log_visit(client, world, household, note="陪老人聊天", upload_ids=photos)
     assert logged.status_code == 201
     visit = logged.get_json()
-    assert (visit["status"], visit["role"], visit["upload_ids"]) == ("submitted", "member", [3, 4])
+    assert (visit["status"], visit["role"], visit["upload_ids"]) == ("submitted", "member", photos)
     queue = world.call(client, "staff", "GET", "/household-visits").get_json()["items"]
     assert [v["id"] for v in queue] == [world.ids["visit_A"], visit["id"]]  # oldest first
 
