@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from points.access import Action, Role
@@ -79,13 +79,16 @@ class _Reviewed:
     place: Place
 
 
+_FOR_REVIEW = (
+    select(Participation, Task, Place)
+    .join(Task, Task.id == Participation.task_id)
+    .join(Place, Place.id == Task.place_id)
+    .where(Participation.id == bindparam("participation_id"))
+)
+
+
 def _for_approver(session: Session, actor: Actor, participation_id: int) -> _Reviewed:
-    row = session.execute(
-        select(Participation, Task, Place)
-        .join(Task, Task.id == Participation.task_id)
-        .join(Place, Place.id == Task.place_id)
-        .where(Participation.id == participation_id)
-    ).first()
+    row = session.execute(_FOR_REVIEW, {"participation_id": participation_id}).first()
     if row is None:
         raise NotFound("participation not found")
     participation, task, place = row

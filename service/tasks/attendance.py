@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from points.checkin_code import (
@@ -150,21 +150,26 @@ def _count_failure(session: Session, participation: Participation, refused: Exce
     participation.flags = sorted(flags)
 
 
+_PREVIOUS_CHECKIN = (
+    select(Task.lat, Task.lng, Participation.checked_in_at)
+    .join(Task, Task.id == Participation.task_id)
+    .where(
+        Participation.user_id == bindparam("user_id"),
+        Participation.id != bindparam("participation_id"),
+        Participation.checked_in_at.is_not(None),
+    )
+    .order_by(Participation.checked_in_at.desc())
+    .limit(1)
+)
+
+
 def _travelled_impossibly(
     session: Session, participation: Participation, task: Task, now: datetime
 ) -> bool:
     """From the person's previous check-in (at another task's place) to this one, faster
     than a car in town. Uses the tasks' points, so no position of the person is kept."""
     previous = session.execute(
-        select(Task.lat, Task.lng, Participation.checked_in_at)
-        .join(Task, Task.id == Participation.task_id)
-        .where(
-            Participation.user_id == participation.user_id,
-            Participation.id != participation.id,
-            Participation.checked_in_at.is_not(None),
-        )
-        .order_by(Participation.checked_in_at.desc())
-        .limit(1)
+        _PREVIOUS_CHECKIN, {"user_id": participation.user_id, "participation_id": participation.id}
     ).first()
     if previous is None or previous.checked_in_at is None:
         return False

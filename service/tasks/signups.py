@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,15 +112,24 @@ def own_participation(session: Session, actor: Actor, participation_id: int) -> 
     return participation
 
 
+# Built once (every attendance step runs it): building costs more than the query.
+_OWN_WITH_TASK = (
+    select(Participation, Task)
+    .join(Task, Task.id == Participation.task_id)
+    .where(
+        Participation.id == bindparam("participation_id"),
+        Participation.user_id == bindparam("user_id"),
+    )
+)
+
+
 def own_participation_and_task(
     session: Session, actor: Actor, participation_id: int
 ) -> tuple[Participation, Task]:
     """One's own participation and its task, in one query: every step of attendance
     needs both."""
     row = session.execute(
-        select(Participation, Task)
-        .join(Task, Task.id == Participation.task_id)
-        .where(Participation.id == participation_id, Participation.user_id == actor.user_id)
+        _OWN_WITH_TASK, {"participation_id": participation_id, "user_id": actor.user_id}
     ).first()
     if row is None:
         raise NotFound("participation not found")
