@@ -524,7 +524,7 @@ SCENARIOS = {
             target=0.6,
             issue="stations: redemption hold vs the same conditional UPDATE + INSERT",
             # Each member is credited through the ledger first: seed for a slower path.
-            seed_rate=400,
+            seed_rate=300,
         ),
         Scenario(
             name="leaderboard",
