@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis
 from rich.console import Console
 from rich.table import Table
@@ -28,9 +29,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from service.leaderboards.feed import Boards
 from tests.bench.http import baseline, servers
-from tests.bench.http.load import Request, Walk, require_wrk, walk
-from tests.bench.http.scenarios import SCENARIOS, Scenario, SeedContext, Seeded
+from tests.bench.http.load import REQUEST_ID, Request, Walk, require_wrk, walk
+from tests.bench.http.scenarios import SCENARIOS, Scenario, SeedContext, Seeded, Send
 
 DEFAULT_RESULTS = Path(__file__).resolve().parents[1] / "http_results.json"
 # Wide enough for the table when the output goes to a file or a pipe.
@@ -100,16 +102,28 @@ class Side:
 class Outcome:
     scenario: Scenario
     app: Side
-    baseline: Side
+    stack: Side  # the target's denominator: the same work on Flask-SQLAlchemy + redis-py
+    bare: Side  # the same work on raw psycopg, for information
 
     @property
     def ratio(self) -> float:
-        rate = self.baseline.rate
-        return self.app.rate / rate if rate else 0.0
+        return _ratio(self.app, self.stack)
+
+    @property
+    def ratio_bare(self) -> float:
+        return _ratio(self.app, self.bare)
+
+    @property
+    def sides(self) -> tuple[Side, Side, Side]:
+        return (self.stack, self.bare, self.app)
 
     @property
     def valid(self) -> bool:
-        return not (self.app.problems or self.baseline.problems)
+        return not any(side.problems for side in self.sides)
+
+
+def _ratio(side: Side, baseline: Side) -> float:
+    return side.rate / baseline.rate if baseline.rate else 0.0
 
 
 @contextmanager
@@ -161,6 +175,7 @@ def server_environment(
         LIANXIN_WECHAT_SECRET="bench-secret",
         LIANXIN_WECHAT_BASE_URL="http://127.0.0.1:9",
         LIANXIN_RATE_LIMIT="100000000 per minute",
+        LIANXIN_SIGN_IN_RATE_LIMIT="100000000 per minute",
         LIANXIN_THREADS=str(threads),
         BENCH_DATABASE_URL=make_url(database_url)
         .set(drivername="postgresql")
@@ -169,9 +184,10 @@ def server_environment(
     return env
 
 
-def account(label: str, walks: list[Walk], done: set[str], sent: list[Request]) -> list[str]:
+def account(label: str, walks: list[Walk], done: set[str] | None, sent: list[Request]) -> list[str]:
     """Hold the database to what the server answered: every 2xx is done, nothing else
-    is, except requests still in flight when the walk ended."""
+    is, except requests still in flight when the walk ended. Reads (``done`` None)
+    change nothing, so only their answers are checked."""
     problems = []
     ok = {key for w in walks for key in w.ok_keys}
     not_2xx = sum(w.not_2xx for w in walks)
@@ -184,15 +200,16 @@ def account(label: str, walks: list[Walk], done: set[str], sent: list[Request]) 
         problems.append(f"{label}: socket errors {dict(sockets)}")
     if not ok:
         problems.append(f"{label}: no request succeeded")
-    if missing := ok - done:
-        problems.append(f"{label}: {len(missing)} answered 2xx but not done in the database")
-    if stray := done - {r.key for r in sent}:
-        problems.append(f"{label}: {len(stray)} done in the database but never sent")
-    if len(extra := done - ok) > unanswered:
-        problems.append(
-            f"{label}: {len(extra)} done without a 2xx answer, more than the "
-            f"{unanswered} left unanswered"
-        )
+    if done is not None:
+        if missing := ok - done:
+            problems.append(f"{label}: {len(missing)} answered 2xx but not done in the database")
+        if stray := done - {r.key for r in sent}:
+            problems.append(f"{label}: {len(stray)} done in the database but never sent")
+        if len(extra := done - ok) > unanswered:
+            problems.append(
+                f"{label}: {len(extra)} done without a 2xx answer, more than the "
+                f"{unanswered} left unanswered"
+            )
     if any(w.exhausted for w in walks):
         problems.append(f"{label}: request list exhausted (req/s understated); raise --seed-rate")
     return problems
@@ -209,21 +226,40 @@ def chunks(requests: list[Request], per_second: float, spans: list[float]) -> li
     return slices
 
 
+def send_over_http(url: str) -> Send:
+    def send(request: Request) -> tuple[int, Any]:
+        response = httpx.request(
+            request.method,
+            url + request.path,
+            headers={**request.headers, REQUEST_ID: f"probe-{request.key}"},
+            content=request.body or None,
+            timeout=10,
+        )
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, None
+
+    return send
+
+
 def run_scenario(
     scenario: Scenario,
     engine: Engine,
     env: dict[str, str],
     options: argparse.Namespace,
     folder: Path,
+    boards: Boards,
 ) -> Outcome:
     seconds = options.warmup + options.duration
-    count = int(seconds * options.seed_rate * 1.1)
+    app_rate = scenario.seed_rate or options.seed_rate
+    count = int(seconds * app_rate * 1.1)
     console.print(f"[bold]{scenario.name}[/]: seeding {count:,} requests …")
     started = time.perf_counter()
     with Session(engine) as session:
         seeded: Seeded = scenario.seed(
             session,
-            SeedContext(env["LIANXIN_SECRET_KEY"], count, datetime.now(UTC)),
+            SeedContext(env["LIANXIN_SECRET_KEY"], count, datetime.now(UTC), boards),
         )
         session.commit()
     with engine.begin() as connection:
@@ -232,21 +268,38 @@ def run_scenario(
 
     round_seconds = options.duration / options.rounds
     spans = [options.warmup] + [round_seconds] * options.rounds
-    baseline_side = Side("baseline", f"bare Flask: {scenario.baseline.route}")
+    work = scenario.baseline.work
+    stack_side = Side("stack", f"Flask-SQLAlchemy: {work}")
+    bare_side = Side("bare", f"bare psycopg: {work}")
     app_side = Side("app", scenario.endpoint)
+    # Baselines get requests for 4× the app's expected rate, over the same seconds;
+    # each its own keys, as both write the same tables.
+    baseline_rate = options.seed_rate * 4
+    baseline_count = int(seconds * baseline_rate * 1.1)
     plan = [
-        (baseline_side, servers.start_baseline, scenario.baseline.requests(count * 4), 4),
-        (app_side, servers.start_app, seeded.requests, 1),
+        (
+            stack_side,
+            servers.start_stack,
+            scenario.baseline.requests(baseline_count, "stack"),
+            baseline_rate,
+        ),
+        (
+            bare_side,
+            servers.start_baseline,
+            scenario.baseline.requests(baseline_count, "bare"),
+            baseline_rate,
+        ),
+        (app_side, servers.start_app, seeded.requests, app_rate),
     ]
     sides = []
     started_servers: list[servers.Server] = []
     try:
-        for side, starter, requests, factor in plan:
+        for side, starter, requests, rate in plan:
             started_servers.append(starter(env, options.workers, folder))
-            sides.append((side, chunks(requests, options.seed_rate * factor, spans)))
+            sides.append((side, chunks(requests, rate, spans)))
         console.print(
             f"  warm-up {options.warmup:g} s each, then {options.rounds} rounds of "
-            f"{round_seconds:g} s, baseline and app in turn …"
+            f"{round_seconds:g} s, stack baseline, bare baseline and app in turn …"
         )
         common = {"connections": options.connections, "threads": options.wrk_threads}
         for turn in range(options.rounds + 1):
@@ -263,6 +316,7 @@ def run_scenario(
                     side.warmup = walked
                 else:
                     side.rounds.append(walked)
+        app_side.problems += seeded.probe(send_over_http(started_servers[-1].url))
     finally:
         for server in started_servers:
             server.stop()
@@ -270,15 +324,16 @@ def run_scenario(
         side.peak_rss_mib = server.memory.peak_mib
         side.workers_seen = len(server.memory.peaks_kib)
         sent = [request for chunk in slices for request in chunk]
+        done_query = seeded.done if side is app_side else scenario.baseline.done(side.label)
         with Session(engine) as session:
-            done = (seeded.done if side is app_side else scenario.baseline.done)(session)
-        side.problems = account(side.label, side.walks, done, sent)
+            done = done_query(session) if done_query else None
+        side.problems = account(side.label, side.walks, done, sent) + side.problems
         if side is app_side:
             with Session(engine) as session:
                 side.problems += seeded.verify(session)
         if side.problems:
             console.print(f"[red]  {side.label} log tail:[/]\n{server.log_tail(10)}")
-    return Outcome(scenario, app=app_side, baseline=baseline_side)
+    return Outcome(scenario, app=app_side, stack=stack_side, bare=bare_side)
 
 
 def report(outcomes: list[Outcome], options: argparse.Namespace) -> Table:
@@ -287,21 +342,38 @@ def report(outcomes: list[Outcome], options: argparse.Namespace) -> Table:
         f"{options.threads} threads, {options.connections} connections, "
         f"{options.rounds} × {options.duration / options.rounds:g} s per side",
     )
-    for column in ("scenario / endpoint", "req/s", "p50 ms", "p99 ms", "ratio", "RSS/worker", "ok"):
-        table.add_column(column, justify="left" if column.startswith("scen") else "right")
+    columns = (
+        "scenario",
+        "endpoint",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "ratio vs stack (target)",
+        "ratio vs bare psycopg",
+        "RSS/worker",
+        "ok",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column in columns[:2] else "right")
     for outcome in outcomes:
-        for side in (outcome.baseline, outcome.app):
+        target = outcome.scenario.target
+        for side in outcome.sides:
+            vs_stack = vs_bare = ""
             if side is outcome.app:
-                colour = "green" if outcome.ratio >= outcome.scenario.target else "red"
-                ratio = f"[{colour}]{outcome.ratio:.2f}[/] (≥ {outcome.scenario.target})"
-            else:
-                ratio = ""
+                colour = "green" if target is None or outcome.ratio >= target else "red"
+                goal = f" (≥ {target})" if target is not None else " (no target)"
+                vs_stack = f"[{colour}]{outcome.ratio:.2f}[/]{goal}"
+                vs_bare = f"{outcome.ratio_bare:.2f}"
+            elif side is outcome.stack:
+                vs_bare = f"{_ratio(outcome.stack, outcome.bare):.2f}"
             table.add_row(
-                f"{outcome.scenario.name}: {side.endpoint}",
+                outcome.scenario.name,
+                side.endpoint,
                 f"{side.rate:,.0f}",
                 f"{side.p50_ms:.1f}",
                 f"{side.p99_ms:.1f}",
-                ratio,
+                vs_stack,
+                vs_bare,
                 f"{side.peak_rss_mib:.0f} MiB",
                 "[green]yes[/]" if not side.problems else "[bold red]INVALID[/]",
             )
@@ -381,15 +453,19 @@ def main(argv: list[str] | None = None) -> int:
         with engine.begin() as connection:
             for statement in baseline.SCHEMA:
                 connection.exec_driver_sql(statement)
+        client = redis.Redis.from_url(options.redis_url)
+        baseline.seed_board(client, prefix)
+        boards = Boards(client, prefix, keep_periods=4)
         try:
             for scenario in chosen:
-                outcomes.append(run_scenario(scenario, engine, env, options, folder))
+                outcomes.append(run_scenario(scenario, engine, env, options, folder, boards))
         finally:
             engine.dispose()
+            client.close()
 
     console.print(report(outcomes, options))
     for outcome in outcomes:
-        for problem in outcome.app.problems + outcome.baseline.problems:
+        for problem in [p for side in outcome.sides for p in side.problems]:
             console.print(f"[bold red]INVALID {outcome.scenario.name}[/] {problem}")
     results = {
         "command": " ".join(
@@ -412,10 +488,12 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "name": o.scenario.name,
                 "target": o.scenario.target,
-                "ratio": round(o.ratio, 3),
+                "ratio": round(o.ratio, 3),  # vs the stack baseline: what the target is of
+                "ratio_vs_bare_psycopg": round(o.ratio_bare, 3),
                 "valid": o.valid,
                 "app": o.app.as_json(),
-                "baseline": o.baseline.as_json(),
+                "stack_baseline": o.stack.as_json(),
+                "bare_psycopg_baseline": o.bare.as_json(),
             }
             for o in outcomes
         ],

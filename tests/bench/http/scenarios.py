@@ -1,9 +1,10 @@
-"""The scenarios: what each seeds, the requests it sends, and its bare baseline.
+"""The scenarios: what each seeds, the requests it sends, and its baselines.
 
 Adding one is declarative: write a ``seed`` that builds its data and returns the
 requests (one per object acted on, never repeated) with a ``done`` query naming
-the objects the database shows as acted on, point ``baseline`` at a route of
-baseline.py with a body builder, and add it to SCENARIOS.
+the objects the database shows as acted on (None for reads, which leave nothing),
+point ``baseline`` at a route of baseline.py (served by both the stack and the bare
+psycopg app) with a body or query builder, and add it to SCENARIOS.
 """
 
 from __future__ import annotations
@@ -14,17 +15,51 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from points.access import Role
+from points.leaderboard import Period, Scope, ScopeKind, local_date, period_label
+from points.ledger import TransferKind
+from points.redemption import RedemptionStatus
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import CheckinMode, ParticipationStatus, TaskStatus
+from service.auth.models import RefreshToken
+from service.auth.tokens import (
+    REFRESH_TOKEN_LIFETIME,
+    hash_refresh_token,
+    new_family,
+    new_refresh_token,
+)
+from service.leaderboards.feed import Board, Boards, Snapshot, write_board
+from service.leaderboards.reading import MISSING_BOARDS
+from service.ledger.accounts import issuance_key, member_account, system_account
 from service.ledger.models import Transfer
+from service.ledger.posting import TransferRequest, post
 from service.ledger.verify import verify
+from service.stations.models import CatalogueItem, Redemption, Station
 from service.tasks.models import Participation
-from tests.bench.http.baseline import BASELINE_ACCOUNTS
+from tests.bench.http.baseline import (
+    BASELINE_ACCOUNTS,
+    BOARD_AROUND,
+    BOARD_LIMIT,
+    BOARD_MEMBERS,
+    ITEM_ID,
+    board_score,
+)
 from tests.bench.http.load import Request
-from tests.bench.http.world import SITE, bearer, build_crowd, publish_starter_rules
+from tests.bench.http.world import (
+    SITE,
+    bearer,
+    build_crowd,
+    neighbourhood,
+    people,
+    publish_starter_rules,
+)
+
+# Sends one request to the app and gives back its status and JSON body: the harness
+# sends over HTTP to the served app, the smoke test through Flask's test client.
+Send = Callable[[Request], tuple[int, Any]]
 
 
 @dataclass(frozen=True)
@@ -32,42 +67,78 @@ class SeedContext:
     secret_key: str  # the app's LIANXIN_SECRET_KEY, to issue tokens the server accepts
     count: int  # how many requests (objects to act on) to prepare
     now: datetime
+    boards: Boards  # the app's leaderboards in Redis (its client and key prefix)
 
 
 def _nothing_more(session: Session) -> list[str]:
     return []
 
 
+def _no_probe(send: Send) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class Seeded:
     requests: list[Request]
-    # The request keys whose effect the database shows (e.g. participations checked in).
-    done: Callable[[Session], set[str]]
+    # The request keys whose effect the database shows (e.g. participations checked
+    # in); None for reads, which change nothing to count.
+    done: Callable[[Session], set[str]] | None
     # Invariants to hold after the run; each problem found is one line.
     verify: Callable[[Session], list[str]] = _nothing_more
+    # Asked of the served app after the run, for what only an answer shows.
+    probe: Callable[[Send], list[str]] = _no_probe
+
+
+# A header as long as a real bearer token, so the baselines parse as much as the app.
+_FAKE_BEARER = {"Authorization": "Bearer " + "x" * 300}
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """A route of baseline.py, ``POST /baseline/<route>/<key>``; each request leaves one
-    row keyed by ``key`` in ``table``."""
+    """A route of baseline.py, ``<method> /baseline/<route>/<key>``, served by both the
+    stack app (the target's denominator) and the bare psycopg app. A writing route
+    leaves one row keyed by ``key`` in ``table``; a read (``table`` None) leaves none."""
 
     route: str
-    table: str
-    body: Callable[[int], dict[str, Any]]
+    work: str  # what it does, for the report: "INSERT + UPDATE + ZINCRBY"
+    table: str | None
+    body: Callable[[int], dict[str, Any]] | None = None
+    query: Callable[[int], str] | None = None
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
 
-    def requests(self, count: int) -> list[Request]:
-        # A header as long as a real bearer token, so both sides parse alike.
-        headers = {"Authorization": "Bearer " + "x" * 300, "Content-Type": "application/json"}
+    def requests(self, count: int, side: str) -> list[Request]:
+        """Keys are ``<side>-<n>``: both baselines write the same tables."""
+        headers = {**_FAKE_BEARER, **self.headers}
+        if self.body is not None:
+            headers["Content-Type"] = "application/json"
         return [
             Request(
-                "POST", f"/baseline/{self.route}/b{n}", headers, json.dumps(self.body(n)), f"b{n}"
+                self.method,
+                f"/baseline/{self.route}/{side}-{n}" + (f"?{self.query(n)}" if self.query else ""),
+                headers,
+                json.dumps(self.body(n)) if self.body else "",
+                f"{side}-{n}",
             )
             for n in range(count)
         ]
 
-    def done(self, session: Session) -> set[str]:
-        return set(session.scalars(text(f"SELECT request_key FROM {self.table}")))  # noqa: S608
+    def done(self, side: str) -> Callable[[Session], set[str]] | None:
+        """The keys ``side``'s requests left in the table; None for a read."""
+        table = self.table
+        if table is None:
+            return None
+
+        def done(session: Session) -> set[str]:
+            return set(
+                session.scalars(
+                    text(f"SELECT request_key FROM {table} WHERE request_key LIKE :side"),  # noqa: S608
+                    {"side": f"{side}-%"},
+                )
+            )
+
+        return done
 
 
 @dataclass(frozen=True)
@@ -76,8 +147,11 @@ class Scenario:
     endpoint: str
     seed: Callable[[Session, SeedContext], Seeded]
     baseline: Baseline
-    target: float  # the least acceptable ratio of the app's rate to the baseline's
+    target: float | None  # the least acceptable ratio to the stack baseline; None: report only
     issue: str = field(default="")
+    # The most app requests/s to seed for, when seeding is costly and the endpoint slow
+    # (the run's --seed-rate otherwise); too few and the run is flagged "exhausted".
+    seed_rate: int | None = None
 
 
 def _keys(ids: Any) -> set[str]:
@@ -198,6 +272,215 @@ def seed_approve(session: Session, context: SeedContext) -> Seeded:
     return Seeded(requests, approved, ledger_clean)
 
 
+# Each member holds enough 幸福币 for one redemption and a little over.
+PRICE = 2
+COINS = 10
+
+
+def seed_redeem(session: Session, context: SeedContext) -> Seeded:
+    """A station with one item in stock for every request, priced small, and members
+    who each hold 幸福币 (credited through the ledger, so it verifies) and redeem once:
+    one open hold each, under any per-member cap."""
+    now = context.now
+    street, community, grid = neighbourhood(session)
+    station = Station(place_id=community.id, name="压测驿站", lat=SITE[0], lng=SITE[1])
+    session.add(station)
+    session.flush()
+    item = CatalogueItem(
+        station_id=station.id, name="洗衣液", price=PRICE, currency="xingfubi", stock=context.count
+    )
+    session.add(item)
+    session.flush()
+    item_id, initial = item.id, context.count
+    members = people(session, context.count, grid, Role.MEMBER, grid)
+    issuance = system_account(session, issuance_key(street.id), "xingfubi").id
+    for user_id in members:
+        post(
+            session,
+            TransferRequest(
+                idempotency_key=f"bench:coins:{user_id}",
+                kind=TransferKind.EARN,
+                currency="xingfubi",
+                debit_account_id=issuance,
+                credit_account_id=member_account(session, user_id, "xingfubi").id,
+                amount=COINS,
+                explanation="benchmark: coins to redeem with",
+                created_at=now - timedelta(days=1),
+            ),
+        )
+    body = json.dumps({"item_id": item_id, "quantity": 1})
+    requests = [
+        Request(
+            "POST",
+            "/api/v1/redemptions",
+            {
+                **bearer(context.secret_key, user_id, now),
+                "Idempotency-Key": f"bench-redeem-{user_id}",
+            },
+            body,
+            f"u{user_id}",
+        )
+        for user_id in members
+    ]
+
+    def held(session: Session) -> set[str]:
+        return {
+            f"u{user_id}"
+            for user_id in session.scalars(
+                select(Redemption.user_id).where(
+                    Redemption.item_id == item_id,
+                    Redemption.status == RedemptionStatus.HELD.value,
+                )
+            )
+        }
+
+    def consistent(session: Session) -> list[str]:
+        report = verify(session)
+        problems = [f"ledger verify: {line}" for line in report.problems]
+        session.rollback()
+        stock = session.scalar(select(CatalogueItem.stock).where(CatalogueItem.id == item_id))
+        rows, quantity, holders, holds = session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Redemption.quantity), 0),
+                func.count(func.distinct(Redemption.user_id)),
+                func.count(Redemption.hold_transfer_id),
+            ).where(Redemption.item_id == item_id)
+        ).one()
+        if (stock or 0) + quantity != initial:
+            problems.append(f"stock {stock} + held {quantity} != {initial} at the start")
+        if rows != holders:
+            problems.append(f"{rows} redemptions by {holders} members: someone redeemed twice")
+        if holds != rows:
+            problems.append(f"{rows} redemptions but {holds} with their points held")
+        return problems
+
+    return Seeded(requests, held, consistent)
+
+
+def seed_leaderboard(session: Session, context: SeedContext) -> Seeded:
+    """A community's 积分 board for this month with BOARD_MEMBERS members, written to
+    Redis by the rebuild's own writer (as ``lianxin leaderboard rebuild`` would), so
+    the app answers from Redis; each request is one member asking for the top 50 and
+    the people around them."""
+    now = context.now
+    _, community, grid = neighbourhood(session)
+    members = people(session, BOARD_MEMBERS, grid, Role.MEMBER, grid)
+    board = Board(
+        "jifen",
+        Scope(ScopeKind.ORG, community.id),
+        period_label(Period.MONTH, local_date(now)),
+    )
+    write_board(
+        context.boards,
+        board,
+        [(user_id, board_score(n)) for n, user_id in enumerate(members)],
+        Snapshot(last_event_id=0, unapplied={}),
+    )
+    boards, key = context.boards, context.boards.key(board)
+    path = (
+        f"/api/v1/leaderboards/jifen?scope=org:{community.id}&period=month"
+        f"&limit={BOARD_LIMIT}&around=me"
+    )
+    tokens: dict[int, dict[str, str]] = {}
+    requests = [
+        Request(
+            "GET",
+            path,
+            tokens.setdefault(user_id, bearer(context.secret_key, user_id, now)),
+            "",
+            f"r{n}",
+        )
+        for n in range(context.count)
+        for user_id in (members[n % len(members)],)
+    ]
+
+    def answered_from_redis(session: Session) -> list[str]:
+        problems = []
+        if boards.client.zcard(key) != BOARD_MEMBERS + 1:  # and the rebuild's sentinel
+            problems.append(f"the board {key} no longer holds its {BOARD_MEMBERS} members")
+        if missing := boards.client.scard(f"{boards.prefix}{MISSING_BOARDS}"):
+            problems.append(f"{missing} board(s) found missing by readers: served from SQL")
+        return problems
+
+    def fresh(send: Send) -> list[str]:
+        status, answer = send(requests[0])
+        if status != 200:
+            return [f"leaderboard read answered {status}"]
+        problems = []
+        if answer.get("stale") is not False:
+            problems.append("leaderboard answered stale: from SQL, not Redis")
+        if len(answer.get("items", [])) != BOARD_LIMIT or not answer.get("me"):
+            problems.append("leaderboard answer lacks the top 50 or the caller's standing")
+        if len(answer.get("around", [])) < BOARD_AROUND:
+            problems.append("leaderboard answer lacks the people around the caller")
+        return problems
+
+    return Seeded(requests, None, answered_from_redis, fresh)
+
+
+def seed_refresh(session: Session, context: SeedContext) -> Seeded:
+    """Members each signed in once on a device (one live refresh token each, stored
+    hashed as sign-in stores it); each request trades a different member's token."""
+    now = context.now
+    _, _, grid = neighbourhood(session)
+    members = people(session, context.count, grid, Role.MEMBER, grid)
+    tokens = [new_refresh_token() for _ in members]
+    rows = [
+        {
+            "user_id": user_id,
+            "family": new_family(),
+            "token_hash": hash_refresh_token(token),
+            "issued_at": now - timedelta(days=1),
+            "expires_at": now - timedelta(days=1) + REFRESH_TOKEN_LIFETIME,
+        }
+        for user_id, token in zip(members, tokens, strict=True)
+    ]
+    ids = list(
+        session.scalars(
+            insert(RefreshToken).returning(RefreshToken.id, sort_by_parameter_order=True), rows
+        )
+    )
+    first, last = ids[0], ids[-1]
+    headers = {"Content-Type": "application/json"}
+    requests = [
+        Request("POST", "/api/v1/auth/refresh", headers, json.dumps({"refresh_token": t}), f"t{i}")
+        for i, t in zip(ids, tokens, strict=True)
+    ]
+
+    def used(session: Session) -> set[str]:
+        return {
+            f"t{token_id}"
+            for token_id in session.scalars(
+                select(RefreshToken.id).where(
+                    RefreshToken.id.between(first, last), RefreshToken.used_at.is_not(None)
+                )
+            )
+        }
+
+    def rotated(session: Session) -> list[str]:
+        families = (
+            select(RefreshToken.family)
+            .where(RefreshToken.id.between(first, last), RefreshToken.used_at.is_not(None))
+            .scalar_subquery()
+        )
+        spent, revoked, successors = session.execute(
+            select(
+                func.count(RefreshToken.used_at),
+                func.count(RefreshToken.revoked_at),
+                func.count().filter(RefreshToken.id > last),
+            ).where(RefreshToken.family.in_(families))
+        ).one()
+        problems = []
+        if successors != spent:
+            problems.append(f"{spent} refresh tokens used but {successors} issued in their place")
+        if revoked:
+            problems.append(f"{revoked} refresh tokens revoked: a token was presented twice")
+        return problems
+
+    return Seeded(requests, used, rotated)
+
+
 SCENARIOS = {
     scenario.name: scenario
     for scenario in (
@@ -207,8 +490,9 @@ SCENARIOS = {
             seed=seed_checkin,
             baseline=Baseline(
                 "checkin",
+                "one INSERT",
                 "bench_checkin",
-                lambda n: {"lat": SITE[0] + 0.0002, "lng": SITE[1] + 0.0002, "accuracy": 15.0},
+                body=lambda n: {"lat": SITE[0] + 0.0002, "lng": SITE[1] + 0.0002, "accuracy": 15.0},
             ),
             target=0.75,
             issue="tasks: check-in throughput vs one INSERT",
@@ -219,11 +503,56 @@ SCENARIOS = {
             seed=seed_approve,
             baseline=Baseline(
                 "approve",
+                "INSERT + UPDATE + ZINCRBY",
                 "bench_transfer",
-                lambda n: {"account_id": n % BASELINE_ACCOUNTS, "amount": 15},
+                body=lambda n: {"account_id": n % BASELINE_ACCOUNTS, "amount": 15},
             ),
             target=0.75,
             issue="ledger: approve → credit vs INSERT + UPDATE + ZINCRBY",
+        ),
+        Scenario(
+            name="redeem",
+            endpoint="POST /api/v1/redemptions",
+            seed=seed_redeem,
+            baseline=Baseline(
+                "redeem",
+                "conditional stock UPDATE + INSERT hold",
+                "bench_hold",
+                body=lambda n: {"item_id": ITEM_ID, "quantity": 1},
+                headers={"Idempotency-Key": "x" * 20},
+            ),
+            target=0.6,
+            issue="stations: redemption hold vs the same conditional UPDATE + INSERT",
+            # Each member is credited through the ledger first: seed for a slower path.
+            seed_rate=300,
+        ),
+        Scenario(
+            name="leaderboard",
+            endpoint="GET /api/v1/leaderboards/jifen?scope=org:{id}&period=month&limit=50"
+            "&around=me",
+            seed=seed_leaderboard,
+            baseline=Baseline(
+                "leaderboard",
+                "ZREVRANGE + ZREVRANK + ZSCORE + ZREVRANGE around",
+                None,
+                query=lambda n: f"member=m{n % BOARD_MEMBERS}",
+                method="GET",
+            ),
+            target=None,
+            issue="leaderboards: read vs the same Redis reads (10,000 members)",
+        ),
+        Scenario(
+            name="refresh",
+            endpoint="POST /api/v1/auth/refresh",
+            seed=seed_refresh,
+            baseline=Baseline(
+                "refresh",
+                "one SELECT + one INSERT",
+                "bench_refresh",
+                body=lambda n: {"account_id": n % BASELINE_ACCOUNTS},
+            ),
+            target=None,
+            issue="auth: sign-in refresh vs one SELECT + one INSERT",
         ),
     )
 }

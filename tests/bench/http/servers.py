@@ -139,8 +139,16 @@ def start_app(env: dict[str, str], workers: int, folder: Path) -> Server:
     return start("app", command, env, folder, port)
 
 
-def start_baseline(env: dict[str, str], workers: int, folder: Path) -> Server:
-    """The bare app under the very same gunicorn config, workers and worker class."""
+def start_baseline(
+    env: dict[str, str],
+    workers: int,
+    folder: Path,
+    *,
+    name: str = "baseline",
+    factory: str = "create_app()",
+) -> Server:
+    """A baseline app of baseline.py (``factory``) under the very same gunicorn config,
+    workers and worker class."""
     port = free_port()
     command = [
         sys.executable,
@@ -152,6 +160,11 @@ def start_baseline(env: dict[str, str], workers: int, folder: Path) -> Server:
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
-        "tests.bench.http.baseline:create_app()",
+        f"tests.bench.http.baseline:{factory}",
     ]
-    return start("baseline", command, env, folder, port)
+    return start(name, command, env, folder, port)
+
+
+def start_stack(env: dict[str, str], workers: int, folder: Path) -> Server:
+    """The stack baseline: Flask + Flask-SQLAlchemy + redis-py, as the app is configured."""
+    return start_baseline(env, workers, folder, name="stack", factory="create_stack_app()")

@@ -60,7 +60,8 @@ def bearer(secret_key: str, user_id: int, now: datetime) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
-def _users(session: Session, count: int, home: Place, role: Role, scope: Place) -> list[int]:
+def people(session: Session, count: int, home: Place, role: Role, scope: Place) -> list[int]:
+    """``count`` people living in ``home``, each granted ``role`` on ``scope``."""
     tag = uuid.uuid4().hex[:8]
     rows = [
         {"openid": f"bench-{tag}-{n}", "name": f"志愿者{n}", "residence_place_id": home.id}
@@ -96,6 +97,15 @@ def publish_starter_rules(session: Session, street: Place, since: date) -> RuleS
     return version
 
 
+def neighbourhood(session: Session) -> tuple[Place, Place, Place]:
+    """A fresh street → community → grid."""
+    tag = uuid.uuid4().hex[:6]
+    street = add_place(session, None, f"压测街道{tag}", PlaceLevel.STREET)
+    community = add_place(session, street, "压测社区", PlaceLevel.COMMUNITY)
+    grid = add_place(session, community, "压测网格", PlaceLevel.GRID)
+    return street, community, grid
+
+
 def build_crowd(
     session: Session,
     *,
@@ -106,12 +116,9 @@ def build_crowd(
 ) -> Crowd:
     """``participations`` participations over ``tasks_per_member`` tasks; ``task`` and
     ``participation`` give the columns that make them the scenario's (times, state)."""
-    tag = uuid.uuid4().hex[:6]
-    street = add_place(session, None, f"压测街道{tag}", PlaceLevel.STREET)
-    community = add_place(session, street, "压测社区", PlaceLevel.COMMUNITY)
-    grid = add_place(session, community, "压测网格", PlaceLevel.GRID)
-    (staff_id,) = _users(session, 1, community, Role.STAFF, community)
-    members = _users(session, math.ceil(participations / tasks_per_member), grid, Role.MEMBER, grid)
+    street, community, grid = neighbourhood(session)
+    (staff_id,) = people(session, 1, community, Role.STAFF, community)
+    members = people(session, math.ceil(participations / tasks_per_member), grid, Role.MEMBER, grid)
     task_rows = [
         {
             "place_id": community.id,
