@@ -1,11 +1,13 @@
 """Redeeming (兑换): hold points and goods together, and let go of them together.
 
 Everything of one redemption happens in one transaction, in a fixed lock order —
-the redemption row, then the item's stock, then the ledger accounts (in id order,
-inside ``posting``) — so concurrent holds, cancels, pickups and expiry never wait
-on each other in a circle. Limits that count a member's redemptions are checked
-after the hold has locked the member's account, so two of their requests can't
-both count "one left".
+the redemption row, then the member's ledger account (inside ``posting``), then the
+item's stock last — so concurrent holds, cancels, pickups and expiry never wait on
+each other in a circle. The item's row is shared by everyone redeeming it: taking
+its stock as the last step before COMMIT keeps that lock for a moment rather than
+for the whole request (the escrow account is changed after it, at COMMIT). Limits
+that count a member's redemptions are checked after the hold has locked the
+member's account, so two of their requests can't both count "one left".
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from points.redemption import (
     ItemAudience,
     ItemInactive,
     LimitPeriod,
+    OutOfStock,
     RedemptionAction,
     RedemptionStatus,
     check_limit,
@@ -162,7 +165,10 @@ def hold_redemption(
         raise InvalidInput("bad quantity", errors={"quantity": [f"1 to {MAX_QUANTITY}"]})
     item, station = _item_and_station(session, item_id)
     _check_redeemable(actor, item, station, now)
-    stock.take(session, item.id, quantity)
+    if item.stock < quantity:
+        # Sold out as last read: say so before any work. (Taking the stock below is what
+        # decides; this read may be a moment old.)
+        raise OutOfStock("not enough of this item is left")
     amount = item.price * quantity
     redemption = Redemption(
         user_id=actor.user_id,
@@ -196,6 +202,7 @@ def hold_redemption(
     redemption.hold_transfer_id = hold.id
     _check_limits(session, actor, item, quantity, now, policy.max_open)
     session.flush()
+    stock.take(session, item.id, quantity)
     return view(redemption, policy)
 
 
@@ -218,7 +225,6 @@ def _release(
     )
     if moved != 1:
         raise RedemptionChanged("this redemption changed a moment ago; reload it")
-    stock.give_back(session, redemption.item_id, redemption.quantity)
     if redemption.hold_transfer_id is not None:
         resolve_hold(
             session,
@@ -227,6 +233,7 @@ def _release(
             actor_id=actor_id,
             key=f"redeem_void:redemption:{redemption.id}",
         )
+    stock.give_back(session, redemption.item_id, redemption.quantity)
 
 
 def cancel_redemption(
