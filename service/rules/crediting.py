@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from points.currency import Currency
 from points.ledger import TransferKind
-from points.rules import EarnedSoFar, Evaluation, Facts, evaluate, parse_rule_set
+from points.rules import EarnedSoFar, Evaluation, Facts, RuleSet, evaluate, parse_rule_set
 from service.ledger.accounts import issuance_key, locked_member_accounts, system_accounts
 from service.ledger.models import Transfer
 from service.ledger.posting import TransferRequest, post
@@ -53,30 +54,39 @@ def window_starts(now: datetime) -> dict[str, datetime]:
     }
 
 
+_WINDOWS = ("day", "week", "month", "year")
+# Built once: an approval runs it, and building it costs more than running it.
+_EARNED_SO_FAR = (
+    select(
+        Transfer.credit_account_id,
+        *(
+            func.coalesce(
+                func.sum(
+                    case((Transfer.created_at >= bindparam(window), Transfer.amount), else_=0)
+                ),
+                0,
+            )
+            for window in _WINDOWS
+        ),
+    )
+    .where(
+        Transfer.credit_account_id.in_(bindparam("account_ids", expanding=True)),
+        Transfer.kind == TransferKind.EARN.value,
+        Transfer.created_at >= bindparam("since"),
+        Transfer.id.not_in(select(Transfer.reverses_id).where(Transfer.reverses_id.is_not(None))),
+    )
+    .group_by(Transfer.credit_account_id)
+)
+
+
 def earned_so_far(
     session: Session, account_ids: list[int], now: datetime
 ) -> dict[int, EarnedSoFar]:
     """Rule earnings (not manual awards) credited to each account in each window, less
     those reversed; one query for all of a member's accounts."""
     starts = window_starts(now)
-    reversed_ids = select(Transfer.reverses_id).where(Transfer.reverses_id.is_not(None))
     rows = session.execute(
-        select(
-            Transfer.credit_account_id,
-            *(
-                func.coalesce(
-                    func.sum(case((Transfer.created_at >= start, Transfer.amount), else_=0)), 0
-                )
-                for start in starts.values()
-            ),
-        )
-        .where(
-            Transfer.credit_account_id.in_(account_ids),
-            Transfer.kind == TransferKind.EARN.value,
-            Transfer.created_at >= starts["year"],
-            Transfer.id.not_in(reversed_ids),
-        )
-        .group_by(Transfer.credit_account_id)
+        _EARNED_SO_FAR, {**starts, "since": starts["year"], "account_ids": account_ids}
     )
     earned = {account_id: EarnedSoFar(0, 0, 0, 0) for account_id in account_ids}
     for account_id, day, week, month, year in rows:
@@ -90,11 +100,29 @@ def _key(work: Work, currency: Currency) -> str:
     return f"earn:{work.source}:{currency.value}"
 
 
+# Published rule sets never change, and parsing one costs more than the rest of an
+# approval's CPU. Keyed by the content's repr too, so a row id reused with other
+# content (a rebuilt database) is never served stale.
+_PARSED: dict[tuple[int, str], RuleSet] = {}
+_PARSED_KEEP = 64
+
+
+def _parsed(version_id: int, content: dict[str, Any]) -> RuleSet:
+    key = (version_id, repr(content))
+    rules = _PARSED.get(key)
+    if rules is None:
+        rules = parse_rule_set(content)
+        if len(_PARSED) >= _PARSED_KEEP:
+            _PARSED.clear()
+        _PARSED[key] = rules
+    return rules
+
+
 def credit_work(session: Session, work: Work, now: datetime) -> Credited:
     version = in_force(session, work.place_id, work.done_at.astimezone(LOCAL_TIME).date())
     if version is None:
         return Credited(Evaluation(None, None, ()), [], None)
-    rules = parse_rule_set(version.content)
+    rules = _parsed(version.id, version.content)
     # The member's accounts, locked, so two approvals at once can't both see room under
     # a cap that only one of them fits in.
     locked = locked_member_accounts(session, work.user_id)
