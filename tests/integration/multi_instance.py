@@ -154,20 +154,25 @@ def free_port() -> int:
         return port
 
 
+# The issue's bound on a gunicorn worker's resident memory after the load.
+WORKER_RSS_LIMIT_MB = 150
+
+
 @dataclass(frozen=True)
 class Memory:
     pid: int
-    rss_mib: float  # now
-    peak_mib: float  # the most it ever held (VmHWM)
+    rss_mb: float  # resident now, in MB (10⁶ bytes)
+    peak_mb: float  # the most it ever held resident (VmHWM)
 
 
 def memory_of(pid: int) -> Memory:
-    fields = {}
+    """From /proc (Linux), which gives kB (1,024 bytes)."""
+    found = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
         if name in ("VmRSS", "VmHWM"):
-            fields[name] = int(value.split()[0]) / 1024  # kB → MiB
-    return Memory(pid, fields["VmRSS"], fields["VmHWM"])
+            found[name] = int(value.split()[0]) * 1024 / 1e6
+    return Memory(pid, found["VmRSS"], found["VmHWM"])
 
 
 @dataclass
@@ -325,6 +330,7 @@ class Outcome:
     attempts: list[Attempt]  # the first attempt of each member, then the replays
     replays: list[tuple[Attempt, Attempt]]  # (original, replay on the other instance)
     requests: int
+    sent: list[int]  # requests per instance
     seconds: float
 
 
@@ -444,7 +450,17 @@ def drive(
             attempts=attempts,
             replays=replays,
             requests=sum(send.sent),
+            sent=list(send.sent),
             seconds=time.perf_counter() - started,
         )
     finally:
         send.close()
+
+
+def summary(outcome: Outcome, memory: Sequence[Memory]) -> str:
+    return (
+        f"{outcome.requests} requests over {len(outcome.sent)} instances in "
+        f"{outcome.seconds:.1f} s (per instance: {', '.join(map(str, outcome.sent))}); "
+        "worker RSS after the load: "
+        + ", ".join(f"{m.rss_mb:.0f} MB (peak {m.peak_mb:.0f})" for m in memory)
+    )

@@ -27,13 +27,14 @@ from service.stations.models import CatalogueItem, Redemption
 from tests.conftest import Backend
 from tests.integration.multi_instance import (
     EARNED,
+    WORKER_RSS_LIMIT_MB,
     Instance,
-    Outcome,
     World,
     drive,
     production_environ,
     running,
     seed_world,
+    summary,
 )
 from tests.wechat_stub import LOGIN, WechatStub
 
@@ -61,19 +62,15 @@ def instances(backend: Backend, stub: WechatStub, tmp_path: Path) -> Iterator[li
         yield started
 
 
-@pytest.fixture
-def outcome(instances: list[Instance], world: World) -> Outcome:
-    return drive(instances, world, replayed=REPLAYED)
-
-
 def test_two_instances_share_one_truth(
     app: Flask,
     instances: list[Instance],
     world: World,
-    outcome: Outcome,
     stub: WechatStub,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    outcome = drive(instances, world, replayed=REPLAYED)
+
     # Sign-in really went to WeChat (the stub), once per person.
     assert stub.calls[LOGIN] == MEMBERS + 1
     assert len({m.user_id for m in outcome.members}) == MEMBERS
@@ -154,14 +151,13 @@ def test_two_instances_share_one_truth(
     served = [_requests_logged(instance) for instance in instances]
     assert min(served) >= outcome.requests // 4, served
 
+    # Reported, not timed: how much each worker holds after the load (the issue's
+    # bound is 150 MB per worker).
     memory = [m for instance in instances for m in instance.worker_memory()]
     assert len(memory) == 4
     with capsys.disabled():
-        print(
-            f"\nmulti-instance: {outcome.requests} requests over 2 instances × 2 workers in "
-            f"{outcome.seconds:.1f} s; worker RSS after the load "
-            + ", ".join(f"{m.rss_mib:.0f} MiB (peak {m.peak_mib:.0f})" for m in memory)
-        )
+        print(f"\nmulti-instance: {summary(outcome, memory)}")
+    assert max(m.peak_mb for m in memory) < WORKER_RSS_LIMIT_MB, memory
 
 
 def _requests_logged(instance: Instance) -> int:
