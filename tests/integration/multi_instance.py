@@ -395,8 +395,32 @@ def race_for_the_item(
     return attempts, list(zip(attempts[:replayed], replays, strict=True))
 
 
+def browse(send: RoundRobin, world: World, members: Sequence[Member], seconds: float) -> int:
+    """What members do between doing things, one after another for ``seconds``: look
+    at the boards, their points, the shelf, the tasks. Returns how many requests."""
+    deadline = time.monotonic() + seconds
+    paths = [
+        f"/leaderboards/jifen?scope=org:{world.community}&period=month&around=me",
+        f"/leaderboards/xingfubi?scope=org:{world.community}&period=week",
+        "/me/accounts",
+        "/stations",
+        "/tasks?limit=20",
+    ]
+    sent = 0
+    while time.monotonic() < deadline:
+        member = members[sent % len(members)]
+        expect(send("GET", paths[sent % len(paths)], token=member.token), 200)
+        sent += 1
+    return sent
+
+
 def drive(
-    instances: Sequence[Instance], world: World, *, threads: int = 16, replayed: int = 4
+    instances: Sequence[Instance],
+    world: World,
+    *,
+    threads: int = 16,
+    replayed: int = 4,
+    browsing: float = 0,
 ) -> Outcome:
     """The mixed load, spread over the instances: everyone signs in, members do the
     work, the staff member approves it while members watch the leaderboard, then all
@@ -428,6 +452,9 @@ def drive(
             for f in watching:
                 f.result()
             boards_read = _all(pool, lambda m: read_board(send, world, m), members)
+            if browsing:
+                shares = [members[i::threads] for i in range(min(threads, len(members)))]
+                _all(pool, lambda share: browse(send, world, share, browsing), shares)
         attempts, replays = race_for_the_item(send, world, members, replayed=replayed)
         # And later, once the dust settled, each member whose phone retried asks once more.
         for original, _ in list(replays):
