@@ -94,8 +94,9 @@ def test_two_instances_share_one_truth(
     statuses = Counter(a.status for a in outcome.attempts)
     assert statuses == {201: STOCK, 409: MEMBERS - STOCK}, statuses
     assert {a.body["code"] for a in outcome.attempts if a.status == 409} == {"out_of_stock"}
-    # Both instances took part in the race and both handed out items.
-    assert {a.instance for a in outcome.attempts if a.status == 201} == {0, 1}
+    # Half the race ran on each instance (which instance's requests win is up to the
+    # scheduler, so that is not asserted).
+    assert Counter(a.instance for a in outcome.attempts) == {0: MEMBERS // 2, 1: MEMBERS // 2}
     # A replay on the other instance, at the same moment or later, answers as the
     # first did: the same hold, word for word, or the same refusal.
     for original, replay in outcome.replays:
