@@ -327,8 +327,9 @@ class Outcome:
     members: list[Member]
     approvals: list[dict[str, Any]]
     boards_read: list[dict[str, Any]]  # each member's view of the community's 积分 board
-    attempts: list[Attempt]  # the first attempt of each member, then the replays
-    replays: list[tuple[Attempt, Attempt]]  # (original, replay on the other instance)
+    attempts: list[Attempt]  # each member's own request in the race
+    # (original, the same key on the other instance): first at the same moment, then later
+    replays: list[tuple[Attempt, Attempt]]
     requests: int
     sent: list[int]  # requests per instance
     seconds: float
@@ -446,8 +447,10 @@ def drive(
                 return expect(send("POST", path, token=staff_token, json={}), 200)
 
             # Approvals and leaderboard reads interleave, as they would on a busy day.
-            approving = [pool.submit(approve, m) for m in members]
-            watching = [pool.submit(read_board, send, world, m) for m in members]
+            approving, watching = [], []
+            for member in members:
+                approving.append(pool.submit(approve, member))
+                watching.append(pool.submit(read_board, send, world, member))
             approvals = [f.result() for f in approving]
             for f in watching:
                 f.result()
