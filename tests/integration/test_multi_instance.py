@@ -27,7 +27,6 @@ from service.stations.models import CatalogueItem, Redemption
 from tests.conftest import Backend
 from tests.integration.multi_instance import (
     EARNED,
-    WORKER_RSS_LIMIT_MB,
     Instance,
     World,
     drive,
@@ -152,13 +151,12 @@ def test_two_instances_share_one_truth(
     served = [_requests_logged(instance) for instance in instances]
     assert min(served) >= outcome.requests // 4, served
 
-    # Reported, not timed: how much each worker holds after the load (the issue's
-    # bound is 150 MB per worker).
+    # Reported, not asserted (memory targets are the benchmarks' to measure: see
+    # tests/bench/multi_instance.py): how much each worker holds after the load.
     memory = [m for instance in instances for m in instance.worker_memory()]
     assert len(memory) == 4
     with capsys.disabled():
         print(f"\nmulti-instance: {summary(outcome, memory)}")
-    assert max(m.peak_mb for m in memory) < WORKER_RSS_LIMIT_MB, memory
 
 
 def _requests_logged(instance: Instance) -> int:
