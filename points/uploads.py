@@ -53,6 +53,8 @@ def sign_link(key: bytes, upload_id: int, now: datetime) -> tuple[int, str]:
 def check_link(key: bytes, upload_id: int, expires: int, signature: str, now: datetime) -> None:
     if now.tzinfo is None:
         raise ValueError("photo links need a timezone-aware datetime")
-    expected = _signature(key, upload_id, expires)
-    if not hmac.compare_digest(expected, signature) or datetime.fromtimestamp(expires, UTC) < now:
+    expected = _signature(key, upload_id, expires).encode()
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a link is anyone's input.
+    given = signature.encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(expected, given) or datetime.fromtimestamp(expires, UTC) < now:
         raise BadPhotoLink("photo not found")

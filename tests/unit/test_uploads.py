@@ -27,6 +27,13 @@ def test_a_link_works_until_it_expires_and_only_for_its_photo() -> None:
         check_link(derive_key("another secret"), 7, expires, signature, NOW)
 
 
+@pytest.mark.parametrize("signature", ["o𩨠H\x9fÚSÂ", "", "\udcff" * 32, "0" * 31 + "é"])
+def test_a_signature_of_any_text_is_just_a_bad_link(signature: str) -> None:
+    expires, _ = sign_link(KEY, 7, NOW)
+    with pytest.raises(BadPhotoLink):
+        check_link(KEY, 7, expires, signature, NOW)
+
+
 def test_the_link_key_is_not_the_check_in_key() -> None:
     from points.checkin_code import derive_key as checkin_key
 
