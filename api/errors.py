@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from api.observability import current_request_id
@@ -120,6 +121,15 @@ def handle_http_error(error: HTTPException) -> tuple[Response, int]:
     return error_response(status, code, str(message), errors, headers)
 
 
+def handle_out_of_range(error: Exception) -> tuple[Response, int]:
+    """A number (an id in a body, say) beyond what the database stores: bad input, and
+    the failed statement has rolled the use case back."""
+    log.info("value out of range for the database: %s", error)
+    return error_response(
+        422, "out_of_range", "A number in the request is out of range for what it names."
+    )
+
+
 def handle_unexpected(error: Exception) -> tuple[Response, int]:
     log.exception("unhandled error")
     return error_response(500, "internal_error", "Something went wrong on our side; it was logged.")
@@ -129,6 +139,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)
+    # SQLite can't bind an int over 64 bits; PostgreSQL refuses one over the column's type.
+    app.register_error_handler(OverflowError, handle_out_of_range)
+    app.register_error_handler(DataError, handle_out_of_range)
 
     @app.before_request
     def refuse_oversized_bodies() -> None:

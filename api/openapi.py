@@ -10,7 +10,9 @@ from typing import Any
 
 import flask_smorest
 from flask import Blueprint, Flask, send_from_directory
+from flask_smorest.spec.plugins import integerconverter2paramschema
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from api.errors import handle_http_error
@@ -23,6 +25,15 @@ class LianxinApi(flask_smorest.Api):  # type: ignore[misc]
 
     def handle_http_exception(self, error: Any) -> Any:
         return handle_http_error(error)
+
+
+class IdConverter(IntegerConverter):
+    """A path's ``<int:…>``: an id, at most a BIGINT. A larger number names nothing of
+    ours (404) rather than reaching the database, which can't even compare it."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> LianxinApi:
@@ -46,7 +57,10 @@ def init_app(app: Flask) -> LianxinApi:
             },
         },
     )
+    # Before any route is added: every <int:…> in a path is an id.
+    app.url_map.converters["int"] = IdConverter
     api = LianxinApi(app)
+    api.register_converter(IdConverter, integerconverter2paramschema)
 
     static = Blueprint("swagger_ui_static", __name__)
 

@@ -150,3 +150,34 @@ def test_a_crash_is_500_in_the_same_shape_and_logged_with_the_request_id(
     [record] = [r for r in caplog.records if r.name == "lianxin.errors"]
     assert record.exc_info is not None
     assert "secret internal detail" in str(record.exc_info[1])
+
+
+HUGE = 2**70  # more than any id column, or SQLite, can hold
+
+
+@pytest.mark.parametrize(
+    "path", [f"/api/v1/tasks/{HUGE}", f"/api/v1/stations/{HUGE}", f"/api/v1/places/{HUGE}"]
+)
+def test_an_id_too_large_for_any_table_is_a_plain_404(client: FlaskClient, path: str) -> None:
+    response = client.get(path, headers=signed_in_headers(client, "o-huge-path"))
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/redemptions", {"item_id": HUGE, "quantity": 1}),
+        ("/api/v1/demands", {"category": "safety", "description": "路灯坏了", "org_id": HUGE}),
+        (
+            "/api/v1/household-visits",
+            {"household_id": HUGE, "visited_at": "2026-11-22T08:00:00+08:00"},
+        ),
+    ],
+)
+def test_an_id_too_large_in_a_body_is_422_not_500(
+    client: FlaskClient, path: str, body: dict[str, Any]
+) -> None:
+    response = client.post(path, json=body, headers=signed_in_headers(client, "o-huge-body"))
+    assert response.status_code in (404, 422), response.get_json()
+    assert response.get_json()["code"] in ("not_found", "out_of_range", "validation_error")
