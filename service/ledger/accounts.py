@@ -27,7 +27,9 @@ def _currencies(session: Session) -> dict[str, Currency]:
     known: dict[str, Currency] = transaction_cache(session, "ledger.currencies")
     if not known:
         # Both currencies at once: a use case that needs one needs the other next.
-        known.update((c.code, c) for c in session.scalars(select(Currency)))
+        # Reference data: reading it must not flush the caller's half-made changes.
+        with session.no_autoflush:
+            known.update((c.code, c) for c in session.scalars(select(Currency)))
     return known
 
 

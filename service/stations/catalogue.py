@@ -218,7 +218,12 @@ def update_station(
 
 
 def _check_item(session: Session, item: CatalogueItem) -> None:
-    spendable = find_currency(session, item.currency).spendable
+    try:
+        spendable = find_currency(session, item.currency).spendable
+    except NotFound:
+        raise InvalidInput(
+            "unknown currency", errors={"currency": [f"no currency {item.currency!r}"]}
+        ) from None
     if not spendable:
         raise InvalidInput(
             "items are priced in a spendable currency",

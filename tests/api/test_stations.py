@@ -489,3 +489,15 @@ def test_the_demo_clerk_hands_over_what_a_demo_member_redeemed(
     )
     assert picked.status_code == 200, picked.get_json()
     assert_ledger_clean(app)
+
+
+@pytest.mark.parametrize("currency", ["jifen", "õº", "dollars"])
+def test_an_item_is_priced_only_in_a_spendable_currency_we_have(
+    client: FlaskClient, world: World, currency: str
+) -> None:
+    item = world.ids["item_A"]
+    response = world.call(client, "staff", "PATCH", f"/items/{item}", {"currency": currency})
+    assert response.status_code == 422, response.get_json()
+    assert "currency" in response.get_json()["errors"]
+    shown = world.call(client, "member", "GET", f"/stations/{world.ids['station_A']}/items")
+    assert {i["currency"] for i in shown.get_json()["items"]} == {"xingfubi"}
