@@ -105,13 +105,6 @@ def sign_up(uow: UnitOfWork, actor: Actor, task_id: int, now: datetime) -> Parti
         return participation
 
 
-def own_participation(session: Session, actor: Actor, participation_id: int) -> Participation:
-    participation = session.get(Participation, participation_id)
-    if participation is None or participation.user_id != actor.user_id:
-        raise NotFound("participation not found")
-    return participation
-
-
 # Built once (every attendance step runs it): building costs more than the query.
 _OWN_WITH_TASK = (
     select(Participation, Task)
@@ -134,12 +127,6 @@ def own_participation_and_task(
     if row is None:
         raise NotFound("participation not found")
     return row[0], row[1]
-
-
-def task_of(session: Session, participation: Participation) -> Task:
-    task = session.get(Task, participation.task_id)
-    assert task is not None  # a foreign key
-    return task
 
 
 def move_participation(
