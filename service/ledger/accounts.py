@@ -68,9 +68,18 @@ def locked_member_accounts(session: Session, user_id: int) -> dict[str, LedgerAc
     }
     for code, account in found.items():
         known[(code, user_id, None)] = account
-    for code in _currencies(session):
-        if code not in found:
-            found[code] = _open(session, code, user_id=user_id)  # a new row is ours alone
+    opened = [code for code in _currencies(session) if code not in found]
+    for code in opened:
+        found[code] = _open(session, code, user_id=user_id)
+    if opened:
+        # A row we inserted is ours alone, but one a concurrent first credit inserted
+        # (found after our insert met its unique key) must be locked like the rest.
+        session.scalars(
+            select(LedgerAccount.id)
+            .where(LedgerAccount.id.in_([found[code].id for code in opened]))
+            .order_by(LedgerAccount.id)
+            .with_for_update()
+        ).all()
     return found
 
 
