@@ -64,27 +64,12 @@ def take_photo(
 def check_own_photos(session: Session, owner_id: int, upload_ids: Sequence[int]) -> list[int]:
     """Photos someone hands in with a report or a visit: theirs, each once, at most
     nine. Answers the ids in the order given."""
-    wanted = list(dict.fromkeys(upload_ids))
-    if len(wanted) != len(upload_ids):
-        raise InvalidInput("a photo is listed twice", errors={"upload_ids": ["duplicates"]})
-    if len(wanted) > MAX_PHOTOS_PER_SUBMISSION:
-        raise InvalidInput(
-            f"at most {MAX_PHOTOS_PER_SUBMISSION} photos",
-            errors={"upload_ids": [f"more than {MAX_PHOTOS_PER_SUBMISSION}"]},
+    wanted = _listed_once(upload_ids)
+    if wanted:
+        own = session.scalars(
+            select(Upload.id).where(Upload.id.in_(wanted), Upload.owner_id == owner_id)
         )
-    if not wanted:
-        return wanted
-    own = set(
-        session.scalars(select(Upload.id).where(Upload.id.in_(wanted), Upload.owner_id == owner_id))
-    )
-    refused = [upload_id for upload_id in wanted if upload_id not in own]
-    if refused:
-        raise InvalidInput(
-            "some photos are not yours",
-            errors={
-                "upload_ids": [f"{upload_id} is not a photo of yours" for upload_id in refused]
-            },
-        )
+        _refuse_others(wanted, set(own), "some photos are not yours", "is not a photo of yours")
     return wanted
 
 
@@ -92,6 +77,32 @@ def attach_to_participation(
     session: Session, owner_id: int, participation_id: int, upload_ids: Sequence[int]
 ) -> None:
     """Attach the owner's own, still unattached photos, in the order given."""
+    wanted = _listed_once(upload_ids)
+    if not wanted:
+        return
+    usable = session.scalars(
+        select(Upload.id)
+        .outerjoin(ParticipationPhoto, ParticipationPhoto.upload_id == Upload.id)
+        .where(
+            Upload.id.in_(wanted),
+            Upload.owner_id == owner_id,
+            ParticipationPhoto.upload_id.is_(None),
+        )
+    )
+    _refuse_others(
+        wanted,
+        set(usable),
+        "some photos are not yours to attach, or belong to other work already",
+        "is not an unattached photo of yours",
+    )
+    session.add_all(
+        ParticipationPhoto(participation_id=participation_id, upload_id=upload_id, position=index)
+        for index, upload_id in enumerate(wanted)
+    )
+
+
+def _listed_once(upload_ids: Sequence[int]) -> list[int]:
+    """The ids in the order given, each once, at most nine (wx.chooseMedia's limit)."""
     wanted = list(dict.fromkeys(upload_ids))
     if len(wanted) != len(upload_ids):
         raise InvalidInput("a photo is listed twice", errors={"upload_ids": ["duplicates"]})
@@ -100,33 +111,15 @@ def attach_to_participation(
             f"at most {MAX_PHOTOS_PER_SUBMISSION} photos",
             errors={"upload_ids": [f"more than {MAX_PHOTOS_PER_SUBMISSION}"]},
         )
-    if not wanted:
-        return
-    usable = set(
-        session.scalars(
-            select(Upload.id)
-            .outerjoin(ParticipationPhoto, ParticipationPhoto.upload_id == Upload.id)
-            .where(
-                Upload.id.in_(wanted),
-                Upload.owner_id == owner_id,
-                ParticipationPhoto.upload_id.is_(None),
-            )
-        )
-    )
-    refused = [upload_id for upload_id in wanted if upload_id not in usable]
+    return wanted
+
+
+def _refuse_others(wanted: list[int], allowed: set[int], message: str, reason: str) -> None:
+    refused = [upload_id for upload_id in wanted if upload_id not in allowed]
     if refused:
         raise InvalidInput(
-            "some photos are not yours to attach, or belong to other work already",
-            errors={
-                "upload_ids": [
-                    f"{upload_id} is not an unattached photo of yours" for upload_id in refused
-                ]
-            },
+            message, errors={"upload_ids": [f"{upload_id} {reason}" for upload_id in refused]}
         )
-    session.add_all(
-        ParticipationPhoto(participation_id=participation_id, upload_id=upload_id, position=index)
-        for index, upload_id in enumerate(wanted)
-    )
 
 
 def photos_of(session: Session, participation_ids: Sequence[int]) -> dict[int, list[int]]:
