@@ -25,7 +25,13 @@ from service.ledger.accounts import redeemed_sink_key, system_account
 from service.ledger.posting import resolve_hold
 from service.stations.catalogue import station_for
 from service.stations.models import Redemption
-from service.stations.redemption import RedemptionChanged, RedemptionPolicy, RedemptionView, view
+from service.stations.redemption import (
+    RedemptionChanged,
+    RedemptionPolicy,
+    RedemptionView,
+    newest_first,
+    view,
+)
 from service.unit_of_work import UnitOfWork
 
 
@@ -144,14 +150,5 @@ def station_redemptions(
     newest first. Pickup codes are not shown, so the list can't stand in for the
     member telling theirs."""
     station = station_for(session, actor, station_id, Action.FULFIL_PICKUPS)
-    query = (
-        select(Redemption)
-        .where(Redemption.station_id == station.id)
-        .order_by(Redemption.id.desc())
-        .limit(limit)
-    )
-    if status is not None:
-        query = query.where(Redemption.status == status.value)
-    if before_id is not None:
-        query = query.where(Redemption.id < before_id)
-    return [RedemptionView(r, None) for r in session.scalars(query)]
+    theirs = newest_first(Redemption.station_id == station.id, status, limit, before_id)
+    return [RedemptionView(r, None) for r in session.scalars(theirs)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -293,14 +293,17 @@ def my_redemptions(
     limit: int,
     before_id: int | None,
 ) -> list[RedemptionView]:
-    query = (
-        select(Redemption)
-        .where(Redemption.user_id == actor.user_id)
-        .order_by(Redemption.id.desc())
-        .limit(limit)
-    )
+    mine = newest_first(Redemption.user_id == actor.user_id, status, limit, before_id)
+    return [view(r, policy) for r in session.scalars(mine)]
+
+
+def newest_first(
+    whose: ColumnElement[bool], status: RedemptionStatus | None, limit: int, before_id: int | None
+) -> Select[Redemption]:
+    """One page of redemptions, newest first, optionally of one status."""
+    query = select(Redemption).where(whose).order_by(Redemption.id.desc()).limit(limit)
     if status is not None:
         query = query.where(Redemption.status == status.value)
     if before_id is not None:
         query = query.where(Redemption.id < before_id)
-    return [view(r, policy) for r in session.scalars(query)]
+    return query
