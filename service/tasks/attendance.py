@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from points.checkin_code import (
     BadCheckinCode,
@@ -22,7 +22,7 @@ from points.checkin_code import (
     issue_code,
     verify_code,
 )
-from points.errors import Conflict, InvalidInput
+from points.errors import Conflict, InvalidInput, NotFound
 from points.geo import (
     ACCURACY_CAP_M,
     OutsideGeofence,
@@ -80,7 +80,12 @@ def check_in(
 ) -> Participation:
     with uow:
         session = uow.session
-        participation, task = own_participation_and_task(session, actor, participation_id)
+        found = session.execute(
+            _CHECKIN, {"participation_id": participation_id, "user_id": actor.user_id}
+        ).first()
+        if found is None:
+            raise NotFound("participation not found")
+        participation, task, previous = found[0], found[1], _Previous(*found[2:])
         current = ParticipationStatus(participation.status)
         if current is ParticipationStatus.CHECKED_IN:
             raise AlreadyCheckedIn("you are already checked in")
@@ -102,7 +107,7 @@ def check_in(
             uow.commit()  # the failed attempt is kept for the approver, then refused
             raise
         flags = set(participation.flags or [])
-        if _travelled_impossibly(session, participation, task, now):
+        if previous.travelled_impossibly(task, now):
             flags.add(Flag.IMPOSSIBLE_TRAVEL.value)
         move_participation(
             session,
@@ -150,32 +155,50 @@ def _count_failure(session: Session, participation: Participation, refused: Exce
     participation.flags = sorted(flags)
 
 
-_PREVIOUS_CHECKIN = (
-    select(Task.lat, Task.lng, Participation.checked_in_at)
+@dataclass(frozen=True)
+class _Previous:
+    """The person's latest check-in at another task: where that task is, and when."""
+
+    lat: float | None
+    lng: float | None
+    checked_in_at: datetime | None
+
+    def travelled_impossibly(self, task: Task, now: datetime) -> bool:
+        """From there to this task's place faster than a car in town. Uses the tasks'
+        points, so no position of the person is kept."""
+        if self.lat is None or self.lng is None or self.checked_in_at is None:
+            return False
+        return impossible_travel(self.lat, self.lng, self.checked_in_at, task.lat, task.lng, now)
+
+
+_earlier = aliased(Participation)
+_previous = aliased(Participation)
+_previous_task = aliased(Task)
+# One's own participation, its task and one's previous check-in elsewhere, in one query
+# built once: check-in is the busiest write of a task day.
+_CHECKIN = (
+    select(Participation, Task, _previous_task.lat, _previous_task.lng, _previous.checked_in_at)
     .join(Task, Task.id == Participation.task_id)
+    .outerjoin(
+        _previous,
+        _previous.id
+        == select(_earlier.id)
+        .where(
+            _earlier.user_id == Participation.user_id,
+            _earlier.id != Participation.id,
+            _earlier.checked_in_at.is_not(None),
+        )
+        .order_by(_earlier.checked_in_at.desc())
+        .limit(1)
+        .correlate(Participation)
+        .scalar_subquery(),
+    )
+    .outerjoin(_previous_task, _previous_task.id == _previous.task_id)
     .where(
+        Participation.id == bindparam("participation_id"),
         Participation.user_id == bindparam("user_id"),
-        Participation.id != bindparam("participation_id"),
-        Participation.checked_in_at.is_not(None),
     )
-    .order_by(Participation.checked_in_at.desc())
-    .limit(1)
 )
-
-
-def _travelled_impossibly(
-    session: Session, participation: Participation, task: Task, now: datetime
-) -> bool:
-    """From the person's previous check-in (at another task's place) to this one, faster
-    than a car in town. Uses the tasks' points, so no position of the person is kept."""
-    previous = session.execute(
-        _PREVIOUS_CHECKIN, {"user_id": participation.user_id, "participation_id": participation.id}
-    ).first()
-    if previous is None or previous.checked_in_at is None:
-        return False
-    return impossible_travel(
-        previous.lat, previous.lng, previous.checked_in_at, task.lat, task.lng, now
-    )
 
 
 def check_out(

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from points.access import Role
 from points.errors import Conflict, NotFound
@@ -129,6 +130,16 @@ def own_participation_and_task(
     return row[0], row[1]
 
 
+# Built once, on the table: each call's values become the SET clause from the parameter
+# names, so no statement is built (or ORM-synchronised) per request. The WHERE's names
+# can't clash with a column's.
+_PARTICIPATIONS = Participation.__table__
+_MOVE = update(_PARTICIPATIONS).where(
+    _PARTICIPATIONS.c.id == bindparam("moving_id"),
+    _PARTICIPATIONS.c.status == bindparam("moving_from"),
+)
+
+
 def move_participation(
     session: Session,
     participation: Participation,
@@ -136,18 +147,20 @@ def move_participation(
     target: ParticipationStatus,
     **values: object,
 ) -> None:
+    """Move from ``current`` to ``target`` only if nobody moved it meanwhile (the status
+    is in the UPDATE's WHERE), setting ``values`` with it."""
+    values["status"] = target.value
     moved = rows_changed(
         session.execute(
-            update(Participation)
-            .where(Participation.id == participation.id, Participation.status == current.value)
-            .values(status=target.value, **values)
-            # The loaded participation takes the new values in Python: no reload after
-            # commit, so the answer costs no second round trip.
-            .execution_options(synchronize_session="evaluate")
+            _MOVE, {"moving_id": participation.id, "moving_from": current.value, **values}
         )
     )
     if moved != 1:
         raise ParticipationChanged("this participation changed a moment ago; reload it")
+    # The loaded participation takes the new values as the database's: no reload after
+    # commit, so the answer costs no second round trip.
+    for name, value in values.items():
+        set_committed_value(participation, name, value)
 
 
 def cancel(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Participation:
