@@ -83,7 +83,4 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(stations.blp)
     api.register_blueprint(redemptions.blp)
     api.register_blueprint(leaderboards.blp)
-    if settings.sign_in_rate_limit:
-        # Sign-in is where passwords and codes are guessed: a tighter limit per address.
-        extensions.limiter(app).limit(settings.sign_in_rate_limit)(sign_in.blp)
     return app

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request
-from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
@@ -114,10 +113,6 @@ def handle_http_error(error: HTTPException) -> tuple[Response, int]:
         headers.update(
             {k: v for k, v in error.response.headers.items() if k.startswith(("X-", "Retry"))}
         )
-    if isinstance(error, RateLimitExceeded):
-        # Rate-limit headers on every answer would cost Redis round trips per request;
-        # the refused caller is told how long the limit's window is.
-        headers.setdefault("Retry-After", str(error.limit.limit.get_expiry()))
     return error_response(status, code, str(message), errors, headers)
 
 

@@ -1,4 +1,4 @@
-"""Per-app database, migrations, Redis and rate limiting.
+"""Per-app database, migrations, Redis and rate limits.
 
 Each app gets its own extension objects (nothing is created at import time), and
 handlers reach them through the accessors below.
@@ -7,16 +7,14 @@ handlers reach them through the accessors below.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import redis
 from flask import Flask, current_app
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Session
 
+from api import rate_limits
 from service.config import Settings
 from service.db import configure_engine, engine_options
 from service.leaderboards.feed import Boards, LeaderboardFeed
@@ -30,7 +28,7 @@ from service.wechat.client import WechatGateway, wechat_gateway
 MIGRATIONS_DIRECTORY = str(Path(__file__).with_name("migrations"))
 
 REDIS = "lianxin.redis"
-LIMITER = "lianxin.limiter"
+RATE_LIMITS = "lianxin.rate_limits"
 WECHAT = "lianxin.wechat"
 PHONE_VAULT = "lianxin.phone_vault"
 UPLOAD_STORE = "lianxin.upload_store"
@@ -51,21 +49,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     client = connect_redis(settings)
     app.extensions[REDIS] = client
-    # Limits share the app's pool, so the embedded server's unix socket works too.
-    storage_options: dict[str, Any] = {"connection_pool": client.connection_pool}
-    app.extensions[LIMITER] = Limiter(
-        get_remote_address,
-        app=app,
-        default_limits=[settings.rate_limit] if settings.rate_limit else [],
-        storage_uri="redis://",
-        storage_options=storage_options,
-        key_prefix=f"{settings.redis_prefix}ratelimit",
-        # No X-RateLimit-* on every answer: they cost two Redis reads a request.
-        headers_enabled=False,
-        # Redis is a derived store: if it is down, serve without limits rather than fail.
-        swallow_errors=True,
-        in_memory_fallback_enabled=True,
-    )
+    app.extensions[RATE_LIMITS] = rate_limits.init_app(app, settings, client)
     app.extensions[WECHAT] = wechat_gateway(settings, client)
     app.extensions[PHONE_VAULT] = PhoneVault(settings.personal_data_key)
     app.extensions[UPLOAD_STORE] = LocalDiskStore(settings.upload_path)
@@ -112,8 +96,3 @@ def leaderboards() -> Boards:
 def redis_client() -> redis.Redis:
     client: redis.Redis = current_app.extensions[REDIS]
     return client
-
-
-def limiter(app: Flask) -> Limiter:
-    value: Limiter = app.extensions[LIMITER]
-    return value

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api import extensions
 from api.errors import error_response
+from api.openapi import Blueprint
 from service.health import check_readiness
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
@@ -50,7 +50,3 @@ def init_app(app: Flask, api: Any) -> None:
     # Probes answer at the root (for orchestrators) and under the API base path.
     api.register_blueprint(blp)
     api.register_blueprint(blp, url_prefix="/api/v1", name="health_v1")
-
-    @extensions.limiter(app).request_filter
-    def probes_are_never_rate_limited() -> bool:
-        return request.blueprint in ("health", "health_v1")

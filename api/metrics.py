@@ -16,7 +16,7 @@ import os
 from contextlib import suppress
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -115,7 +115,3 @@ def observe_request(route: str | None, method: str, status: int, seconds: float)
 def init_app(app: Flask) -> None:
     telemetry.register(OBSERVER)
     app.register_blueprint(blp)
-
-    @extensions.limiter(app).request_filter
-    def scrapes_are_never_rate_limited() -> bool:
-        return request.endpoint == SCRAPE_ENDPOINT

@@ -122,7 +122,9 @@ class WechatClient:
 
     def _cached_token(self) -> str | None:
         value = self._cache.get(self._token_key)
-        return value.decode() if isinstance(value, bytes) else value
+        if isinstance(value, bytes):
+            return value.decode()
+        return value if isinstance(value, str) else None
 
     def _refresh_token(self, *, stale: str | None) -> str:
         """Fetch a token under a lock shared by all processes, so only one asks WeChat."""
