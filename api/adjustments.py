@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_load, validate
 
 from api import extensions
 from api.authentication import current_actor
 from api.ledger import CURRENCIES, AccountListSchema, TransferListArgs, TransferSchema
+from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from service.db import utcnow
 from service.ledger import adjustments

@@ -9,7 +9,6 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
@@ -17,6 +16,7 @@ from werkzeug.datastructures import FileStorage
 
 from api import extensions
 from api.authentication import current_actor
+from api.openapi import Blueprint
 from points.errors import InvalidInput
 from service.access import Actor, load_actor
 from service.db import utcnow

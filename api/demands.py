@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
 from api.ledger import TransferSchema
+from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
 from points.demands import DemandStatus
 from points.rules import Category

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from service.ledger.balances import accounts_of, transfers_of
 from service.ledger.expiry import expiring_for

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.openapi import Blueprint
 from api.people_schemas import MeSchema, ProfileChangesSchema
 from service.db import utcnow
 from service.people.profile import ProfileChanges, bind_phone, own_user, update_profile

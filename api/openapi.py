@@ -6,18 +6,44 @@ the docs work on a district intranet with no internet access.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import flask_smorest
-from flask import Blueprint, Flask, send_from_directory
+import marshmallow as ma
+from flask import Blueprint as FlaskBlueprint
+from flask import Flask, Request, send_from_directory
 from flask_smorest.spec.plugins import integerconverter2paramschema
 from swagger_ui_bundle import swagger_ui_path
+from webargs.flaskparser import FlaskParser
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from api.errors import handle_http_error
 
 API_PREFIX = "/api/v1"
+
+
+class _OneSchemaPerClass(FlaskParser):
+    """webargs builds a new instance of an arguments schema class for every request;
+    a marshmallow schema is reusable, so each class is built once."""
+
+    def _get_schema(self, argmap: Any, req: Request) -> ma.Schema:
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            return _schema_of(argmap)
+        schema: ma.Schema = super()._get_schema(argmap, req)
+        return schema
+
+
+@cache
+def _schema_of(schema_class: type[ma.Schema]) -> ma.Schema:
+    return schema_class()
+
+
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+    """flask-smorest's blueprint, parsing arguments with schemas built once."""
+
+    ARGUMENTS_PARSER = _OneSchemaPerClass()
 
 
 class LianxinApi(flask_smorest.Api):  # type: ignore[misc]
@@ -62,7 +88,7 @@ def init_app(app: Flask) -> LianxinApi:
     api = LianxinApi(app)
     api.register_converter(IdConverter, integerconverter2paramschema)
 
-    static = Blueprint("swagger_ui_static", __name__)
+    static = FlaskBlueprint("swagger_ui_static", __name__)
 
     @static.get("/api/docs/static/<path:filename>")
     def swagger_asset(filename: str) -> Response:

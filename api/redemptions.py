@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
 from api.idempotency import HEADER_DOC, once
+from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from points.redemption import RedemptionStatus, derive_qr_key
 from service.db import utcnow

@@ -6,11 +6,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_load, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.openapi import Blueprint
 from points.access import Role
 from points.currency import Currency
 from points.rules import (

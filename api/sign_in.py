@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_caller
+from api.openapi import Blueprint
 from api.people_schemas import TokensSchema
 from service.auth.sign_in import (
     SignedIn,

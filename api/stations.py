@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from api import extensions
 from api.authentication import current_actor
 from api.idempotency import HEADER_DOC, once
+from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
 from api.redemptions import RedemptionSchema, policy
 from points.redemption import ItemAudience, LimitPeriod, RedemptionStatus

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from api import extensions
 from api.authentication import current_actor
+from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import Audience, CheckinMode, TaskAction, TaskStatus

@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload as UploadField
 from marshmallow import Schema, fields, validate
 from werkzeug.datastructures import FileStorage
 
 from api import extensions
 from api.authentication import current_actor
+from api.openapi import Blueprint
 from points.uploads import LINK_LIFETIME, derive_key, sign_link
 from service.db import utcnow
 from service.uploads.models import Upload

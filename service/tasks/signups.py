@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -133,7 +134,7 @@ def own_participation_and_task(
 # Built once, on the table: each call's values become the SET clause from the parameter
 # names, so no statement is built (or ORM-synchronised) per request. The WHERE's names
 # can't clash with a column's.
-_PARTICIPATIONS = Participation.__table__
+_PARTICIPATIONS = cast(Table, Participation.__table__)
 _MOVE = update(_PARTICIPATIONS).where(
     _PARTICIPATIONS.c.id == bindparam("moving_id"),
     _PARTICIPATIONS.c.status == bindparam("moving_from"),
