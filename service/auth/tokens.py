@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
@@ -36,6 +38,7 @@ class AccessClaims:
     family: str
 
 
+@lru_cache(maxsize=4)
 def signing_key(secret_key: str) -> bytes:
     # A key of its own, so the app secret's other uses can't mint tokens.
     return hmac.new(secret_key.encode(), b"lianxin access tokens", hashlib.sha256).digest()
@@ -57,7 +60,19 @@ def issue_access_token(
     return jwt.encode(claims, signing_key(secret_key), algorithm=ALGORITHM)
 
 
-def read_access_token(secret_key: str, token: str) -> AccessClaims:
+def read_access_token(secret_key: str, token: str, now: float | None = None) -> AccessClaims:
+    """The claims of a token this server signed, if it has not expired."""
+    claims, expires_at = _verified(secret_key, token)
+    if (time.time() if now is None else now) >= expires_at:
+        raise ExpiredToken("the access token has expired; refresh it")
+    return claims
+
+
+# A client sends the same token with every request for its 15 minutes: its signature
+# and claims are checked once, and only its expiry on each later use. Refused tokens
+# raise, so they are never remembered.
+@lru_cache(maxsize=8192)
+def _verified(secret_key: str, token: str) -> tuple[AccessClaims, float]:
     try:
         claims = jwt.decode(
             token,
@@ -72,7 +87,8 @@ def read_access_token(secret_key: str, token: str) -> AccessClaims:
     except jwt.PyJWTError:
         raise InvalidToken("the access token is not valid") from None
     try:
-        return AccessClaims(int(claims["sub"]), int(claims["ver"]), str(claims["fam"]))
+        found = AccessClaims(int(claims["sub"]), int(claims["ver"]), str(claims["fam"]))
+        return found, float(claims["exp"])
     except (TypeError, ValueError):
         raise InvalidToken("the access token is not valid") from None
 
