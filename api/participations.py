@@ -8,7 +8,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from api import extensions
-from api.authentication import current_actor
+from api.authentication import current_actor, current_claims
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from points.tasks import ParticipationStatus
@@ -109,7 +109,7 @@ class CheckIn(MethodView):
         Refusals say why (outside_window, outside_geofence, bad_checkin_code) and count."""
         return check_in(
             extensions.unit_of_work(),
-            current_actor(),
+            current_claims(),
             participation_id,
             position(body),
             body.get("code"),

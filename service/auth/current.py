@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from service.access import Actor, load_account
-from service.auth.tokens import InvalidToken, read_access_token
+from service.auth.tokens import AccessClaims, InvalidToken, read_access_token
 
 
 class OutdatedToken(InvalidToken):
@@ -23,9 +23,32 @@ class Caller:
 def caller_from_token(session: Session, secret_key: str, token: str) -> Caller:
     claims = read_access_token(secret_key, token)
     account = load_account(session, claims.user_id)
-    if account is None or not account.active:
+    confirm_account(
+        claims,
+        account.active if account else None,
+        account.token_version if account else None,
+    )
+    assert account is not None  # confirmed
+    return Caller(account.actor, claims.family)
+
+
+def confirm_account(claims: AccessClaims, active: bool | None, token_version: int | None) -> None:
+    """Refuse the token unless its account (``active`` None: not found) may act and the
+    token is of the account's current version. A use case that reads the account in its
+    own first query confirms the caller with this instead of a query of its own."""
+    if not active:
         raise InvalidToken("the account behind this token no longer exists or is disabled")
-    if account.token_version != claims.token_version:
+    if token_version != claims.token_version:
         # Logout or a role change since the token was issued: refresh to get a current one.
         raise OutdatedToken("the access token was issued before a sign-out or role change")
-    return Caller(account.actor, claims.family)
+
+
+def confirm_caller(session: Session, claims: AccessClaims) -> None:
+    """Confirm the token's account by its own query: for a use case whose first query
+    found nothing, so it could not tell a refused caller from a missing object."""
+    account = load_account(session, claims.user_id)
+    confirm_account(
+        claims,
+        account.active if account else None,
+        account.token_version if account else None,
+    )

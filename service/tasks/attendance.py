@@ -42,6 +42,9 @@ from points.tasks import (
     transition,
 )
 from service.access import Actor
+from service.auth.current import confirm_account, confirm_caller
+from service.auth.tokens import AccessClaims
+from service.people.models import User
 from service.tasks.board import staff_task
 from service.tasks.models import Participation, Task
 from service.tasks.signups import move_participation, own_participation_and_task
@@ -71,7 +74,7 @@ def checkin_code_for(
 
 def check_in(
     uow: UnitOfWork,
-    actor: Actor,
+    caller: AccessClaims,
     participation_id: int,
     position: Position,
     code: str | None,
@@ -81,11 +84,16 @@ def check_in(
     with uow:
         session = uow.session
         found = session.execute(
-            _CHECKIN, {"participation_id": participation_id, "user_id": actor.user_id}
+            _CHECKIN, {"participation_id": participation_id, "user_id": caller.user_id}
         ).first()
         if found is None:
+            confirm_caller(session, caller)  # a refused token is 401, not 404
             raise NotFound("participation not found")
-        participation, task, previous = found[0], found[1], _Previous(*found[2:])
+        participation, task, active, token_version = found[:4]
+        # The caller's account came with their participation: confirmed here, not by a
+        # query of its own before the request (api/authentication.py).
+        confirm_account(caller, active, token_version)
+        previous = _Previous(*found[4:])
         current = ParticipationStatus(participation.status)
         if current is ParticipationStatus.CHECKED_IN:
             raise AlreadyCheckedIn("you are already checked in")
@@ -174,11 +182,21 @@ class _Previous:
 _earlier = aliased(Participation)
 _previous = aliased(Participation)
 _previous_task = aliased(Task)
-# One's own participation, its task and one's previous check-in elsewhere, in one query
-# built once: check-in is the busiest write of a task day.
+# One's own participation, its task, one's account (to confirm the caller) and one's
+# previous check-in elsewhere, in one query built once: check-in is the busiest write
+# of a task day.
 _CHECKIN = (
-    select(Participation, Task, _previous_task.lat, _previous_task.lng, _previous.checked_in_at)
+    select(
+        Participation,
+        Task,
+        User.active,
+        User.token_version,
+        _previous_task.lat,
+        _previous_task.lng,
+        _previous.checked_in_at,
+    )
     .join(Task, Task.id == Participation.task_id)
+    .join(User, User.id == Participation.user_id)
     .outerjoin(
         _previous,
         _previous.id

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from api import extensions
 from service.db import utcnow
+from service.people.models import User
 from service.tasks.models import Participation, Task
 from tests.api.world import World, demo_task
 
@@ -197,3 +198,49 @@ def test_check_out_counts_hours_within_the_window(
     twice = world.call(client, "member", "POST", f"/participations/{mine}/checkout", HERE)
     assert twice.status_code == 409
     assert twice.get_json()["code"] == "invalid_transition"
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [("sign_out_everywhere", "token_outdated"), ("disable", "invalid_token")],
+)
+@pytest.mark.parametrize("whose", ["own", "someone_elses"])
+def test_check_in_confirms_the_callers_account_and_refuses_before_changing_anything(
+    app: Flask, client: FlaskClient, world: World, change: str, code: str, whose: str
+) -> None:
+    """Check-in confirms the account in its own query (api/authentication.py
+    CONFIRMED_BY_USE_CASE): a token outdated or of a disabled account is 401 there too,
+    for a participation of one's own or of someone else (not 404), and nothing moves."""
+    task_id = task_now(app, world)
+    mine = sign_up(client, world, task_id)
+    theirs = sign_up(client, world, task_id, role="volunteer")
+    target = mine if whose == "own" else theirs
+    with app.app_context():
+        session = extensions.session()
+        member = session.get(User, stored(app, mine).user_id)
+        assert member is not None
+        if change == "disable":
+            member.active = False
+        else:
+            member.token_version += 1
+        session.commit()
+    refused = world.call(client, "member", "POST", f"/participations/{target}/checkin", HERE)
+    assert refused.status_code == 401
+    assert refused.get_json()["code"] == code
+    for participation_id in (mine, theirs):
+        untouched = stored(app, participation_id)
+        assert (untouched.status, untouched.failed_checkins, untouched.checked_in_at) == (
+            "signed_up",
+            0,
+            None,
+        )
+
+
+def test_check_in_of_someone_elses_participation_is_404(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    theirs = sign_up(client, world, task_now(app, world), role="volunteer")
+    response = world.call(client, "member", "POST", f"/participations/{theirs}/checkin", HERE)
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"
+    assert stored(app, theirs).status == "signed_up"
