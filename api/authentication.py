@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, Request, Response, g, request
+from flask.sessions import NullSession, SessionInterface, SessionMixin
 
 from api import extensions
 from points.errors import Unauthenticated
@@ -59,7 +60,20 @@ def current_actor() -> Actor:
     return current_caller().actor
 
 
+class NoCookieSessions(SessionInterface):
+    """The API authenticates by bearer token and keeps no cookie session: Flask's
+    default would still build a signing serializer and read the cookie every request."""
+
+    def open_session(self, app: Flask, request: Request) -> NullSession:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = NoCookieSessions()
+
     @app.before_request
     def authenticate() -> None:
         # Unknown URLs fall through to a 404, not a 401 that would hint a route exists.
