@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Row, Table, bindparam, select, update
+from sqlalchemy.orm import Session
 
 from points.checkin_code import (
     BadCheckinCode,
@@ -47,10 +48,19 @@ from service.auth.tokens import AccessClaims
 from service.people.models import User
 from service.tasks.board import staff_task
 from service.tasks.models import Participation, Task
-from service.tasks.signups import move_participation, own_participation_and_task
+from service.tasks.signups import (
+    move_participation,
+    move_participation_by_id,
+    own_participation_and_task,
+)
 from service.unit_of_work import UnitOfWork
 
 REPEATED_FAILURES_AT = 3
+
+
+# A row of _CHECKIN: the participation's columns, then its task's, account's and the
+# previous check-in's, by label.
+_Found = Row[*tuple[Any, ...]]
 
 
 class AlreadyCheckedIn(Conflict):
@@ -80,7 +90,8 @@ def check_in(
     code: str | None,
     secret_key: str,
     now: datetime,
-) -> Participation:
+) -> dict[str, Any]:
+    """Check the caller in; gives back their participation as stored afterwards."""
     with uow:
         session = uow.session
         found = session.execute(
@@ -89,37 +100,36 @@ def check_in(
         if found is None:
             confirm_caller(session, caller)  # a refused token is 401, not 404
             raise NotFound("participation not found")
-        participation, task, active, token_version = found[:4]
         # The caller's account came with their participation: confirmed here, not by a
         # query of its own before the request (api/authentication.py).
-        confirm_account(caller, active, token_version)
-        previous = _Previous(*found[4:])
-        current = ParticipationStatus(participation.status)
+        confirm_account(caller, found.account_active, found.account_token_version)
+        participation = {column.key: found._mapping[column] for column in _PARTICIPATION.c}
+        current = ParticipationStatus(found.status)
         if current is ParticipationStatus.CHECKED_IN:
             raise AlreadyCheckedIn("you are already checked in")
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CHECK_IN)
-        mode = CheckinMode(task.checkin_mode)
+        mode = CheckinMode(found.task_checkin_mode)
         _require_inputs(mode, position, code)
         try:
-            check_in_window(now, task.starts_at, task.ends_at)
-            distance = _distance(task, position) if mode.needs_location else None
+            check_in_window(now, found.task_starts_at, found.task_ends_at)
+            distance = _distance(found, position) if mode.needs_location else None
             step = (
-                verify_code(derive_key(secret_key), task.id, code or "", now)
+                verify_code(derive_key(secret_key), found.task_id, code or "", now)
                 if (mode.needs_code)
                 else None
             )
             if step is not None:
-                check_not_replayed(step, participation.code_step)
+                check_not_replayed(step, found.code_step)
         except (OutsideWindow, OutsideGeofence, BadCheckinCode) as refused:
-            _count_failure(session, participation, refused)
+            _count_failure(session, found, refused)
             uow.commit()  # the failed attempt is kept for the approver, then refused
             raise
-        flags = set(participation.flags or [])
-        if previous.travelled_impossibly(task, now):
+        flags = set(found.flags or [])
+        if _travelled_impossibly(found, now):
             flags.add(Flag.IMPOSSIBLE_TRAVEL.value)
-        move_participation(
+        participation |= move_participation_by_id(
             session,
-            participation,
+            found.id,
             current,
             target,
             checked_in_at=now,
@@ -144,77 +154,97 @@ def _require_inputs(mode: CheckinMode, position: Position, code: str | None) -> 
         raise InvalidInput("check-in needs more", errors=errors)
 
 
-def _distance(task: Task, position: Position) -> float:
+def _distance(found: _Found, position: Position) -> float:
     if position.lat is None or position.lng is None:  # _require_inputs asked for both
         raise InvalidInput("check-in needs a position", errors={"lat": ["required"]})
     return check_geofence(
-        task.lat, task.lng, task.radius_m, position.lat, position.lng, position.accuracy_m or 0.0
+        found.task_lat,
+        found.task_lng,
+        found.task_radius_m,
+        position.lat,
+        position.lng,
+        position.accuracy_m or 0.0,
     )
 
 
-def _count_failure(session: Session, participation: Participation, refused: Exception) -> None:
-    participation.failed_checkins = (participation.failed_checkins or 0) + 1
-    flags = set(participation.flags or [])
+def _count_failure(session: Session, found: _Found, refused: Exception) -> None:
+    failed = (found.failed_checkins or 0) + 1
+    flags = set(found.flags or [])
+    values: dict[str, object] = {}
     if isinstance(refused, OutsideGeofence):
         flags.add(Flag.OUTSIDE_GEOFENCE.value)
-        participation.checkin_distance_m = refused.distance_m
-    if participation.failed_checkins >= REPEATED_FAILURES_AT:
+        values["checkin_distance_m"] = refused.distance_m
+    if failed >= REPEATED_FAILURES_AT:
         flags.add(Flag.REPEATED_FAILURES.value)
-    participation.flags = sorted(flags)
+    session.execute(
+        update(_PARTICIPATION)
+        .where(_PARTICIPATION.c.id == found.id)
+        # Counted in SQL: two refused attempts at once both count.
+        .values(failed_checkins=_PARTICIPATION.c.failed_checkins + 1, flags=sorted(flags), **values)
+    )
 
 
-@dataclass(frozen=True)
-class _Previous:
-    """The person's latest check-in at another task: where that task is, and when."""
+def _travelled_impossibly(found: _Found, now: datetime) -> bool:
+    """From the person's previous check-in (at another task's place) to this one, faster
+    than a car in town. Uses the tasks' points, so no position of the person is kept."""
+    if found.previous_lat is None or found.previous_checked_in_at is None:
+        return False
+    return impossible_travel(
+        found.previous_lat,
+        found.previous_lng,
+        found.previous_checked_in_at,
+        found.task_lat,
+        found.task_lng,
+        now,
+    )
 
-    lat: float | None
-    lng: float | None
-    checked_in_at: datetime | None
 
-    def travelled_impossibly(self, task: Task, now: datetime) -> bool:
-        """From there to this task's place faster than a car in town. Uses the tasks'
-        points, so no position of the person is kept."""
-        if self.lat is None or self.lng is None or self.checked_in_at is None:
-            return False
-        return impossible_travel(self.lat, self.lng, self.checked_in_at, task.lat, task.lng, now)
-
-
-_earlier = aliased(Participation)
-_previous = aliased(Participation)
-_previous_task = aliased(Task)
+_PARTICIPATION = cast(Table, Participation.__table__)
+_TASK = cast(Table, Task.__table__)
+_ACCOUNT = cast(Table, User.__table__)
+_earlier = _PARTICIPATION.alias("earlier")
+_previous = _PARTICIPATION.alias("previous")
+_previous_task = _TASK.alias("previous_task")
 # One's own participation, its task, one's account (to confirm the caller) and one's
-# previous check-in elsewhere, in one query built once: check-in is the busiest write
-# of a task day.
+# previous check-in elsewhere: one query, on the tables (no ORM objects to build), built
+# once. Check-in is the busiest write of a task day.
 _CHECKIN = (
     select(
-        Participation,
-        Task,
-        User.active,
-        User.token_version,
-        _previous_task.lat,
-        _previous_task.lng,
-        _previous.checked_in_at,
+        *_PARTICIPATION.c,
+        _TASK.c.lat.label("task_lat"),
+        _TASK.c.lng.label("task_lng"),
+        _TASK.c.radius_m.label("task_radius_m"),
+        _TASK.c.starts_at.label("task_starts_at"),
+        _TASK.c.ends_at.label("task_ends_at"),
+        _TASK.c.checkin_mode.label("task_checkin_mode"),
+        _ACCOUNT.c.active.label("account_active"),
+        _ACCOUNT.c.token_version.label("account_token_version"),
+        _previous_task.c.lat.label("previous_lat"),
+        _previous_task.c.lng.label("previous_lng"),
+        _previous.c.checked_in_at.label("previous_checked_in_at"),
     )
-    .join(Task, Task.id == Participation.task_id)
-    .join(User, User.id == Participation.user_id)
-    .outerjoin(
-        _previous,
-        _previous.id
-        == select(_earlier.id)
-        .where(
-            _earlier.user_id == Participation.user_id,
-            _earlier.id != Participation.id,
-            _earlier.checked_in_at.is_not(None),
+    .select_from(
+        _PARTICIPATION.join(_TASK, _TASK.c.id == _PARTICIPATION.c.task_id)
+        .join(_ACCOUNT, _ACCOUNT.c.id == _PARTICIPATION.c.user_id)
+        .outerjoin(
+            _previous,
+            _previous.c.id
+            == select(_earlier.c.id)
+            .where(
+                _earlier.c.user_id == _PARTICIPATION.c.user_id,
+                _earlier.c.id != _PARTICIPATION.c.id,
+                _earlier.c.checked_in_at.is_not(None),
+            )
+            .order_by(_earlier.c.checked_in_at.desc())
+            .limit(1)
+            .correlate(_PARTICIPATION)
+            .scalar_subquery(),
         )
-        .order_by(_earlier.checked_in_at.desc())
-        .limit(1)
-        .correlate(Participation)
-        .scalar_subquery(),
+        .outerjoin(_previous_task, _previous_task.c.id == _previous.c.task_id)
     )
-    .outerjoin(_previous_task, _previous_task.id == _previous.task_id)
     .where(
-        Participation.id == bindparam("participation_id"),
-        Participation.user_id == bindparam("user_id"),
+        _PARTICIPATION.c.id == bindparam("participation_id"),
+        _PARTICIPATION.c.user_id == bindparam("user_id"),
     )
 )
 

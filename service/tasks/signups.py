@@ -150,18 +150,31 @@ def move_participation(
 ) -> None:
     """Move from ``current`` to ``target`` only if nobody moved it meanwhile (the status
     is in the UPDATE's WHERE), setting ``values`` with it."""
-    values["status"] = target.value
-    moved = rows_changed(
-        session.execute(
-            _MOVE, {"moving_id": participation.id, "moving_from": current.value, **values}
-        )
-    )
-    if moved != 1:
-        raise ParticipationChanged("this participation changed a moment ago; reload it")
+    values = move_participation_by_id(session, participation.id, current, target, **values)
     # The loaded participation takes the new values as the database's: no reload after
     # commit, so the answer costs no second round trip.
     for name, value in values.items():
         set_committed_value(participation, name, value)
+
+
+def move_participation_by_id(
+    session: Session,
+    participation_id: int,
+    current: ParticipationStatus,
+    target: ParticipationStatus,
+    **values: object,
+) -> dict[str, object]:
+    """``move_participation`` for a participation read as columns; gives back the values
+    set, status included."""
+    values["status"] = target.value
+    moved = rows_changed(
+        session.execute(
+            _MOVE, {"moving_id": participation_id, "moving_from": current.value, **values}
+        )
+    )
+    if moved != 1:
+        raise ParticipationChanged("this participation changed a moment ago; reload it")
+    return values
 
 
 def cancel(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Participation:
