@@ -68,13 +68,19 @@ class RedeemSchema(Schema):
     quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
+# One of each, built at import: a redemption's arguments are loaded and its response
+# dumped on every request, and building a schema costs more than using it.
+_REDEEM = RedeemSchema()
+_REDEMPTION = RedemptionSchema()
+
+
 class MineArgs(PageArgs):
     status = fields.String(validate=validate.OneOf([s.value for s in RedemptionStatus]))
 
 
 @blp.route("/redemptions")
 class Redemptions(MethodView):
-    @blp.arguments(RedeemSchema)
+    @blp.arguments(_REDEEM)
     @blp.response(201, RedemptionSchema)
     @blp.doc(parameters=[HEADER_DOC])
     def post(self, body: dict[str, Any]) -> Response:
@@ -87,7 +93,7 @@ class Redemptions(MethodView):
             lambda session: hold_redemption(
                 session, actor, body["item_id"], body["quantity"], now, rules
             ),
-            RedemptionSchema().dump,
+            _REDEMPTION.dump,
         )
 
 

@@ -13,13 +13,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from points.errors import InvalidInput
+from points.errors import Conflict, InvalidInput
 from service.db import rows_changed
 from service.idempotency.models import IdempotencyRecord
 from service.unit_of_work import UnitOfWork
@@ -66,20 +66,55 @@ def check_key(key: str) -> str:
     return key
 
 
-def _find(session: Session, request: IdempotentRequest) -> IdempotencyRecord | None:
-    return session.scalars(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.actor_id == request.actor_id, IdempotencyRecord.key == request.key
-        )
-    ).one_or_none()
+# Built once: every keyed request claims its key and stores its answer, and building a
+# statement costs more than running it. Core rather than ORM: the record is never
+# used as an object.
+_RECORDS = cast(Table, IdempotencyRecord.__table__)
+# A clash with the unique (actor, key) index inserts nothing and returns no id: a
+# concurrent first request is waited for on the index, as with a plain INSERT.
+_CLAIM = {
+    "postgresql": postgresql.insert(_RECORDS).on_conflict_do_nothing().returning(_RECORDS.c.id),
+    "sqlite": sqlite.insert(_RECORDS).on_conflict_do_nothing().returning(_RECORDS.c.id),
+}
+_FIND = select(_RECORDS.c.fingerprint, _RECORDS.c.status_code, _RECORDS.c.body).where(
+    _RECORDS.c.actor_id == bindparam("actor_id"), _RECORDS.c.key == bindparam("key")
+)
+_ANSWER = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("record_id"))
+    .values(
+        status_code=bindparam("status", type_=_RECORDS.c.status_code.type),
+        body=bindparam("response", type_=_RECORDS.c.body.type),
+    )
+)
 
 
-def _replay(record: IdempotencyRecord, request: IdempotentRequest) -> StoredResponse:
-    if record.fingerprint != request.fingerprint:
+def _claim(session: Session, request: IdempotentRequest) -> int | StoredResponse:
+    """The new record's id, or the stored answer when the key was used before."""
+    # Twice: a record purged (forget_before) between a clash and the look is gone,
+    # and the key is then free to claim again.
+    for _ in range(2):
+        claimed: int | None = session.execute(
+            _CLAIM[session.get_bind().dialect.name],
+            {"actor_id": request.actor_id, "key": request.key, "fingerprint": request.fingerprint},
+        ).scalar()
+        if claimed is not None:
+            return claimed
+        stored = _stored(session, request)  # a retry, or a duplicate that won the race
+        if stored is not None:
+            return stored
+    raise Conflict("this Idempotency-Key is busy; try again")
+
+
+def _stored(session: Session, request: IdempotentRequest) -> StoredResponse | None:
+    found = session.execute(_FIND, {"actor_id": request.actor_id, "key": request.key}).first()
+    if found is None:
+        return None
+    if found.fingerprint != request.fingerprint:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was already used for a different request; use a new key"
         )
-    return StoredResponse(record.status_code, record.body, replayed=True)
+    return StoredResponse(found.status_code, found.body, replayed=True)
 
 
 def run_once(
@@ -92,24 +127,19 @@ def run_once(
     answered, return that answer instead and do nothing."""
     with uow:
         session = uow.session
-        record = None
+        record_id = None
         if request is not None:
             # Insert first, look only on a clash: a new key (the usual case) costs no read.
-            try:
-                with session.begin_nested():
-                    record = IdempotencyRecord(
-                        actor_id=request.actor_id, key=request.key, fingerprint=request.fingerprint
-                    )
-                    session.add(record)
-            except IntegrityError:
-                found = _find(session, request)  # a retry, or a duplicate that won the race
-                if found is None:
-                    raise
-                return _replay(found, request)
+            claimed = _claim(session, request)
+            if isinstance(claimed, StoredResponse):
+                return claimed
+            record_id = claimed
         response = render(work(session))
-        if record is not None:
-            record.status_code = response.status
-            record.body = response.body
+        if record_id is not None:
+            session.execute(
+                _ANSWER,
+                {"record_id": record_id, "status": response.status, "response": response.body},
+            )
         uow.commit()
         return response
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, case, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from points.access import SERVICE_ROLES, Role
@@ -83,73 +84,101 @@ def hold_key(redemption_id: int) -> str:
     return f"redeem_hold:redemption:{redemption_id}"
 
 
-def _item_and_station(session: Session, item_id: int) -> tuple[CatalogueItem, Station]:
-    found = session.execute(
-        select(CatalogueItem, Station)
-        .join(Station, Station.id == CatalogueItem.station_id)
-        .where(CatalogueItem.id == item_id)
-    ).one_or_none()
-    if found is None:
+# Built once: a redemption runs each of these, and building a statement costs more
+# than running it. Core rather than ORM: none of these rows is used as an object.
+_ITEMS = cast(Table, CatalogueItem.__table__)
+_STATIONS = cast(Table, Station.__table__)
+_REDEMPTIONS = cast(Table, Redemption.__table__)
+
+_REDEEMABLE = (
+    select(
+        _ITEMS.c.station_id,
+        _ITEMS.c.name,
+        _ITEMS.c.price,
+        _ITEMS.c.currency,
+        _ITEMS.c.stock,
+        _ITEMS.c.per_member_limit,
+        _ITEMS.c.limit_period,
+        _ITEMS.c.audience,
+        _ITEMS.c.active,
+        _ITEMS.c.available_from,
+        _ITEMS.c.available_until,
+        _STATIONS.c.active.label("station_active"),
+    )
+    .join(_STATIONS, _STATIONS.c.id == _ITEMS.c.station_id)
+    .where(_ITEMS.c.id == bindparam("item_id"))
+)
+
+# A code already taken by an open hold at the station meets the partial unique index:
+# nothing is inserted and no id comes back, and another code is drawn.
+_INSERT = {
+    "postgresql": postgresql.insert(_REDEMPTIONS)
+    .on_conflict_do_nothing()
+    .returning(_REDEMPTIONS.c.id),
+    "sqlite": sqlite.insert(_REDEMPTIONS).on_conflict_do_nothing().returning(_REDEMPTIONS.c.id),
+}
+
+# The member's redemptions, the one being made included (it is inserted by then). An
+# alias, so that inside the UPDATE below they are counted from the table rather than
+# correlated to the row being changed.
+_MINE = _REDEMPTIONS.alias("mine")
+_HELD = RedemptionStatus.HELD.value
+_OPEN_HOLDS = (
+    select(func.count())
+    .where(_MINE.c.user_id == bindparam("member_id"), _MINE.c.status == _HELD)
+    .scalar_subquery()
+)
+_THIS_PERIOD = (
+    select(func.coalesce(func.sum(_MINE.c.quantity), 0))
+    .where(
+        _MINE.c.user_id == bindparam("member_id"),
+        _MINE.c.item_id == bindparam("counted_item_id"),
+        _MINE.c.status.in_([_HELD, RedemptionStatus.FULFILLED.value]),
+        _MINE.c.created_at >= bindparam("since"),
+    )
+    .scalar_subquery()
+)
+# Links the hold and counts what the limits need, in one round trip. It runs after the
+# hold has locked the member's account, so two of their requests can't both count
+# "one left". (No parameter is named after a column: an UPDATE would SET it.)
+_LINK_AND_COUNT = (
+    update(_REDEMPTIONS)
+    .where(_REDEMPTIONS.c.id == bindparam("redemption_id"))
+    .values(hold_transfer_id=bindparam("hold_id"))
+    .returning(_OPEN_HOLDS.label("open_holds"), _THIS_PERIOD.label("this_period"))
+)
+
+
+def _redeemable_item(
+    session: Session, actor: Actor, item_id: int, now: datetime
+) -> Row[*tuple[Any, ...]]:
+    item = session.execute(_REDEEMABLE, {"item_id": item_id}).one_or_none()
+    if item is None:
         raise NotFound("item not found", errors={"item_id": ["no such item"]})
-    return found[0], found[1]
-
-
-def _check_redeemable(actor: Actor, item: CatalogueItem, station: Station, now: datetime) -> None:
     window_open = (item.available_from is None or item.available_from <= now) and (
         item.available_until is None or now < item.available_until
     )
-    if not (item.active and window_open and station.active):
+    if not (item.active and window_open and item.station_active):
         raise ItemInactive("this item can't be redeemed now")
-    allowed = {Role.MEMBER} if item.audience == ItemAudience.MEMBERS.value else SERVICE_ROLES
+    members_only = item.audience == ItemAudience.MEMBERS.value
+    allowed = {Role.MEMBER} if members_only else SERVICE_ROLES
     if allowed.isdisjoint(actor.roles):
-        who = "party members" if item.audience == ItemAudience.MEMBERS.value else "residents"
+        who = "party members" if members_only else "residents"
         raise NotInAudience(f"this item is for {who} only")
+    return item
 
 
-def _insert_with_code(session: Session, redemption: Redemption) -> None:
-    """A code unique among the station's open holds (a partial unique index says so);
-    on the rare collision, draw again."""
+def _insert_with_code(session: Session, row: dict[str, Any]) -> int:
+    """Insert the redemption with a code unique among the station's open holds (a
+    partial unique index says so), drawing again on the rare collision; the code
+    drawn is left in ``row``."""
+    insert = _INSERT[session.get_bind().dialect.name]
     for _ in range(_CODE_ATTEMPTS):
-        redemption.pickup_code = new_pickup_code()
-        try:
-            with session.begin_nested():
-                session.add(redemption)
-                session.flush()
-            return
-        except IntegrityError:
-            continue  # the savepoint's rollback took the row back out of the session
+        row["pickup_code"] = new_pickup_code()
+        redemption_id: int | None = session.execute(insert, row).scalar()
+        if redemption_id is not None:
+            return redemption_id
     raise Conflict("could not find a free pickup code; try again")
-
-
-def _check_limits(
-    session: Session, actor: Actor, item: CatalogueItem, quantity: int, now: datetime, maximum: int
-) -> None:
-    period = LimitPeriod(item.limit_period)
-    since = period_start(now, period)
-    held = RedemptionStatus.HELD.value
-    counts = session.execute(
-        select(
-            func.count(case((Redemption.status == held, 1))),
-            func.coalesce(
-                func.sum(
-                    case(
-                        (
-                            (Redemption.item_id == item.id)
-                            & Redemption.status.in_([held, RedemptionStatus.FULFILLED.value])
-                            & (Redemption.created_at >= since),
-                            Redemption.quantity,
-                        ),
-                        else_=0,
-                    )
-                ),
-                0,
-            ),
-        ).where(Redemption.user_id == actor.user_id)
-    ).one()
-    open_holds, this_period = int(counts[0]), int(counts[1])
-    # Both counts include the redemption being made.
-    check_open_holds(open_holds, maximum)
-    check_limit(this_period - quantity, quantity, item.per_member_limit, period)
 
 
 def hold_redemption(
@@ -160,50 +189,64 @@ def hold_redemption(
     now: datetime,
     policy: RedemptionPolicy,
 ) -> RedemptionView:
-    """Set goods aside and hold their price; the caller's transaction commits both."""
+    """Set goods aside and hold their price; the caller's transaction commits both.
+    The redemption returned is what was written, outside the session."""
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidInput("bad quantity", errors={"quantity": [f"1 to {MAX_QUANTITY}"]})
-    item, station = _item_and_station(session, item_id)
-    _check_redeemable(actor, item, station, now)
+    item = _redeemable_item(session, actor, item_id, now)
     if item.stock < quantity:
         # Sold out as last read: say so before any work. (Taking the stock below is what
         # decides; this read may be a moment old.)
         raise OutOfStock("not enough of this item is left")
     amount = item.price * quantity
-    redemption = Redemption(
-        user_id=actor.user_id,
-        item_id=item.id,
-        station_id=item.station_id,
-        quantity=quantity,
-        amount=amount,
-        currency=item.currency,
-        item_name=item.name,
-        status=RedemptionStatus.HELD.value,
-        expires_at=now + timedelta(days=policy.hold_days),
-        created_at=now,
-    )
-    _insert_with_code(session, redemption)
+    row: dict[str, Any] = {
+        "user_id": actor.user_id,
+        "item_id": item_id,
+        "station_id": item.station_id,
+        "quantity": quantity,
+        "amount": amount,
+        "currency": item.currency,
+        "item_name": item.name,
+        "status": RedemptionStatus.HELD.value,
+        "expires_at": now + timedelta(days=policy.hold_days),
+        "created_at": now,
+    }
+    redemption_id = _insert_with_code(session, row)
     hold = post(
         session,
         TransferRequest(
-            idempotency_key=hold_key(redemption.id),
+            idempotency_key=hold_key(redemption_id),
             kind=TransferKind.REDEEM_HOLD,
             phase=Phase.PENDING,
             currency=item.currency,
             debit_account_id=member_account(session, actor.user_id, item.currency).id,
             credit_account_id=system_account(session, ESCROW, item.currency).id,
             amount=amount,
-            source=f"redemption:{redemption.id}",
+            source=f"redemption:{redemption_id}",
             actor_id=actor.user_id,
             explanation=f"{item.name} × {quantity} at {item.price} each",
             created_at=now,
         ),
     )
-    redemption.hold_transfer_id = hold.id
-    _check_limits(session, actor, item, quantity, now, policy.max_open)
+    period = LimitPeriod(item.limit_period)
+    counts = session.execute(
+        _LINK_AND_COUNT,
+        {
+            "redemption_id": redemption_id,
+            "hold_id": hold.id,
+            "member_id": actor.user_id,
+            "counted_item_id": item_id,
+            "since": period_start(now, period),
+        },
+    ).one()
+    # Both counts include the redemption being made.
+    check_open_holds(counts.open_holds, policy.max_open)
+    check_limit(counts.this_period - quantity, quantity, item.per_member_limit, period)
+    # What the ledger left to flush goes in now rather than after the stock is taken:
+    # the item's row lock is held from there to COMMIT.
     session.flush()
-    stock.take(session, item.id, quantity)
-    return view(redemption, policy)
+    stock.take(session, item_id, quantity)
+    return view(Redemption(id=redemption_id, hold_transfer_id=hold.id, **row), policy)
 
 
 def _release(
