@@ -68,9 +68,8 @@ class RedeemSchema(Schema):
     quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
-# One of each, built at import: a redemption's arguments are loaded and its response
-# dumped on every request, and building a schema costs more than using it.
-_REDEEM = RedeemSchema()
+# Built at import: the answer is dumped here (to be replayed byte for byte), not by
+# flask-smorest, and building a schema costs more than using it.
 _REDEMPTION = RedemptionSchema()
 
 
@@ -80,7 +79,7 @@ class MineArgs(PageArgs):
 
 @blp.route("/redemptions")
 class Redemptions(MethodView):
-    @blp.arguments(_REDEEM)
+    @blp.arguments(RedeemSchema)
     @blp.response(201, RedemptionSchema)
     @blp.doc(parameters=[HEADER_DOC])
     def post(self, body: dict[str, Any]) -> Response:
