@@ -120,6 +120,8 @@ def post_many(session: Session, requests: Sequence[TransferRequest]) -> list[Tra
     other, in fewer statements: one INSERT for all of them, one UPDATE per kind of
     change for the accounts moved at once, one INSERT each for their lots and their
     outbox rows. Returned in the order asked."""
+    if not requests:
+        return []
     for request in requests:
         if request.amount <= 0:
             raise InvalidInput("amounts are positive", errors={"amount": ["must be positive"]})

@@ -132,3 +132,10 @@ def test_outbox_rows_of_a_rolled_back_savepoint_are_not_applied(uow: UnitOfWork)
         session.info.pop(WRITTEN)  # no after-commit step here to take them
         uow.commit()
     assert standing(uow, member) == {"jifen": (12, 0, 12), "xingfubi": (0, 0, 0)}
+
+
+def test_an_empty_batch_posts_nothing(uow: UnitOfWork) -> None:
+    with uow:
+        assert post_many(uow.session, []) == []
+        uow.commit()
+    assert uow.session.scalar(select(func.count()).select_from(Transfer)) == 0
