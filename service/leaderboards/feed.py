@@ -36,7 +36,7 @@ from service import telemetry
 from service.db import utcnow
 from service.leaderboards.members import Member, members
 from service.leaderboards.models import LeaderboardEvent
-from service.leaderboards.outbox import CHANGED, WRITTEN, OutboxRow, Written, board_members
+from service.leaderboards.outbox import CHANGED, WRITTEN, OutboxRow, Written
 from service.leaderboards.store import SENTINEL, Scripts, applied_key, rebuild_key, scripts
 from service.leaderboards.totals import ordered_scores, stream_earnings
 from service.ledger.models import Currency
@@ -113,7 +113,7 @@ def apply_events(
     if people is None:
         # Resolved when applied (not when written), so a hidden member is never put
         # back by a late event.
-        people = board_members(session, {event.user_id for event in events})
+        people = members(session, {event.user_id for event in events})
     kept = boards.kept_labels(local_date(utcnow()))
     calls: list[tuple[OutboxRow, Board]] = []
     for event in events:
@@ -181,7 +181,7 @@ def apply_written(session: Session, boards: Boards, written: Iterable[Written]) 
     events = sorted(written, key=lambda event: event.id)
     if not events:
         return
-    people = {event.user_id: event.member for event in events if event.member is not None}
+    people = {event.user_id: event.member for event in events}
     try:
         apply_events(session, boards, events, people=people)
     except (redis.RedisError, SQLAlchemyError, OSError) as error:

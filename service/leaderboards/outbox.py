@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, event, insert, select
+from sqlalchemy import Integer, Table, event, insert, literal_column, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from points.leaderboard import Scope
@@ -59,76 +59,76 @@ class Written:
     currency: str
     delta: int
     earned_at: datetime
-    member: Member | None  # None: no such person (their rows count on no board)
+    member: Member
     transaction: SessionTransaction  # forgotten if this (or one around it) rolls back
 
 
 WRITTEN = "lianxin.leaderboard_outbox"
 
 _OUTBOX = cast(Table, LeaderboardEvent.__table__)
-# Built once: every earning runs it. The transfer id tells the rows returned apart.
-_INSERT = insert(_OUTBOX).returning(_OUTBOX.c.id, _OUTBOX.c.transfer_id)
+_USERS = cast(Table, User.__table__)
+_PLACES = cast(Table, Place.__table__)
+_BRANCHES = cast(Table, Branch.__table__)
+
+
+# The inserted row's member, named by hand: SQLAlchemy correlates subqueries into
+# enclosing SELECTs only, and would add the table to the subquery's own FROM.
+_ROW_MEMBER = literal_column(f"{_OUTBOX.name}.{_OUTBOX.c.user_id.name}", Integer)
+
+
+def _of_member(column: Any) -> Any:
+    """One fact about an inserted row's member, for the INSERT to return beside it."""
+    return select(column).where(_USERS.c.id == _ROW_MEMBER).scalar_subquery()
+
+
+def _by_id(table: Table, column: Any, id: Any) -> Any:
+    # One table per subquery: SQLite's RETURNING names columns without their table.
+    return select(column).where(table.c.id == id).scalar_subquery()
+
+
+# Built once: every earning runs it. The transfer id tells the rows returned apart, and
+# each comes back with whose boards it counts on (what ``members.members`` reads), so
+# applying the rows right after commit needs no read of its own.
+_INSERT = insert(_OUTBOX).returning(
+    _OUTBOX.c.id,
+    _OUTBOX.c.transfer_id,
+    _of_member(_USERS.c.name),
+    _by_id(_PLACES, _PLACES.c.path, _of_member(_USERS.c.residence_place_id)),
+    _of_member(_USERS.c.home_branch_id),
+    _by_id(_BRANCHES, _BRANCHES.c.department_id, _of_member(_USERS.c.home_branch_id)),
+    _of_member(_USERS.c.leaderboard_opt_out | _USERS.c.leaderboard_banned),
+)
 
 
 def record_many(session: Session, posted: Sequence[tuple[Transfer, Owner, Owner]]) -> None:
     """The outbox rows of new transfers (each with its credit and debit account), in
     one statement."""
-    rows = [
-        row for transfer, credit, debit in posted if (row := _row(session, transfer, credit, debit))
-    ]
+    rows = {
+        row["transfer_id"]: row
+        for transfer, credit, debit in posted
+        if (row := _row(session, transfer, credit, debit))
+    }
     if not rows:
         return
-    ids = {transfer_id: id for id, transfer_id in session.execute(_INSERT, rows)}
-    people = board_members(session, {row["user_id"] for row in rows})
+    returned = session.execute(_INSERT, list(rows.values())).all()
     transaction = session.get_nested_transaction() or session.get_transaction()
     assert transaction is not None  # the insert just ran in it
     written: list[Written] = session.info.setdefault(WRITTEN, [])
-    written.extend(
-        Written(
-            ids[row["transfer_id"]],
-            row["user_id"],
-            row["currency"],
-            row["delta"],
-            row["earned_at"],
-            people.get(row["user_id"]),
-            transaction,
+    for id, transfer_id, name, path, branch_id, department_id, hidden in sorted(returned):
+        row = rows[transfer_id]
+        scopes = tuple(scopes_of(path, branch_id, department_id))
+        member = Member(row["user_id"], name, scopes, bool(hidden))
+        written.append(
+            Written(
+                id,
+                member.user_id,
+                row["currency"],
+                row["delta"],
+                row["earned_at"],
+                member,
+                transaction,
+            )
         )
-        for row in rows
-    )
-
-
-_USERS = cast(Table, User.__table__)
-_PLACES = cast(Table, Place.__table__)
-_BRANCHES = cast(Table, Branch.__table__)
-# Built once, as Core: every earning runs it. The same facts as ``members.members``,
-# for the few people some outbox rows name.
-_MEMBERS = (
-    select(
-        _USERS.c.id,
-        _USERS.c.name,
-        _PLACES.c.path,
-        _USERS.c.home_branch_id,
-        _BRANCHES.c.department_id,
-        _USERS.c.leaderboard_opt_out,
-        _USERS.c.leaderboard_banned,
-    )
-    .select_from(_USERS)
-    .outerjoin(_PLACES, _PLACES.c.id == _USERS.c.residence_place_id)
-    .outerjoin(_BRANCHES, _BRANCHES.c.id == _USERS.c.home_branch_id)
-    .where(_USERS.c.id.in_(bindparam("user_ids", expanding=True)))
-)
-
-
-def board_members(session: Session, user_ids: set[int]) -> dict[int, Member]:
-    """Whose boards the given people count on, and whether they are hidden."""
-    return {
-        user_id: Member(
-            user_id, name, tuple(scopes_of(path, branch_id, department_id)), opt_out or banned
-        )
-        for user_id, name, path, branch_id, department_id, opt_out, banned in session.execute(
-            _MEMBERS, {"user_ids": sorted(user_ids)}
-        )
-    }
 
 
 def _row(

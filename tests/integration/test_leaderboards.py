@@ -145,6 +145,31 @@ def test_an_earning_reaches_every_board_of_its_member(app: Flask, town: Town) ->
     assert (view.me.rank, view.me.score) == (1, 30)
 
 
+def test_a_hidden_members_earning_reaches_no_board(app: Flask, town: Town) -> None:
+    rebuild(app)
+    hidden, shown = town.people[0], town.people[2]  # both in the party branch
+    with app.app_context():
+        session = extensions.session()
+        user = session.get(User, hidden)
+        assert user is not None
+        user.leaderboard_opt_out = True
+        session.commit()
+    earn(app, hidden, 30)
+    earn(app, shown, 10)
+    assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(shown, 10)]
+    assert in_redis(app, Scope(ScopeKind.BRANCH, town.branch)) == [(shown, 10)]
+    assert in_redis(app, Scope(ScopeKind.DEPT, town.department)) == [(shown, 10)]
+    with app.app_context():
+        session = extensions.session()
+        unapplied = session.scalar(
+            select(func.count())
+            .select_from(LeaderboardEvent)
+            .where(LeaderboardEvent.applied_at.is_(None))
+        )
+        session.rollback()
+    assert unapplied == 0  # nothing to count for a hidden member is done, not left over
+
+
 def test_an_earning_rolled_back_never_reaches_a_board(app: Flask, town: Town) -> None:
     rebuild(app)
     member, other = town.people[0], town.people[1]
