@@ -18,7 +18,7 @@ from points.currency import Currency
 from points.ledger import TransferKind
 from points.rules import EarnedSoFar, Evaluation, Facts, evaluate
 from service.ledger.accounts import issuance_key, locked_member_accounts, system_accounts
-from service.ledger.models import Transfer
+from service.ledger.models import LedgerAccount, Transfer
 from service.ledger.posting import TransferRequest, post_many
 from service.rules.rule_sets import rules_in_force
 
@@ -54,11 +54,12 @@ def window_starts(now: datetime) -> dict[str, datetime]:
 
 
 _WINDOWS = ("day", "week", "month", "year")
-_TRANSFERS = Transfer.__table__
+_TRANSFERS, _ACCOUNTS = Transfer.__table__, LedgerAccount.__table__
 # Built once, as Core: an approval runs it, and building it costs more than running it.
 # Two reads in one, both under the member's lock: the rule earnings (not manual
-# awards) credited to each account in each window, less those reversed; and, as rows
-# of their own (with the transfer id set), this work's credits if it has any already.
+# awards) credited to each of the member's accounts in each window, less those
+# reversed; and, as rows of their own (with the transfer id set), this work's credits
+# if it has any already. No list parameters: expanding one costs more than the query.
 _SO_FAR = union_all(
     select(
         _TRANSFERS.c.credit_account_id,
@@ -77,9 +78,11 @@ _SO_FAR = union_all(
         null().label("transfer_id"),
     )
     .where(
-        _TRANSFERS.c.credit_account_id.in_(bindparam("account_ids", expanding=True)),
+        _TRANSFERS.c.credit_account_id.in_(
+            select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.user_id == bindparam("user_id"))
+        ),
         _TRANSFERS.c.kind == TransferKind.EARN.value,
-        _TRANSFERS.c.created_at >= bindparam("since"),
+        _TRANSFERS.c.created_at >= bindparam("year"),
         _TRANSFERS.c.id.not_in(
             select(_TRANSFERS.c.reverses_id).where(_TRANSFERS.c.reverses_id.is_not(None))
         ),
@@ -89,7 +92,7 @@ _SO_FAR = union_all(
         _TRANSFERS.c.credit_account_id,
         *(literal(0, BigInteger) for _ in _WINDOWS),
         _TRANSFERS.c.id,
-    ).where(_TRANSFERS.c.idempotency_key.in_(bindparam("keys", expanding=True))),
+    ).where(_TRANSFERS.c.idempotency_key.in_([bindparam(f"key_{code}") for code in Currency])),
 )
 
 
@@ -99,9 +102,12 @@ class _SoFar:
     credited: list[int]  # this work's transfers, if it was credited before
 
 
-def _so_far(session: Session, account_ids: list[int], keys: list[str], now: datetime) -> _SoFar:
-    starts = window_starts(now)
-    params = {**starts, "since": starts["year"], "account_ids": account_ids, "keys": keys}
+def _so_far(session: Session, work: Work, account_ids: list[int], now: datetime) -> _SoFar:
+    params: dict[str, object] = {
+        **window_starts(now),
+        **{f"key_{code}": _key(work, code) for code in Currency},
+        "user_id": work.user_id,
+    }
     earned = {account_id: EarnedSoFar(0, 0, 0, 0) for account_id in account_ids}
     credited = []
     for account_id, day, week, month, year, transfer_id in session.execute(_SO_FAR, params):
@@ -132,8 +138,7 @@ def credit_work(session: Session, work: Work, now: datetime) -> Credited:
     # a cap that only one of them fits in. The issuing accounts come along, unlocked.
     locked = locked_member_accounts(session, work.user_id, beside=issuer)
     accounts = {code: locked[code.value] for code in Currency}
-    keys = [_key(work, code) for code in Currency]
-    so_far = _so_far(session, [account.id for account in accounts.values()], keys, now)
+    so_far = _so_far(session, work, [account.id for account in accounts.values()], now)
     # Checked under the lock: a retry, or a racing duplicate, finds the first credit
     # instead of pricing the work again against caps that now include it.
     if so_far.credited:
