@@ -499,6 +499,29 @@ def _submitted_work(app: Flask, town: Town, worker: int) -> tuple[int, int]:
         return participation.id, staff.id
 
 
+def test_a_redis_that_forgot_the_scripts_still_counts_each_earning_once(
+    make_app: AppFactory, private_redis: PrivateRedis
+) -> None:
+    app = make_app(redis_url=private_redis.url)
+    empty_tables(app)
+    town = build_town(app)
+    rebuild(app)
+    earn(app, town.people[0], 40)
+    with app.app_context():
+        extensions.redis_client().script_flush()
+    earn(app, town.people[0], 2)  # the scripts are loaded again, right after commit
+    assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(town.people[0], 42)]
+    with app.app_context():
+        session = extensions.session()
+        unapplied = session.scalar(
+            select(func.count())
+            .select_from(LeaderboardEvent)
+            .where(LeaderboardEvent.applied_at.is_(None))
+        )
+        session.rollback()
+    assert unapplied == 0
+
+
 @pytest.mark.parametrize("keep_data", [True, False], ids=["restarted-with-data", "restarted-empty"])
 def test_redis_stopped_mid_run_then_the_sweeper_brings_boards_back(
     make_app: AppFactory, private_redis: PrivateRedis, keep_data: bool
