@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
+from typing import Any, cast
 
 import redis
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -33,9 +34,9 @@ from points.leaderboard import (
 )
 from service import telemetry
 from service.db import utcnow
-from service.leaderboards.members import members
+from service.leaderboards.members import Member, members
 from service.leaderboards.models import LeaderboardEvent
-from service.leaderboards.outbox import CHANGED, WRITTEN
+from service.leaderboards.outbox import CHANGED, WRITTEN, OutboxRow, Written
 from service.leaderboards.store import SENTINEL, Scripts, applied_key, rebuild_key, scripts
 from service.leaderboards.totals import ordered_scores, stream_earnings
 from service.ledger.models import Currency
@@ -65,16 +66,24 @@ class Boards:
 
     def __post_init__(self) -> None:
         self.scripts: Scripts = scripts(self.client)
+        self._kept: tuple[date, dict[Period, set[str]]] | None = None
 
     def key(self, board: Board) -> str:
         return board_key(self.prefix, board.currency, board.scope, board.label)
 
     def kept_labels(self, today: date) -> dict[Period, set[str]]:
-        return {p: set(recent_labels(p, today, self.keep_periods)) for p in Period}
+        # The same all day long: worked out once a day, not once an event.
+        kept = self._kept
+        if kept is None or kept[0] != today:
+            kept = self._kept = (
+                today,
+                {p: set(recent_labels(p, today, self.keep_periods)) for p in Period},
+            )
+        return kept[1]
 
 
 def boards_of_event(
-    event: LeaderboardEvent, scopes: Sequence[Scope], kept: dict[Period, set[str]]
+    event: OutboxRow, scopes: Sequence[Scope], kept: dict[Period, set[str]]
 ) -> list[Board]:
     """The boards one event counts on; periods already pruned are left alone."""
     return [
@@ -88,20 +97,25 @@ def boards_of_event(
 def apply_events(
     session: Session,
     boards: Boards,
-    events: Sequence[LeaderboardEvent],
+    events: Sequence[OutboxRow],
     *,
     low_water: int = 0,
     only: set[Board] | None = None,
     mark: bool = True,
+    people: Mapping[int, Member] | None = None,
 ) -> set[Board]:
     """Count each event once on each of its boards and (``mark``) mark it applied.
     Returns the boards that don't exist in Redis: their events stay unapplied until
-    those boards are rebuilt."""
+    those boards are rebuilt. Whose boards they are is read now, unless given: then
+    the database is touched only to mark what was applied."""
     if not events:
         return set()
-    people = members(session, {event.user_id for event in events})
+    if people is None:
+        # Resolved when applied (not when written), so a hidden member is never put
+        # back by a late event.
+        people = members(session, {event.user_id for event in events})
     kept = boards.kept_labels(local_date(utcnow()))
-    calls: list[tuple[LeaderboardEvent, Board]] = []
+    calls: list[tuple[OutboxRow, Board]] = []
     for event in events:
         member = people.get(event.user_id)
         if member is None or member.hidden:
@@ -109,6 +123,31 @@ def apply_events(
         for board in boards_of_event(event, member.scopes, kept):
             if only is None or board in only:
                 calls.append((event, board))
+    results = _run_apply(boards, calls, low_water) if calls else []
+    missing = {board for (_, board), result in zip(calls, results, strict=True) if result == -1}
+    if mark:
+        waiting = {event.id for (event, board) in calls if board in missing}
+        applied = [event.id for event in events if event.id not in waiting]
+        if applied or session.in_transaction():
+            mark_applied(session, applied)
+    return missing
+
+
+def _run_apply(boards: Boards, calls: list[tuple[OutboxRow, Board]], low_water: int) -> list[Any]:
+    """One pipeline of APPLY calls by the script's SHA, without asking Redis first
+    whether it knows the script (a round trip each time): a Redis that doesn't (it
+    restarted) refuses the first call, and the calls run again by the registered
+    script, which loads it. Applying an event twice counts it once."""
+    pipe = boards.client.pipeline(transaction=False)
+    sha = boards.scripts.apply.sha
+    for event, board in calls:
+        key = boards.key(board)
+        args = (event.id, member_of(event.user_id), event.delta, low_water)
+        pipe.evalsha(sha, 2, key, applied_key(key), *args)
+    try:
+        return pipe.execute()
+    except redis.exceptions.NoScriptError:
+        pass
     pipe = boards.client.pipeline(transaction=False)
     for event, board in calls:
         key = boards.key(board)
@@ -117,37 +156,34 @@ def apply_events(
             args=[event.id, member_of(event.user_id), event.delta, low_water],
             client=pipe,
         )
-    results = pipe.execute() if calls else []
-    missing = {board for (_, board), result in zip(calls, results, strict=True) if result == -1}
-    if mark:
-        waiting = {event.id for (event, board) in calls if board in missing}
-        mark_applied(session, [event.id for event in events if event.id not in waiting])
-    return missing
+    return pipe.execute()
+
+
+_OUTBOX = cast(Table, LeaderboardEvent.__table__)
+_MARK_APPLIED = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("event_ids", expanding=True)))
+    .values(applied_at=bindparam("now"))
+)
 
 
 def mark_applied(session: Session, event_ids: Sequence[int]) -> None:
+    now = utcnow()
     for start in range(0, len(event_ids), 1_000):
-        session.execute(
-            update(LeaderboardEvent)
-            .where(LeaderboardEvent.id.in_(event_ids[start : start + 1_000]))
-            .values(applied_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_MARK_APPLIED, {"event_ids": event_ids[start : start + 1_000], "now": now})
     session.commit()
 
 
-def apply_written(session: Session, boards: Boards, written: Iterable[LeaderboardEvent]) -> None:
+def apply_written(session: Session, boards: Boards, written: Iterable[Written]) -> None:
     """The unit of work's after-commit step: apply what the transaction wrote. Missing
     boards wait for the worker; any failure leaves the rows for the sweeper."""
-    # Rows a rolled-back transaction wrote are no longer persistent: never applied.
-    events = sorted(
-        (e for e in written if inspect(e).persistent and e.applied_at is None),
-        key=lambda event: event.id,
-    )
+    # Rows a rolled-back transaction wrote were forgotten when it rolled back.
+    events = sorted(written, key=lambda event: event.id)
     if not events:
         return
+    people = {event.user_id: event.member for event in events}
     try:
-        apply_events(session, boards, events)
+        apply_events(session, boards, events, people=people)
     except (redis.RedisError, SQLAlchemyError, OSError) as error:
         session.rollback()
         log.warning("leaderboards: %d event(s) left for the sweeper: %s", len(events), error)

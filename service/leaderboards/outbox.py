@@ -8,45 +8,168 @@ holds, expiry, deductions and reversals of those leave boards alone.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Integer, Table, event, insert, literal_column, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from points.leaderboard import Scope
 from points.ledger import EARNING, TransferKind
-from service.leaderboards.members import members
+from service.leaderboards.members import Member, members, scopes_of
 from service.leaderboards.models import LeaderboardEvent
-from service.ledger.models import LedgerAccount, Transfer
+from service.ledger.models import Transfer
+from service.organisation.models import Branch
+from service.people.models import User
+from service.places.models import Place
 
-# Outbox rows written by this session's transaction, for the unit of work to apply
-# right after commit (anything it misses, the sweeper applies).
+
+class Owner(Protocol):
+    """The account side of a transfer, as posting knows it."""
+
+    @property
+    def user_id(self) -> int | None: ...
+
+
+class OutboxRow(Protocol):
+    """What applying an outbox row to the boards reads of it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def delta(self) -> int: ...
+    @property
+    def earned_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An outbox row this session wrote, kept for the unit of work to apply right after
+    commit (anything it misses, the sweeper applies), with its member's boards as the
+    writing transaction saw them: applying it then needs no read of its own."""
+
+    id: int
+    user_id: int
+    currency: str
+    delta: int
+    earned_at: datetime
+    member: Member
+    transaction: SessionTransaction  # forgotten if this (or one around it) rolls back
+
+
 WRITTEN = "lianxin.leaderboard_outbox"
 
+_OUTBOX = cast(Table, LeaderboardEvent.__table__)
+_USERS = cast(Table, User.__table__)
+_PLACES = cast(Table, Place.__table__)
+_BRANCHES = cast(Table, Branch.__table__)
 
-def record(session: Session, transfer: Transfer) -> LeaderboardEvent | None:
+
+# The inserted row's member, named by hand: SQLAlchemy correlates subqueries into
+# enclosing SELECTs only, and would add the table to the subquery's own FROM.
+_ROW_MEMBER = literal_column(f"{_OUTBOX.name}.{_OUTBOX.c.user_id.name}", Integer)
+
+
+def _of_member(column: Any) -> Any:
+    """One fact about an inserted row's member, for the INSERT to return beside it."""
+    return select(column).where(_USERS.c.id == _ROW_MEMBER).scalar_subquery()
+
+
+def _by_id(table: Table, column: Any, id: Any) -> Any:
+    # One table per subquery: SQLite's RETURNING names columns without their table.
+    return select(column).where(table.c.id == id).scalar_subquery()
+
+
+# Built once: every earning runs it. The transfer id tells the rows returned apart, and
+# each comes back with whose boards it counts on (what ``members.members`` reads), so
+# applying the rows right after commit needs no read of its own.
+_INSERT = insert(_OUTBOX).returning(
+    _OUTBOX.c.id,
+    _OUTBOX.c.transfer_id,
+    _of_member(_USERS.c.name),
+    _by_id(_PLACES, _PLACES.c.path, _of_member(_USERS.c.residence_place_id)),
+    _of_member(_USERS.c.home_branch_id),
+    _by_id(_BRANCHES, _BRANCHES.c.department_id, _of_member(_USERS.c.home_branch_id)),
+    _of_member(_USERS.c.leaderboard_opt_out | _USERS.c.leaderboard_banned),
+)
+
+
+def record_many(session: Session, posted: Sequence[tuple[Transfer, Owner, Owner]]) -> None:
+    """The outbox rows of new transfers (each with its credit and debit account), in
+    one statement."""
+    rows = {
+        row["transfer_id"]: row
+        for transfer, credit, debit in posted
+        if (row := _row(session, transfer, credit, debit))
+    }
+    if not rows:
+        return
+    returned = session.execute(_INSERT, list(rows.values())).all()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    assert transaction is not None  # the insert just ran in it
+    written: list[Written] = session.info.setdefault(WRITTEN, [])
+    for id, transfer_id, name, path, branch_id, department_id, hidden in sorted(returned):
+        row = rows[transfer_id]
+        scopes = tuple(scopes_of(path, branch_id, department_id))
+        member = Member(row["user_id"], name, scopes, bool(hidden))
+        written.append(
+            Written(
+                id,
+                member.user_id,
+                row["currency"],
+                row["delta"],
+                row["earned_at"],
+                member,
+                transaction,
+            )
+        )
+
+
+def _row(
+    session: Session, transfer: Transfer, credit: Owner, debit: Owner
+) -> dict[str, Any] | None:
     kind = TransferKind(transfer.kind)
     if kind in EARNING:
-        account_id, delta, earned_at = transfer.credit_account_id, transfer.amount, None
+        user_id, delta, earned_at = credit.user_id, transfer.amount, transfer.created_at
     elif kind is TransferKind.REVERSE and transfer.reverses_id is not None:
         original = session.get(Transfer, transfer.reverses_id)
         if original is None or TransferKind(original.kind) not in EARNING:
             return None
-        account_id, delta, earned_at = transfer.debit_account_id, -transfer.amount, original
+        user_id, delta, earned_at = debit.user_id, -transfer.amount, original.created_at
     else:
         return None
-    account = session.get(LedgerAccount, account_id)
-    if account is None or account.user_id is None:
+    if user_id is None:
         return None
-    event = LeaderboardEvent(
-        transfer_id=transfer.id,
-        user_id=account.user_id,
-        currency=transfer.currency,
-        delta=delta,
-        earned_at=(earned_at or transfer).created_at,
-        created_at=transfer.created_at,
-    )
-    session.add(event)
-    session.flush()
-    session.info.setdefault(WRITTEN, []).append(event)
-    return event
+    return {
+        "transfer_id": transfer.id,
+        "user_id": user_id,
+        "currency": transfer.currency,
+        "delta": delta,
+        "earned_at": earned_at,
+        "created_at": transfer.created_at,
+    }
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Rows written in a transaction (or savepoint) that rolled back were never there."""
+    written: list[Written] | None = session.info.get(WRITTEN)
+    if written:
+        written[:] = [row for row in written if not _within(row.transaction, previous_transaction)]
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 # People whose boards change as a whole (hidden, shown again, moved): user id → the

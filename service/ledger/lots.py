@@ -1,50 +1,60 @@
 """Lots: which credits a member's spendable points came from, and when they expire.
 
-Called by ``posting.post`` for every transfer, after a member account's totals moved
-(so that account's row lock already serialises its lots).
+Called by ``posting`` for every new transfer, after the accounts' totals moved (so a
+member account's row lock already serialises its lots).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from points.ledger import Phase
 from service.db import rows_changed
-from service.ledger.accounts import currency
-from service.ledger.models import LedgerAccount, LotUse, PointLot, Transfer
+from service.ledger.accounts import AccountRef, currency
+from service.ledger.models import LotUse, PointLot, Transfer
+
+_INSERT_LOTS = insert(cast(Table, PointLot.__table__))  # built once: every earning runs it
 
 
-def track(
+def track_many(
     session: Session,
-    transfer: Transfer,
-    lot_id: int | None,
-    *,
-    debit: LedgerAccount,
-    credit: LedgerAccount,
+    posted: Sequence[tuple[Transfer, int | None, AccountRef, AccountRef]],
 ) -> None:
-    lifetime = currency(session, transfer.currency).expires_after_days
-    if lifetime is None:
-        return
-    members = {account.id for account in (debit, credit) if account.user_id is not None}
-    phase = Phase(transfer.phase)
-    if transfer.credit_account_id in members and phase is Phase.POSTED:
-        session.add(
-            PointLot(
-                account_id=transfer.credit_account_id,
-                transfer_id=transfer.id,
-                amount=transfer.amount,
-                remaining=transfer.amount,
-                expires_at=transfer.created_at + timedelta(days=lifetime),
+    """Each new transfer with the lot it was to take from (expiry names one) and its
+    debit and credit accounts, in the order posted: a credit to a member opens a lot, a
+    debit takes from the lots. New lots are written together, before the first debit
+    that might take from them."""
+    opened: list[dict[str, Any]] = []
+    for transfer, lot_id, debit, credit in posted:
+        lifetime = currency(session, transfer.currency).expires_after_days
+        if lifetime is None:
+            continue
+        phase = Phase(transfer.phase)
+        if credit.user_id is not None and phase is Phase.POSTED:
+            opened.append(
+                {
+                    "account_id": transfer.credit_account_id,
+                    "transfer_id": transfer.id,
+                    "amount": transfer.amount,
+                    "remaining": transfer.amount,
+                    "expires_at": transfer.created_at + timedelta(days=lifetime),
+                }
             )
-        )
-    if transfer.debit_account_id in members:
-        if phase in (Phase.POSTED, Phase.PENDING):
-            _consume(session, transfer, lot_id)
-        elif phase is Phase.VOID_PENDING and transfer.pending_id is not None:
-            _give_back(session, transfer, transfer.pending_id)
+        if debit.user_id is not None:
+            if opened:
+                session.execute(_INSERT_LOTS, opened)
+                opened = []
+            if phase in (Phase.POSTED, Phase.PENDING):
+                _consume(session, transfer, lot_id)
+            elif phase is Phase.VOID_PENDING and transfer.pending_id is not None:
+                _give_back(session, transfer, transfer.pending_id)
+    if opened:
+        session.execute(_INSERT_LOTS, opened)
 
 
 def _consume(session: Session, transfer: Transfer, lot_id: int | None) -> None:

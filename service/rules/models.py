@@ -43,5 +43,9 @@ class RuleSetVersion(Base):
 
     @property
     def label(self) -> str:
-        """How transfers name the rules that priced them."""
-        return f"place:{self.place_id}/v{self.version}"
+        return rule_set_label(self.place_id, self.version)
+
+
+def rule_set_label(place_id: int, version: int) -> str:
+    """How transfers name the rules that priced them."""
+    return f"place:{place_id}/v{version}"

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from points.access import Action
 from points.currency import Currency
 from points.errors import Conflict, NotFound
-from points.places import ancestor_ids
 from points.rules import (
     EarnedSoFar,
     Evaluation,
@@ -25,7 +26,7 @@ from service.access import Actor, Target, require
 from service.audit.log import record
 from service.db import utcnow
 from service.places.models import Place
-from service.rules.models import RuleSetVersion
+from service.rules.models import RuleSetVersion, rule_set_label
 from service.unit_of_work import UnitOfWork
 
 
@@ -191,23 +192,60 @@ def simulate(
     return evaluate(parse_rule_set(version.content), facts, earned)
 
 
-def in_force(session: Session, place_id: int, on: date) -> RuleSetVersion | None:
+@dataclass(frozen=True)
+class InForce:
+    place_id: int
+    label: str  # how transfers name the rules that priced them
+    rules: RuleSet
+
+
+# Published rule sets never change, and parsing one costs more than the rest of an
+# approval's CPU. Keyed by the content's text too, so a row id reused with other
+# content (a rebuilt database) is never served stale.
+_PARSED: dict[tuple[int, str], RuleSet] = {}
+_PARSED_KEEP = 64
+
+_RULE_SETS, _PLACES = RuleSetVersion.__table__, Place.__table__
+_WORK_PLACE = _PLACES.alias("work_place")
+# Built once, as Core: every approval runs it. A place's path is a prefix of its
+# descendants' paths, and the longer of two such paths is the nearer place. The content
+# comes as text: it keys the cache, and is parsed only when new.
+_IN_FORCE = (
+    select(
+        _RULE_SETS.c.id,
+        _RULE_SETS.c.place_id,
+        _RULE_SETS.c.version,
+        cast(_RULE_SETS.c.content, Text),
+    )
+    .join(_PLACES, _PLACES.c.id == _RULE_SETS.c.place_id)
+    .join(_WORK_PLACE, _WORK_PLACE.c.path.startswith(_PLACES.c.path))
+    .where(
+        _WORK_PLACE.c.id == bindparam("place_id"),
+        _RULE_SETS.c.status == "published",
+        _RULE_SETS.c.effective_from <= bindparam("on"),
+    )
+    .order_by(
+        func.length(_PLACES.c.path).desc(),
+        _RULE_SETS.c.effective_from.desc(),
+        _RULE_SETS.c.version.desc(),
+    )
+    .limit(1)
+)
+
+
+def rules_in_force(session: Session, place_id: int, on: date) -> InForce | None:
     """The published rules for work at a place on a day: the nearest place up the tree
     that has any in effect wins (a community overrides its street), and there the
-    latest to take effect."""
-    place = session.get(Place, place_id)
-    if place is None:
+    latest to take effect. One query."""
+    row = session.execute(_IN_FORCE, {"place_id": place_id, "on": on}).first()
+    if row is None:
         return None
-    candidates = session.scalars(
-        select(RuleSetVersion).where(
-            RuleSetVersion.place_id.in_(ancestor_ids(place.path)),
-            RuleSetVersion.status == "published",
-            RuleSetVersion.effective_from <= on,
-        )
-    ).all()
-    depth = {pid: index for index, pid in enumerate(ancestor_ids(place.path))}
-    return max(
-        candidates,
-        key=lambda v: (depth[v.place_id], v.effective_from, v.version),
-        default=None,
-    )
+    version_id, rules_place_id, version, content = row
+    key = (version_id, content)
+    rules = _PARSED.get(key)
+    if rules is None:
+        rules = parse_rule_set(json.loads(content))
+        if len(_PARSED) >= _PARSED_KEEP:
+            _PARSED.clear()
+        _PARSED[key] = rules
+    return InForce(rules_place_id, rule_set_label(rules_place_id, version), rules)

@@ -72,15 +72,34 @@ def submit(
 @dataclass(frozen=True)
 class _Reviewed:
     """What an approver's step loaded, kept together so later steps read none of it
-    again (the session keeps only objects someone holds)."""
+    again (the session keeps only objects someone holds). Of the task and its place,
+    only what pricing the work needs: plain values, not objects to track."""
 
     participation: Participation
-    task: Task
-    place: Place
+    task: _TaskFacts
 
 
+@dataclass(frozen=True)
+class _TaskFacts:
+    place_id: int
+    place_path: str
+    starts_at: datetime
+    type: str
+    category: str
+    work_unit: str
+
+
+# Built once (every approval runs it): building costs more than the query.
 _FOR_REVIEW = (
-    select(Participation, Task, Place)
+    select(
+        Participation,
+        Task.place_id,
+        Place.path,
+        Task.starts_at,
+        Task.type,
+        Task.category,
+        Task.work_unit,
+    )
     .join(Task, Task.id == Participation.task_id)
     .join(Place, Place.id == Task.place_id)
     .where(Participation.id == bindparam("participation_id"))
@@ -91,16 +110,17 @@ def _for_approver(session: Session, actor: Actor, participation_id: int) -> _Rev
     row = session.execute(_FOR_REVIEW, {"participation_id": participation_id}).first()
     if row is None:
         raise NotFound("participation not found")
-    participation, task, place = row
+    participation, place_id, place_path, starts_at, type_, category, work_unit = row
+    facts = _TaskFacts(place_id, place_path, starts_at, type_, category, work_unit)
     require(
         actor,
         Action.MANAGE_TASKS,
-        Target(place_path=place.path),
+        Target(place_path=facts.place_path),
         what="participation",
     )
     if participation.user_id == actor.user_id:
         raise SelfApproval("nobody approves their own work")
-    return _Reviewed(participation, task, place)
+    return _Reviewed(participation, facts)
 
 
 def _decide(
@@ -150,7 +170,7 @@ def approve(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime)
         return Approved(participation, credited.transfers)
 
 
-def _facts(task: Task, participation: Participation) -> Facts:
+def _facts(task: _TaskFacts, participation: Participation) -> Facts:
     return Facts(
         event=EarningEvent.TASK_COMPLETED,
         role=Role(participation.role),

@@ -145,6 +145,31 @@ def test_an_earning_reaches_every_board_of_its_member(app: Flask, town: Town) ->
     assert (view.me.rank, view.me.score) == (1, 30)
 
 
+def test_a_hidden_members_earning_reaches_no_board(app: Flask, town: Town) -> None:
+    rebuild(app)
+    hidden, shown = town.people[0], town.people[2]  # both in the party branch
+    with app.app_context():
+        session = extensions.session()
+        user = session.get(User, hidden)
+        assert user is not None
+        user.leaderboard_opt_out = True
+        session.commit()
+    earn(app, hidden, 30)
+    earn(app, shown, 10)
+    assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(shown, 10)]
+    assert in_redis(app, Scope(ScopeKind.BRANCH, town.branch)) == [(shown, 10)]
+    assert in_redis(app, Scope(ScopeKind.DEPT, town.department)) == [(shown, 10)]
+    with app.app_context():
+        session = extensions.session()
+        unapplied = session.scalar(
+            select(func.count())
+            .select_from(LeaderboardEvent)
+            .where(LeaderboardEvent.applied_at.is_(None))
+        )
+        session.rollback()
+    assert unapplied == 0  # nothing to count for a hidden member is done, not left over
+
+
 def test_an_earning_rolled_back_never_reaches_a_board(app: Flask, town: Town) -> None:
     rebuild(app)
     member, other = town.people[0], town.people[1]
@@ -472,6 +497,29 @@ def _submitted_work(app: Flask, town: Town, worker: int) -> tuple[int, int]:
         session.add(participation)
         session.commit()
         return participation.id, staff.id
+
+
+def test_a_redis_that_forgot_the_scripts_still_counts_each_earning_once(
+    make_app: AppFactory, private_redis: PrivateRedis
+) -> None:
+    app = make_app(redis_url=private_redis.url)
+    empty_tables(app)
+    town = build_town(app)
+    rebuild(app)
+    earn(app, town.people[0], 40)
+    with app.app_context():
+        extensions.redis_client().script_flush()
+    earn(app, town.people[0], 2)  # the scripts are loaded again, right after commit
+    assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(town.people[0], 42)]
+    with app.app_context():
+        session = extensions.session()
+        unapplied = session.scalar(
+            select(func.count())
+            .select_from(LeaderboardEvent)
+            .where(LeaderboardEvent.applied_at.is_(None))
+        )
+        session.rollback()
+    assert unapplied == 0
 
 
 @pytest.mark.parametrize("keep_data", [True, False], ids=["restarted-with-data", "restarted-empty"])
