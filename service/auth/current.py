@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from service.access import Actor, load_account
+from service.access import Account, Actor, load_account
 from service.auth.tokens import AccessClaims, InvalidToken, read_access_token
 
 
@@ -22,14 +22,7 @@ class Caller:
 
 def caller_from_token(session: Session, secret_key: str, token: str) -> Caller:
     claims = read_access_token(secret_key, token)
-    account = load_account(session, claims.user_id)
-    confirm_account(
-        claims,
-        account.active if account else None,
-        account.token_version if account else None,
-    )
-    assert account is not None  # confirmed
-    return Caller(account.actor, claims.family)
+    return Caller(confirm_caller(session, claims).actor, claims.family)
 
 
 def confirm_account(claims: AccessClaims, active: bool | None, token_version: int | None) -> None:
@@ -43,12 +36,12 @@ def confirm_account(claims: AccessClaims, active: bool | None, token_version: in
         raise OutdatedToken("the access token was issued before a sign-out or role change")
 
 
-def confirm_caller(session: Session, claims: AccessClaims) -> None:
-    """Confirm the token's account by its own query: for a use case whose first query
-    found nothing, so it could not tell a refused caller from a missing object."""
+def confirm_caller(session: Session, claims: AccessClaims) -> Account:
+    """Confirm the token's account by a query of its own: before every request but those
+    whose use case confirms it (and for them when their first query found nothing, so it
+    could not tell a refused caller from a missing object)."""
     account = load_account(session, claims.user_id)
-    confirm_account(
-        claims,
-        account.active if account else None,
-        account.token_version if account else None,
-    )
+    if account is None:
+        raise InvalidToken("the account behind this token no longer exists or is disabled")
+    confirm_account(claims, account.active, account.token_version)
+    return account
