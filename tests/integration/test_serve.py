@@ -106,6 +106,8 @@ def test_four_workers_share_one_redis(serve, backend: Backend) -> None:  # type:
         if line.get("logger") == "lianxin.request" and str(line["request_id"]).startswith("share-")
     }
     assert len(served_by) == 80
+    # One line a request: the app's, with its request id; gunicorn writes no second.
+    assert not [line for line in logs if line.get("logger") == "gunicorn.access"]
     # The limit counter is one value in Redis: whichever worker answers, the total
     # admitted is the limit. Four private Redis servers would admit up to 4 × limit.
     assert statuses.count(200) == limit
