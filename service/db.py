@@ -93,6 +93,23 @@ def configure_engine(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def commit_each_statement(session: Session) -> None:
+    """Let each of the session's statements, until its transaction ends, commit on its
+    own (PostgreSQL; SQLite keeps its transaction).
+
+    For a use case whose only write is one conditional statement that re-checks what it
+    read (check-in): under READ COMMITTED a transaction around the read and the write
+    would guarantee nothing more, and costs two round trips, BEGIN and COMMIT. Call it
+    before the session's first statement. The connection goes back to the pool in its
+    usual mode. SQLite is left alone: its driver's autocommit switch would undo the
+    transaction control ``configure_engine`` sets up.
+    """
+    if session.in_transaction():
+        raise RuntimeError("commit_each_statement must come before the first statement")
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 _TRANSACTION_CACHE = "lianxin.transaction_cache"
 
 

@@ -45,6 +45,7 @@ from points.tasks import (
 from service.access import Actor
 from service.auth.current import confirm_account, confirm_caller
 from service.auth.tokens import AccessClaims
+from service.db import commit_each_statement
 from service.people.models import User
 from service.tasks.board import staff_task
 from service.tasks.models import Participation, Task
@@ -94,16 +95,16 @@ def check_in(
     """Check the caller in; gives back their participation as stored afterwards."""
     with uow:
         session = uow.session
-        found = session.execute(
-            _CHECKIN, {"participation_id": participation_id, "user_id": caller.user_id}
-        ).first()
+        # Its one write is a conditional UPDATE that re-checks the status it read.
+        commit_each_statement(session)
+        found = read_for_checkin(session, participation_id, caller.user_id)
         if found is None:
             confirm_caller(session, caller)  # a refused token is 401, not 404
             raise NotFound("participation not found")
         # The caller's account came with their participation: confirmed here, not by a
         # query of its own before the request (api/authentication.py).
         confirm_account(caller, found.account_active, found.account_token_version)
-        participation = {column.key: found._mapping[column] for column in _PARTICIPATION.c}
+        participation = participation_of(found)
         current = ParticipationStatus(found.status)
         if current is ParticipationStatus.CHECKED_IN:
             raise AlreadyCheckedIn("you are already checked in")
@@ -140,6 +141,20 @@ def check_in(
         )
         uow.commit()
         return participation
+
+
+def read_for_checkin(session: Session, participation_id: int, user_id: int) -> _Found | None:
+    """One's own participation with what check-in decides on: its task's place, radius,
+    window and mode, one's account (to confirm the caller), and one's previous check-in
+    elsewhere. One query, on the tables: check-in is the busiest write of a task day."""
+    return session.execute(
+        _CHECKIN, {"participation_id": participation_id, "user_id": user_id}
+    ).first()
+
+
+def participation_of(found: _Found) -> dict[str, Any]:
+    """The participation's own columns of a ``read_for_checkin`` row."""
+    return {column.key: found._mapping[column] for column in _PARTICIPATION.c}
 
 
 def _require_inputs(mode: CheckinMode, position: Position, code: str | None) -> None:
@@ -205,9 +220,7 @@ _ACCOUNT = cast(Table, User.__table__)
 _earlier = _PARTICIPATION.alias("earlier")
 _previous = _PARTICIPATION.alias("previous")
 _previous_task = _TASK.alias("previous_task")
-# One's own participation, its task, one's account (to confirm the caller) and one's
-# previous check-in elsewhere: one query, on the tables (no ORM objects to build), built
-# once. Check-in is the busiest write of a task day.
+# read_for_checkin's query, built once.
 _CHECKIN = (
     select(
         *_PARTICIPATION.c,

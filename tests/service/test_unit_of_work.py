@@ -1,7 +1,9 @@
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from points.places import PlaceLevel
+from service.db import commit_each_statement
 from service.places.models import Place
 from service.places.tree import add_place
 from service.unit_of_work import UnitOfWork
@@ -49,3 +51,23 @@ def test_after_commit_steps_run_once_committed_and_cannot_undo_it(uow: UnitOfWor
         hooked.commit()  # the broken step is logged, not raised
     assert seen == [1]
     assert count(uow) == 1
+
+
+def test_commit_each_statement_lasts_until_the_transaction_ends(uow: UnitOfWork) -> None:
+    on_postgres = uow.session.get_bind().dialect.name == "postgresql"
+    with uow:
+        commit_each_statement(uow.session)
+        add_place(uow.session, None, "街道", PlaceLevel.STREET)
+    # Never committed: on PostgreSQL the INSERT committed alone; SQLite kept its transaction.
+    assert count(uow) == (1 if on_postgres else 0)
+    with uow:
+        add_place(uow.session, None, "另一街道", PlaceLevel.STREET)
+    # The next unit of work has its transaction back, on both: rolled back.
+    assert count(uow) == (1 if on_postgres else 0)
+
+
+def test_commit_each_statement_refuses_a_transaction_already_begun(uow: UnitOfWork) -> None:
+    with uow:
+        count(uow)
+        with pytest.raises(RuntimeError, match="before the first statement"):
+            commit_each_statement(uow.session)
