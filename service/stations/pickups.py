@@ -32,7 +32,6 @@ from service.stations.redemption import (
     newest_first,
     view,
 )
-from service.unit_of_work import UnitOfWork
 
 
 def _by_code(session: Session, station_id: int, code: str) -> Redemption:
@@ -110,30 +109,6 @@ def hand_over(
         )
     session.refresh(redemption)
     return view(redemption, policy)
-
-
-def fulfil_pickup(
-    uow: UnitOfWork,
-    actor: Actor,
-    station_id: int,
-    *,
-    pickup_code: str | None,
-    qr_payload: str | None,
-    now: datetime,
-    policy: RedemptionPolicy,
-) -> RedemptionView:
-    with uow:
-        done = hand_over(
-            uow.session,
-            actor,
-            station_id,
-            pickup_code=pickup_code,
-            qr_payload=qr_payload,
-            now=now,
-            policy=policy,
-        )
-        uow.commit()
-        return done
 
 
 def station_redemptions(

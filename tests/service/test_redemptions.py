@@ -24,7 +24,7 @@ from service.people.models import User
 from service.places.tree import add_place
 from service.stations import redemption as redemption_module
 from service.stations.models import CatalogueItem, Redemption, Station, StockMovement
-from service.stations.pickups import fulfil_pickup
+from service.stations.pickups import hand_over
 from service.stations.redemption import (
     ESCROW,
     RedemptionPolicy,
@@ -40,6 +40,15 @@ from tests.ledger_helpers import credit
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)  # 14:00 in Beijing
 POLICY = RedemptionPolicy(hold_days=3, max_open=5, qr_key=derive_qr_key("test"))
+
+
+def fulfil_pickup(uow: UnitOfWork, actor: Actor, station_id: int, **given: Any) -> RedemptionView:
+    """A hand-over in its own unit of work, as the API runs it (inside its idempotency
+    wrapper's transaction)."""
+    with uow:
+        done = hand_over(uow.session, actor, station_id, **given)
+        uow.commit()
+        return done
 
 
 @dataclass
