@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from api import extensions
 from service.db import engine_options, utcnow
+from service.leaderboards.feed import Boards
+from service.models import Base
 from tests.bench.http import baseline
 from tests.bench.http.load import REQUEST_ID, Request
 from tests.bench.http.scenarios import SCENARIOS, SeedContext, Seeded, Send
@@ -192,3 +194,26 @@ def test_the_stack_baseline_uses_the_apps_engine_options(
         engine = stack_app.extensions[baseline.DB].engine
         assert engine.pool.size() == settings.db_pool_size
         assert engine.dialect.driver == "psycopg"
+
+
+@pytest.mark.postgres
+def test_the_checkin_floor_checks_in_each_seeded_participation(
+    stack_app: Flask, baseline_database: str, backend: Backend
+) -> None:
+    engine = create_engine(baseline_database)
+    Base.metadata.create_all(engine)
+    scenario = SCENARIOS["checkin"]
+    assert scenario.floor
+    secret_key = backend.settings(database_url=baseline_database).secret_key
+    boards = Boards(stack_app.extensions[baseline.BOARD], backend.redis_prefix, keep_periods=4)
+    with Session(engine) as session:
+        seeded = scenario.seed(session, SeedContext(secret_key, COUNT, utcnow(), boards))
+        session.commit()
+
+    answers = [send(stack_app, request) for request in seeded.requests]
+
+    assert [status for status, _ in answers] == [200] * COUNT
+    assert seeded.done is not None
+    with Session(engine) as session:
+        assert seeded.done(session) == {r.key for r in seeded.requests}
+    engine.dispose()

@@ -19,6 +19,13 @@ config as the app:
 Environment: the app's (LIANXIN_DATABASE_URL, LIANXIN_REDIS_URL, LIANXIN_REDIS_PREFIX,
 LIANXIN_DB_POOL_SIZE …); the bare app reads BENCH_DATABASE_URL (postgresql://…).
 
+The stack app also serves a floor for check-in, at the app's own path: the use case's
+two statements (``read_for_checkin`` and the conditional UPDATE, each committing alone
+as the app's do) after verifying the bearer token, and nothing else: no rate limit,
+request log, input schema, access or domain check, error handling. No implementation
+of check-in on this stack can do less, so its ratio to the stack baseline is the most
+any can reach.
+
 A new baseline is a route in both apps plus, if it needs tables, statements in
 SCHEMA; each writing request leaves one row keyed by its ``request_key`` (the path's
 last part), so the harness can count exactly what succeeded.
@@ -36,9 +43,13 @@ from flask_sqlalchemy import SQLAlchemy
 from psycopg_pool import ConnectionPool
 from sqlalchemy import text
 
+from points.tasks import ParticipationStatus
+from service.auth.tokens import read_access_token
 from service.config import Settings
-from service.db import engine_options, rows_changed
+from service.db import commit_each_statement, engine_options, rows_changed, utcnow
 from service.redis_connection import connect_redis
+from service.tasks.attendance import participation_of, read_for_checkin
+from service.tasks.signups import move_participation_by_id
 
 # Accounts the approve and refresh baselines write to; requests spread over them as
 # approvals spread over members, so row locks don't queue.
@@ -185,6 +196,32 @@ def create_stack_app(settings: Settings | None = None) -> Flask:
         )
         db.session.commit()
         return {"request_key": key, "status": "checked_in"}
+
+    @app.post("/api/v1/participations/<int:participation_id>/checkin")
+    def checkin_floor(participation_id: int) -> dict[str, Any]:
+        """Check-in's own statements and token check, nothing else."""
+        body = request.get_json()
+        token = request.headers["Authorization"].partition(" ")[2]
+        claims = read_access_token(settings.secret_key, token)
+        session = db.session()
+        commit_each_statement(session)
+        found = read_for_checkin(session, participation_id, claims.user_id)
+        if found is None:
+            abort(404)
+        participation = participation_of(found)
+        participation |= move_participation_by_id(
+            session,
+            participation_id,
+            ParticipationStatus(found.status),
+            ParticipationStatus.CHECKED_IN,
+            checked_in_at=utcnow(),
+            checkin_distance_m=None,
+            checkin_accuracy_m=body["accuracy"],
+            code_step=None,
+            flags=[],
+        )
+        session.commit()
+        return participation
 
     @app.post("/baseline/approve/<key>")
     def approve(key: str) -> dict[str, Any]:

@@ -9,6 +9,10 @@ loop (instrumentation is switched on around it), which is repeatable to about 1%
     # "Collected : N" in valgrind's summary / requests = instructions per request
 
     .venv/bin/python -m tests.bench.http.instructions approve --baseline --callgrind ...
+    .venv/bin/python -m tests.bench.http.instructions checkin --floor --callgrind ...
+
+``--floor`` sends the app's own seeded requests to the stack app's floor route, for a
+scenario that has one (baseline.py).
 """
 
 from __future__ import annotations
@@ -71,11 +75,14 @@ def main() -> None:
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--baseline", action="store_true", help="the stack baseline's route")
+    parser.add_argument("--floor", action="store_true", help="the stack app's floor route")
     parser.add_argument("--callgrind", action="store_true", help="running under callgrind")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     options = parser.parse_args()
     scenario = SCENARIOS[options.scenario]
+    if options.floor and not scenario.floor:
+        parser.error(f"{scenario.name} has no floor route")
     count = options.requests + WARMUP
     with (
         tempfile.TemporaryDirectory(prefix="lianxin-bench-cpu-") as tmp,
@@ -106,10 +113,11 @@ def main() -> None:
                 session.commit()
             from api.app import create_app
 
-            build = create_app
+            build = baseline.create_stack_app if options.floor else create_app
         seconds = measure(build(), requests, options.callgrind)
+        side = "stack baseline" if options.baseline else "floor" if options.floor else "app"
         print(
-            f"{scenario.name} ({'stack baseline' if options.baseline else 'app'}): "
+            f"{scenario.name} ({side}): "
             f"{seconds * 1000:.2f} ms CPU per request over {len(requests) - WARMUP}"
         )
         engine.dispose()

@@ -104,6 +104,8 @@ class Outcome:
     app: Side
     stack: Side  # the target's denominator: the same work on Flask-SQLAlchemy + redis-py
     bare: Side  # the same work on raw psycopg, for information
+    # The use case's own statements alone on the stack (Scenario.floor), if it has one.
+    floor: Side | None = None
 
     @property
     def ratio(self) -> float:
@@ -114,8 +116,8 @@ class Outcome:
         return _ratio(self.app, self.bare)
 
     @property
-    def sides(self) -> tuple[Side, Side, Side]:
-        return (self.stack, self.bare, self.app)
+    def sides(self) -> tuple[Side, ...]:
+        return (self.stack, self.bare, *([self.floor] if self.floor else []), self.app)
 
     @property
     def valid(self) -> bool:
@@ -289,21 +291,32 @@ def run_scenario(
             scenario.baseline.requests(baseline_count, "bare"),
             baseline_rate,
         ),
-        (app_side, servers.start_app, seeded.requests, app_rate),
     ]
-    sides = []
+    floor_side, floor_seeded = None, None
+    if scenario.floor:
+        # Its own participations (or whatever the scenario acts on), seeded like the app's.
+        floor_side = Side("floor", scenario.floor)
+        with Session(engine) as session:
+            floor_seeded = scenario.seed(
+                session,
+                SeedContext(env["LIANXIN_SECRET_KEY"], count, datetime.now(UTC), boards),
+            )
+            session.commit()
+        plan.append((floor_side, servers.start_floor, floor_seeded.requests, app_rate))
+    plan.append((app_side, servers.start_app, seeded.requests, app_rate))
+    sides: list[tuple[Side, list[list[Request]], servers.Server]] = []
     started_servers: list[servers.Server] = []
     try:
         for side, starter, requests, rate in plan:
             started_servers.append(starter(env, options.workers, folder))
-            sides.append((side, chunks(requests, rate, spans)))
+            sides.append((side, chunks(requests, rate, spans), started_servers[-1]))
         console.print(
             f"  warm-up {options.warmup:g} s each, then {options.rounds} rounds of "
             f"{round_seconds:g} s, stack baseline, bare baseline and app in turn …"
         )
         common = {"connections": options.connections, "threads": options.wrk_threads}
         for turn in range(options.rounds + 1):
-            for (side, slices), server in zip(sides, started_servers, strict=True):
+            for side, slices, server in sides:
                 walked = walk(
                     server.url,
                     slices[turn],
@@ -320,11 +333,16 @@ def run_scenario(
     finally:
         for server in started_servers:
             server.stop()
-    for (side, slices), server in zip(sides, started_servers, strict=True):
+    for side, slices, server in sides:
         side.peak_rss_mib = server.memory.peak_mib
         side.workers_seen = len(server.memory.peaks_kib)
         sent = [request for chunk in slices for request in chunk]
-        done_query = seeded.done if side is app_side else scenario.baseline.done(side.label)
+        if side is app_side:
+            done_query = seeded.done
+        elif side is floor_side and floor_seeded is not None:
+            done_query = floor_seeded.done
+        else:
+            done_query = scenario.baseline.done(side.label)
         with Session(engine) as session:
             done = done_query(session) if done_query else None
         side.problems = account(side.label, side.walks, done, sent) + side.problems
@@ -333,7 +351,7 @@ def run_scenario(
                 side.problems += seeded.verify(session)
         if side.problems:
             console.print(f"[red]  {side.label} log tail:[/]\n{server.log_tail(10)}")
-    return Outcome(scenario, app=app_side, stack=stack_side, bare=bare_side)
+    return Outcome(scenario, app=app_side, stack=stack_side, bare=bare_side, floor=floor_side)
 
 
 def report(outcomes: list[Outcome], options: argparse.Namespace) -> Table:
@@ -366,6 +384,9 @@ def report(outcomes: list[Outcome], options: argparse.Namespace) -> Table:
                 vs_bare = f"{outcome.ratio_bare:.2f}"
             elif side is outcome.stack:
                 vs_bare = f"{_ratio(outcome.stack, outcome.bare):.2f}"
+            elif side is outcome.floor:
+                vs_stack = f"{_ratio(side, outcome.stack):.2f} (the most)"
+                vs_bare = f"{_ratio(side, outcome.bare):.2f}"
             table.add_row(
                 outcome.scenario.name,
                 side.endpoint,
@@ -494,6 +515,14 @@ def main(argv: list[str] | None = None) -> int:
                 "app": o.app.as_json(),
                 "stack_baseline": o.stack.as_json(),
                 "bare_psycopg_baseline": o.bare.as_json(),
+                **(
+                    {
+                        "floor": o.floor.as_json(),
+                        "floor_ratio": round(_ratio(o.floor, o.stack), 3),
+                    }
+                    if o.floor
+                    else {}
+                ),
             }
             for o in outcomes
         ],

@@ -152,6 +152,10 @@ class Scenario:
     # The most app requests/s to seed for, when seeding is costly and the endpoint slow
     # (the run's --seed-rate otherwise); too few and the run is flagged "exhausted".
     seed_rate: int | None = None
+    # What the stack app's floor route at the app's own path does, when the scenario has
+    # one (baseline.py): the use case's statements alone, so its ratio is the most any
+    # implementation on the stack could reach. Seeded like the app, from its own batch.
+    floor: str | None = None
 
 
 def _keys(ids: Any) -> set[str]:
@@ -496,6 +500,7 @@ SCENARIOS = {
             ),
             target=0.75,
             issue="tasks: check-in throughput vs one INSERT",
+            floor="floor: check-in's read + conditional UPDATE + token check",
         ),
         Scenario(
             name="approve",

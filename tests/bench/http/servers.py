@@ -168,3 +168,9 @@ def start_baseline(
 def start_stack(env: dict[str, str], workers: int, folder: Path) -> Server:
     """The stack baseline: Flask + Flask-SQLAlchemy + redis-py, as the app is configured."""
     return start_baseline(env, workers, folder, name="stack", factory="create_stack_app()")
+
+
+def start_floor(env: dict[str, str], workers: int, folder: Path) -> Server:
+    """The stack app again, its own server, for the floor routes: the stack baseline's
+    server and pool stay as they are without them."""
+    return start_baseline(env, workers, folder, name="floor", factory="create_stack_app()")
