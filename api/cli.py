@@ -28,6 +28,7 @@ from api.leaderboard_cli import leaderboard, worker_command
 from api.ledger_cli import ledger
 from api.points_cli import points
 from api.redemptions_cli import redemptions
+from api.uploads_cli import uploads
 from service.config import ConfigError, Settings
 from service.demo import seed_demo_world
 from service.startup import check_database
@@ -64,6 +65,7 @@ cli.add_command(ledger)
 cli.add_command(points)
 cli.add_command(awards)
 cli.add_command(redemptions)
+cli.add_command(uploads)
 cli.add_command(idempotency)
 cli.add_command(leaderboard)
 cli.add_command(worker_command)

@@ -20,6 +20,10 @@ ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/web
 MAX_PIXELS = 40_000_000  # a 48-megapixel phone photo is 8000×6000; larger is a bomb
 MAX_PHOTOS_PER_SUBMISSION = 9  # wx.chooseMedia picks at most nine
 LINK_LIFETIME = timedelta(hours=1)
+# A photo sent but not yet handed in with work waits this long (the person may still be
+# filling in the form); then it can no longer be named, and `lianxin uploads prune`
+# deletes it. Photos of people's homes are not kept for nothing.
+UNATTACHED_KEPT = timedelta(days=7)
 
 _KEY_PURPOSE = b"lianxin photo links"
 

@@ -83,7 +83,7 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
             category=spec.category.value,
             description=spec.description.strip(),
             address=spec.address.strip(),
-            upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids),
+            upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids, now),
             reporter_id=actor.user_id,
             reporter_role=serving_role(actor).value,
             created_at=now,

@@ -87,7 +87,7 @@ def record_visit(uow: UnitOfWork, actor: Actor, spec: NewVisit, now: datetime) -
             visited_at=spec.visited_at,
             visit_day=day,
             note=spec.note,
-            upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids),
+            upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids, now),
         )
         session.add(visit)
         uow.commit()

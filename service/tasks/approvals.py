@@ -64,7 +64,7 @@ def submit(
         move_participation(
             session, participation, current, target, note=note, units=units or 0, submitted_at=now
         )
-        attach_to_participation(session, participation.user_id, participation.id, upload_ids)
+        attach_to_participation(session, participation.user_id, participation.id, upload_ids, now)
         uow.commit()
         return participation
 

@@ -12,7 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.errors import InvalidInput, TooLarge
-from points.uploads import MAX_PHOTOS_PER_SUBMISSION, BadPhotoLink, check_link, derive_key
+from points.uploads import (
+    MAX_PHOTOS_PER_SUBMISSION,
+    UNATTACHED_KEPT,
+    BadPhotoLink,
+    check_link,
+    derive_key,
+)
 from service.access import Actor
 from service.unit_of_work import UnitOfWork
 from service.uploads.images import clean_photo
@@ -61,22 +67,38 @@ def take_photo(
         raise
 
 
-def check_own_photos(session: Session, owner_id: int, upload_ids: Sequence[int]) -> list[int]:
-    """Photos someone hands in with a report or a visit: theirs, each once, at most
-    nine. Answers the ids in the order given."""
+def check_own_photos(
+    session: Session, owner_id: int, upload_ids: Sequence[int], now: datetime
+) -> list[int]:
+    """Photos someone hands in with a report or a visit: theirs, sent within
+    ``UNATTACHED_KEPT``, each once, at most nine. Answers the ids in the order given."""
     wanted = _listed_once(upload_ids)
     if wanted:
         own = session.scalars(
-            select(Upload.id).where(Upload.id.in_(wanted), Upload.owner_id == owner_id)
+            select(Upload.id).where(
+                Upload.id.in_(wanted),
+                Upload.owner_id == owner_id,
+                Upload.created_at > now - UNATTACHED_KEPT,
+            )
         )
-        _refuse_others(wanted, set(own), "some photos are not yours", "is not a photo of yours")
+        _refuse_others(
+            wanted,
+            set(own),
+            "some photos are not yours, or were sent too long ago: send them again",
+            f"is not a photo of yours sent in the last {UNATTACHED_KEPT.days} days",
+        )
     return wanted
 
 
 def attach_to_participation(
-    session: Session, owner_id: int, participation_id: int, upload_ids: Sequence[int]
+    session: Session,
+    owner_id: int,
+    participation_id: int,
+    upload_ids: Sequence[int],
+    now: datetime,
 ) -> None:
-    """Attach the owner's own, still unattached photos, in the order given."""
+    """Attach the owner's own, still unattached photos sent within ``UNATTACHED_KEPT``,
+    in the order given."""
     wanted = _listed_once(upload_ids)
     if not wanted:
         return
@@ -86,14 +108,16 @@ def attach_to_participation(
         .where(
             Upload.id.in_(wanted),
             Upload.owner_id == owner_id,
+            Upload.created_at > now - UNATTACHED_KEPT,
             ParticipationPhoto.upload_id.is_(None),
         )
     )
     _refuse_others(
         wanted,
         set(usable),
-        "some photos are not yours to attach, or belong to other work already",
-        "is not an unattached photo of yours",
+        "some photos are not yours to attach, belong to other work already, or were sent "
+        "too long ago: send them again",
+        f"is not an unattached photo of yours sent in the last {UNATTACHED_KEPT.days} days",
     )
     session.add_all(
         ParticipationPhoto(participation_id=participation_id, upload_id=upload_id, position=index)

@@ -162,7 +162,7 @@ def test_a_visit_takes_only_the_visitors_own_photos(client: FlaskClient, world: 
     logged = log_visit(client, world, world.ids["household_A"], upload_ids=[someone_elses])
     assert logged.status_code == 422
     assert logged.get_json()["errors"] == {
-        "upload_ids": [f"{someone_elses} is not a photo of yours"]
+        "upload_ids": [f"{someone_elses} is not a photo of yours sent in the last 7 days"]
     }
 
 

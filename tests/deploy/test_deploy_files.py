@@ -242,6 +242,8 @@ def test_compose_kubernetes_and_systemd_schedule_the_same_jobs() -> None:
     assert ("points", "expire") in cron
     assert ("redemptions", "expire") in cron
     assert ("leaderboard", "reconcile") in cron
+    assert ("uploads", "prune") in cron
+    assert ("idempotency", "purge") in cron
 
 
 def test_cronjobs_never_overlap() -> None:
