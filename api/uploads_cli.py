@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import click
 from flask.cli import AppGroup
 
@@ -14,18 +12,12 @@ from service.uploads.pruning import prune_unattached
 uploads = AppGroup("uploads", help="Scheduled job on uploaded photos (上传).")
 
 
+# No --now, unlike the expiry jobs: pruning as of a later moment would delete photos
+# people may still hand in.
 @uploads.command("prune")
-@click.option(
-    "--now",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
-    default=None,
-    help="Prune as of this moment (default: now). For catching up or testing.",
-)
-def prune(as_of: datetime | None) -> None:
+def prune() -> None:
     """Delete photos nobody handed in within 7 days of sending them (safe to run again)."""
-    moment = utcnow() if as_of is None else as_of if as_of.tzinfo else as_of.astimezone()
-    pruned = prune_unattached(extensions.unit_of_work(), extensions.upload_store(), moment)
+    pruned = prune_unattached(extensions.unit_of_work(), extensions.upload_store(), utcnow())
     click.echo(f"pruned {pruned.photos} unattached photo(s)")
     if pruned.files_left:
         # Exit 1 so the scheduler alerts: those files are on disk with no row (logged).
