@@ -312,7 +312,7 @@ def run_scenario(
             sides.append((side, chunks(requests, rate, spans), started_servers[-1]))
         console.print(
             f"  warm-up {options.warmup:g} s each, then {options.rounds} rounds of "
-            f"{round_seconds:g} s, stack baseline, bare baseline and app in turn …"
+            f"{round_seconds:g} s, {', '.join(side.label for side, _, _ in sides)} in turn …"
         )
         common = {"connections": options.connections, "threads": options.wrk_threads}
         for turn in range(options.rounds + 1):
