@@ -13,7 +13,7 @@ from api.ledger import TransferSchema
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
 from api.participations import ParticipationSchema
-from api.uploads import photo_url
+from api.uploads import photo_links
 from points.uploads import MAX_PHOTOS_PER_SUBMISSION
 from service.db import utcnow
 from service.tasks.approvals import (
@@ -58,10 +58,7 @@ class ReviewedParticipationSchema(ParticipationSchema):
     photos = fields.Method("dump_photos", metadata={"description": "links valid for an hour"})
 
     def dump_photos(self, participation: Participation) -> list[dict[str, Any]]:
-        return [
-            {"id": photo.upload_id, "url": photo_url(photo.upload_id)}
-            for photo in participation.photos
-        ]
+        return photo_links(photo.upload_id for photo in participation.photos)
 
 
 class RejectSchema(Schema):

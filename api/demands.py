@@ -12,6 +12,7 @@ from api.authentication import current_actor
 from api.ledger import TransferSchema
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
+from api.uploads import photo_links
 from points.demands import DemandStatus
 from points.rules import Category
 from service.db import utcnow
@@ -28,6 +29,7 @@ from service.demands.handling import (
     report_demand,
     resolve_demand,
 )
+from service.demands.models import Demand
 
 blp = Blueprint("demands", __name__, url_prefix="/api/v1", description="Demands (居民诉求)")
 
@@ -48,6 +50,11 @@ class DemandSchema(Schema):
         validate=validate.Length(max=9),
         metadata={"description": "photos, from POST /uploads"},
     )
+    photos = fields.Method(
+        "dump_photos",
+        dump_only=True,
+        metadata={"description": "upload_ids as links valid for an hour"},
+    )
     reporter_id = fields.Integer(dump_only=True)
     status = fields.String(dump_only=True, metadata={"enum": [s.value for s in DemandStatus]})
     accepted_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -56,6 +63,9 @@ class DemandSchema(Schema):
     resolved_at = fields.DateTime(dump_only=True, allow_none=True)
     closed_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+
+    def dump_photos(self, demand: Demand) -> list[dict[str, Any]]:
+        return photo_links(demand.upload_ids or ())
 
 
 class DemandListArgs(PageArgs):

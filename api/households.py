@@ -12,8 +12,10 @@ from api.authentication import current_actor
 from api.ledger import TransferSchema
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
+from api.uploads import photo_links
 from points.households import VisitStatus
 from service.db import utcnow
+from service.households.models import HouseholdVisit
 from service.households.register import (
     HouseholdChanges,
     HouseholdFilter,
@@ -92,10 +94,18 @@ class VisitSchema(Schema):
         validate=validate.Length(max=9),
         metadata={"description": "photos, from POST /uploads"},
     )
+    photos = fields.Method(
+        "dump_photos",
+        dump_only=True,
+        metadata={"description": "upload_ids as links valid for an hour"},
+    )
     status = fields.String(dump_only=True, metadata={"enum": [s.value for s in VisitStatus]})
     decided_at = fields.DateTime(dump_only=True, allow_none=True)
     reject_reason = fields.String(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+
+    def dump_photos(self, visit: HouseholdVisit) -> list[dict[str, Any]]:
+        return photo_links(visit.upload_ids or ())
 
 
 class VisitRejectSchema(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Response, url_for
@@ -28,6 +29,12 @@ def photo_url(upload_id: int) -> str:
     return url_for(
         "uploads.PhotoContent", upload_id=upload_id, expires=expires, signature=signature
     )
+
+
+def photo_links(upload_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Photos as shown with what they belong to: ``{id, url}`` each, in order. Only for
+    someone who may see that work, visit or demand."""
+    return [{"id": upload_id, "url": photo_url(upload_id)} for upload_id in upload_ids]
 
 
 class PhotoFileSchema(Schema):

@@ -57,6 +57,10 @@ def test_anyone_living_there_reports_and_staff_see_it(client: FlaskClient, world
 
     listed = world.call(client, "staff", "GET", "/demands?status=submitted").get_json()["items"]
     assert [d["id"] for d in listed][:2] == [world.ids["demand_A"], body["id"]]  # oldest first
+    # Staff see the reporter's photo through a link that needs no token.
+    (shown,) = listed[1]["photos"]
+    assert shown["id"] == photo
+    assert client.get(shown["url"]).mimetype == "image/jpeg"
     assert world.call(client, "staff", "GET", "/demands?status=accepted").get_json()["items"] == []
     other = world.call(client, "staff", "GET", f"/demands?org_id={world.ids['community_B']}")
     assert other.get_json()["items"] == []

@@ -177,6 +177,10 @@ def test_a_confirmed_visit_credits_the_visitor_once(
     assert (visit["status"], visit["role"], visit["upload_ids"]) == ("submitted", "member", photos)
     queue = world.call(client, "staff", "GET", "/household-visits").get_json()["items"]
     assert [v["id"] for v in queue] == [world.ids["visit_A"], visit["id"]]  # oldest first
+    # The staff member confirming sees the photos through links that need no token.
+    shown = queue[1]["photos"]
+    assert [p["id"] for p in shown] == photos
+    assert all(client.get(p["url"]).mimetype == "image/jpeg" for p in shown)
 
     confirmed = world.call(client, "staff", "POST", f"/household-visits/{visit['id']}/confirm")
     assert confirmed.status_code == 200
