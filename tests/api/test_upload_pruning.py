@@ -19,7 +19,7 @@ from service.uploads.models import Upload
 from tests.api.test_approvals import running_task
 from tests.api.test_demands import report
 from tests.api.test_households import add_household, log_visit
-from tests.api.test_uploads import checked_out, stored, uploaded
+from tests.api.test_uploads import checked_out, hand_in, stored, uploaded
 from tests.api.world import World
 
 
@@ -47,13 +47,7 @@ def test_prune_deletes_only_the_photos_nobody_handed_in(
 ) -> None:
     mine = checked_out(client, world, running_task(app, world))
     submitted = uploaded(client, world)
-    handed_in = world.call(
-        client,
-        "member",
-        "POST",
-        f"/participations/{mine}/submit",
-        {"units": 1, "upload_ids": [submitted]},
-    )
+    handed_in = hand_in(client, world, mine, [submitted])
     assert handed_in.status_code == 200, handed_in.get_json()
     visited = uploaded(client, world)
     household = add_household(client, world, "2栋301")
@@ -108,13 +102,7 @@ def test_a_photo_sent_over_a_week_ago_can_no_longer_be_named(
 
     if use == "submission":
         mine = checked_out(client, world, running_task(app, world))
-        response = world.call(
-            client,
-            role,
-            "POST",
-            f"/participations/{mine}/submit",
-            {"units": 1, "upload_ids": [old]},
-        )
+        response = hand_in(client, world, mine, [old], role)
     elif use == "visit":
         household = add_household(client, world, "2栋302")
         response = log_visit(client, world, household, upload_ids=[old])

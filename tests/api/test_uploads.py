@@ -54,6 +54,19 @@ def uploaded(client: FlaskClient, world: World, role: str = "member", **photo: A
     return upload_id
 
 
+def hand_in(
+    client: FlaskClient, world: World, participation: int, photos: list[int], role: str = "member"
+) -> TestResponse:
+    """Submit the work with these photos (one household reached)."""
+    return world.call(
+        client,
+        role,
+        "POST",
+        f"/participations/{participation}/submit",
+        {"units": 1, "upload_ids": photos},
+    )
+
+
 def stored(app: Flask) -> tuple[int, int]:
     """(upload rows, files on disk)."""
     with app.app_context():
@@ -234,14 +247,7 @@ def test_photos_that_are_not_yours_to_attach_refuse_the_whole_submission(
     }[case]
     if case == "already_handed_in":
         other = checked_out(client, world, running_task(app, world))
-        first = world.call(
-            client,
-            "member",
-            "POST",
-            f"/participations/{other}/submit",
-            {"units": 1, "upload_ids": [own]},
-        )
-        assert first.status_code == 200
+        assert hand_in(client, world, other, [own]).status_code == 200
     with app.app_context():
         photos_before = extensions.session().scalar(
             select(func.count()).select_from(ParticipationPhoto)
