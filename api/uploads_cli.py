@@ -18,7 +18,9 @@ uploads = AppGroup("uploads", help="Scheduled job on uploaded photos (上传).")
 def prune() -> None:
     """Delete photos nobody handed in within 7 days of sending them (safe to run again)."""
     pruned = prune_unattached(extensions.unit_of_work(), extensions.upload_store(), utcnow())
-    click.echo(f"pruned {pruned.photos} unattached photo(s)")
+    click.echo(
+        f"pruned {pruned.photos} unattached photo(s) and {pruned.orphans} file(s) no photo named"
+    )
     if pruned.files_left:
         # Exit 1 so the scheduler alerts: those files are on disk with no row (logged).
         raise click.ClickException(f"{pruned.files_left} file(s) could not be deleted")

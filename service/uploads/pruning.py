@@ -5,6 +5,10 @@ demand names it (their ``upload_ids``). One sent but not in use after
 ``UNATTACHED_KEPT`` can no longer be named (service/uploads/photos.py), so deleting it
 races with nothing. Rows go first, in one transaction, then files: a file whose
 deletion fails is left behind, never a row pointing at no file.
+
+Then files that no row names are swept, once a day has passed since they were saved (a
+photo's file is saved just before its row, in the same request): what a crash between
+the two, or between a prune's commit and its file deletions, left behind.
 """
 
 from __future__ import annotations
@@ -28,13 +32,16 @@ log = logging.getLogger(__name__)
 # Beyond UNATTACHED_KEPT, so a photo named at the very edge of its time, in a request
 # still running while the job starts, is not deleted under it.
 _MARGIN = timedelta(hours=1)
+# A file this old with no row is left over; a younger one may have its row on the way.
+_ORPHAN_AGE = timedelta(days=1)
 _BATCH = 500
 
 
 @dataclass(frozen=True)
 class Pruned:
-    photos: int  # rows deleted
-    files_left: int  # files that could not be deleted (logged); their rows are gone
+    photos: int  # rows deleted, with their files
+    orphans: int  # files no row named, deleted
+    files_left: int  # files that could not be deleted (logged)
 
 
 def prune_unattached(uow: UnitOfWork, store: UploadStore, now: datetime) -> Pruned:
@@ -47,14 +54,36 @@ def prune_unattached(uow: UnitOfWork, store: UploadStore, now: datetime) -> Prun
         for start in range(0, len(ids), _BATCH):
             session.execute(delete(Upload).where(Upload.id.in_(ids[start : start + _BATCH])))
         uow.commit()
-    files_left = 0
-    for upload_id in ids:
+    files_left = _delete_files(store, [unused[upload_id] for upload_id in ids])
+    with uow:
+        orphans = _orphans(uow.session, store, now - _ORPHAN_AGE)
+    files_left += _delete_files(store, orphans)
+    return Pruned(photos=len(ids), orphans=len(orphans), files_left=files_left)
+
+
+def _delete_files(store: UploadStore, names: list[str]) -> int:
+    """Delete each file; answers how many could not be (each is logged)."""
+    failed = 0
+    for name in names:
         try:
-            store.delete(unused[upload_id])
+            store.delete(name)
         except OSError:
-            files_left += 1
-            log.exception("photo %s: row deleted, its file could not be", upload_id)
-    return Pruned(photos=len(ids), files_left=files_left)
+            failed += 1
+            log.exception("photo file %s could not be deleted", name)
+    return failed
+
+
+def _orphans(session: Session, store: UploadStore, saved_before: datetime) -> list[str]:
+    """Files saved before ``saved_before`` that no photo row names."""
+    orphans: list[str] = []
+    names = list(store.saved_before(saved_before))
+    for start in range(0, len(names), _BATCH):
+        batch = names[start : start + _BATCH]
+        named = set(
+            session.scalars(select(Upload.storage_name).where(Upload.storage_name.in_(batch)))
+        )
+        orphans += [name for name in batch if name not in named]
+    return orphans
 
 
 def _not_in_use(session: Session, sent_before: datetime) -> dict[int, str]:

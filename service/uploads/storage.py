@@ -1,11 +1,13 @@
 """Where photo files live. The service speaks to an ``UploadStore``; local disk is the
 one we ship, and object storage (OSS, COS, S3) can take its place behind the same
-three methods."""
+four methods."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +18,10 @@ class UploadStore(Protocol):
     def read(self, name: str) -> bytes: ...
 
     def delete(self, name: str) -> None: ...
+
+    def saved_before(self, moment: datetime) -> Iterator[str]:
+        """The names of the files saved before ``moment``, in no particular order."""
+        ...
 
 
 class LocalDiskStore:
@@ -50,3 +56,19 @@ class LocalDiskStore:
 
     def delete(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
+
+    def saved_before(self, moment: datetime) -> Iterator[str]:
+        if not self.root.is_dir():
+            return
+        cutoff = moment.timestamp()
+        for folder in self.root.iterdir():
+            if not folder.is_dir() or folder.name.startswith("."):
+                continue
+            for entry in os.scandir(folder):
+                # Half-written files (".incoming-…") are the writer's to clean up.
+                if (
+                    entry.is_file()
+                    and not entry.name.startswith(".")
+                    and entry.stat().st_mtime < cutoff
+                ):
+                    yield entry.name

@@ -3,6 +3,7 @@ use by a submission, a visit or a demand stay, and an old photo can't be named a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from api import extensions
 from api.cli import cli
 from points.uploads import UNATTACHED_KEPT
+from service.db import utcnow
 from service.uploads.models import Upload
 from tests.api.test_approvals import running_task
 from tests.api.test_demands import report
@@ -141,3 +143,26 @@ def test_a_file_that_cannot_be_deleted_is_reported_and_its_row_still_goes(
     assert "1 file(s) could not be deleted" in result.output
     assert files_of(app) == {}
     assert file.exists()
+
+
+def test_files_no_photo_names_are_swept_once_a_day_old(
+    app: Flask, client: FlaskClient, world: World, runner: FlaskCliRunner
+) -> None:
+    with app.app_context():
+        store = extensions.upload_store()
+        root = extensions.settings().upload_path
+        for name in ("zzleft-over.jpg", "zzjust-saved.jpg"):
+            store.save(name, b"not a row's", "image/jpeg")
+    kept = uploaded(client, world)
+    files = files_of(app)
+    two_days_ago = (utcnow() - timedelta(days=2)).timestamp()
+    for path in (root / "zz" / "zzleft-over.jpg", files[kept]):
+        os.utime(path, (two_days_ago, two_days_ago))
+
+    result = runner.invoke(cli, ["uploads", "prune"])
+
+    assert result.exit_code == 0, result.output
+    assert "pruned 0 unattached photo(s) and 1 file(s) no photo named" in result.output
+    assert not (root / "zz" / "zzleft-over.jpg").exists()
+    assert (root / "zz" / "zzjust-saved.jpg").exists()  # its row may be on the way
+    assert files[kept].exists()  # named by a photo sent just now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,3 +57,24 @@ def test_the_store_keeps_reads_and_deletes(tmp_path: Path) -> None:
     store.delete("abcdef.png")  # gone already: nothing to do
     with pytest.raises(FileNotFoundError):
         store.read("abcdef.png")
+
+
+def test_the_store_lists_files_saved_before_a_moment(tmp_path: Path) -> None:
+    store = LocalDiskStore(tmp_path / "uploads")
+    assert list(store.saved_before(NOW)) == []  # no folder yet
+    for name in ("aaold.jpg", "abold.png", "aanew.jpg"):
+        store.save(name, b"photo", "image/jpeg")
+    two_days_ago = (NOW - timedelta(days=2)).timestamp()
+    for name in ("aaold.jpg", "abold.png"):
+        os.utime(tmp_path / "uploads" / name[:2] / name, (two_days_ago, two_days_ago))
+    os.utime(tmp_path / "uploads" / "aa" / "aanew.jpg", (NOW.timestamp(), NOW.timestamp()))
+    # A write cut short leaves a hidden temporary file: not a stored photo.
+    (tmp_path / "uploads" / "aa" / ".incoming-x").write_bytes(b"half")
+    os.utime(tmp_path / "uploads" / "aa" / ".incoming-x", (two_days_ago, two_days_ago))
+
+    assert sorted(store.saved_before(NOW - timedelta(days=1))) == ["aaold.jpg", "abold.png"]
+    assert sorted(store.saved_before(NOW + timedelta(seconds=1))) == [
+        "aanew.jpg",
+        "aaold.jpg",
+        "abold.png",
+    ]
