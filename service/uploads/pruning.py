@@ -46,7 +46,8 @@ class Pruned:
 
 def prune_unattached(uow: UnitOfWork, store: UploadStore, now: datetime) -> Pruned:
     """Delete the photos not in use ``UNATTACHED_KEPT`` after they were sent, and their
-    files. Safe to run again: what it deleted is gone, what is in use stays."""
+    files; then the files no photo names. Safe to run again: what it deleted is gone,
+    what is in use stays."""
     with uow:
         session = uow.session
         unused = _not_in_use(session, now - UNATTACHED_KEPT - _MARGIN)
