@@ -10,30 +10,16 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, select
 
 from api import extensions
 from api.cli import cli
 from points.leaderboard import Period, Scope, ScopeKind, board_key, local_date, period_label
 from service.db import utcnow
-from service.leaderboards.models import LeaderboardEvent
 from tests.conftest import Backend
-from tests.integration.leaderboard_world import build_town
+from tests.integration.leaderboard_world import build_town, unapplied
 from tests.ledger_helpers import credit
 
 LIANXIN = str(Path(sys.executable).with_name("lianxin"))
-
-
-def unapplied(app: Flask) -> int:
-    with app.app_context():
-        session = extensions.session()
-        count = session.scalar(
-            select(func.count())
-            .select_from(LeaderboardEvent)
-            .where(LeaderboardEvent.applied_at.is_(None))
-        )
-        session.rollback()
-        return int(count or 0)
 
 
 def street_board(app: Flask, street: int) -> str:

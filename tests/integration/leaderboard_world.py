@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask
+from sqlalchemy import func, select
 
 from api import extensions
 from points.ledger import TransferKind
 from points.places import PlaceLevel
+from service.leaderboards.models import LeaderboardEvent
 from service.ledger.accounts import issuance_key, member_account, system_account
 from service.ledger.posting import TransferRequest, post
 from service.organisation.models import Branch, Department
@@ -90,3 +92,16 @@ def earn(
             )
             uow.commit()
             return transfer.id
+
+
+def unapplied(app: Flask) -> int:
+    """Outbox events not yet marked applied to Redis."""
+    with app.app_context():
+        session = extensions.session()
+        count = session.scalar(
+            select(func.count())
+            .select_from(LeaderboardEvent)
+            .where(LeaderboardEvent.applied_at.is_(None))
+        )
+        session.rollback()
+        return int(count or 0)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api import extensions
 from points.access import Role, ScopeType
@@ -44,7 +44,7 @@ from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 from tests.api.world import demo_task
 from tests.conftest import AppFactory, Backend, empty_tables
-from tests.integration.leaderboard_world import Town, build_town, earn
+from tests.integration.leaderboard_world import Town, build_town, earn, unapplied
 
 
 @pytest.fixture
@@ -159,15 +159,7 @@ def test_a_hidden_members_earning_reaches_no_board(app: Flask, town: Town) -> No
     assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(shown, 10)]
     assert in_redis(app, Scope(ScopeKind.BRANCH, town.branch)) == [(shown, 10)]
     assert in_redis(app, Scope(ScopeKind.DEPT, town.department)) == [(shown, 10)]
-    with app.app_context():
-        session = extensions.session()
-        unapplied = session.scalar(
-            select(func.count())
-            .select_from(LeaderboardEvent)
-            .where(LeaderboardEvent.applied_at.is_(None))
-        )
-        session.rollback()
-    assert unapplied == 0  # nothing to count for a hidden member is done, not left over
+    assert unapplied(app) == 0  # nothing to count for a hidden member is done, not left over
 
 
 def test_an_earning_rolled_back_never_reaches_a_board(app: Flask, town: Town) -> None:
@@ -511,15 +503,7 @@ def test_a_redis_that_forgot_the_scripts_still_counts_each_earning_once(
         extensions.redis_client().script_flush()
     earn(app, town.people[0], 2)  # the scripts are loaded again, right after commit
     assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(town.people[0], 42)]
-    with app.app_context():
-        session = extensions.session()
-        unapplied = session.scalar(
-            select(func.count())
-            .select_from(LeaderboardEvent)
-            .where(LeaderboardEvent.applied_at.is_(None))
-        )
-        session.rollback()
-    assert unapplied == 0
+    assert unapplied(app) == 0
 
 
 @pytest.mark.parametrize("keep_data", [True, False], ids=["restarted-with-data", "restarted-empty"])
@@ -546,12 +530,8 @@ def test_redis_stopped_mid_run_then_the_sweeper_brings_boards_back(
     with app.app_context():
         session = extensions.session()
         assert session.get(Participation, participation_id).status == "approved"
-        waiting = session.scalar(
-            select(func.count())
-            .select_from(LeaderboardEvent)
-            .where(LeaderboardEvent.applied_at.is_(None))
-        )
         session.rollback()
+    waiting = unapplied(app)
     assert waiting == len(approved.transfers) + 1
     # Meanwhile the board answers from the database, marked stale.
     view = read(app, town.people[0], street)
