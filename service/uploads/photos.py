@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from points.errors import InvalidInput, TooLarge
@@ -75,11 +75,7 @@ def check_own_photos(
     wanted = _listed_once(upload_ids)
     if wanted:
         own = session.scalars(
-            select(Upload.id).where(
-                Upload.id.in_(wanted),
-                Upload.owner_id == owner_id,
-                Upload.created_at > now - UNATTACHED_KEPT,
-            )
+            select(Upload.id).where(Upload.id.in_(wanted), *_nameable_by(owner_id, now))
         )
         _refuse_others(
             wanted,
@@ -107,8 +103,7 @@ def attach_to_participation(
         .outerjoin(ParticipationPhoto, ParticipationPhoto.upload_id == Upload.id)
         .where(
             Upload.id.in_(wanted),
-            Upload.owner_id == owner_id,
-            Upload.created_at > now - UNATTACHED_KEPT,
+            *_nameable_by(owner_id, now),
             ParticipationPhoto.upload_id.is_(None),
         )
     )
@@ -123,6 +118,12 @@ def attach_to_participation(
         ParticipationPhoto(participation_id=participation_id, upload_id=upload_id, position=index)
         for index, upload_id in enumerate(wanted)
     )
+
+
+def _nameable_by(owner_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Photos someone may still name: their own, sent within ``UNATTACHED_KEPT``
+    (after that `lianxin uploads prune` may delete them)."""
+    return (Upload.owner_id == owner_id, Upload.created_at > now - UNATTACHED_KEPT)
 
 
 def _listed_once(upload_ids: Sequence[int]) -> list[int]:
