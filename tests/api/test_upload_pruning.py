@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api import extensions
 from api.cli import cli
 from points.uploads import UNATTACHED_KEPT
 from service.db import utcnow
-from service.uploads.models import Upload
+from service.demands.models import Demand
+from service.households.models import HouseholdVisit
+from service.tasks.models import Participation
+from service.uploads.models import ParticipationPhoto, Upload
 from tests.api.test_approvals import running_task
 from tests.api.test_demands import report
 from tests.api.test_households import add_household, log_visit
@@ -31,6 +34,18 @@ def sent_earlier(app: Flask, upload_ids: Iterable[int], by: timedelta) -> None:
         for upload in session.scalars(select(Upload).where(Upload.id.in_(list(upload_ids)))):
             upload.created_at -= by
         session.commit()
+
+
+def work_kept(app: Flask) -> tuple[int, int, int]:
+    """(photos attached to submissions, visits, demands)."""
+    with app.app_context():
+        session = extensions.session()
+        photos, visits, demands = (
+            session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (ParticipationPhoto, HouseholdVisit, Demand)
+        )
+        session.rollback()
+    return photos, visits, demands
 
 
 def files_of(app: Flask) -> dict[int, Path]:
@@ -102,11 +117,13 @@ def test_a_photo_sent_over_a_week_ago_can_no_longer_be_named(
     old = uploaded(client, world, role)
     sent_earlier(app, [old], UNATTACHED_KEPT + timedelta(minutes=1))
 
+    mine = checked_out(client, world, running_task(app, world)) if use == "submission" else 0
+    household = add_household(client, world, "2栋302") if use == "visit" else 0
+    before = work_kept(app)
+
     if use == "submission":
-        mine = checked_out(client, world, running_task(app, world))
         response = hand_in(client, world, mine, [old], role)
     elif use == "visit":
-        household = add_household(client, world, "2栋302")
         response = log_visit(client, world, household, upload_ids=[old])
     else:
         response = report(client, world, upload_ids=[old])
@@ -118,6 +135,11 @@ def test_a_photo_sent_over_a_week_ago_can_no_longer_be_named(
         f"{old} is {'not an unattached' if use == 'submission' else 'not a'} photo of yours "
         "sent in the last 7 days"
     ]
+    assert work_kept(app) == before  # nothing handed in, logged or reported
+    if use == "submission":
+        with app.app_context():
+            status = extensions.session().get(Participation, mine).status  # type: ignore[union-attr]
+        assert status == "checked_out"
 
 
 def test_a_file_that_cannot_be_deleted_is_reported_and_its_row_still_goes(
