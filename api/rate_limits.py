@@ -1,4 +1,6 @@
-"""Limits per client address: a general one on every call, a tighter one on sign-in.
+"""Limits per client address: a general one on every call, a tighter one on sign-in;
+and on sign-in one per identity (the wx.login() code or the console username), so many
+members behind one address all get in while one client hammering is still stopped.
 
 Counted in Redis, so every worker and instance shares one count, by the ``limits``
 library's fixed windows: one Redis call a request. Which limits apply to an endpoint is
@@ -10,12 +12,13 @@ store, and a limit is protection, not a record.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from functools import cache
 
 import redis
-from flask import Flask, request
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage
@@ -34,19 +37,26 @@ SIGN_IN_BLUEPRINT = "auth"
 # After Redis fails, how long to count in memory before trying it again, so a dead
 # Redis costs one slow request a while, not every request its timeout.
 REDIS_RETRY_SECONDS = 10
+EXTENSION = "lianxin.rate_limits"
 
 
 class RateLimitExceeded(TooManyRequests):
-    def __init__(self, limit: RateLimitItem, retry_after: int) -> None:
+    def __init__(self, limit: RateLimitItem, retry_after: int, whose: str) -> None:
         super().__init__(
-            description=f"Too many requests from your address: at most {limit}. "
-            f"Try again in {retry_after} s."
+            description=f"Too many requests {whose}: at most {limit}. Try again in {retry_after} s."
         )
         self.data = {"headers": {"Retry-After": str(retry_after)}}
 
 
 class RateLimits:
-    def __init__(self, client: redis.Redis, prefix: str, general: str, sign_in: str) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        general: str,
+        sign_in: str,
+        sign_in_identity: str = "",
+    ) -> None:
         self.shared = FixedWindowRateLimiter(
             RedisStorage(
                 "redis://",
@@ -59,6 +69,7 @@ class RateLimits:
         self.redis_down_until = 0.0  # time.monotonic(): while down, don't wait on Redis
         self.general = parse(general) if general else None
         self.sign_in = parse(sign_in) if sign_in else None
+        self.sign_in_identity = parse(sign_in_identity) if sign_in_identity else None
 
     @cache  # noqa: B019 - one entry per endpoint, for the app's lifetime
     def limits_for(self, endpoint: str) -> tuple[tuple[RateLimitItem, str], ...]:
@@ -76,19 +87,31 @@ class RateLimits:
     def hit(self, endpoint: str, address: str) -> None:
         """Count one request; raise if it goes over a limit."""
         for limit, scope in self.limits_for(endpoint):
-            limiter = self.shared if time.monotonic() >= self.redis_down_until else self.local
-            try:
-                allowed = limiter.hit(limit, scope, address)
-            except StorageError:
-                log.warning(
-                    "rate limits: Redis unavailable, counting in this process for %d s",
-                    REDIS_RETRY_SECONDS,
-                )
-                self.redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-                limiter = self.local
-                allowed = limiter.hit(limit, scope, address)
-            if not allowed:
-                raise RateLimitExceeded(limit, self._retry_after(limiter, limit, scope, address))
+            self._count(limit, scope, address, "from your address")
+
+    def hit_sign_in_identity(self, kind: str, identity: str) -> None:
+        """Count one sign-in attempt as ``identity`` (a wx.login() code, a username)."""
+        if self.sign_in_identity is None:
+            return
+        # Hashed: usernames and codes don't belong in Redis key names.
+        key = hashlib.sha256(f"{kind}:{identity}".encode()).hexdigest()[:32]
+        self._count(self.sign_in_identity, "sign-in-identity", key, f"for this {kind}")
+
+    def _count(self, limit: RateLimitItem, scope: str, key: str, whose: str) -> None:
+        limiter = self.shared if time.monotonic() >= self.redis_down_until else self.local
+        try:
+            allowed = limiter.hit(limit, scope, key)
+        except StorageError:
+            log.warning(
+                "rate limits: Redis unavailable, counting in this process for %d s",
+                REDIS_RETRY_SECONDS,
+            )
+            self.redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+            limiter = self.local
+            allowed = limiter.hit(limit, scope, key)
+        if not allowed:
+            retry_after = self._retry_after(limiter, limit, scope, key)
+            raise RateLimitExceeded(limit, retry_after, whose)
 
     @staticmethod
     def _retry_after(
@@ -103,8 +126,13 @@ class RateLimits:
 
 def init_app(app: Flask, settings: Settings, client: redis.Redis) -> RateLimits:
     limits = RateLimits(
-        client, settings.redis_prefix, settings.rate_limit, settings.sign_in_rate_limit
+        client,
+        settings.redis_prefix,
+        settings.rate_limit,
+        settings.sign_in_rate_limit,
+        settings.sign_in_identity_rate_limit,
     )
+    app.extensions[EXTENSION] = limits
 
     @app.before_request
     def count_request() -> None:
@@ -113,3 +141,9 @@ def init_app(app: Flask, settings: Settings, client: redis.Redis) -> RateLimits:
             limits.hit(request.endpoint, request.remote_addr or "unknown")
 
     return limits
+
+
+def count_sign_in(kind: str, identity: str) -> None:
+    """For a sign-in endpoint: count this attempt against its identity's limit."""
+    limits: RateLimits = current_app.extensions[EXTENSION]
+    limits.hit_sign_in_identity(kind, identity)

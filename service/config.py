@@ -58,7 +58,12 @@ class Settings:
     upload_max_bytes: int = 5 * 1024 * 1024  # one photo; below max_request_bytes
     upload_dir: Path | None = None  # None: uploads/ in the instance folder
     rate_limit: str = "600 per minute"  # per client address; empty disables
-    sign_in_rate_limit: str = "20 per minute"  # per client address, on /auth/*
+    # Per client address on /auth/*: high enough for an event whose members share one
+    # address (the community centre's Wi-Fi, a carrier's NAT), low enough to stop a flood.
+    sign_in_rate_limit: str = "300 per minute"
+    # Per wx.login() code or console username: one client retrying in a loop, or one
+    # account's password guessed from many addresses.
+    sign_in_identity_rate_limit: str = "10 per minute"
     # Manual awards and deductions above this amount wait for a second staff member.
     second_confirmation_above: int = 100
     # A redemption not picked up within this many days expires: points and stock go back.
@@ -122,6 +127,9 @@ class Settings:
             rate_limit=env.get("LIANXIN_RATE_LIMIT", defaults.rate_limit).strip(),
             sign_in_rate_limit=env.get(
                 "LIANXIN_SIGN_IN_RATE_LIMIT", defaults.sign_in_rate_limit
+            ).strip(),
+            sign_in_identity_rate_limit=env.get(
+                "LIANXIN_SIGN_IN_IDENTITY_RATE_LIMIT", defaults.sign_in_identity_rate_limit
             ).strip(),
             trusted_proxies=number("LIANXIN_TRUSTED_PROXIES", defaults.trusted_proxies),
             db_pool_size=number("LIANXIN_DB_POOL_SIZE", defaults.db_pool_size),

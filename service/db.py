@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, event
+from sqlalchemy import Connection, CursorResult, DateTime, Engine, MetaData, Result, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
@@ -71,6 +71,21 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+# Execution option: on SQLite, begin the transaction holding the database's write lock.
+WRITE_LOCK = "lianxin_write_lock"
+_CHANGES_AT_BEGIN = "lianxin.sqlite_changes_at_begin"
+
+
+def _sqlite_changes(connection: Connection) -> int:
+    changes: int = connection.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
+    return changes
+
+
+def sqlite_transaction_wrote(connection: Connection) -> bool:
+    """Whether the SQLite transaction open on ``connection`` has changed any row."""
+    return _sqlite_changes(connection) != connection.info.get(_CHANGES_AT_BEGIN)
+
+
 def configure_engine(engine: Engine) -> None:
     """Per-connection setup that engine options can't express."""
     if engine.dialect.name != "sqlite":
@@ -90,7 +105,13 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A deferred transaction that read and then writes gets SQLITE_BUSY at once if
+        # another writer committed in between (its WAL snapshot is stale), and no busy
+        # timeout helps; one that takes the write lock first waits its turn instead.
+        # Reads stay deferred, so they never wait for writers.
+        wants_lock = connection.get_execution_options().get(WRITE_LOCK, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_lock else "BEGIN")
+        connection.info[_CHANGES_AT_BEGIN] = _sqlite_changes(connection)
 
 
 def commit_each_statement(session: Session) -> None:

@@ -4,6 +4,10 @@ The suite runs on the embedded backends (SQLite + embedded Redis) by default, an
 on PostgreSQL + Redis when LIANXIN_TEST_DATABASE_URL / LIANXIN_TEST_REDIS_URL are
 set. Each run gets its own database and Redis key prefix, so runs in parallel
 don't collide; each test starts from empty tables and no keys.
+
+With LIANXIN_TEST_CLOCK_AHEAD_DAYS=N the whole suite, and every process it starts,
+runs with the clock N days ahead (`make test-clock-ahead`): no test may depend on the
+day it was written.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import flask_migrate
@@ -28,6 +33,22 @@ from service.config import Environment, Settings
 from service.models import Base
 from service.unit_of_work import UnitOfWork
 from tests.wechat_stub import WechatStub
+
+CLOCK_AHEAD = "LIANXIN_TEST_CLOCK_AHEAD_DAYS"
+_CLOCK_AHEAD_SITE = Path(__file__).with_name("clock_ahead")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = os.environ.get(CLOCK_AHEAD)
+    if not days:
+        return
+    import time_machine
+
+    time_machine.travel(datetime.now(UTC) + timedelta(days=int(days)), tick=True).start()
+    # Processes the suite starts move their clocks too (tests/clock_ahead/sitecustomize.py).
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(_CLOCK_AHEAD_SITE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
 
 
 @dataclass(frozen=True)
@@ -47,18 +68,22 @@ class Backend:
             redis_prefix=self.redis_prefix,
             rate_limit="",
             sign_in_rate_limit="",
+            sign_in_identity_rate_limit="",
         )
         return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
 
     def environ(self, **overrides: str) -> dict[str, str]:
         """An environment for running `lianxin` in a subprocess against this backend."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXIN_")}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("LIANXIN_") or k == CLOCK_AHEAD
+        }
         env.update(
             LIANXIN_ENV="test",
             LIANXIN_INSTANCE_PATH=str(self.instance_path),
             LIANXIN_REDIS_PREFIX=self.redis_prefix,
             LIANXIN_RATE_LIMIT="",
             LIANXIN_SIGN_IN_RATE_LIMIT="",
+            LIANXIN_SIGN_IN_IDENTITY_RATE_LIMIT="",
         )
         if self.database_url:
             env["LIANXIN_DATABASE_URL"] = self.database_url
@@ -238,7 +263,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_report_header(config: pytest.Config) -> str:
     db = "PostgreSQL" if os.environ.get("LIANXIN_TEST_DATABASE_URL") else "SQLite"
     cache = "Redis server" if os.environ.get("LIANXIN_TEST_REDIS_URL") else "embedded Redis"
-    return f"lianxin backends: {db} + {cache}"
+    ahead = os.environ.get(CLOCK_AHEAD)
+    clock = f"; clock {ahead} days ahead" if ahead else ""
+    return f"lianxin backends: {db} + {cache}{clock}"
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,10 +21,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.authentication import is_public
+from points.leaderboard import local_date
 from points.rules import starter_rule_set
 from service.db import utcnow
 from tests.api.world import ROLES, SIDES, World, build_world, demo_task
 from tests.conftest import empty_tables
+
+
+def days_from_today(days: int) -> str:
+    """A local date relative to the clock: the matrix must hold on any day it runs."""
+    return (local_date(utcnow()) + timedelta(days=days)).isoformat()
+
 
 # A 1×1 PNG: a photo anyone signed in may upload.
 TINY_PNG = bytes.fromhex(
@@ -105,13 +113,13 @@ ROUTES: dict[tuple[str, str], Route] = {
             {
                 "department_id": w.ids["department"],
                 "place_id": w.side(s, "community"),
-                "started_on": "2027-01-01",
+                "started_on": days_from_today(30),
             },
         ),
         scoped(201, a={"staff": 403}),
     ),
     ("POST", "/api/v1/pairings/<int:pairing_id>/end"): route(
-        lambda w, s: ((w.side(s, "pairing"),), {"ended_on": "2026-12-31"}),
+        lambda w, s: ((w.side(s, "pairing"),), {"ended_on": days_from_today(1)}),
         scoped(200, a={"staff": 403}),
     ),
     ("GET", "/api/v1/rule-sets"): route(
@@ -123,7 +131,7 @@ ROUTES: dict[tuple[str, str], Route] = {
             (),
             {
                 "org_id": w.side(s, "community"),
-                "effective_from": "2027-01-01",
+                "effective_from": days_from_today(30),
                 "content": starter_rule_set(),
             },
         ),
@@ -385,7 +393,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/stations/<int:station_id>/report"): route(
         lambda w, s: (
             (w.side(s, "station"),),
-            {"from": "2026-01-01T00:00:00+08:00", "to": "2026-12-31T00:00:00+08:00"},
+            {
+                "from": days_from_today(-30) + "T00:00:00+08:00",
+                "to": days_from_today(1) + "T00:00:00+08:00",
+            },
         ),
         scoped(200, a={"staff": 200, "clerk": 200}),
     ),

@@ -1,10 +1,12 @@
 import pytest
 import redis
 from flask.testing import FlaskClient
+from limits import parse
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from api.rate_limits import RateLimitExceeded, RateLimits
+from service.config import Settings
 from tests.conftest import AppFactory
 
 
@@ -68,3 +70,74 @@ def test_sign_in_counts_against_both_limits_and_probes_against_none() -> None:
     assert limits.limits_for("health.Ready") == ()
     assert limits.limits_for("health_v1.Ready") == ()
     assert limits.limits_for("metrics.scrape") == ()
+
+
+def _with_sign_in_defaults(make_app: AppFactory) -> FlaskClient:
+    """An app with the shipped sign-in limits (the suite's own apps have none)."""
+    defaults = Settings()
+    return make_app(
+        sign_in_rate_limit=defaults.sign_in_rate_limit,
+        sign_in_identity_rate_limit=defaults.sign_in_identity_rate_limit,
+    ).test_client()
+
+
+def test_fifty_members_behind_one_address_all_sign_in(
+    make_app: AppFactory, fresh_state: None
+) -> None:
+    # An event at the community centre: everyone on its Wi-Fi, one public address.
+    client = _with_sign_in_defaults(make_app)
+    statuses = [
+        client.post("/api/v1/auth/wechat", json={"code": f"member-{n}"}).status_code
+        for n in range(50)
+    ]
+    assert statuses == [200] * 50
+
+
+def test_a_flood_from_one_address_is_still_stopped(make_app: AppFactory, fresh_state: None) -> None:
+    client = _with_sign_in_defaults(make_app)
+    per_address = parse(Settings().sign_in_rate_limit).amount
+    statuses = [
+        client.post("/api/v1/auth/wechat", json={"code": f"bot-{n}"}).status_code
+        for n in range(per_address + 5)
+    ]
+    assert statuses == [200] * per_address + [429] * 5
+    refused = client.post("/api/v1/auth/wechat", json={"code": "bot-late"})
+    assert refused.get_json()["code"] == "rate_limited"
+    assert "your address" in refused.get_json()["message"]
+    # Another address still gets in.
+    other = client.post(
+        "/api/v1/auth/wechat", json={"code": "neighbour"}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert other.status_code == 200
+
+
+def test_one_code_or_username_hammered_is_stopped_whatever_the_address(
+    make_app: AppFactory, fresh_state: None
+) -> None:
+    client = _with_sign_in_defaults(make_app)
+    per_identity = parse(Settings().sign_in_identity_rate_limit).amount
+    statuses = [
+        client.post(
+            "/api/v1/auth/wechat",
+            json={"code": "same-code"},
+            environ_base={"REMOTE_ADDR": f"10.0.{n}.1"},
+        ).status_code
+        for n in range(per_identity + 2)
+    ]
+    assert statuses == [200] * per_identity + [429] * 2
+    guesses = [
+        client.post(
+            "/api/v1/auth/password",
+            json={"username": "Zhou", "password": "wrong"},
+            environ_base={"REMOTE_ADDR": f"10.1.{n}.1"},
+        )
+        for n in range(per_identity + 1)
+    ]
+    assert {g.status_code for g in guesses[:per_identity]} == {401}
+    assert guesses[-1].status_code == 429
+    assert "this username" in guesses[-1].get_json()["message"]
+    # The same username in other letters is the same account's count.
+    again = client.post("/api/v1/auth/password", json={"username": " zhou", "password": "x"})
+    assert again.status_code == 429
+    # A bad body is refused before anything is counted.
+    assert client.post("/api/v1/auth/wechat", json={"code": ""}).status_code == 422

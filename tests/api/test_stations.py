@@ -405,7 +405,10 @@ def test_a_redemption_is_one_transaction_of_few_statements(
         event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 201
     assert statements.count("COMMIT") <= 1
-    assert statements.count("BEGIN") <= 1
+    # On SQLite the caller's account is read in a transaction of its own, ended before
+    # the redemption's begins holding the write lock (BEGIN IMMEDIATE).
+    on_sqlite = engine.dialect.name == "sqlite"
+    assert statements.count("BEGIN") <= (2 if on_sqlite else 1)
     # Sign-in 2, Idempotency-Key 2, item and stock 2, redemption 1, the ledger's hold
     # (accounts, transfer, totals, lots) about 14, limits 1, stored response 1; plus
     # savepoints. A bound, so a change that adds a query per row shows up here.

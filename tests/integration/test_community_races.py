@@ -1,4 +1,4 @@
-"""Real concurrency on PostgreSQL: one visit confirmed, one demand accepted, twenty
+"""Real concurrency, on both backends: one visit confirmed, one demand accepted, twenty
 times at once, credit once."""
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from service.rules.models import RuleSetVersion
 from service.unit_of_work import UnitOfWork
 from tests.conftest import AppFactory
 from tests.integration.test_ledger_concurrency import race
-
-pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture

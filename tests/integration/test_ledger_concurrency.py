@@ -1,4 +1,4 @@
-"""Real concurrency on PostgreSQL: many sessions racing for one balance or one key."""
+"""Real concurrency, on both backends: many sessions racing for one balance or one key."""
 
 from __future__ import annotations
 
@@ -17,15 +17,16 @@ from service.ledger.models import Transfer
 from service.ledger.posting import post, reverse
 from service.ledger.verify import verify
 from service.people.models import User
+from service.unit_of_work import UnitOfWork
 from tests.conftest import AppFactory
 from tests.ledger_helpers import credit, spend_request
 
-pytestmark = pytest.mark.postgres
 T = TypeVar("T")
 
 
 def race(app: Flask, count: int, action: Callable[[object], T]) -> list[T | DomainError]:
-    """Run ``action(session)`` in ``count`` threads released at the same instant."""
+    """Run ``action(session)`` in ``count`` threads released at the same instant, each
+    in a unit of work as a use case would be (on SQLite that takes the write lock)."""
     barrier = threading.Barrier(count)
     results: list[T | DomainError] = [None] * count  # type: ignore[list-item]
 
@@ -33,12 +34,12 @@ def race(app: Flask, count: int, action: Callable[[object], T]) -> list[T | Doma
         with app.app_context():
             session = extensions.session()
             barrier.wait()
-            try:
-                results[index] = action(session)
-                session.commit()
-            except DomainError as error:
-                session.rollback()
-                results[index] = error
+            with UnitOfWork(session) as uow:
+                try:
+                    results[index] = action(session)
+                    uow.commit()
+                except DomainError as error:
+                    results[index] = error
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
     for thread in threads:

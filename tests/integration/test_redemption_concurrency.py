@@ -1,4 +1,4 @@
-"""Real concurrency on PostgreSQL, through the HTTP API: many requests racing for one
+"""Real concurrency on both backends, through the HTTP API: many requests racing for one
 item's stock, one member's balance, or one Idempotency-Key."""
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from service.stations.redemption import expire_due
 from service.unit_of_work import UnitOfWork
 from tests.conftest import AppFactory
 from tests.ledger_helpers import credit
-
-pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture

@@ -2,79 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import Backend
-
-LIANXIN = str(Path(sys.executable).with_name("lianxin"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def stop(self) -> list[dict[str, object]]:
-        """Stop gracefully and return the JSON log lines."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-        lines = []
-        for line in self.log_path.read_text().splitlines():
-            if line.startswith("{"):
-                lines.append(json.loads(line))
-        return lines
-
-
-@pytest.fixture
-def serve(backend: Backend, tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
-    servers: list[Server] = []
-
-    def start(workers: int, **env: str) -> Server:
-        port = free_port()
-        log_path = tmp_path / f"serve-{port}.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [LIANXIN, "serve", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"],
-                env=backend.environ(**env),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        server = Server(f"http://127.0.0.1:{port}", process, log_path)
-        servers.append(server)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
-                    return server
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"server not ready in 60 s:\n{log_path.read_text()}")
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def test_four_workers_share_one_redis(serve, backend: Backend) -> None:  # type: ignore[no-untyped-def]

@@ -96,6 +96,7 @@ def test_a_batch_asked_again_answers_the_first_transfers(uow: UnitOfWork) -> Non
 def test_a_key_twice_in_one_batch_is_recorded_once(uow: UnitOfWork) -> None:
     member = person(uow, "王芳")
     request = earnings(uow, member, "a")[0]
+    uow.session.commit()  # the accounts it opened
     with uow:
         transfers = post_many(uow.session, [request, request])
         uow.commit()
@@ -112,6 +113,7 @@ def test_a_batch_with_one_spend_too_many_changes_nothing(uow: UnitOfWork) -> Non
         spend_request(uow.session, member, 3, "spend:1"),
         spend_request(uow.session, member, 3, "spend:2"),
     ]
+    uow.session.commit()  # the accounts they opened
     with uow, pytest.raises(InsufficientBalance):
         post_many(uow.session, spends)
     assert uow.session.scalar(select(func.count()).select_from(Transfer)) == 1

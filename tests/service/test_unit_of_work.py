@@ -71,3 +71,19 @@ def test_commit_each_statement_refuses_a_transaction_already_begun(uow: UnitOfWo
         count(uow)
         with pytest.raises(RuntimeError, match="before the first statement"):
             commit_each_statement(uow.session)
+
+
+def test_a_unit_of_work_after_a_read_writes_though_another_writer_committed_between(
+    uow: UnitOfWork,
+) -> None:
+    # On SQLite a deferred transaction that read, then writes after another writer
+    # committed, fails at once with "database is locked"; the unit of work ends the
+    # read and takes the write lock first. PostgreSQL is shown the same.
+    count(uow)  # the caller's account, read before the use case: a transaction is open
+    with Session(uow.session.get_bind()) as other:
+        add_place(other, None, "别的街道", PlaceLevel.STREET)
+        other.commit()
+    with uow:
+        add_place(uow.session, None, "街道", PlaceLevel.STREET)
+        uow.commit()
+    assert count(uow) == 2
