@@ -28,6 +28,7 @@ from service.wechat.client import WechatGateway, wechat_gateway
 MIGRATIONS_DIRECTORY = str(Path(__file__).with_name("migrations"))
 
 REDIS = "lianxin.redis"
+RATE_LIMITS = "lianxin.rate_limits"
 WECHAT = "lianxin.wechat"
 PHONE_VAULT = "lianxin.phone_vault"
 UPLOAD_STORE = "lianxin.upload_store"
@@ -48,7 +49,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     client = connect_redis(settings)
     app.extensions[REDIS] = client
-    rate_limits.init_app(app, settings, client)
+    app.extensions[RATE_LIMITS] = rate_limits.init_app(app, settings, client)
     app.extensions[WECHAT] = wechat_gateway(settings, client)
     app.extensions[PHONE_VAULT] = PhoneVault(settings.personal_data_key)
     app.extensions[UPLOAD_STORE] = LocalDiskStore(settings.upload_path)
@@ -90,6 +91,11 @@ def unit_of_work() -> UnitOfWork:
 def leaderboards() -> Boards:
     boards: Boards = current_app.extensions[BOARDS]
     return boards
+
+
+def rate_limits_in_force() -> rate_limits.RateLimits:
+    limits: rate_limits.RateLimits = current_app.extensions[RATE_LIMITS]
+    return limits
 
 
 def redis_client() -> redis.Redis:

@@ -18,7 +18,7 @@ import time
 from functools import cache
 
 import redis
-from flask import Flask, current_app, request
+from flask import Flask, request
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage
@@ -37,7 +37,6 @@ SIGN_IN_BLUEPRINT = "auth"
 # After Redis fails, how long to count in memory before trying it again, so a dead
 # Redis costs one slow request a while, not every request its timeout.
 REDIS_RETRY_SECONDS = 10
-EXTENSION = "lianxin.rate_limits"
 
 
 class RateLimitExceeded(TooManyRequests):
@@ -132,7 +131,6 @@ def init_app(app: Flask, settings: Settings, client: redis.Redis) -> RateLimits:
         settings.sign_in_rate_limit,
         settings.sign_in_identity_rate_limit,
     )
-    app.extensions[EXTENSION] = limits
 
     @app.before_request
     def count_request() -> None:
@@ -141,9 +139,3 @@ def init_app(app: Flask, settings: Settings, client: redis.Redis) -> RateLimits:
             limits.hit(request.endpoint, request.remote_addr or "unknown")
 
     return limits
-
-
-def count_sign_in(kind: str, identity: str) -> None:
-    """For a sign-in endpoint: count this attempt against its identity's limit."""
-    limits: RateLimits = current_app.extensions[EXTENSION]
-    limits.hit_sign_in_identity(kind, identity)

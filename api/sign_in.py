@@ -11,7 +11,6 @@ from api import extensions
 from api.authentication import current_caller
 from api.openapi import Blueprint
 from api.people_schemas import TokensSchema
-from api.rate_limits import count_sign_in
 from service.auth.sign_in import (
     SignedIn,
     refresh_tokens,
@@ -56,7 +55,7 @@ class WechatSignIn(MethodView):
     @blp.response(200, TokensSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Sign in with a wx.login() code; the first sign-in creates the account."""
-        count_sign_in("sign-in code", body["code"])
+        extensions.rate_limits_in_force().hit_sign_in_identity("sign-in code", body["code"])
         return tokens(
             sign_in_with_wechat(
                 extensions.unit_of_work(),
@@ -74,7 +73,9 @@ class PasswordSignIn(MethodView):
     @blp.response(200, TokensSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Console sign-in for staff; locks for 15 minutes after 5 wrong passwords."""
-        count_sign_in("username", body["username"].strip().lower())
+        extensions.rate_limits_in_force().hit_sign_in_identity(
+            "username", body["username"].strip().lower()
+        )
         return tokens(
             sign_in_with_password(
                 extensions.unit_of_work(),
