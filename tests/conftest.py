@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     import time_machine
 
     time_machine.travel(datetime.now(UTC) + timedelta(days=int(days)), tick=True).start()
+    time.time()  # starts the moved clock ticking now (see tests/clock_ahead/sitecustomize.py)
     # Processes the suite starts move their clocks too (tests/clock_ahead/sitecustomize.py).
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(_CLOCK_AHEAD_SITE), *filter(None, [os.environ.get("PYTHONPATH")])]

@@ -55,21 +55,25 @@ def prune_unattached(uow: UnitOfWork, store: UploadStore, now: datetime) -> Prun
         for start in range(0, len(ids), _BATCH):
             session.execute(delete(Upload).where(Upload.id.in_(ids[start : start + _BATCH])))
         uow.commit()
-    files_left = _delete_files(store, [unused[upload_id] for upload_id in ids])
+    left = _delete_files(store, [unused[upload_id] for upload_id in ids])
     with uow:
-        orphans = _orphans(uow.session, store, now - _ORPHAN_AGE)
-    files_left += _delete_files(store, orphans)
-    return Pruned(photos=len(ids), orphans=len(orphans), files_left=files_left)
+        # A file just refused is as old as its row, so it is no row's now; it has been
+        # counted and logged once already.
+        orphans = [
+            name for name in _orphans(uow.session, store, now - _ORPHAN_AGE) if name not in left
+        ]
+    left |= _delete_files(store, orphans)
+    return Pruned(photos=len(ids), orphans=len(orphans), files_left=len(left))
 
 
-def _delete_files(store: UploadStore, names: list[str]) -> int:
-    """Delete each file; answers how many could not be (each is logged)."""
-    failed = 0
+def _delete_files(store: UploadStore, names: list[str]) -> set[str]:
+    """Delete each file; answers those that could not be (each is logged)."""
+    failed = set()
     for name in names:
         try:
             store.delete(name)
         except OSError:
-            failed += 1
+            failed.add(name)
             log.exception("photo file %s could not be deleted", name)
     return failed
 
