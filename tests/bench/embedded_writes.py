@@ -17,11 +17,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
@@ -30,7 +28,7 @@ from service.config import Settings
 from service.db import utcnow
 from tests.bench.http.load import walk
 from tests.bench.http.scenarios import SeedContext, seed_approve, seed_checkin
-from tests.integration.serving import LIANXIN, free_port
+from tests.integration.serving import LIANXIN, free_port, wait_ready
 
 console = Console(stderr=True)
 SEEDS = {"checkin": seed_checkin, "approve": seed_approve}
@@ -106,13 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             url = f"http://127.0.0.1:{port}"
             try:
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    try:
-                        if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.2)
+                if (outcome := wait_ready(url, server)) != "ready":
+                    raise RuntimeError(f"server {outcome}: see {folder}/serve.log")
                 console.print(f"{name}: {len(seeded.requests):,} requests seeded; walking …")
                 result = walk(
                     url,

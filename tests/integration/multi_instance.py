@@ -9,9 +9,7 @@ Used by test_multi_instance.py (the short version CI runs) and by
 from __future__ import annotations
 
 import itertools
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -39,11 +37,12 @@ from service.people.models import User
 from service.places.tree import add_place
 from service.stations.models import CatalogueItem, Station
 from service.tasks.models import Task
+from tests.all_at_once import all_at_once
 from tests.bench.http.world import SITE, publish_starter_rules
 from tests.conftest import Backend
+from tests.integration.serving import LIANXIN, free_port, wait_ready
 from tests.wechat_stub import WechatStub
 
-LIANXIN = str(Path(sys.executable).with_name("lianxin"))
 T = TypeVar("T")
 
 # A door-knocking visit to three households: the starter rules pay 5 + 2 × 3 = 11 积分
@@ -147,13 +146,6 @@ def production_environ(backend: Backend, stub: WechatStub, **overrides: str) -> 
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 # The bound on a gunicorn worker's resident memory after the load.
 WORKER_RSS_LIMIT_MB = 150
 
@@ -217,18 +209,14 @@ def start_instance(environ: dict[str, str], workdir: Path, *, workers: int) -> I
     return Instance(f"http://127.0.0.1:{port}", process, log_path)
 
 
-def wait_ready(instance: Instance, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if instance.process.poll() is not None:
-            raise AssertionError(f"instance exited:\n{instance.log_path.read_text()}")
-        try:
-            if httpx.get(f"{instance.url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"instance not ready in {timeout:g} s:\n{instance.log_path.read_text()}")
+def wait_until_ready(instance: Instance, timeout: float = 60) -> None:
+    outcome = wait_ready(instance.url, instance.process, timeout)
+    if outcome == "exited":
+        raise AssertionError(f"instance exited:\n{instance.log_path.read_text()}")
+    if outcome == "slow":
+        raise AssertionError(
+            f"instance not ready in {timeout:g} s:\n{instance.log_path.read_text()}"
+        )
 
 
 @contextmanager
@@ -242,7 +230,7 @@ def running(
         for _ in range(instances):
             started.append(start_instance(environ, workdir, workers=workers))
         for instance in started:
-            wait_ready(instance)
+            wait_until_ready(instance)
         yield started
     finally:
         for instance in started:
@@ -374,10 +362,10 @@ def race_for_the_item(
     attempts = [Attempt(n, f"redeem-{uuid.uuid4().hex}", n % count) for n in range(len(members))]
     replays = [Attempt(a.member, a.key, (a.instance + 1) % count) for a in attempts[:replayed]]
     everyone = attempts + replays
-    barrier = threading.Barrier(len(everyone))
 
-    def attempt(a: Attempt) -> None:
-        barrier.wait(timeout=60)
+    def attempt(index: int, go: Callable[[], None]) -> None:
+        a = everyone[index]
+        go()
         response = send(
             "POST",
             "/redemptions",
@@ -388,11 +376,7 @@ def race_for_the_item(
         )
         a.status, a.body = response.status_code, response.json()
 
-    threads = [threading.Thread(target=attempt, args=(a,)) for a in everyone]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    all_at_once(len(everyone), attempt)
     return attempts, list(zip(attempts[:replayed], replays, strict=True))
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
@@ -51,15 +52,28 @@ def start_server(environ: dict[str, str], log_dir: Path, workers: int) -> Server
             stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + 60
+    outcome = wait_ready(server.url, process)
+    if outcome == "exited":
+        raise AssertionError(log_path.read_text())
+    if outcome == "slow":
+        server.stop()
+        raise AssertionError(f"server not ready in 60 s:\n{log_path.read_text()}")
+    return server
+
+
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes], seconds: float = 60
+) -> Literal["ready", "exited", "slow"]:
+    """Wait until ``url``/readyz answers 200; "exited" if the process ended first, "slow"
+    if ``seconds`` passed."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(log_path.read_text())
+            return "exited"
         try:
-            if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
-                return server
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return "ready"
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    server.stop()
-    raise AssertionError(f"server not ready in 60 s:\n{log_path.read_text()}")
+    return "slow"

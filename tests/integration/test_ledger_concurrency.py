@@ -18,6 +18,7 @@ from service.ledger.posting import post, reverse
 from service.ledger.verify import verify
 from service.people.models import User
 from service.unit_of_work import UnitOfWork
+from tests.all_at_once import all_at_once
 from tests.conftest import AppFactory
 from tests.ledger_helpers import credit, spend_request
 
@@ -27,26 +28,20 @@ T = TypeVar("T")
 def race(app: Flask, count: int, action: Callable[[object], T]) -> list[T | DomainError]:
     """Run ``action(session)`` in ``count`` threads released at the same instant, each
     in a unit of work as a use case would be (on SQLite that takes the write lock)."""
-    barrier = threading.Barrier(count)
-    results: list[T | DomainError] = [None] * count  # type: ignore[list-item]
 
-    def worker(index: int) -> None:
+    def worker(index: int, go: Callable[[], None]) -> T | DomainError:
         with app.app_context():
             session = extensions.session()
-            barrier.wait()
+            go()
             with UnitOfWork(session) as uow:
                 try:
-                    results[index] = action(session)
+                    result = action(session)
                     uow.commit()
+                    return result
                 except DomainError as error:
-                    results[index] = error
+                    return error
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return all_at_once(count, worker, timeout=60)
 
 
 @pytest.fixture

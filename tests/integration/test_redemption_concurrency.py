@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from service.places.tree import add_place
 from service.stations.models import CatalogueItem, Redemption, Station
 from service.stations.redemption import expire_due
 from service.unit_of_work import UnitOfWork
+from tests.all_at_once import all_at_once
 from tests.conftest import AppFactory
 from tests.ledger_helpers import credit
 
@@ -77,22 +79,15 @@ def members(app: Flask, grid_id: int, count: int, coins: int) -> list[tuple[int,
 def race(app: Flask, requests: list[tuple[str, dict[str, Any], dict[str, str]]]) -> list[Any]:
     """POST every (path, body, headers) in its own thread, all released at once;
     returns (status, body bytes) per request."""
-    barrier = threading.Barrier(len(requests))
-    results: list[Any] = [None] * len(requests)
 
-    def worker(index: int) -> None:
+    def worker(index: int, go: Callable[[], None]) -> tuple[int, bytes]:
         path, body, headers = requests[index]
         client = app.test_client()
-        barrier.wait()
+        go()
         response = client.post(path, json=body, headers=headers)
-        results[index] = (response.status_code, response.get_data())
+        return response.status_code, response.get_data()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+    return all_at_once(len(requests), worker)
 
 
 def codes(results: list[Any]) -> list[str]:

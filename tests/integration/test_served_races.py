@@ -6,7 +6,6 @@ serves a real community too). Every race ends in the one exact result, losers ge
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from service.ledger.models import Transfer
 from service.ledger.verify import verify
 from service.people.models import User
 from service.stations.models import Redemption
+from tests.all_at_once import all_at_once
 from tests.api.community_helpers import publish_starter_rules
 from tests.api.world import build_world
 from tests.integration.serving import Server
@@ -37,22 +37,15 @@ def server(serve: Callable[..., Server]) -> Server:
 
 def race(server: Server, requests: list[Request]) -> list[tuple[int, bytes]]:
     """Send every request from its own thread and connection, all released at once."""
-    barrier = threading.Barrier(len(requests))
-    results: list[tuple[int, bytes]] = [(0, b"")] * len(requests)
 
-    def send(index: int) -> None:
+    def send(index: int, go: Callable[[], None]) -> tuple[int, bytes]:
         method, path, body, headers = requests[index]
         with httpx.Client(base_url=server.url, timeout=60) as client:
-            barrier.wait()
+            go()
             response = client.request(method, path, json=body, headers=headers)
-            results[index] = (response.status_code, response.content)
+            return response.status_code, response.content
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+    return all_at_once(len(requests), send)
 
 
 def codes(results: list[tuple[int, bytes]]) -> list[str]:

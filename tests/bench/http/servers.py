@@ -4,27 +4,18 @@ their workers' memory while they serve."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from tests.integration.serving import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[3]
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 LIANXIN = Path(sys.executable).with_name("lianxin")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _children(pid: int) -> list[int]:
@@ -117,19 +108,14 @@ def start(name: str, command: list[str], env: dict[str, str], folder: Path, port
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     server = Server(name, f"http://127.0.0.1:{port}", process, log_path, MemoryWatch(process.pid))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} server exited:\n{server.log_tail()}")
-        try:
-            if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
-                server.memory.start()
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"{name} server not ready in 60 s:\n{server.log_tail()}")
+    outcome = wait_ready(server.url, process)
+    if outcome == "exited":
+        raise RuntimeError(f"{name} server exited:\n{server.log_tail()}")
+    if outcome == "slow":
+        server.stop()
+        raise RuntimeError(f"{name} server not ready in 60 s:\n{server.log_tail()}")
+    server.memory.start()
+    return server
 
 
 def start_app(env: dict[str, str], workers: int, folder: Path) -> Server:
