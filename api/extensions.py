@@ -85,7 +85,7 @@ def session() -> Session:
 
 def unit_of_work() -> UnitOfWork:
     # After each commit, the leaderboards hear of the points it moved.
-    return UnitOfWork(session(), after_commit=(LeaderboardFeed(leaderboards()),))
+    return UnitOfWork(session(), consumers=(LeaderboardFeed(leaderboards()),))
 
 
 def leaderboards() -> Boards:

@@ -1,21 +1,39 @@
-"""One use case, one transaction."""
+"""One use case, one transaction, and what others are told of it once it committed."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.util import immutabledict
 
 from service.db import WRITE_LOCK, sqlite_transaction_wrote
 
 log = logging.getLogger(__name__)
 
-# Runs after a successful commit with the same session (e.g. telling the leaderboards
-# what the transaction wrote). It must not undo or fail what was committed.
-AfterCommit = Callable[[Session], None]
+E = TypeVar("E")
+
+
+class Consumer(Protocol):
+    """Something told about units of work (the leaderboards are one): it may look at
+    each flush, record events on the unit of work, and handle them after commit."""
+
+    def noticed_flush(self, uow: UnitOfWork) -> None:
+        """Called before each flush of the unit of work's session, while the pending
+        changes are still in the session and the old values in the database."""
+
+    def committed(self, session: Session, events: Sequence[object]) -> None:
+        """Called after a successful commit with the events the transaction recorded
+        (in order). It must not undo or fail what was committed: errors are logged."""
+
+
+# The unit of work a session is in, for code deep in a use case (posting a transfer)
+# that records an event without being handed the unit of work.
+_ACTIVE = "lianxin.unit_of_work"
 
 
 class UnitOfWork:
@@ -31,16 +49,38 @@ class UnitOfWork:
     account, read before the request's use case) is ended first, so its snapshot can't
     be the stale one. PostgreSQL needs none of this: its row locks and conditional
     UPDATEs serialise the writers that meet.
+
+    Events a use case records (``record``) are kept with the transaction, or savepoint,
+    they were recorded in: one that rolls back takes its events with it. After commit
+    each consumer gets them all; they are forgotten then, or on rollback.
     """
 
-    def __init__(self, session: Session, after_commit: Sequence[AfterCommit] = ()) -> None:
+    def __init__(self, session: Session, consumers: Sequence[Consumer] = ()) -> None:
         self.session = session
-        self.after_commit = tuple(after_commit)
+        self.consumers = tuple(consumers)
         self._options_before: list[immutabledict[str, object]] = []
+        self._events: list[tuple[object, SessionTransaction | None]] = []
+
+    @staticmethod
+    def of(session: Session) -> UnitOfWork | None:
+        """The unit of work ``session`` is in, if any."""
+        active: UnitOfWork | None = session.info.get(_ACTIVE)
+        return active
+
+    def record(self, event: object) -> None:
+        """Keep ``event`` for the consumers, if this transaction commits."""
+        session = self.session
+        self._events.append((event, session.get_nested_transaction() or session.get_transaction()))
+
+    def recorded(self, kind: type[E]) -> list[E]:
+        """The events of ``kind`` recorded so far and not rolled back."""
+        return [event for event, _ in self._events if isinstance(event, kind)]
 
     def __enter__(self) -> UnitOfWork:
         session = self.session
         self._options_before.append(session.execution_options)
+        if len(self._options_before) == 1:
+            session.info[_ACTIVE] = self
         if session.get_bind().dialect.name == "sqlite" and not self._holds_write_lock():
             if session.in_transaction():
                 if (
@@ -69,14 +109,51 @@ class UnitOfWork:
     ) -> None:
         # After a commit this is a no-op; otherwise it discards the use case's work.
         self.session.rollback()
+        self._events.clear()
         if self._options_before:
             self.session.execution_options = self._options_before.pop()
+        if not self._options_before and self.session.info.get(_ACTIVE) is self:
+            del self.session.info[_ACTIVE]
 
     def commit(self) -> None:
         self.session.commit()
-        for step in self.after_commit:
+        events = [event for event, _ in self._events]
+        self._events.clear()
+        for consumer in self.consumers:
             try:
-                step(self.session)
+                consumer.committed(self.session, events)
             except Exception:  # the business transaction has committed; it stays done
-                log.exception("after-commit step %r failed", step)
+                log.exception("after commit, %r failed", consumer)
                 self.session.rollback()
+
+    def _forget(self, rolled_back: SessionTransaction) -> None:
+        self._events = [
+            (event, transaction)
+            for event, transaction in self._events
+            if not _within(transaction, rolled_back)
+        ]
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+# Registered once for every session (a listener per unit of work would cost each
+# request the registration): they do something only for a session in a unit of work.
+@event.listens_for(Session, "before_flush")
+def _notice_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    uow = UnitOfWork.of(session)
+    if uow is not None:
+        for consumer in uow.consumers:
+            consumer.noticed_flush(uow)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    uow = UnitOfWork.of(session)
+    if uow is not None and uow._events:
+        uow._forget(previous_transaction)

@@ -36,10 +36,11 @@ from service import telemetry
 from service.db import utcnow
 from service.leaderboards.members import Member, members
 from service.leaderboards.models import LeaderboardEvent
-from service.leaderboards.outbox import CHANGED, WRITTEN, OutboxRow, Written
+from service.leaderboards.outbox import MemberMoved, OutboxRow, Written, notice_moved_members
 from service.leaderboards.store import SENTINEL, Scripts, applied_key, rebuild_key, scripts
 from service.leaderboards.totals import ordered_scores, stream_earnings
 from service.ledger.models import Currency
+from service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 CHUNK = 5_000  # members per ZADD while writing a rebuilt board
@@ -177,7 +178,7 @@ def mark_applied(session: Session, event_ids: Sequence[int]) -> None:
 def apply_written(session: Session, boards: Boards, written: Iterable[Written]) -> None:
     """The unit of work's after-commit step: apply what the transaction wrote. Missing
     boards wait for the worker; any failure leaves the rows for the sweeper."""
-    # Rows a rolled-back transaction wrote were forgotten when it rolled back.
+    # Rows a rolled-back transaction wrote were forgotten with it by the unit of work.
     events = sorted(written, key=lambda event: event.id)
     if not events:
         return
@@ -224,20 +225,27 @@ def _currencies(session: Session) -> list[str]:
 
 
 class LeaderboardFeed:
-    """Handed to each unit of work by the app: after commit, applies the outbox rows
-    the transaction wrote and redoes the boards of members whose standing changed."""
+    """The leaderboards' consumer of each unit of work: notices members whose boards a
+    flush changes, and after commit applies the outbox rows the transaction wrote and
+    redoes the boards of members who moved."""
 
     def __init__(self, boards: Boards) -> None:
         self.boards = boards
 
-    def __call__(self, session: Session) -> None:
-        apply_written(session, self.boards, session.info.pop(WRITTEN, []))
-        changed = session.info.pop(CHANGED, {})
+    def noticed_flush(self, uow: UnitOfWork) -> None:
+        notice_moved_members(uow)
+
+    def committed(self, session: Session, events: Sequence[object]) -> None:
+        apply_written(session, self.boards, [e for e in events if isinstance(e, Written)])
+        moved: dict[int, tuple[Scope, ...]] = {}
+        for event in events:
+            if isinstance(event, MemberMoved):
+                moved.setdefault(event.user_id, event.scopes_before)
         try:
-            refresh_members(session, self.boards, changed)
+            refresh_members(session, self.boards, moved)
         except (redis.RedisError, SQLAlchemyError, OSError) as error:
             session.rollback()
-            log.warning("leaderboards: %d member(s) left for reconcile: %s", len(changed), error)
+            log.warning("leaderboards: %d member(s) left for reconcile: %s", len(moved), error)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Integer, Table, event, insert, literal_column, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Integer, Table, insert, inspect, literal_column, select
+from sqlalchemy.orm import Session
 
 from points.leaderboard import Scope
 from points.ledger import EARNING, TransferKind
@@ -24,6 +24,7 @@ from service.ledger.models import Transfer
 from service.organisation.models import Branch
 from service.people.models import User
 from service.places.models import Place
+from service.unit_of_work import UnitOfWork
 
 
 class Owner(Protocol):
@@ -50,8 +51,8 @@ class OutboxRow(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """An outbox row this session wrote, kept for the unit of work to apply right after
-    commit (anything it misses, the sweeper applies), with its member's boards as the
+    """An outbox row a unit of work wrote, recorded on it to be applied right after
+    commit (anything that misses, the sweeper applies), with its member's boards as the
     writing transaction saw them: applying it then needs no read of its own."""
 
     id: int
@@ -60,10 +61,16 @@ class Written:
     delta: int
     earned_at: datetime
     member: Member
-    transaction: SessionTransaction  # forgotten if this (or one around it) rolls back
 
 
-WRITTEN = "lianxin.leaderboard_outbox"
+@dataclass(frozen=True, slots=True)
+class MemberMoved:
+    """Something that decides a member's boards changed (residence, branch, hidden):
+    after commit they leave the boards they were on and join their boards now."""
+
+    user_id: int
+    scopes_before: tuple[Scope, ...]
+
 
 _OUTBOX = cast(Table, LeaderboardEvent.__table__)
 _USERS = cast(Table, User.__table__)
@@ -111,23 +118,15 @@ def record_many(session: Session, posted: Sequence[tuple[Transfer, Owner, Owner]
     if not rows:
         return
     returned = session.execute(_INSERT, list(rows.values())).all()
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    assert transaction is not None  # the insert just ran in it
-    written: list[Written] = session.info.setdefault(WRITTEN, [])
+    uow = UnitOfWork.of(session)
+    if uow is None:
+        return  # no one to tell after commit: the sweeper applies the rows
     for id, transfer_id, name, path, branch_id, department_id, hidden in sorted(returned):
         row = rows[transfer_id]
         scopes = tuple(scopes_of(path, branch_id, department_id))
         member = Member(row["user_id"], name, scopes, bool(hidden))
-        written.append(
-            Written(
-                id,
-                member.user_id,
-                row["currency"],
-                row["delta"],
-                row["earned_at"],
-                member,
-                transaction,
-            )
+        uow.record(
+            Written(id, member.user_id, row["currency"], row["delta"], row["earned_at"], member)
         )
 
 
@@ -156,30 +155,35 @@ def _row(
     }
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    """Rows written in a transaction (or savepoint) that rolled back were never there."""
-    written: list[Written] | None = session.info.get(WRITTEN)
-    if written:
-        written[:] = [row for row in written if not _within(row.transaction, previous_transaction)]
+# What decides which boards a member is on.
+_BOARD_DECIDING = (
+    "residence_place_id",
+    "home_branch_id",
+    "leaderboard_opt_out",
+    "leaderboard_banned",
+)
 
 
-def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is outer:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-# People whose boards change as a whole (hidden, shown again, moved): user id → the
-# scopes they were on before the change, for the unit of work to redo after commit.
-CHANGED = "lianxin.leaderboard_members"
-
-
-def member_changed(session: Session, user_id: int) -> None:
-    """Call before changing anything that decides a member's boards (residence,
-    branch, hidden): after commit they leave the old boards and join the new ones."""
-    before = members(session, [user_id]).get(user_id)
-    changed: dict[int, tuple[Scope, ...]] = session.info.setdefault(CHANGED, {})
-    changed.setdefault(user_id, before.scopes if before else ())
+def notice_moved_members(uow: UnitOfWork) -> None:
+    """Record a MemberMoved for each member whose boards the coming flush changes,
+    whichever use case changed them, with the boards the database still has."""
+    session = uow.session
+    changed = [
+        user.id
+        for user in session.dirty
+        if isinstance(user, User)
+        and user.id is not None
+        and any(
+            getattr(inspect(user).attrs, name).history.has_changes() for name in _BOARD_DECIDING
+        )
+    ]
+    if not changed:
+        return
+    known = {event.user_id for event in uow.recorded(MemberMoved)}
+    fresh = [user_id for user_id in changed if user_id not in known]
+    if not fresh:
+        return
+    before = members(session, fresh)
+    for user_id in fresh:
+        member = before.get(user_id)
+        uow.record(MemberMoved(user_id, member.scopes if member else ()))

@@ -12,7 +12,6 @@ from points.errors import Forbidden, NotFound
 from service.access import Actor, Target, can, place_prefixes, require
 from service.audit.log import record
 from service.auth.sign_in import bump_token_version
-from service.leaderboards.outbox import member_changed
 from service.organisation.models import Branch, Department
 from service.people.directory import ensure_grant, move_home
 from service.people.models import RoleGrant, User
@@ -122,16 +121,13 @@ def update_person(uow: UnitOfWork, actor: Actor, user_id: int, changes: PersonCh
         if changes.name is not None:
             user.name = changes.name
         if changes.residence_place_id is not None:
-            member_changed(session, user.id)
             _move_residence(uow, actor, user, changes.residence_place_id)
         if changes.home_branch_id is not None:
             branch_target = _scope_target(session, ScopeType.BRANCH, changes.home_branch_id)
             _require_may_grant(actor, Role.MEMBER, branch_target)
-            member_changed(session, user.id)
             user.home_branch_id = changes.home_branch_id
         banned = changes.leaderboard_banned
         if banned is not None and banned != user.leaderboard_banned:
-            member_changed(session, user.id)
             user.leaderboard_banned = banned
             record(
                 session,

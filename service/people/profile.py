@@ -15,7 +15,6 @@ from points.places import PlaceLevel
 from service.access import Actor
 from service.auth.sign_in import SignedIn, issue_tokens
 from service.db import utcnow
-from service.leaderboards.outbox import member_changed
 from service.people.directory import ensure_grant
 from service.people.models import User
 from service.people.phones import PhoneVault
@@ -80,7 +79,6 @@ def update_profile(uow: UnitOfWork, actor: Actor, changes: ProfileChanges) -> Us
             _choose_residence(uow, user, changes.residence_place_id)
         hide = changes.hide_from_leaderboards
         if hide is not None and hide != user.leaderboard_opt_out:
-            member_changed(uow.session, user.id)
             user.leaderboard_opt_out = hide
         uow.commit()
         return user
@@ -101,7 +99,6 @@ def _choose_residence(uow: UnitOfWork, user: User, place_id: int) -> None:
             "choose a community, grid or building",
             errors={"residence_place_id": ["must be a community, grid or building"]},
         )
-    member_changed(uow.session, user.id)
     user.residence_place_id = place.id
     ensure_grant(uow.session, user, Role.RESIDENT, ScopeType.ORG, place.id)
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from points.ledger import InsufficientBalance, TransferKind
 from service.leaderboards.models import LeaderboardEvent
-from service.leaderboards.outbox import WRITTEN
+from service.leaderboards.outbox import Written
 from service.ledger.accounts import issuance_key, member_account, system_account
 from service.ledger.models import LedgerAccount, PointLot, Transfer
 from service.ledger.posting import TransferRequest, post, post_many
@@ -129,9 +129,8 @@ def test_outbox_rows_of_a_rolled_back_savepoint_are_not_applied(uow: UnitOfWork)
         savepoint = session.begin_nested()
         post(session, dropped)
         savepoint.rollback()
-        written = session.info[WRITTEN]
+        written = uow.recorded(Written)
         assert [row.currency for row in written] == ["jifen"]
-        session.info.pop(WRITTEN)  # no after-commit step here to take them
         uow.commit()
     assert standing(uow, member) == {"jifen": (12, 0, 12), "xingfubi": (0, 0, 0)}
 

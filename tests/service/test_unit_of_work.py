@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,21 +38,50 @@ def test_an_error_inside_rolls_back(uow: UnitOfWork) -> None:
     assert count(uow) == 0
 
 
-def test_after_commit_steps_run_once_committed_and_cannot_undo_it(uow: UnitOfWork) -> None:
-    seen: list[int] = []
+class Counting:
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, list[object]]] = []
 
-    def count_places(session: Session) -> None:
-        seen.append(session.scalar(select(func.count()).select_from(Place)) or 0)
+    def noticed_flush(self, uow: UnitOfWork) -> None:
+        pass
 
-    def broken(session: Session) -> None:
+    def committed(self, session: Session, events: Sequence[object]) -> None:
+        self.seen.append((session.scalar(select(func.count()).select_from(Place)) or 0, events))
+
+
+class Broken(Counting):
+    def committed(self, session: Session, events: Sequence[object]) -> None:
         raise RuntimeError("Redis fell over")
 
-    hooked = UnitOfWork(uow.session, after_commit=(broken, count_places))
+
+def test_after_commit_steps_run_once_committed_and_cannot_undo_it(uow: UnitOfWork) -> None:
+    counting = Counting()
+    hooked = UnitOfWork(uow.session, consumers=(Broken(), counting))
     with hooked:
         add_place(hooked.session, None, "街道", PlaceLevel.STREET)
+        hooked.record("a street")
         hooked.commit()  # the broken step is logged, not raised
-    assert seen == [1]
+    assert counting.seen == [(1, ["a street"])]
     assert count(uow) == 1
+
+
+def test_events_recorded_in_a_savepoint_that_rolled_back_are_forgotten(uow: UnitOfWork) -> None:
+    counting = Counting()
+    hooked = UnitOfWork(uow.session, consumers=(counting,))
+    with hooked:
+        hooked.record("kept")
+        savepoint = hooked.session.begin_nested()
+        hooked.record("undone")
+        savepoint.rollback()
+        hooked.record("kept too")
+        assert hooked.recorded(str) == ["kept", "kept too"]
+        hooked.commit()
+    with hooked:
+        hooked.record("never committed")
+    with hooked:
+        hooked.commit()
+    assert [events for _, events in counting.seen] == [["kept", "kept too"], []]
+    assert UnitOfWork.of(hooked.session) is None
 
 
 def test_commit_each_statement_lasts_until_the_transaction_ends(uow: UnitOfWork) -> None:

@@ -1,0 +1,101 @@
+"""A member's boards follow them whatever moves them: staff, the member, or a roster
+import. Nothing calls the leaderboards to say so; the unit of work notices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from api import extensions
+from points.leaderboard import Scope, ScopeKind
+from service.imports.roster import import_roster
+from service.imports.spreadsheet import open_sheet
+from service.people.models import User
+from tests.integration.leaderboard_world import Town, build_town, earn
+from tests.integration.test_leaderboards import in_redis, rebuild
+from tests.service.test_imports import ROSTER_HEADER, write_csv
+
+
+@pytest.fixture
+def town(app: Flask) -> Town:
+    return build_town(app, people=3)  # one in each grid, so every grid has its boards
+
+
+def grid(town: Town, n: int) -> Scope:
+    return Scope(ScopeKind.ORG, town.grids[n])
+
+
+def import_rows(app: Flask, path: Path) -> None:
+    with app.app_context():
+        with open_sheet(path, ("name", "phone", "residence")) as sheet:
+            report = import_roster(extensions.unit_of_work(), extensions.phone_vault(), sheet.rows)
+        assert not report.rejected, report
+
+
+def test_a_roster_import_moves_a_members_boards_with_them(
+    app: Flask, town: Town, tmp_path: Path
+) -> None:
+    row = ("李建国", "13800001234", "", "社区一/网格1", "党员")
+    import_rows(app, write_csv(tmp_path / "first.csv", [ROSTER_HEADER, row]))
+    rebuild(app)  # the boards exist, as after deployment
+    with app.app_context():
+        phone_hash = extensions.phone_vault().lookup_hash("13800001234")
+        li = (
+            extensions.session().scalars(select(User.id).where(User.phone_hash == phone_hash)).one()
+        )
+    earn(app, li, 30)
+    assert (li, 30) in in_redis(app, grid(town, 0))
+
+    moved = ("李建国", "13800001234", "", "社区二/网格3", "党员")
+    import_rows(app, write_csv(tmp_path / "second.csv", [ROSTER_HEADER, moved]))
+
+    assert (li, 30) in in_redis(app, grid(town, 2))
+    assert li not in dict(in_redis(app, grid(town, 0)))
+    assert li not in dict(in_redis(app, Scope(ScopeKind.ORG, town.communities[0])))
+    assert (li, 30) in in_redis(app, Scope(ScopeKind.ORG, town.communities[1]))
+
+
+def test_any_use_case_that_hides_or_moves_a_member_redoes_their_boards(
+    app: Flask, town: Town
+) -> None:
+    rebuild(app)
+    member = town.people[0]  # in grid 0, with the branch
+    earn(app, member, 12)
+    with app.app_context():
+        uow = extensions.unit_of_work()
+        with uow:
+            user = uow.session.get(User, member)
+            assert user is not None
+            user.residence_place_id = town.grids[1]
+            uow.commit()
+    assert (member, 12) in in_redis(app, grid(town, 1))
+    assert member not in dict(in_redis(app, grid(town, 0)))
+
+    with app.app_context():
+        uow = extensions.unit_of_work()
+        with uow:
+            user = uow.session.get(User, member)
+            assert user is not None
+            user.leaderboard_opt_out = True
+            uow.commit()
+    assert member not in dict(in_redis(app, grid(town, 1)))
+    assert member not in dict(in_redis(app, Scope(ScopeKind.BRANCH, town.branch)))
+
+
+def test_a_move_rolled_back_leaves_the_boards_alone(app: Flask, town: Town) -> None:
+    rebuild(app)
+    member = town.people[0]
+    earn(app, member, 7)
+    with app.app_context():
+        uow = extensions.unit_of_work()
+        with uow:
+            user = uow.session.get(User, member)
+            assert user is not None
+            user.residence_place_id = town.grids[2]
+            uow.session.flush()
+            # no commit: the unit of work rolls back
+    assert (member, 7) in in_redis(app, grid(town, 0))
+    assert member not in dict(in_redis(app, grid(town, 2)))
