@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, DateTime, Engine, MetaData, Result, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from service.config import Settings
@@ -129,22 +129,3 @@ def commit_each_statement(session: Session) -> None:
         raise RuntimeError("commit_each_statement must come before the first statement")
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
-_TRANSACTION_CACHE = "lianxin.transaction_cache"
-
-
-def transaction_cache(session: Session, name: str) -> dict[Any, Any]:
-    """A dict that lives as long as the session's current (outermost) transaction.
-
-    For facts a use case would otherwise read again and again, such as which account
-    an id is; forgotten at commit or rollback, so nothing outlives what it was read in.
-    """
-    caches: dict[str, dict[Any, Any]] = session.info.setdefault(_TRANSACTION_CACHE, {})
-    return caches.setdefault(name, {})
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_transaction_cache(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_TRANSACTION_CACHE, None)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
@@ -34,6 +35,41 @@ class Consumer(Protocol):
 # The unit of work a session is in, for code deep in a use case (posting a transfer)
 # that records an event without being handed the unit of work.
 _ACTIVE = "lianxin.unit_of_work"
+_PARTS = "lianxin.transaction_parts"
+
+BeforeCommit = Callable[[Session], None]
+
+
+@dataclass
+class TransactionParts:
+    """What lives exactly as long as a session's outermost transaction, inside a unit
+    of work or not (a script may commit its session itself), and is forgotten when it
+    commits or rolls back.
+
+    ``caches``: facts a use case would otherwise read again and again (which account an
+    id is, which accounts the transaction locked), by name. ``before_commit``: steps
+    that must be the transaction's last statements, by name, run once in the order
+    they were first asked for (the ledger's deferred account totals)."""
+
+    caches: dict[str, dict[Any, Any]] = field(default_factory=dict)
+    before_commit: dict[str, BeforeCommit] = field(default_factory=dict)
+
+
+def transaction_parts(session: Session) -> TransactionParts:
+    parts: TransactionParts | None = session.info.get(_PARTS)
+    if parts is None:
+        parts = session.info[_PARTS] = TransactionParts()
+    return parts
+
+
+def transaction_cache(session: Session, name: str) -> dict[Any, Any]:
+    """The named cache of the session's current transaction (see TransactionParts)."""
+    return transaction_parts(session).caches.setdefault(name, {})
+
+
+def run_before_commit(session: Session, name: str, step: BeforeCommit) -> None:
+    """Run ``step`` as the last thing before this transaction commits (once per name)."""
+    transaction_parts(session).before_commit.setdefault(name, step)
 
 
 class UnitOfWork:
@@ -50,9 +86,11 @@ class UnitOfWork:
     be the stale one. PostgreSQL needs none of this: its row locks and conditional
     UPDATEs serialise the writers that meet.
 
-    Events a use case records (``record``) are kept with the transaction, or savepoint,
-    they were recorded in: one that rolls back takes its events with it. After commit
-    each consumer gets them all; they are forgotten then, or on rollback.
+    What lives as long as the transaction (caches, steps that must run last before
+    COMMIT) is its ``TransactionParts``. Events a use case records (``record``) are
+    kept with the transaction, or savepoint, they were recorded in: one that rolls back
+    takes its events with it. After commit each consumer gets them all; they are
+    forgotten then, or on rollback.
     """
 
     def __init__(self, session: Session, consumers: Sequence[Consumer] = ()) -> None:
@@ -150,6 +188,22 @@ def _notice_flush(session: Session, flush_context: Any, instances: Any) -> None:
     if uow is not None:
         for consumer in uow.consumers:
             consumer.noticed_flush(uow)
+
+
+@event.listens_for(Session, "before_commit")
+def _run_before_commit(session: Session) -> None:
+    parts: TransactionParts | None = session.info.get(_PARTS)
+    if parts is not None and parts.before_commit:
+        steps = list(parts.before_commit.values())
+        parts.before_commit.clear()
+        for step in steps:
+            step(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_parts(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PARTS, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from points.errors import NotFound
-from service.db import transaction_cache
 from service.ledger.models import Currency, LedgerAccount
+from service.unit_of_work import transaction_cache
 
 
 def issuance_key(place_id: int) -> str:

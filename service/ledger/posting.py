@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, event, inspect, select, update
+from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,11 +45,12 @@ from points.ledger import (
     contribution,
 )
 from service import telemetry
-from service.db import rows_changed, transaction_cache, utcnow
+from service.db import rows_changed, utcnow
 from service.leaderboards import outbox
 from service.ledger import lots
 from service.ledger.accounts import LOCKED, AccountRef, account_ref
 from service.ledger.models import LedgerAccount, Transfer
+from service.unit_of_work import run_before_commit, transaction_cache
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,8 @@ class _Moves:
         deferred: dict[int, Totals] = transaction_cache(session, _DEFERRED)
         shared_or_held = account.user_id is None or account.id in transaction_cache(session, LOCKED)
         if shared_or_held and not limited and not session.in_nested_transaction():
+            if not deferred:
+                run_before_commit(session, _DEFERRED, _apply_deferred)
             deferred[account.id] = deferred.get(account.id, Totals()) + delta
             return
         # What this transaction deferred for the account goes first: the limit must see
@@ -283,7 +286,6 @@ def _params(account_id: int, delta: Totals) -> dict[str, int]:
     }
 
 
-@event.listens_for(Session, "before_commit")
 def _apply_deferred(session: Session) -> None:
     deferred: dict[int, Totals] = transaction_cache(session, _DEFERRED)
     if deferred:
