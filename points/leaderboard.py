@@ -22,6 +22,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from points.errors import InvalidInput
+from points.places import ancestor_ids
 
 # Periods are days, weeks and months as people here live them.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
@@ -242,3 +243,26 @@ def competition_ranks(
 def board_order(totals: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
     """``(user_id, score)`` in board order: score descending, then user id ascending."""
     return iter(sorted(totals, key=lambda row: (-row[1], row[0])))
+
+
+@dataclass(frozen=True)
+class Member:
+    """Someone as the boards see them: which boards they count on, and whether they
+    are on none (opted out, or banned by staff)."""
+
+    user_id: int
+    name: str
+    scopes: tuple[Scope, ...]
+    hidden: bool
+
+
+def scopes_of(
+    place_path: str | None, branch_id: int | None, department_id: int | None
+) -> list[Scope]:
+    """Every place from the residence up, the party branch, and its department."""
+    scopes = [Scope(ScopeKind.ORG, place_id) for place_id in ancestor_ids(place_path or "")]
+    if branch_id is not None:
+        scopes.append(Scope(ScopeKind.BRANCH, branch_id))
+    if department_id is not None:
+        scopes.append(Scope(ScopeKind.DEPT, department_id))
+    return scopes

@@ -6,10 +6,10 @@ from service.db import Base
 from service.demands.models import Demand
 from service.households.models import Household, HouseholdVisit, ParticipationHousehold
 from service.idempotency.models import IdempotencyRecord
-from service.leaderboards.models import LeaderboardEvent
 from service.ledger.models import (
     Adjustment,
     Currency,
+    EarningEvent,
     LedgerAccount,
     LotUse,
     PointLot,
@@ -32,10 +32,10 @@ __all__ = [
     "Currency",
     "Demand",
     "Department",
+    "EarningEvent",
     "Household",
     "HouseholdVisit",
     "IdempotencyRecord",
-    "LeaderboardEvent",
     "LedgerAccount",
     "LotUse",
     "Pairing",

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from points.leaderboard import (
+    Member,
     Period,
     Scope,
     board_key,
@@ -34,12 +35,12 @@ from points.leaderboard import (
 )
 from service import telemetry
 from service.db import utcnow
-from service.leaderboards.members import Member, members
-from service.leaderboards.models import LeaderboardEvent
-from service.leaderboards.outbox import MemberMoved, OutboxRow, Written, notice_moved_members
+from service.leaderboards.members import members
+from service.leaderboards.moves import MemberMoved, notice_moved_members
 from service.leaderboards.store import SENTINEL, Scripts, applied_key, rebuild_key, scripts
 from service.leaderboards.totals import ordered_scores, stream_earnings
-from service.ledger.models import Currency
+from service.ledger.earnings import OutboxRow, Written
+from service.ledger.models import Currency, EarningEvent
 from service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def _run_apply(boards: Boards, calls: list[tuple[OutboxRow, Board]], low_water: 
     return pipe.execute()
 
 
-_OUTBOX = cast(Table, LeaderboardEvent.__table__)
+_OUTBOX = cast(Table, EarningEvent.__table__)
 _MARK_APPLIED = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id.in_(bindparam("event_ids", expanding=True)))
@@ -259,7 +260,7 @@ def outbox_lag(session: Session, now: datetime) -> float:
     """Seconds the oldest outbox row has waited for Redis (0 when none waits); reported
     to the metrics, where a growing lag says the worker or Redis is down."""
     oldest = session.scalar(
-        select(func.min(LeaderboardEvent.created_at)).where(LeaderboardEvent.applied_at.is_(None))
+        select(func.min(EarningEvent.created_at)).where(EarningEvent.applied_at.is_(None))
     )
     session.rollback()  # a read of its own: hold no snapshot open
     return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
@@ -273,9 +274,9 @@ def sweep(session: Session, boards: Boards, *, batch: int = 1_000) -> SweepRepor
     after = 0
     while True:
         events = session.scalars(
-            select(LeaderboardEvent)
-            .where(LeaderboardEvent.applied_at.is_(None), LeaderboardEvent.id > after)
-            .order_by(LeaderboardEvent.id)
+            select(EarningEvent)
+            .where(EarningEvent.applied_at.is_(None), EarningEvent.id > after)
+            .order_by(EarningEvent.id)
             .limit(batch)
         ).all()
         if not events:
@@ -290,9 +291,7 @@ def sweep(session: Session, boards: Boards, *, batch: int = 1_000) -> SweepRepor
         after = events[-1].id
         applied += len(events)
     left = session.scalar(
-        select(func.count())
-        .select_from(LeaderboardEvent)
-        .where(LeaderboardEvent.applied_at.is_(None))
+        select(func.count()).select_from(EarningEvent).where(EarningEvent.applied_at.is_(None))
     )
     session.commit()
     return SweepReport(applied=applied - int(left or 0), rebuilt=rebuilt, left=int(left or 0))
@@ -311,11 +310,11 @@ def begin_snapshot(session: Session) -> Snapshot:
     session.rollback()
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    last = session.scalar(select(func.max(LeaderboardEvent.id))) or 0
+    last = session.scalar(select(func.max(EarningEvent.id))) or 0
     unapplied: dict[str, list[tuple[int, date]]] = {}
     for event_id, currency, earned_at in session.execute(
-        select(LeaderboardEvent.id, LeaderboardEvent.currency, LeaderboardEvent.earned_at).where(
-            LeaderboardEvent.applied_at.is_(None)
+        select(EarningEvent.id, EarningEvent.currency, EarningEvent.earned_at).where(
+            EarningEvent.applied_at.is_(None)
         )
     ):
         unapplied.setdefault(currency, []).append((event_id, local_date(earned_at)))
@@ -374,9 +373,9 @@ def catch_up(session: Session, boards: Boards, snapshot: Snapshot, rebuilt: set[
     """Events committed after the snapshot reach the rebuilt boards once (their markers
     there were dropped by the swap), whether or not they had reached the old ones."""
     later = session.scalars(
-        select(LeaderboardEvent)
-        .where(LeaderboardEvent.id > snapshot.last_event_id)
-        .order_by(LeaderboardEvent.id)
+        select(EarningEvent)
+        .where(EarningEvent.id > snapshot.last_event_id)
+        .order_by(EarningEvent.id)
     ).all()
     apply_events(session, boards, later, only=rebuilt, mark=False)
     session.commit()

@@ -5,35 +5,14 @@ was written), so a hidden member is never put back by a late event."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from points.leaderboard import Scope, ScopeKind
-from points.places import ancestor_ids
+from points.leaderboard import Member, scopes_of
 from service.organisation.models import Branch
 from service.people.models import User
 from service.places.models import Place
-
-
-@dataclass(frozen=True)
-class Member:
-    user_id: int
-    name: str
-    scopes: tuple[Scope, ...]
-    hidden: bool  # opted out, or banned by staff
-
-
-def scopes_of(
-    place_path: str | None, branch_id: int | None, department_id: int | None
-) -> list[Scope]:
-    scopes = [Scope(ScopeKind.ORG, place_id) for place_id in ancestor_ids(place_path or "")]
-    if branch_id is not None:
-        scopes.append(Scope(ScopeKind.BRANCH, branch_id))
-    if department_id is not None:
-        scopes.append(Scope(ScopeKind.DEPT, department_id))
-    return scopes
 
 
 def members(session: Session, user_ids: Iterable[int] | None = None) -> dict[int, Member]:

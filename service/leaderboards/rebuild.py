@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.leaderboard import (
+    Member,
     Period,
     Scope,
     board_order,
@@ -38,7 +39,7 @@ from service.leaderboards.feed import (
     rebuild_board,
     sweep,
 )
-from service.leaderboards.members import Member, members
+from service.leaderboards.members import members
 from service.leaderboards.reading import MISSING_BOARDS
 from service.leaderboards.store import applied_key
 from service.leaderboards.totals import stream_earnings

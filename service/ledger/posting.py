@@ -46,8 +46,7 @@ from points.ledger import (
 )
 from service import telemetry
 from service.db import rows_changed, utcnow
-from service.leaderboards import outbox
-from service.ledger import lots
+from service.ledger import earnings, lots
 from service.ledger.accounts import LOCKED, AccountRef, account_ref
 from service.ledger.models import LedgerAccount, Transfer
 from service.unit_of_work import run_before_commit, transaction_cache
@@ -152,7 +151,7 @@ def post_many(session: Session, requests: Sequence[TransferRequest]) -> list[Tra
         transfers.append(transfer)
     moves.apply()
     lots.track_many(session, posted)
-    outbox.record_many(
+    earnings.record_many(
         session, [(transfer, credit, debit) for transfer, _, debit, credit in posted]
     )
     for transfer, *_ in posted:

@@ -23,7 +23,7 @@ from api.authentication import is_public
 from api.observability import json_handler
 from service import telemetry
 from service.db import utcnow
-from service.leaderboards.models import LeaderboardEvent
+from service.ledger.models import EarningEvent
 from service.people.models import User
 from tests.conftest import AppFactory, signed_in_headers
 from tests.ledger_helpers import credit
@@ -112,9 +112,7 @@ def test_the_scrape_measures_how_long_the_oldest_outbox_row_has_waited(
         session = extensions.session()
         user_id = session.scalars(select(User.id).where(User.openid == "o-lag")).one()
         credit(session, user_id, "jifen", 5, key="metrics:lag")  # no after-commit feed here
-        session.execute(
-            update(LeaderboardEvent).values(created_at=utcnow() - timedelta(seconds=90))
-        )
+        session.execute(update(EarningEvent).values(created_at=utcnow() - timedelta(seconds=90)))
         session.commit()
     assert 90 <= sample(client, "lianxin_outbox_lag_seconds") < 120
 

@@ -29,8 +29,8 @@ from sqlalchemy import func, select
 
 from api import create_app, extensions
 from service.db import utcnow
-from service.leaderboards.models import LeaderboardEvent
 from service.leaderboards.rebuild import Selection, regenerate
+from service.ledger.models import EarningEvent
 from service.ledger.verify import verify
 from service.stations.models import CatalogueItem, Redemption
 from tests.conftest import Backend, _create_database, _drop_database, close_app
@@ -72,9 +72,7 @@ def invariants(app: Flask, world: World, outcome: Outcome) -> list[str]:
         report = verify(session)
         problems += [f"ledger verify: {p}" for p in report.problems]
         unapplied = session.scalar(
-            select(func.count())
-            .select_from(LeaderboardEvent)
-            .where(LeaderboardEvent.applied_at.is_(None))
+            select(func.count()).select_from(EarningEvent).where(EarningEvent.applied_at.is_(None))
         )
         if unapplied:
             problems.append(f"{unapplied} outbox event(s) not applied to Redis")

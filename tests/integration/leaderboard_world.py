@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from api import extensions
 from points.ledger import TransferKind
 from points.places import PlaceLevel
-from service.leaderboards.models import LeaderboardEvent
 from service.ledger.accounts import issuance_key, member_account, system_account
+from service.ledger.models import EarningEvent
 from service.ledger.posting import TransferRequest, post
 from service.organisation.models import Branch, Department
 from service.people.models import User
@@ -99,9 +99,7 @@ def unapplied(app: Flask) -> int:
     with app.app_context():
         session = extensions.session()
         count = session.scalar(
-            select(func.count())
-            .select_from(LeaderboardEvent)
-            .where(LeaderboardEvent.applied_at.is_(None))
+            select(func.count()).select_from(EarningEvent).where(EarningEvent.applied_at.is_(None))
         )
         session.rollback()
         return int(count or 0)

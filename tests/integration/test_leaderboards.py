@@ -28,14 +28,13 @@ from points.rules import starter_rule_set
 from service.access import load_actor
 from service.db import utcnow
 from service.leaderboards.feed import Board, apply_events, sweep
-from service.leaderboards.models import LeaderboardEvent
 from service.leaderboards.reading import FALLBACKS, BoardView, from_redis, read_board
 from service.leaderboards.rebuild import Selection, rebuild_missing, regenerate, sync
 from service.leaderboards.store import pairs
 from service.leaderboards.totals import ordered_scores
 from service.ledger.accounts import member_account, redeemed_sink_key, system_account
 from service.ledger.balances import earned_totals
-from service.ledger.models import LedgerAccount
+from service.ledger.models import EarningEvent, LedgerAccount
 from service.ledger.posting import TransferRequest, post, reverse
 from service.people.models import RoleGrant, User
 from service.rules.models import RuleSetVersion
@@ -300,13 +299,13 @@ def test_the_same_event_applied_twice_counts_once(app: Flask, town: Town) -> Non
     earn(app, member, 25)
     with app.app_context():
         session = extensions.session()
-        events = session.scalars(select(LeaderboardEvent)).all()
+        events = session.scalars(select(EarningEvent)).all()
         assert len(events) == 1
         assert events[0].applied_at is not None
         boards = extensions.leaderboards()
         apply_events(session, boards, events, mark=False)
         apply_events(session, boards, events)
-        session.execute(LeaderboardEvent.__table__.update().values(applied_at=None))
+        session.execute(EarningEvent.__table__.update().values(applied_at=None))
         session.commit()
         assert sweep(session, boards).applied == 1
     assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(member, 25)]

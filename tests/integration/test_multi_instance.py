@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from api import extensions
 from points.leaderboard import Period, Scope, ScopeKind, local_date
 from service.db import utcnow
-from service.leaderboards.models import LeaderboardEvent
 from service.leaderboards.rebuild import Selection, regenerate
 from service.leaderboards.totals import ordered_scores
+from service.ledger.models import EarningEvent
 from service.ledger.verify import verify
 from service.stations.models import CatalogueItem, Redemption
 from tests.conftest import Backend
@@ -126,11 +126,9 @@ def test_two_instances_share_one_truth(
 
         # Every outbox event reached Redis from the instance that wrote it; none was
         # left for the sweeper (no `leaderboard sync` runs here).
-        events = session.scalar(select(func.count()).select_from(LeaderboardEvent))
+        events = session.scalar(select(func.count()).select_from(EarningEvent))
         unapplied = session.scalar(
-            select(func.count())
-            .select_from(LeaderboardEvent)
-            .where(LeaderboardEvent.applied_at.is_(None))
+            select(func.count()).select_from(EarningEvent).where(EarningEvent.applied_at.is_(None))
         )
         assert events == 2 * MEMBERS  # one per currency per approval
         assert unapplied == 0

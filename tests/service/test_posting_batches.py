@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from points.ledger import InsufficientBalance, TransferKind
-from service.leaderboards.models import LeaderboardEvent
-from service.leaderboards.outbox import Written
 from service.ledger.accounts import issuance_key, member_account, system_account
-from service.ledger.models import LedgerAccount, PointLot, Transfer
+from service.ledger.earnings import Written
+from service.ledger.models import EarningEvent, LedgerAccount, PointLot, Transfer
 from service.ledger.posting import TransferRequest, post, post_many
 from service.ledger.verify import verify
 from service.people.models import User
@@ -58,9 +57,9 @@ def standing(uow: UnitOfWork, user_id: int) -> dict[str, tuple[int, int, int]]:
             )
         )
         boards = session.scalar(
-            select(func.coalesce(func.sum(LeaderboardEvent.delta), 0)).where(
-                LeaderboardEvent.user_id == user_id,
-                LeaderboardEvent.currency == account.currency,
+            select(func.coalesce(func.sum(EarningEvent.delta), 0)).where(
+                EarningEvent.user_id == user_id,
+                EarningEvent.currency == account.currency,
             )
         )
         found[account.currency] = (account.credits_posted, int(lots or 0), int(boards or 0))

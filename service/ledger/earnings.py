@@ -1,4 +1,5 @@
-"""Writing the leaderboard outbox beside a transfer, in its transaction.
+"""The ledger's outbox of earnings, written beside each transfer in its transaction:
+what the leaderboards (and anything else counting what members earned) read.
 
 Only transfers that change a member's *earned* score are written (see
 ``points.ledger.EARNING``): an earn or award credited to a member counts up; the
@@ -13,14 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Integer, Table, insert, inspect, literal_column, select
+from sqlalchemy import Integer, Table, insert, literal_column, select
 from sqlalchemy.orm import Session
 
-from points.leaderboard import Scope
+from points.leaderboard import Member, scopes_of
 from points.ledger import EARNING, TransferKind
-from service.leaderboards.members import Member, members, scopes_of
-from service.leaderboards.models import LeaderboardEvent
-from service.ledger.models import Transfer
+from service.ledger.models import EarningEvent, Transfer
 from service.organisation.models import Branch
 from service.people.models import User
 from service.places.models import Place
@@ -63,16 +62,7 @@ class Written:
     member: Member
 
 
-@dataclass(frozen=True, slots=True)
-class MemberMoved:
-    """Something that decides a member's boards changed (residence, branch, hidden):
-    after commit they leave the boards they were on and join their boards now."""
-
-    user_id: int
-    scopes_before: tuple[Scope, ...]
-
-
-_OUTBOX = cast(Table, LeaderboardEvent.__table__)
+_OUTBOX = cast(Table, EarningEvent.__table__)
 _USERS = cast(Table, User.__table__)
 _PLACES = cast(Table, Place.__table__)
 _BRANCHES = cast(Table, Branch.__table__)
@@ -153,37 +143,3 @@ def _row(
         "earned_at": earned_at,
         "created_at": transfer.created_at,
     }
-
-
-# What decides which boards a member is on.
-_BOARD_DECIDING = (
-    "residence_place_id",
-    "home_branch_id",
-    "leaderboard_opt_out",
-    "leaderboard_banned",
-)
-
-
-def notice_moved_members(uow: UnitOfWork) -> None:
-    """Record a MemberMoved for each member whose boards the coming flush changes,
-    whichever use case changed them, with the boards the database still has."""
-    session = uow.session
-    changed = [
-        user.id
-        for user in session.dirty
-        if isinstance(user, User)
-        and user.id is not None
-        and any(
-            getattr(inspect(user).attrs, name).history.has_changes() for name in _BOARD_DECIDING
-        )
-    ]
-    if not changed:
-        return
-    known = {event.user_id for event in uow.recorded(MemberMoved)}
-    fresh = [user_id for user_id in changed if user_id not in known]
-    if not fresh:
-        return
-    before = members(session, fresh)
-    for user_id in fresh:
-        member = before.get(user_id)
-        uow.record(MemberMoved(user_id, member.scopes if member else ()))
