@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from points.calendar import local_date, local_midnight, month_start, week_start, year_start
 from points.errors import Conflict, InvalidInput, NotFound
-from points.tasks import InvalidTransition
+from points.lifecycle import transition
 
 
 class RedemptionStatus(StrEnum):
@@ -47,10 +47,7 @@ REDEMPTION_TRANSITIONS: MappingProxyType[
 
 
 def redemption_transition(current: RedemptionStatus, action: RedemptionAction) -> RedemptionStatus:
-    try:
-        return REDEMPTION_TRANSITIONS[current, action]
-    except KeyError:
-        raise InvalidTransition(current, action, None) from None
+    return transition(REDEMPTION_TRANSITIONS, current, action)
 
 
 class ItemAudience(StrEnum):

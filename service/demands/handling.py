@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from points.access import Action, Role
 from points.demands import DEMAND_TRANSITIONS, DemandAction, DemandStatus
 from points.errors import Conflict, Forbidden, NotFound
+from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts
-from points.tasks import transition
 from service.access import Actor, Target, can, place_prefixes, require
 from service.db import rows_changed
 from service.demands.models import Demand

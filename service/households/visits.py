@@ -21,8 +21,8 @@ from points.households import (
     check_visit_time,
     visit_day,
 )
+from points.lifecycle import transition
 from points.rules import EarningEvent, Facts
-from points.tasks import transition
 from service.access import Actor, place_prefixes
 from service.db import rows_changed
 from service.households.models import Household, HouseholdVisit

@@ -12,13 +12,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from points.access import Action, Role
 from points.errors import DomainError, Forbidden, InvalidInput, NotFound
+from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
-from points.tasks import (
-    PARTICIPATION_TRANSITIONS,
-    ParticipationAction,
-    ParticipationStatus,
-    transition,
-)
+from points.tasks import PARTICIPATION_TRANSITIONS, ParticipationAction, ParticipationStatus
 from service.access import Actor, Target, place_prefixes, require
 from service.households.links import link_households
 from service.ledger.models import Transfer

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from points.access import Action
 from points.errors import Conflict, InvalidInput, NotFound
 from points.geo import check_point
+from points.lifecycle import transition
 from points.places import PlaceLevel, ancestor_ids, child_path
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import (
@@ -25,7 +26,6 @@ from points.tasks import (
     ParticipationAction,
     TaskAction,
     TaskStatus,
-    transition,
 )
 from service.access import Actor, Target, can, place_prefixes, require
 from service.db import rows_changed

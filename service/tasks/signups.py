@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from points.access import Role
 from points.errors import Conflict, NotFound
+from points.lifecycle import transition
 from points.tasks import (
     PARTICIPATION_TRANSITIONS,
     Audience,
@@ -20,7 +21,6 @@ from points.tasks import (
     TaskStatus,
     check_audience,
     check_cancellable,
-    transition,
 )
 from service.access import Actor
 from service.db import rows_changed
