@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from points.access import Action, Role
+from points.access import Action, Role, SelfApproval, serving_role
 from points.demands import DEMAND_TRANSITIONS, DemandAction, DemandStatus
 from points.errors import Conflict, Forbidden, NotFound
 from points.lifecycle import transition
@@ -21,9 +21,7 @@ from service.demands.models import Demand
 from service.ledger.models import Transfer
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
-from service.tasks.approvals import SelfApproval
 from service.tasks.board import home_places
-from service.tasks.signups import serving_role
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
 
@@ -85,7 +83,7 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
             address=spec.address.strip(),
             upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids, now),
             reporter_id=actor.user_id,
-            reporter_role=serving_role(actor).value,
+            reporter_role=serving_role(actor.roles).value,
             created_at=now,
             updated_at=now,
         )

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from points.access import Action, Role
+from points.access import Action, Role, SelfApproval, serving_role
 from points.errors import Conflict, Forbidden, NotFound
 from points.households import (
     VISIT_TRANSITIONS,
@@ -30,8 +30,6 @@ from service.households.register import household_in_scope
 from service.ledger.models import Transfer
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
-from service.tasks.approvals import SelfApproval
-from service.tasks.signups import serving_role
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
 
@@ -79,7 +77,7 @@ def record_visit(uow: UnitOfWork, actor: Actor, spec: NewVisit, now: datetime) -
         ).all()
         if any(blocks_same_day(VisitStatus(status)) for status in earlier):
             raise AlreadyVisitedToday("you have logged a visit to this household on this day")
-        role = serving_role(actor)
+        role = serving_role(actor.roles)
         visit = HouseholdVisit(
             household_id=household.id,
             visitor_id=actor.user_id,

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from points.access import Role
+from points.access import serving_role
 from points.errors import Conflict, NotFound
 from points.lifecycle import transition
 from points.tasks import (
@@ -43,14 +43,6 @@ class NotOpen(Conflict):
 
 class ParticipationChanged(Conflict):
     code = "participation_changed"
-
-
-def serving_role(actor: Actor) -> Role:
-    """The role a person serves in, which prices their work: party member first."""
-    for role in (Role.MEMBER, Role.VOLUNTEER):
-        if role in actor.roles:
-            return role
-    return Role.RESIDENT
 
 
 def _take_seat(session: Session, task: Task) -> None:
@@ -91,7 +83,7 @@ def sign_up(uow: UnitOfWork, actor: Actor, task_id: int, now: datetime) -> Parti
                     participation = Participation(
                         task_id=task.id,
                         user_id=actor.user_id,
-                        role=serving_role(actor).value,
+                        role=serving_role(actor.roles).value,
                         signed_up_at=now,
                     )
                     session.add(participation)
