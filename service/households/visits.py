@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,10 +24,10 @@ from points.households import (
 from points.lifecycle import transition
 from points.rules import EarningEvent, Facts
 from service.access import Actor, place_prefixes
-from service.db import rows_changed
 from service.households.models import Household, HouseholdVisit
 from service.households.register import household_in_scope
 from service.ledger.models import Transfer
+from service.lifecycle import move_status
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.unit_of_work import UnitOfWork
@@ -118,21 +118,21 @@ def _decide(
     target = transition(VISIT_TRANSITIONS, current, action)
     try:
         with session.begin_nested():
-            moved = rows_changed(
-                session.execute(
-                    update(HouseholdVisit)
-                    .where(HouseholdVisit.id == visit.id, HouseholdVisit.status == current.value)
-                    .values(
-                        status=target.value, decided_by_id=actor.user_id, decided_at=now, **values
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+            moved = move_status(
+                session,
+                HouseholdVisit,
+                visit.id,
+                current,
+                target,
+                decided_by_id=actor.user_id,
+                decided_at=now,
+                **values,
             )
     except IntegrityError:
         raise AlreadyVisitedToday(
             "this visitor already has a confirmed visit to this household that day"
         ) from None
-    if moved != 1:
+    if not moved:
         raise VisitChanged("this visit changed a moment ago; reload it")
     return visit, household
 

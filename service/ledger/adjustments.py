@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from points.access import Action, ScopeType, allows
@@ -21,10 +21,10 @@ from points.ledger import IdempotencyKeyReused, TransferKind
 from points.lifecycle import transition
 from service.access import Actor, place_prefixes, require
 from service.audit.log import record
-from service.db import rows_changed
 from service.ledger.accounts import currency, issuance_key, member_account, system_account
 from service.ledger.models import Adjustment, LedgerAccount, Transfer
 from service.ledger.posting import TransferRequest, post, reverse
+from service.lifecycle import move_status
 from service.organisation.models import Branch
 from service.people.admin import person_target
 from service.people.models import User
@@ -187,15 +187,10 @@ def _decide(
 ) -> None:
     target = transition(ADJUSTMENT_TRANSITIONS, _PENDING, action)
     # Conditional, so two confirmations at once can't both post.
-    decided = rows_changed(
-        session.execute(
-            update(Adjustment)
-            .where(Adjustment.id == adjustment.id, Adjustment.status == _PENDING.value)
-            .values(status=target.value, decided_by_id=actor_id, decided_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    decided = move_status(
+        session, Adjustment, adjustment.id, _PENDING, target, decided_by_id=actor_id, decided_at=now
     )
-    if decided != 1:
+    if not decided:
         raise NotPending("someone decided this adjustment a moment ago")
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -24,6 +23,7 @@ from points.tasks import (
 )
 from service.access import Actor
 from service.db import rows_changed
+from service.lifecycle import move_status
 from service.tasks.board import get_task
 from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
@@ -123,16 +123,6 @@ def own_participation_and_task(
     return row[0], row[1]
 
 
-# Built once, on the table: each call's values become the SET clause from the parameter
-# names, so no statement is built (or ORM-synchronised) per request. The WHERE's names
-# can't clash with a column's.
-_PARTICIPATIONS = cast(Table, Participation.__table__)
-_MOVE = update(_PARTICIPATIONS).where(
-    _PARTICIPATIONS.c.id == bindparam("moving_id"),
-    _PARTICIPATIONS.c.status == bindparam("moving_from"),
-)
-
-
 def move_participation(
     session: Session,
     participation: Participation,
@@ -158,14 +148,9 @@ def move_participation_by_id(
 ) -> dict[str, object]:
     """``move_participation`` for a participation read as columns; gives back the values
     set, status included."""
-    values["status"] = target.value
-    moved = rows_changed(
-        session.execute(
-            _MOVE, {"moving_id": participation_id, "moving_from": current.value, **values}
-        )
-    )
-    if moved != 1:
+    if not move_status(session, Participation, participation_id, current, target, **values):
         raise ParticipationChanged("this participation changed a moment ago; reload it")
+    values["status"] = target.value
     return values
 
 
