@@ -12,6 +12,7 @@ from api.authentication import current_actor
 from api.ledger import CURRENCIES, AccountListSchema, TransferListArgs, TransferSchema
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
+from points.adjustments import AdjustmentKind, AdjustmentStatus
 from service.db import utcnow
 from service.ledger import adjustments
 from service.ledger.balances import accounts_for_staff, transfers_for_staff
@@ -21,17 +22,19 @@ blp = Blueprint(
 )
 
 REASON = validate.Length(min=2, max=500)
+KINDS = [kind.value for kind in AdjustmentKind]
+STATUSES = [status.value for status in AdjustmentStatus]
 
 
 class AdjustmentRequestSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(["award", "deduct"]))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     currency = fields.String(required=True, validate=validate.OneOf(CURRENCIES))
     amount = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
     reason = fields.String(required=True, validate=REASON)
 
     @post_load
     def kind_as_enum(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        return {**data, "kind": adjustments.AdjustmentKind(data["kind"])}
+        return {**data, "kind": AdjustmentKind(data["kind"])}
 
 
 class AdjustmentSchema(Schema):
@@ -41,7 +44,7 @@ class AdjustmentSchema(Schema):
     currency = fields.String()
     amount = fields.Integer()
     reason = fields.String()
-    status = fields.String(metadata={"enum": ["pending_confirmation", "posted", "rejected"]})
+    status = fields.String(metadata={"enum": STATUSES})
     requested_by_id = fields.Integer()
     decided_by_id = fields.Integer(allow_none=True)
     transfer_id = fields.Integer(allow_none=True)

@@ -1,8 +1,12 @@
-"""Roles and the kinds of object a role can be granted on (DESIGN.md §4)."""
+"""Roles, the kinds of object a role can be granted on, and the rules of who may do
+what that hold whatever the grant."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
+
+from points.errors import Forbidden
 
 
 class Role(StrEnum):
@@ -88,3 +92,17 @@ SERVICE_ROLES = frozenset({Role.MEMBER, Role.VOLUNTEER, Role.RESIDENT})
 
 def allows(role: Role, action: Action) -> bool:
     return action in ROLE_ACTIONS[role]
+
+
+def serving_role(roles: Collection[Role]) -> Role:
+    """The role a person serves in, which prices their work: party member first."""
+    for role in (Role.MEMBER, Role.VOLUNTEER):
+        if role in roles:
+            return role
+    return Role.RESIDENT
+
+
+class SelfApproval(Forbidden):
+    """Nobody decides on their own work, visit or demand, whatever their grants."""
+
+    code = "self_approval"

@@ -1,5 +1,5 @@
 """Households (户) and visits to them (走访): the visit life cycle and the pure rules
-that keep a visit log honest (DESIGN.md §1, 党员联户)."""
+that keep a visit log honest (党员联户)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
+from points.calendar import local_date
 from points.errors import Conflict, InvalidInput
 
-# Days are counted as people here live them, like the earning caps.
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 # A phone's clock may run a little ahead of ours; more than this is a visit not yet made.
 CLOCK_SKEW = timedelta(minutes=10)
 # A visit logged weeks later can't be checked by anyone; staff record those by hand.
@@ -44,7 +42,7 @@ class AlreadyVisitedToday(Conflict):
 
 def visit_day(visited_at: datetime) -> date:
     """The local day a visit counts for: one credited visit per household, visitor and day."""
-    return visited_at.astimezone(LOCAL_TIME).date()
+    return local_date(visited_at)
 
 
 def check_visit_time(visited_at: datetime, now: datetime) -> None:

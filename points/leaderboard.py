@@ -14,18 +14,24 @@ makes "reverse lexicographic" mean "user id ascending".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
+from points.calendar import (
+    Span,
+    month_of,
+    quarter,
+    quarter_number,
+    quarter_of,
+    week_of,
+    year_of,
+)
 from points.errors import InvalidInput
 from points.places import ancestor_ids
 
-# Periods are days, weeks and months as people here live them.
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 _MEMBER_CEILING = 9_999_999_999
 _MEMBER_WIDTH = 10
 
@@ -68,10 +74,6 @@ def parse_scope(text: str) -> Scope:
     return scope
 
 
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TIME).date()
-
-
 def period_label(period: Period, day: date) -> str:
     """The name of the period a local day falls in: ``2026-W47``, ``2026-11``,
     ``2026-Q4``, ``2026`` or ``all``. Labels of one kind sort in time order."""
@@ -82,7 +84,7 @@ def period_label(period: Period, day: date) -> str:
         case Period.MONTH:
             return f"{day.year}-{day.month:02d}"
         case Period.QUARTER:
-            return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+            return f"{day.year}-Q{quarter_number(day)}"
         case Period.YEAR:
             return f"{day.year}"
     return "all"
@@ -103,8 +105,8 @@ def day_in(period: Period, label: str, today: date) -> date:
                 year, month = label.split("-")
                 return date(int(year), int(month), 1)
             case Period.QUARTER:
-                year, quarter = label.split("-Q")
-                return date(int(year), (int(quarter) - 1) * 3 + 1, 1)
+                year, number = label.split("-Q")
+                return quarter(int(year), int(number)).first
             case Period.YEAR:
                 return date(int(label), 1, 1)
     except ValueError:
@@ -123,50 +125,32 @@ def period_of(label: str) -> Period:
     return Period.MONTH if "-" in label else Period.YEAR
 
 
+_SPANS: Mapping[Period, Callable[[date], Span]] = {
+    Period.WEEK: week_of,
+    Period.MONTH: month_of,
+    Period.QUARTER: quarter_of,
+    Period.YEAR: year_of,
+}
+
+
 def period_start(period: Period, day: date) -> date:
-    match period:
-        case Period.WEEK:
-            return day - timedelta(days=day.weekday())  # ISO weeks start on Monday
-        case Period.MONTH:
-            return day.replace(day=1)
-        case Period.QUARTER:
-            return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
-        case Period.YEAR:
-            return day.replace(month=1, day=1)
-    return date(1970, 1, 1)
+    span = _SPANS.get(period)
+    return date(1970, 1, 1) if span is None else span(day).first
 
 
 def next_start(period: Period, day: date) -> date | None:
     """The first day after the period ``day`` falls in (None for all time)."""
-    start = period_start(period, day)
-    match period:
-        case Period.WEEK:
-            return start + timedelta(days=7)
-        case Period.MONTH:
-            return _add_months(start, 1)
-        case Period.QUARTER:
-            return _add_months(start, 3)
-        case Period.YEAR:
-            return start.replace(year=start.year + 1)
-    return None
-
-
-def _add_months(start: date, months: int) -> date:
-    index = start.year * 12 + start.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    span = _SPANS.get(period)
+    return None if span is None else span(day).end
 
 
 def utc_bounds(period: Period, day: date) -> tuple[datetime | None, datetime | None]:
     """The period as a half-open range of instants, for SQL on ``created_at``."""
-    if period is Period.ALL:
+    span = _SPANS.get(period)
+    if span is None:
         return None, None
-    end = next_start(period, day)
-    assert end is not None
-    return _local_midnight(period_start(period, day)), _local_midnight(end)
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TIME).astimezone(UTC)
+    within = span(day)
+    return within.starts_at.astimezone(UTC), within.ends_at.astimezone(UTC)
 
 
 def recent_labels(period: Period, today: date, keep: int) -> list[str]:

@@ -13,13 +13,13 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
+from points.calendar import local_date, local_midnight, month_start, week_start, year_start
 from points.errors import Conflict, InvalidInput, NotFound
-from points.tasks import InvalidTransition
+from points.lifecycle import transition
 
 
 class RedemptionStatus(StrEnum):
@@ -47,10 +47,7 @@ REDEMPTION_TRANSITIONS: MappingProxyType[
 
 
 def redemption_transition(current: RedemptionStatus, action: RedemptionAction) -> RedemptionStatus:
-    try:
-        return REDEMPTION_TRANSITIONS[current, action]
-    except KeyError:
-        raise InvalidTransition(current, action, None) from None
+    return transition(REDEMPTION_TRANSITIONS, current, action)
 
 
 class ItemAudience(StrEnum):
@@ -94,26 +91,22 @@ class AlreadyPickedUp(Conflict):
     code = "pickup_code_used"
 
 
-# Communities count a month the way residents do: in Beijing time.
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
-
-
-def period_start(now: datetime, period: LimitPeriod, zone: ZoneInfo = LOCAL_TIME) -> datetime:
+def period_start(now: datetime, period: LimitPeriod) -> datetime:
     """When the limit window containing ``now`` began (calendar day, ISO week from
     Monday, calendar month or year, in local time), as an aware datetime."""
     if now.tzinfo is None:
         raise ValueError("limit windows need a timezone-aware datetime")
-    local = now.astimezone(zone).date()
+    day = local_date(now)
     match period:
         case LimitPeriod.DAY:
-            first = local
+            first = day
         case LimitPeriod.WEEK:
-            first = local - timedelta(days=local.weekday())
+            first = week_start(day)
         case LimitPeriod.MONTH:
-            first = local.replace(day=1)
+            first = month_start(day)
         case LimitPeriod.YEAR:
-            first = local.replace(month=1, day=1)
-    return datetime.combine(first, time(0), tzinfo=zone)
+            first = year_start(day)
+    return local_midnight(first)
 
 
 def check_limit(already: int, quantity: int, limit: int | None, period: LimitPeriod) -> None:

@@ -1,9 +1,5 @@
-"""Tasks and participations: their life cycles as transition tables, and the pure
-rules of attendance (DESIGN.md §5).
-
-A table maps ``(state, action)`` to the next state; a pair that is not in it is
-refused with ``InvalidTransition``. Keeping the tables as data lets the tests check
-every pair and lets the API list what a caller may do next.
+"""Tasks and participations: their life cycles as transition tables (moved by
+``points.lifecycle``), and the pure rules of attendance.
 
 Every datetime here is timezone-aware (the server clock, in UTC); comparing an aware
 with a naive one raises ``TypeError``, which is a bug in the caller, not a user error.
@@ -16,7 +12,6 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TypeVar
 
 from points.access import Role
 from points.errors import Conflict, Forbidden
@@ -131,17 +126,6 @@ PARTICIPATION_TRANSITIONS: Mapping[
 ] = MappingProxyType(_participation_table())
 
 
-class InvalidTransition(Conflict):
-    code = "invalid_transition"
-
-    def __init__(self, current: StrEnum, action: StrEnum, target: StrEnum | None) -> None:
-        towards = f" to {target.value}" if target is not None else ""
-        super().__init__(f"cannot {action.value}: no way from {current.value}{towards}")
-        self.current = current
-        self.action = action
-        self.target = target
-
-
 class OutsideWindow(Conflict):
     code = "outside_window"
 
@@ -152,26 +136,6 @@ class CancelTooLate(Conflict):
 
 class NotInAudience(Forbidden):
     code = "not_in_audience"
-
-
-S = TypeVar("S", bound=StrEnum)
-A = TypeVar("A", bound=StrEnum)
-
-
-def transition(table: Mapping[tuple[S, A], S], current: S, action: A) -> S:
-    """The state ``action`` leads to from ``current``, or ``InvalidTransition``."""
-    try:
-        return table[current, action]
-    except KeyError:
-        # Name where the action would have led, so the message reads "from X to Y".
-        targets = {new for (_, done), new in table.items() if done == action}
-        target = targets.pop() if len(targets) == 1 else None
-        raise InvalidTransition(current, action, target) from None
-
-
-def allowed_actions(table: Mapping[tuple[S, A], S], current: S) -> list[A]:
-    """What may be done from ``current``, in the table's order (for the API to show)."""
-    return [action for state, action in table if state == current]
 
 
 def check_cancellable(now: datetime, starts_at: datetime) -> None:

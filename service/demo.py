@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.access import Role, ScopeType
+from points.calendar import LOCAL_TIME, local_date
 from points.places import PlaceLevel
 from points.redemption import ItemAudience, LimitPeriod
 from points.rules import (
@@ -46,7 +46,6 @@ STREET = "连心街道"
 DEPARTMENT = "区民政局"
 DEPARTMENT_BRANCH = "区民政局机关党支部"
 PAIRED_SINCE = date(2026, 1, 1)
-BEIJING = ZoneInfo("Asia/Shanghai")
 # Per community: title, type, category, work unit, hour it starts tomorrow, hours, capacity.
 DEMO_TASKS = (
     ("敲门行动：走访独居老人", TaskType.DOOR_KNOCK, Category.SERVICE, WorkUnit.HOUSEHOLDS, 9, 3, 6),
@@ -228,7 +227,7 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
                         "org_id": task.place_id,
                         "title": task.title,
                         "type": task.type,
-                        "starts_at": task.starts_at.astimezone(BEIJING).isoformat(),
+                        "starts_at": task.starts_at.astimezone(LOCAL_TIME).isoformat(),
                     }
                 )
         residents = {u.openid: u for u in people}
@@ -372,14 +371,14 @@ def _published_starter_rules(session: Session, street: Place) -> RuleSetVersion:
 def _demo_tasks(
     session: Session, community_id: int, staff_id: int, point: tuple[float, float]
 ) -> list[Task]:
-    tomorrow = datetime.now(BEIJING).date() + timedelta(days=1)
+    tomorrow = local_date(utcnow()) + timedelta(days=1)
     tasks = []
     for title, kind, category, unit, hour, hours, capacity in DEMO_TASKS:
         task = session.scalars(
             select(Task).where(Task.place_id == community_id, Task.title == title)
         ).first()
         if task is None:
-            starts = datetime.combine(tomorrow, time(hour), tzinfo=BEIJING)
+            starts = datetime.combine(tomorrow, time(hour), tzinfo=LOCAL_TIME)
             task = Task(
                 place_id=community_id,
                 title=title,

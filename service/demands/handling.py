@@ -7,23 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from points.access import Action, Role
+from points.access import Action, Role, SelfApproval, serving_role
 from points.demands import DEMAND_TRANSITIONS, DemandAction, DemandStatus
 from points.errors import Conflict, Forbidden, NotFound
+from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts
-from points.tasks import transition
 from service.access import Actor, Target, can, place_prefixes, require
-from service.db import rows_changed
 from service.demands.models import Demand
 from service.ledger.models import Transfer
+from service.lifecycle import move_status
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
-from service.tasks.approvals import SelfApproval
 from service.tasks.board import home_places
-from service.tasks.signups import serving_role
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
 
@@ -85,7 +83,7 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
             address=spec.address.strip(),
             upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids, now),
             reporter_id=actor.user_id,
-            reporter_role=serving_role(actor).value,
+            reporter_role=serving_role(actor.roles).value,
             created_at=now,
             updated_at=now,
         )
@@ -131,15 +129,17 @@ def _decide(
         raise SelfApproval("nobody handles their own demand")
     current = DemandStatus(demand.status)
     target = transition(DEMAND_TRANSITIONS, current, action)
-    moved = rows_changed(
-        session.execute(
-            update(Demand)
-            .where(Demand.id == demand.id, Demand.status == current.value)
-            .values(status=target.value, handled_by_id=actor.user_id, updated_at=now, **values)
-            .execution_options(synchronize_session=False)
-        )
+    moved = move_status(
+        session,
+        Demand,
+        demand.id,
+        current,
+        target,
+        handled_by_id=actor.user_id,
+        updated_at=now,
+        **values,
     )
-    if moved != 1:
+    if not moved:
         raise DemandChanged("this demand changed a moment ago; reload it")
     return demand
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from points.access import Action, Role
+from points.access import Action, Role, SelfApproval, serving_role
 from points.errors import Conflict, Forbidden, NotFound
 from points.households import (
     VISIT_TRANSITIONS,
@@ -21,17 +21,15 @@ from points.households import (
     check_visit_time,
     visit_day,
 )
+from points.lifecycle import transition
 from points.rules import EarningEvent, Facts
-from points.tasks import transition
 from service.access import Actor, place_prefixes
-from service.db import rows_changed
 from service.households.models import Household, HouseholdVisit
 from service.households.register import household_in_scope
 from service.ledger.models import Transfer
+from service.lifecycle import move_status
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
-from service.tasks.approvals import SelfApproval
-from service.tasks.signups import serving_role
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
 
@@ -79,7 +77,7 @@ def record_visit(uow: UnitOfWork, actor: Actor, spec: NewVisit, now: datetime) -
         ).all()
         if any(blocks_same_day(VisitStatus(status)) for status in earlier):
             raise AlreadyVisitedToday("you have logged a visit to this household on this day")
-        role = serving_role(actor)
+        role = serving_role(actor.roles)
         visit = HouseholdVisit(
             household_id=household.id,
             visitor_id=actor.user_id,
@@ -120,21 +118,21 @@ def _decide(
     target = transition(VISIT_TRANSITIONS, current, action)
     try:
         with session.begin_nested():
-            moved = rows_changed(
-                session.execute(
-                    update(HouseholdVisit)
-                    .where(HouseholdVisit.id == visit.id, HouseholdVisit.status == current.value)
-                    .values(
-                        status=target.value, decided_by_id=actor.user_id, decided_at=now, **values
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+            moved = move_status(
+                session,
+                HouseholdVisit,
+                visit.id,
+                current,
+                target,
+                decided_by_id=actor.user_id,
+                decided_at=now,
+                **values,
             )
     except IntegrityError:
         raise AlreadyVisitedToday(
             "this visitor already has a confirmed visit to this household that day"
         ) from None
-    if moved != 1:
+    if not moved:
         raise VisitChanged("this visit changed a moment ago; reload it")
     return visit, household
 

@@ -14,11 +14,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from points.access import Action, allows
+from points.adjustments import AdjustmentKind, AdjustmentStatus
 from points.currency import Currency
 from points.errors import DomainError, Forbidden, InvalidInput
 from service.access import Actor
 from service.imports.spreadsheet import RowError
-from service.ledger.adjustments import AdjustmentKind, AdjustmentRequest, request_adjustment
+from service.ledger.adjustments import AdjustmentRequest, request_adjustment
 from service.people.models import User
 from service.people.phones import PhoneVault
 from service.unit_of_work import UnitOfWork
@@ -104,7 +105,7 @@ def import_awards(
             continue
         if adjustment.created_at != now:
             report.already += 1
-        elif adjustment.status == "posted":
+        elif adjustment.status == AdjustmentStatus.POSTED.value:
             report.posted += 1
         else:
             report.waiting += 1

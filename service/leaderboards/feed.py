@@ -21,6 +21,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from points.calendar import local_date
 from points.leaderboard import (
     Member,
     Period,
@@ -28,7 +29,6 @@ from points.leaderboard import (
     board_key,
     day_in,
     labels_of,
-    local_date,
     member_of,
     period_of,
     recent_labels,

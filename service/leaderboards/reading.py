@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.access import ScopeType
+from points.calendar import local_date
 from points.errors import NotFound
 from points.leaderboard import (
     Period,
@@ -26,7 +27,6 @@ from points.leaderboard import (
     ScopeKind,
     Standing,
     competition_ranks,
-    local_date,
     member_of,
     parse_scope,
     period_label,

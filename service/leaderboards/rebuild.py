@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from points.calendar import local_date
 from points.leaderboard import (
     Member,
     Period,
     Scope,
     board_order,
     labels_of,
-    local_date,
     parse_board_key,
     period_of,
     user_of,

@@ -5,30 +5,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from points.access import Action, ScopeType, allows
+from points.adjustments import (
+    ADJUSTMENT_TRANSITIONS,
+    AdjustmentAction,
+    AdjustmentKind,
+    AdjustmentStatus,
+)
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
 from points.ledger import IdempotencyKeyReused, TransferKind
+from points.lifecycle import transition
 from service.access import Actor, place_prefixes, require
 from service.audit.log import record
-from service.db import rows_changed
 from service.ledger.accounts import currency, issuance_key, member_account, system_account
 from service.ledger.models import Adjustment, LedgerAccount, Transfer
 from service.ledger.posting import TransferRequest, post, reverse
+from service.lifecycle import move_status
 from service.organisation.models import Branch
 from service.people.admin import person_target
 from service.people.models import User
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork
 
-
-class AdjustmentKind(StrEnum):
-    AWARD = "award"
-    DEDUCT = "deduct"
+_PENDING = AdjustmentStatus.PENDING_CONFIRMATION
 
 
 class SelfAdjustment(Forbidden):
@@ -98,7 +101,7 @@ def request_adjustment(
             amount=wanted.amount,
             reason=wanted.reason,
             requested_by_id=actor.user_id,
-            status="pending_confirmation",
+            status=_PENDING.value,
             created_at=now,
             idempotency_key=key,
         )
@@ -137,8 +140,8 @@ def confirm(uow: UnitOfWork, actor: Actor, adjustment_id: int, now: datetime) ->
             action="adjustment.confirm",
             object_type="adjustment",
             object_id=adjustment.id,
-            before={"status": "pending_confirmation"},
-            after={"status": "posted"},
+            before={"status": _PENDING.value},
+            after={"status": AdjustmentStatus.POSTED.value},
         )
         uow.commit()
         return adjustment
@@ -150,15 +153,15 @@ def reject(
     with uow:
         session = uow.session
         adjustment, _ = _pending(session, actor, adjustment_id)
-        _decide(session, adjustment, "rejected", actor.user_id, now)
+        _decide(session, adjustment, AdjustmentAction.REJECT, actor.user_id, now)
         record(
             session,
             actor_id=actor.user_id,
             action="adjustment.reject",
             object_type="adjustment",
             object_id=adjustment.id,
-            before={"status": "pending_confirmation"},
-            after={"status": "rejected", "reason": reason},
+            before={"status": _PENDING.value},
+            after={"status": AdjustmentStatus.REJECTED.value, "reason": reason},
         )
         uow.commit()
         session.refresh(adjustment)
@@ -170,31 +173,31 @@ def _pending(session: Session, actor: Actor, adjustment_id: int) -> tuple[Adjust
     if adjustment is None:
         raise NotFound("adjustment not found")
     member = _member(session, actor, adjustment.user_id)
-    if adjustment.status != "pending_confirmation":
+    if adjustment.status != _PENDING.value:
         raise NotPending(f"this adjustment is already {adjustment.status}")
     return adjustment, member
 
 
 def _decide(
-    session: Session, adjustment: Adjustment, status: str, actor_id: int, now: datetime
+    session: Session,
+    adjustment: Adjustment,
+    action: AdjustmentAction,
+    actor_id: int,
+    now: datetime,
 ) -> None:
+    target = transition(ADJUSTMENT_TRANSITIONS, _PENDING, action)
     # Conditional, so two confirmations at once can't both post.
-    decided = rows_changed(
-        session.execute(
-            update(Adjustment)
-            .where(Adjustment.id == adjustment.id, Adjustment.status == "pending_confirmation")
-            .values(status=status, decided_by_id=actor_id, decided_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    decided = move_status(
+        session, Adjustment, adjustment.id, _PENDING, target, decided_by_id=actor_id, decided_at=now
     )
-    if decided != 1:
+    if not decided:
         raise NotPending("someone decided this adjustment a moment ago")
 
 
 def _post(
     session: Session, adjustment: Adjustment, member: User, actor_id: int, now: datetime
 ) -> None:
-    _decide(session, adjustment, "posted", actor_id, now)
+    _decide(session, adjustment, AdjustmentAction.POST, actor_id, now)
     # Points come from the place the member lives in (checked set by _member).
     issuer = system_account(
         session, issuance_key(member.residence_place_id or 0), adjustment.currency
@@ -243,7 +246,7 @@ def list_pending(session: Session, actor: Actor, limit: int) -> list[Adjustment]
             .join(Place, Place.id == User.residence_place_id)
             .outerjoin(Branch, Branch.id == User.home_branch_id)
             .where(
-                Adjustment.status == "pending_confirmation",
+                Adjustment.status == _PENDING.value,
                 Adjustment.user_id != actor.user_id,
                 or_(*scopes),
             )

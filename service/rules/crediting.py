@@ -8,12 +8,12 @@ points commit together or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import BigInteger, bindparam, case, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
+from points.calendar import local_date, local_midnight, month_start, week_start, year_start
 from points.currency import Currency
 from points.ledger import TransferKind
 from points.rules import EarnedSoFar, Evaluation, Facts, evaluate
@@ -21,9 +21,6 @@ from service.ledger.accounts import issuance_key, locked_member_accounts, system
 from service.ledger.models import LedgerAccount, Transfer
 from service.ledger.posting import TransferRequest, post_many
 from service.rules.rule_sets import rules_in_force
-
-# Caps count days, weeks and months as people here live them.
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -44,12 +41,13 @@ class Credited:
 
 
 def window_starts(now: datetime) -> dict[str, datetime]:
-    local = now.astimezone(LOCAL_TIME).replace(hour=0, minute=0, second=0, microsecond=0)
+    """When each cap's window containing ``now`` began, by the caps' names."""
+    day = local_date(now)
     return {
-        "day": local,
-        "week": local - timedelta(days=local.weekday()),  # ISO weeks start on Monday
-        "month": local.replace(day=1),
-        "year": local.replace(month=1, day=1),
+        "day": local_midnight(day),
+        "week": local_midnight(week_start(day)),
+        "month": local_midnight(month_start(day)),
+        "year": local_midnight(year_start(day)),
     }
 
 
@@ -130,7 +128,7 @@ _ALREADY = (
 
 
 def credit_work(session: Session, work: Work, now: datetime) -> Credited:
-    in_force = rules_in_force(session, work.place_id, work.done_at.astimezone(LOCAL_TIME).date())
+    in_force = rules_in_force(session, work.place_id, local_date(work.done_at))
     if in_force is None:
         return Credited(Evaluation(None, None, ()), [], None)
     issuer = issuance_key(in_force.place_id)

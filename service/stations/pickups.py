@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.access import Action
@@ -20,9 +20,9 @@ from points.redemption import (
     redemption_transition,
 )
 from service.access import Actor
-from service.db import rows_changed
 from service.ledger.accounts import redeemed_sink_key, system_account
 from service.ledger.posting import resolve_hold
+from service.lifecycle import move_status
 from service.stations.catalogue import station_for
 from service.stations.models import Redemption
 from service.stations.redemption import (
@@ -87,15 +87,16 @@ def hand_over(
     if redemption.expires_at <= now:
         raise RedemptionExpired("this redemption expired; the member may redeem again")
     target = redemption_transition(RedemptionStatus.HELD, RedemptionAction.PICK_UP)
-    moved = rows_changed(
-        session.execute(
-            update(Redemption)
-            .where(Redemption.id == redemption.id, Redemption.status == RedemptionStatus.HELD.value)
-            .values(status=target.value, fulfilled_at=now, fulfilled_by_id=actor.user_id)
-            .execution_options(synchronize_session=False)
-        )
+    moved = move_status(
+        session,
+        Redemption,
+        redemption.id,
+        RedemptionStatus.HELD,
+        target,
+        fulfilled_at=now,
+        fulfilled_by_id=actor.user_id,
     )
-    if moved != 1:
+    if not moved:
         raise RedemptionChanged("this redemption changed a moment ago; reload it")
     if redemption.hold_transfer_id is not None:
         sink = system_account(session, redeemed_sink_key(station.id), redemption.currency)

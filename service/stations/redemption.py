@@ -39,9 +39,9 @@ from points.redemption import (
 )
 from points.tasks import NotInAudience
 from service.access import Actor
-from service.db import rows_changed
 from service.ledger.accounts import member_account, system_account
 from service.ledger.posting import TransferRequest, post, resolve_hold
+from service.lifecycle import move_status
 from service.stations import stock
 from service.stations.models import CatalogueItem, Redemption, Station
 from service.unit_of_work import UnitOfWork
@@ -258,15 +258,9 @@ def _release(
 ) -> None:
     """Cancel or expire: close the hold, put the goods back, void the points' hold."""
     target = redemption_transition(RedemptionStatus(redemption.status), action)
-    moved = rows_changed(
-        session.execute(
-            update(Redemption)
-            .where(Redemption.id == redemption.id, Redemption.status == RedemptionStatus.HELD.value)
-            .values(status=target.value, closed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    if moved != 1:
+    if not move_status(
+        session, Redemption, redemption.id, RedemptionStatus.HELD, target, closed_at=now
+    ):
         raise RedemptionChanged("this redemption changed a moment ago; reload it")
     if redemption.hold_transfer_id is not None:
         resolve_hold(

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.access import Action
+from points.calendar import local_date
 from points.errors import InvalidInput
-from points.redemption import LOCAL_TIME, RedemptionStatus
+from points.redemption import RedemptionStatus
 from service.access import Actor
 from service.stations.catalogue import station_for
 from service.stations.models import Redemption
@@ -74,7 +75,7 @@ def handed_out(
     )
     for fulfilled_at, item_id, name, quantity, amount, currency in rows:
         assert fulfilled_at is not None  # the WHERE compares it
-        day = fulfilled_at.astimezone(LOCAL_TIME).date()
+        day = local_date(fulfilled_at)
         before = lines.get((day, item_id), ReportLine(day, item_id, name, 0, 0, currency, 0))
         lines[day, item_id] = replace(
             before,

@@ -10,15 +10,11 @@ from decimal import Decimal
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from points.access import Action, Role
+from points.access import Action, Role, SelfApproval
 from points.errors import DomainError, Forbidden, InvalidInput, NotFound
+from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
-from points.tasks import (
-    PARTICIPATION_TRANSITIONS,
-    ParticipationAction,
-    ParticipationStatus,
-    transition,
-)
+from points.tasks import PARTICIPATION_TRANSITIONS, ParticipationAction, ParticipationStatus
 from service.access import Actor, Target, place_prefixes, require
 from service.households.links import link_households
 from service.ledger.models import Transfer
@@ -29,10 +25,6 @@ from service.tasks.models import Participation, Task
 from service.tasks.signups import move_participation, own_participation_and_task
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import attach_to_participation
-
-
-class SelfApproval(Forbidden):
-    code = "self_approval"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from points.geo import (
     haversine_m,
     impossible_travel,
 )
+from points.lifecycle import transition
 from points.tasks import (
     PARTICIPATION_TRANSITIONS,
     CheckinMode,
@@ -40,7 +41,6 @@ from points.tasks import (
     ParticipationStatus,
     check_in_window,
     hours_worked,
-    transition,
 )
 from service.access import Actor
 from service.auth.current import confirm_account, confirm_caller

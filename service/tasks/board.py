@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from points.access import Action
 from points.errors import Conflict, InvalidInput, NotFound
 from points.geo import check_point
+from points.lifecycle import transition
 from points.places import PlaceLevel, ancestor_ids, child_path
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import (
@@ -25,11 +26,10 @@ from points.tasks import (
     ParticipationAction,
     TaskAction,
     TaskStatus,
-    transition,
 )
 from service.access import Actor, Target, can, place_prefixes, require
-from service.db import rows_changed
 from service.demands.serving import servable_demand
+from service.lifecycle import move_status
 from service.organisation.models import Branch, Pairing
 from service.people.models import User
 from service.places.models import Place
@@ -130,18 +130,8 @@ def change_status(
         if action is TaskAction.CANCEL and not (reason and reason.strip()):
             raise InvalidInput("say why the task is cancelled", errors={"reason": ["required"]})
         # Conditional: two staff pressing buttons at once can't both move it.
-        moved = rows_changed(
-            session.execute(
-                update(Task)
-                .where(Task.id == task.id, Task.status == current.value)
-                .values(
-                    status=target.value,
-                    cancel_reason=reason if action is TaskAction.CANCEL else Task.cancel_reason,
-                )
-                .execution_options(synchronize_session=False)
-            )
-        )
-        if moved != 1:
+        why = {"cancel_reason": reason} if action is TaskAction.CANCEL else {}
+        if not move_status(session, Task, task.id, current, target, **why):
             raise TaskChanged("someone changed this task a moment ago; reload it")
         if action is TaskAction.CANCEL:
             _close_open_participations(session, task.id)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from points.access import Role
+from points.access import serving_role
 from points.errors import Conflict, NotFound
+from points.lifecycle import transition
 from points.tasks import (
     PARTICIPATION_TRANSITIONS,
     Audience,
@@ -20,10 +20,10 @@ from points.tasks import (
     TaskStatus,
     check_audience,
     check_cancellable,
-    transition,
 )
 from service.access import Actor
 from service.db import rows_changed
+from service.lifecycle import move_status
 from service.tasks.board import get_task
 from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
@@ -43,14 +43,6 @@ class NotOpen(Conflict):
 
 class ParticipationChanged(Conflict):
     code = "participation_changed"
-
-
-def serving_role(actor: Actor) -> Role:
-    """The role a person serves in, which prices their work: party member first."""
-    for role in (Role.MEMBER, Role.VOLUNTEER):
-        if role in actor.roles:
-            return role
-    return Role.RESIDENT
 
 
 def _take_seat(session: Session, task: Task) -> None:
@@ -91,7 +83,7 @@ def sign_up(uow: UnitOfWork, actor: Actor, task_id: int, now: datetime) -> Parti
                     participation = Participation(
                         task_id=task.id,
                         user_id=actor.user_id,
-                        role=serving_role(actor).value,
+                        role=serving_role(actor.roles).value,
                         signed_up_at=now,
                     )
                     session.add(participation)
@@ -131,16 +123,6 @@ def own_participation_and_task(
     return row[0], row[1]
 
 
-# Built once, on the table: each call's values become the SET clause from the parameter
-# names, so no statement is built (or ORM-synchronised) per request. The WHERE's names
-# can't clash with a column's.
-_PARTICIPATIONS = cast(Table, Participation.__table__)
-_MOVE = update(_PARTICIPATIONS).where(
-    _PARTICIPATIONS.c.id == bindparam("moving_id"),
-    _PARTICIPATIONS.c.status == bindparam("moving_from"),
-)
-
-
 def move_participation(
     session: Session,
     participation: Participation,
@@ -166,14 +148,9 @@ def move_participation_by_id(
 ) -> dict[str, object]:
     """``move_participation`` for a participation read as columns; gives back the values
     set, status included."""
-    values["status"] = target.value
-    moved = rows_changed(
-        session.execute(
-            _MOVE, {"moving_id": participation_id, "moving_from": current.value, **values}
-        )
-    )
-    if moved != 1:
+    if not move_status(session, Participation, participation_id, current, target, **values):
         raise ParticipationChanged("this participation changed a moment ago; reload it")
+    values["status"] = target.value
     return values
 
 

@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.authentication import is_public
-from points.leaderboard import local_date
+from points.calendar import local_date
 from points.rules import starter_rule_set
 from service.db import utcnow
 from tests.api.world import ROLES, SIDES, World, build_world, demo_task

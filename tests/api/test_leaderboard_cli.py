@@ -13,7 +13,8 @@ from flask.testing import FlaskCliRunner
 
 from api import extensions
 from api.cli import cli
-from points.leaderboard import Period, Scope, ScopeKind, board_key, local_date, period_label
+from points.calendar import local_date
+from points.leaderboard import Period, Scope, ScopeKind, board_key, period_label
 from service.db import utcnow
 from tests.conftest import Backend
 from tests.integration.leaderboard_world import build_town, unapplied

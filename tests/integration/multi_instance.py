@@ -26,7 +26,7 @@ from flask import Flask
 
 from api import extensions
 from points.access import Role, ScopeType
-from points.leaderboard import local_date
+from points.calendar import local_date
 from points.places import PlaceLevel
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import CheckinMode, TaskStatus

@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from api import extensions
 from points.access import Role, ScopeType
-from points.leaderboard import Period, Scope, ScopeKind, local_date, period_label, user_of
+from points.calendar import local_date
+from points.leaderboard import Period, Scope, ScopeKind, period_label, user_of
 from points.ledger import TransferKind
 from points.rules import starter_rule_set
 from service.access import load_actor

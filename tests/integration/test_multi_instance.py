@@ -17,7 +17,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from api import extensions
-from points.leaderboard import Period, Scope, ScopeKind, local_date
+from points.calendar import local_date
+from points.leaderboard import Period, Scope, ScopeKind
 from service.db import utcnow
 from service.leaderboards.rebuild import Selection, regenerate
 from service.leaderboards.totals import ordered_scores

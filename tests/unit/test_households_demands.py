@@ -14,7 +14,7 @@ from points.households import (
     check_visit_time,
     visit_day,
 )
-from points.tasks import InvalidTransition, allowed_actions, transition
+from points.lifecycle import InvalidTransition, allowed_actions, transition
 
 # Written out by hand from the issue, so the tests check the tables, not read them back.
 VISIT_EDGES = {

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from points.calendar import local_date
 from points.errors import InvalidInput
 from points.leaderboard import (
     Period,
@@ -16,7 +17,6 @@ from points.leaderboard import (
     competition_ranks,
     day_in,
     labels_of,
-    local_date,
     member_of,
     parse_board_key,
     parse_scope,

@@ -6,6 +6,7 @@ from itertools import product
 import pytest
 
 from points.errors import InvalidInput, NotFound
+from points.lifecycle import InvalidTransition
 from points.redemption import (
     PICKUP_ALPHABET,
     PICKUP_CODE_LENGTH,
@@ -25,7 +26,6 @@ from points.redemption import (
     redemption_transition,
     sign_qr_payload,
 )
-from points.tasks import InvalidTransition
 
 KEY = derive_qr_key("test-secret")
 

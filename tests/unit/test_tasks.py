@@ -7,29 +7,27 @@ import pytest
 
 from points.access import Role
 from points.errors import Conflict, Forbidden
+from points.lifecycle import InvalidTransition, allowed_actions, transition
 from points.tasks import (
     PARTICIPATION_TRANSITIONS,
     TASK_TRANSITIONS,
     Audience,
     CancelTooLate,
     CheckinMode,
-    InvalidTransition,
     NotInAudience,
     OutsideWindow,
     ParticipationAction,
     ParticipationStatus,
     TaskAction,
     TaskStatus,
-    allowed_actions,
     check_audience,
     check_cancellable,
     check_in_window,
     hours_worked,
     may_sign_up,
-    transition,
 )
 
-# The expected edges, written out by hand from DESIGN.md §5 and the issue, so that the
+# The expected edges, written out by hand from the design and the issue, so that the
 # tests check the tables rather than read them back.
 TASK_EDGES = {
     ("draft", "publish"): "published",

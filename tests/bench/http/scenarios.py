@@ -19,7 +19,8 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from points.access import Role
-from points.leaderboard import Period, Scope, ScopeKind, local_date, period_label
+from points.calendar import local_date
+from points.leaderboard import Period, Scope, ScopeKind, period_label
 from points.ledger import TransferKind
 from points.redemption import RedemptionStatus
 from points.rules import Category, TaskType, WorkUnit
