@@ -22,8 +22,6 @@ from werkzeug.wrappers import Response
 from api import boundary
 from api.errors import answer_http_error
 
-API_PREFIX = "/api/v1"
-
 
 class _OneSchemaPerClass(FlaskParser):
     """webargs builds a new instance of an arguments schema class for every request;
