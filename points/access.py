@@ -1,4 +1,5 @@
-"""Roles and the kinds of object a role can be granted on (DESIGN.md §4)."""
+"""Roles and the kinds of object a role can be granted on: a place node, a department,
+a branch or a station, each grant covering the object's subtree."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Tasks and participations: their life cycles as transition tables, and the pure
-rules of attendance (DESIGN.md §5).
+rules of attendance (the check-in window on the server clock, withdrawing only before
+the start, hours worked, who may sign up).
 
 A table maps ``(state, action)`` to the next state; a pair that is not in it is
 refused with ``InvalidTransition``. Keeping the tables as data lets the tests check

@@ -146,7 +146,8 @@ def production_environ(backend: Backend, stub: WechatStub, **overrides: str) -> 
     )
 
 
-# The bound on a gunicorn worker's resident memory after the load.
+# The most a gunicorn worker may hold after the load; workers measure about 120 MB, so
+# more is something kept per request.
 WORKER_RSS_LIMIT_MB = 150
 
 

@@ -29,8 +29,8 @@ from points.tasks import (
     transition,
 )
 
-# The expected edges, written out by hand from DESIGN.md §5 and the issue, so that the
-# tests check the tables rather than read them back.
+# The expected edges, written out by hand so that the tests check the tables rather than
+# read them back: a change to a life cycle has to be made in both places.
 TASK_EDGES = {
     ("draft", "publish"): "published",
     ("draft", "cancel"): "cancelled",
