@@ -38,8 +38,8 @@ from service.places.tree import add_place
 from service.stations.models import CatalogueItem, Station
 from service.tasks.models import Task
 from tests.all_at_once import all_at_once
-from tests.bench.http.world import SITE, publish_starter_rules
 from tests.conftest import Backend
+from tests.integration.seeding import SITE, publish_starter_rules
 from tests.integration.serving import LIANXIN, free_port, wait_ready
 from tests.wechat_stub import WechatStub
 
