@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-clock-ahead lint bench install clean
+.PHONY: run test test-clock-ahead test-bench lint bench install clean
 
 run: $(INSTALLED)
 	$(BIN)/lianxin db upgrade
@@ -18,6 +18,11 @@ test: $(INSTALLED)
 # The same suite with every clock a year ahead: no test may depend on today's date.
 test-clock-ahead: $(INSTALLED)
 	LIANXIN_TEST_CLOCK_AHEAD_DAYS=365 $(BIN)/pytest $(PYTEST_ARGS)
+
+# The benchmark harness's own tests (its scenarios and baselines work), kept out of the
+# default suite like the rest of tests/bench.
+test-bench: $(INSTALLED)
+	$(BIN)/pytest tests/bench $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

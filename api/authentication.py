@@ -1,11 +1,12 @@
-"""Every endpoint needs a valid access token unless it is listed as public here."""
+"""Every endpoint of the API needs a valid access token unless it is listed as public
+here; other entrypoints (api/boundary.py) authenticate their own way."""
 
 from __future__ import annotations
 
 from flask import Flask, Request, Response, g, request
-from flask.sessions import NullSession, SessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
-from api import extensions
+from api import boundary, extensions
 from points.errors import Unauthenticated
 from service.access import Actor
 from service.auth.current import Caller, caller_from_token
@@ -60,24 +61,32 @@ def current_actor() -> Actor:
     return current_caller().actor
 
 
-class NoCookieSessions(SessionInterface):
-    """The API authenticates by bearer token and keeps no cookie session: Flask's
-    default would still build a signing serializer and read the cookie every request."""
+class NoCookieSessionsForTheApi(SecureCookieSessionInterface):
+    """The API authenticates by bearer token and keeps no cookie session: a signed cookie
+    session would build a signing serializer and read the cookie every request, and a
+    forged cookie must not be read at all. Other entrypoints keep Flask's signed cookie."""
 
-    def open_session(self, app: Flask, request: Request) -> NullSession:
-        return self.make_null_session(app)
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if boundary.owns_path(app, request.path):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        return None
+        if self.is_null_session(session):
+            return
+        super().save_session(app, session, response)
 
 
 def init_app(app: Flask) -> None:
-    app.session_interface = NoCookieSessions()
+    app.session_interface = NoCookieSessionsForTheApi()
 
     @app.before_request
     def authenticate() -> None:
-        # Unknown URLs fall through to a 404, not a 401 that would hint a route exists.
-        if request.endpoint is None or is_public(request.endpoint):
+        # Unknown URLs fall through to a 404, not a 401 that would hint a route exists;
+        # another entrypoint's pages authenticate their own way.
+        if request.endpoint is None or not boundary.is_api_request():
+            return
+        if is_public(request.endpoint):
             return
         if request.endpoint in CONFIRMED_BY_USE_CASE:
             g.claims = read_access_token(extensions.settings().secret_key, bearer_token())

@@ -1,18 +1,23 @@
-"""One error format for everything: domain errors, HTTP errors, validation, crashes.
+"""One error format for the whole API: domain errors, HTTP errors, validation, crashes.
 
 ``{"code": "<slug>", "message": "<text>", "errors": {...}, "request_id": "..."}``
+
+The handlers are the app's, because a URL that matches no route (a 404 or 405) reaches
+no blueprint's; each answers only the API's requests (api/boundary.py) and leaves any
+other entrypoint's errors to that entrypoint's own handlers or Flask's defaults.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from flask import Flask, Response, abort, jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from api import boundary
 from api.observability import current_request_id
 from points.errors import (
     Conflict,
@@ -27,6 +32,8 @@ from points.errors import (
 )
 
 log = logging.getLogger("lianxin.errors")
+
+E = TypeVar("E", bound=Exception)
 
 # The one table from domain error to HTTP status. Subclasses inherit their base's row.
 DOMAIN_STATUS: dict[type[DomainError], int] = {
@@ -130,18 +137,36 @@ def handle_unexpected(error: Exception) -> tuple[Response, int]:
     return error_response(500, "internal_error", "Something went wrong on our side; it was logged.")
 
 
+def for_the_api(
+    handler: Callable[[E], tuple[Response, int]],
+) -> Callable[[E], tuple[Response, int] | HTTPException]:
+    def answer(error: E) -> tuple[Response, int] | HTTPException:
+        if boundary.is_api_request():
+            return handler(error)
+        if isinstance(error, HTTPException):
+            return error  # Flask renders its own page for it
+        # Unhandled, as if no handler were registered: logged, then Flask's plain 500.
+        raise error
+
+    return answer
+
+
+answer_http_error = for_the_api(handle_http_error)
+
+
 def init_app(app: Flask) -> None:
-    app.register_error_handler(DomainError, handle_domain_error)
-    app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(Exception, handle_unexpected)
+    app.register_error_handler(DomainError, for_the_api(handle_domain_error))
+    app.register_error_handler(HTTPException, answer_http_error)
+    app.register_error_handler(Exception, for_the_api(handle_unexpected))
     # SQLite can't bind an int over 64 bits; PostgreSQL refuses one over the column's type.
-    app.register_error_handler(OverflowError, handle_out_of_range)
-    app.register_error_handler(DataError, handle_out_of_range)
+    app.register_error_handler(OverflowError, for_the_api(handle_out_of_range))
+    app.register_error_handler(DataError, for_the_api(handle_out_of_range))
 
     @app.before_request
     def refuse_oversized_bodies() -> None:
-        # Checked from the header up front, so every endpoint refuses a body it would
-        # have to read to reject; werkzeug still enforces the limit while streaming.
+        # Checked from the header up front, so every endpoint, of any entrypoint, refuses
+        # a body it would have to read to reject; werkzeug still enforces the limit while
+        # streaming.
         limit = app.config["MAX_CONTENT_LENGTH"]
         if request.content_length is not None and request.content_length > limit:
             abort(413, description=f"Request body over the {limit} byte limit.")

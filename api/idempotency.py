@@ -1,4 +1,5 @@
-"""The ``Idempotency-Key`` header on money-moving POSTs (API.md, Conventions).
+"""The ``Idempotency-Key`` header on money-moving POSTs: a retry with the same key and
+body gets the first response; the same key with another body is 422.
 
 A view passes its loaded body and its work to ``once``; the first response to a key
 is stored with the work, in one transaction, and every retry gets it back unchanged.

@@ -29,7 +29,7 @@ from prometheus_client import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from api import extensions
+from api import boundary, extensions
 from service import telemetry
 from service.db import utcnow
 from service.leaderboards.feed import outbox_lag
@@ -115,3 +115,5 @@ def observe_request(route: str | None, method: str, status: int, seconds: float)
 def init_app(app: Flask) -> None:
     telemetry.register(OBSERVER)
     app.register_blueprint(blp)
+    # Public (api/authentication.py), but its errors are in the API's format.
+    boundary.include(app, blp.name)

@@ -19,9 +19,8 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
-from api.errors import handle_http_error
-
-API_PREFIX = "/api/v1"
+from api import boundary
+from api.errors import answer_http_error
 
 
 class _OneSchemaPerClass(FlaskParser):
@@ -47,10 +46,15 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
 
 
 class LianxinApi(flask_smorest.Api):  # type: ignore[misc]
-    """flask-smorest with our error format instead of its own."""
+    """flask-smorest with our error format instead of its own; what it registers, and
+    so documents, is the API."""
 
     def handle_http_exception(self, error: Any) -> Any:
-        return handle_http_error(error)
+        return answer_http_error(error)
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        super().register_blueprint(blp, parameters=parameters, **options)
+        boundary.include(self._app, options.get("name", blp.name))
 
 
 class IdConverter(IntegerConverter):
@@ -95,4 +99,5 @@ def init_app(app: Flask) -> LianxinApi:
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
     app.register_blueprint(static)
+    boundary.include(app, "api-docs", static.name)
     return api

@@ -1,4 +1,5 @@
-"""Cursor pagination as API.md describes: ?limit= (default 20, max 100) and ?cursor=."""
+"""Cursor pagination, the same on every list: ?limit= (default 20, max 100) and
+?cursor= in, ``{"items": [...], "next_cursor": ... | null}`` out."""
 
 from __future__ import annotations
 

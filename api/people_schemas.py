@@ -7,12 +7,6 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 
-class RoleSchema(Schema):
-    role = fields.String(required=True)
-    scope_type = fields.String(required=True)
-    scope_id = fields.Integer(required=True)
-
-
 class MeSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)

@@ -55,13 +55,6 @@ class PhotoUploadSchema(Schema):
         return photo_url(upload.id)
 
 
-class PhotoSchema(Schema):
-    """A photo as shown with the work it belongs to."""
-
-    id = fields.Integer(required=True)
-    url = fields.String(required=True)
-
-
 class LinkArgs(Schema):
     expires = fields.Integer(required=True, validate=validate.Range(min=0, max=2**40))
     signature = fields.String(required=True, validate=validate.Length(equal=32))

@@ -1,4 +1,4 @@
-"""Rotating check-in codes, shown by staff at the task's place (DESIGN.md §5).
+"""Rotating check-in codes, shown by staff at the task's place.
 
 A staff device shows a mini-program QR code whose ``scene`` carries the task id and
 a six-digit code; a participant scans it, or types the digits. A code is an HMAC of

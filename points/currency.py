@@ -1,4 +1,5 @@
-"""The two currencies (DESIGN.md §1): honour points and spendable community coins."""
+"""The two currencies: honour points (积分), which rank people and are never spent, and
+spendable community coins (幸福币). A rule may award either or both."""
 
 from __future__ import annotations
 

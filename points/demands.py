@@ -5,7 +5,7 @@ there), staff accept it (the reporter is credited by rule) or decline it with a
 reason, then resolve it and close it.
 
 Escalation (吹哨报到: a grid calls a government department, which must respond within a
-time limit) is a later issue. It extends this table: an ``ESCALATE`` action from
+time limit) comes later. It extends this table: an ``ESCALATE`` action from
 ``ACCEPTED`` to an ``ESCALATED`` state, and a ``RESPOND`` back to ``ACCEPTED`` or on to
 ``RESOLVED``, with the department and its deadline on the demand. Nothing else here
 needs to change for it.

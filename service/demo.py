@@ -118,7 +118,8 @@ PEOPLE = (
 
 @dataclass
 class DemoWorld:
-    """What the seed created, in the shape API.md documents for ``demo seed --json``."""
+    """What the seed created, as ``demo seed --json`` prints it. Scripts and the
+    mini-program team drive the demo with it, so its shape doesn't change."""
 
     places: list[dict[str, Any]] = field(default_factory=list)
     departments: list[dict[str, Any]] = field(default_factory=list)

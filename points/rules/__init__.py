@@ -1,4 +1,4 @@
-"""The earning-rule engine (DESIGN.md §6): rule sets as data, evaluated purely.
+"""The earning-rule engine: rule sets as data, evaluated purely.
 
 ``parse_rule_set`` turns an admin's JSON into a ``RuleSet`` (or says everything that
 is wrong with it); ``evaluate`` prices one piece of work and explains the amounts.

@@ -83,13 +83,6 @@ def list_branches(
     return list(session.scalars(query))
 
 
-def get_branch(session: Session, branch_id: int) -> Branch:
-    branch = session.get(Branch, branch_id)
-    if branch is None:
-        raise NotFound("branch not found")
-    return branch
-
-
 def create_branch(
     uow: UnitOfWork,
     actor: Actor,

@@ -22,9 +22,3 @@ def add_place(session: Session, parent: Place | None, name: str, level: PlaceLev
     place.path = child_path(parent.path if parent else None, place.id)
     session.flush()
     return place
-
-
-def subtree(session: Session, root: Place) -> list[Place]:
-    return list(
-        session.scalars(select(Place).where(Place.path.startswith(root.path)).order_by(Place.path))
-    )

@@ -36,7 +36,7 @@ def _one_of(column: str, values: Iterable[StrEnum]) -> str:
 
 
 class Task(Base):
-    """A piece of service at a place and time (DESIGN.md §5)."""
+    """A piece of service at a place and time."""
 
     __tablename__ = "task"
 
@@ -79,7 +79,7 @@ class Task(Base):
 
 
 class Participation(Base):
-    """One person's part in one task, from sign-up to approval (DESIGN.md §5)."""
+    """One person's part in one task, from sign-up to approval (or its reversal)."""
 
     __tablename__ = "participation"
 

@@ -2,8 +2,8 @@
 
 Pillow decides what the bytes are (never the file name or the client's content type).
 The photo is then written anew: that drops EXIF, whose GPS tags would keep where the
-person was, which we promise not to store (DESIGN.md §4), and anything else riding
-along in the file.
+person was (we keep a check-in's distance and result, never a location), and
+anything else riding along in the file.
 """
 
 from __future__ import annotations

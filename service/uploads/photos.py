@@ -147,21 +147,6 @@ def _refuse_others(wanted: list[int], allowed: set[int], message: str, reason: s
         )
 
 
-def photos_of(session: Session, participation_ids: Sequence[int]) -> dict[int, list[int]]:
-    """Upload ids per participation, in the order they were handed in."""
-    photos: dict[int, list[int]] = {participation_id: [] for participation_id in participation_ids}
-    if not participation_ids:
-        return photos
-    rows = session.execute(
-        select(ParticipationPhoto.participation_id, ParticipationPhoto.upload_id)
-        .where(ParticipationPhoto.participation_id.in_(participation_ids))
-        .order_by(ParticipationPhoto.participation_id, ParticipationPhoto.position)
-    )
-    for participation_id, upload_id in rows:
-        photos[participation_id].append(upload_id)
-    return photos
-
-
 def open_photo(
     session: Session,
     store: UploadStore,

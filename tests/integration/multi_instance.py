@@ -38,8 +38,8 @@ from service.places.tree import add_place
 from service.stations.models import CatalogueItem, Station
 from service.tasks.models import Task
 from tests.all_at_once import all_at_once
-from tests.bench.http.world import SITE, publish_starter_rules
 from tests.conftest import Backend
+from tests.integration.seeding import SITE, publish_starter_rules
 from tests.integration.serving import LIANXIN, free_port, wait_ready
 from tests.wechat_stub import WechatStub
 
@@ -146,7 +146,8 @@ def production_environ(backend: Backend, stub: WechatStub, **overrides: str) -> 
     )
 
 
-# The bound on a gunicorn worker's resident memory after the load.
+# The most a gunicorn worker may hold after the load; workers measure about 120 MB, so
+# more is something kept per request.
 WORKER_RSS_LIMIT_MB = 150
 
 

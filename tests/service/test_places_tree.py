@@ -1,10 +1,17 @@
 import pytest
+from sqlalchemy.orm import Session
 
 from points.errors import InvalidInput
 from points.places import PlaceLevel
+from service.places.admin import list_places
 from service.places.models import Place
-from service.places.tree import add_place, find_child, subtree
+from service.places.tree import add_place, find_child
 from service.unit_of_work import UnitOfWork
+
+
+def subtree(session: Session, root: Place) -> list[Place]:
+    """What `GET /places?under=` reads: the tree by path prefix."""
+    return list_places(session, under=root.id, limit=100)
 
 
 def test_subtree_is_a_prefix_match_that_respects_id_boundaries(uow: UnitOfWork) -> None:

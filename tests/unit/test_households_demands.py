@@ -16,7 +16,7 @@ from points.households import (
 )
 from points.lifecycle import InvalidTransition, allowed_actions, transition
 
-# Written out by hand from the issue, so the tests check the tables, not read them back.
+# Written out by hand, so the tests check the tables, not read them back.
 VISIT_EDGES = {
     ("submitted", "confirm"): "confirmed",
     ("submitted", "reject"): "rejected",

@@ -27,8 +27,8 @@ from points.tasks import (
     may_sign_up,
 )
 
-# The expected edges, written out by hand from the design and the issue, so that the
-# tests check the tables rather than read them back.
+# The expected edges, written out by hand so that the tests check the tables rather than
+# read them back: a change to a life cycle has to be made in both places.
 TASK_EDGES = {
     ("draft", "publish"): "published",
     ("draft", "cancel"): "cancelled",

@@ -49,14 +49,8 @@ from tests.bench.http.baseline import (
     board_score,
 )
 from tests.bench.http.load import Request
-from tests.bench.http.world import (
-    SITE,
-    bearer,
-    build_crowd,
-    neighbourhood,
-    people,
-    publish_starter_rules,
-)
+from tests.bench.http.world import bearer, build_crowd, neighbourhood, people
+from tests.integration.seeding import SITE, publish_starter_rules
 
 # Sends one request to the app and gives back its status and JSON body: the harness
 # sends over HTTP to the served app, the smoke test through Flask's test client.

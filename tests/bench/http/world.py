@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -22,17 +22,12 @@ from sqlalchemy.orm import Session
 import service.models  # noqa: F401 - every mapped table, so foreign keys resolve
 from points.access import Role, ScopeType
 from points.places import PlaceLevel
-from points.rules import dump_rule_set, parse_rule_set, starter_rule_set
 from service.auth.tokens import issue_access_token, new_family
-from service.db import utcnow
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.places.tree import add_place
-from service.rules.models import RuleSetVersion
 from service.tasks.models import Participation, Task
-
-# A GCJ-02 point in 东城区, as the mini-program's map would give it.
-SITE = (39.9163, 116.4039)
+from tests.integration.seeding import SITE
 
 
 @dataclass(frozen=True)
@@ -79,22 +74,6 @@ def people(session: Session, count: int, home: Place, role: Role, scope: Place) 
     ]
     session.execute(insert(RoleGrant), grants)
     return ids
-
-
-def publish_starter_rules(session: Session, street: Place, since: date) -> RuleSetVersion:
-    """The starter rules, published on the street: what a new street runs on."""
-    version = RuleSetVersion(
-        place_id=street.id,
-        version=1,
-        status="published",
-        effective_from=since,
-        content=dump_rule_set(parse_rule_set(starter_rule_set())),
-        note="benchmark: starter rules",
-        published_at=utcnow(),
-    )
-    session.add(version)
-    session.flush()
-    return version
 
 
 def neighbourhood(session: Session) -> tuple[Place, Place, Place]:

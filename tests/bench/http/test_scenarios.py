@@ -1,7 +1,11 @@
 """The HTTP benchmark's scenarios send requests that work: seeded data, tokens and
 bodies give a 2xx for every request, once, and the database then shows exactly
-those requests done; the stack and bare baselines do the same (tests/bench/http;
-the timing itself is not tested)."""
+those requests done; the stack and bare baselines do the same (the timing itself is
+not tested).
+
+These test the harness, so they live with it, outside the default suite: `make
+test-bench` runs them (and .ci/run, on both backends).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,11 @@ COUNT = 10
 # What sending a request a second time gets: writes are refused (or, with an
 # Idempotency-Key, answered again from the first time) and change nothing more.
 REPEATED = {"checkin": 409, "approve": 409, "redeem": 201, "refresh": 401, "leaderboard": 200}
+
+
+@pytest.fixture(autouse=True)
+def _start_from_empty_tables(fresh_state: None) -> None:
+    """Scenarios share the session's database; each starts from empty tables."""
 
 
 def send(app: Flask, request: Request) -> tuple[int, str | None]:
