@@ -1,10 +1,6 @@
-<<<<<<< HEAD
-"""Roles, the kinds of object a role can be granted on, and the rules of who may do
-what that hold whatever the grant."""
-=======
-"""Roles and the kinds of object a role can be granted on: a place node, a department,
-a branch or a station, each grant covering the object's subtree."""
->>>>>>> edges
+"""Roles, the kinds of object a role can be granted on (a place node, a department, a
+branch or a station, each grant covering the object's subtree), and the rules of who
+may do what that hold whatever the grant."""
 
 from __future__ import annotations
 

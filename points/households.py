@@ -1,11 +1,7 @@
 """Households (户) and visits to them (走访): the visit life cycle and the pure rules
-<<<<<<< HEAD
-that keep a visit log honest (党员联户)."""
-=======
 that keep a visit log honest (党员联户: members visit households, and each visit is
 logged against the household register): one credited visit per household, visitor and
 day, logged after it happened and within a week."""
->>>>>>> edges
 
 from __future__ import annotations
 

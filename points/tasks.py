@@ -1,15 +1,10 @@
-<<<<<<< HEAD
 """Tasks and participations: their life cycles as transition tables (moved by
-``points.lifecycle``), and the pure rules of attendance.
-=======
-"""Tasks and participations: their life cycles as transition tables, and the pure
-rules of attendance (the check-in window on the server clock, withdrawing only before
-the start, hours worked, who may sign up).
+``points.lifecycle``), and the pure rules of attendance (the check-in window on the
+server clock, withdrawing only before the start, hours worked, who may sign up).
 
 A table maps ``(state, action)`` to the next state; a pair that is not in it is
 refused with ``InvalidTransition``. Keeping the tables as data lets the tests check
 every pair and lets the API list what a caller may do next.
->>>>>>> edges
 
 Every datetime here is timezone-aware (the server clock, in UTC); comparing an aware
 with a naive one raises ``TypeError``, which is a bug in the caller, not a user error.
