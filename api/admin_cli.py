@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from api import extensions
 from points.errors import DomainError
 from points.places import PlaceLevel
-from service.people.bootstrap import NewAdmin, create_admin
+from service.auth.bootstrap import NewAdmin, create_admin
 
 admin = AppGroup("admin", help="Operator commands.")
 

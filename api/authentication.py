@@ -7,8 +7,8 @@ from flask import Flask, Request, Response, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from api import boundary, extensions
+from points.access import Actor
 from points.errors import Unauthenticated
-from service.access import Actor
 from service.auth.current import Caller, caller_from_token
 from service.auth.tokens import AccessClaims, read_access_token
 

@@ -17,8 +17,9 @@ from werkzeug.datastructures import FileStorage
 from api import extensions
 from api.authentication import current_actor
 from api.openapi import Blueprint
+from points.access import Actor
 from points.errors import InvalidInput
-from service.access import Actor, load_actor
+from service.access import load_actor
 from service.db import utcnow
 from service.imports.awards import REQUIRED, AwardReport, import_awards
 from service.imports.spreadsheet import open_sheet

@@ -14,7 +14,7 @@ from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
 from api import extensions
-from service.access import Actor
+from points.access import Actor
 from service.idempotency.store import (
     IdempotentRequest,
     StoredResponse,

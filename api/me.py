@@ -11,8 +11,9 @@ from api import extensions
 from api.authentication import current_actor
 from api.openapi import Blueprint
 from api.people_schemas import MeSchema, ProfileChangesSchema
+from service.auth.phone_binding import bind_phone
 from service.db import utcnow
-from service.people.profile import ProfileChanges, bind_phone, own_user, update_profile
+from service.people.profile import ProfileChanges, own_user, update_profile
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="Your own profile")
 

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from api import extensions
 from service.db import utcnow
-from service.uploads.pruning import prune_unattached
+from service.housekeeping.photos import prune_unattached
 
 uploads = AppGroup("uploads", help="Scheduled job on uploaded photos (上传).")
 

@@ -5,9 +5,10 @@ may do what that hold whatever the grant."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from enum import StrEnum
 
-from points.errors import Forbidden
+from points.errors import Forbidden, NotFound
 
 
 class Role(StrEnum):
@@ -107,3 +108,85 @@ class SelfApproval(Forbidden):
     """Nobody decides on their own work, visit or demand, whatever their grants."""
 
     code = "self_approval"
+
+
+# Who may do what to which object, the one policy every use case asks. A grant covers
+# its object's subtree: a grant on a place node covers every place below it (by
+# materialised path), a department grant that department and its branches, a branch
+# or station grant just that one. An object outside all of the actor's grants does not
+# exist for them (NotFound); one in scope that their roles don't allow is Forbidden.
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    scope_type: ScopeType
+    scope_id: int
+    scope_path: str | None = None  # the place's path, for org grants
+
+    @property
+    def on_root(self) -> bool:
+        """A grant on a root of the place tree covers organisation-wide objects too."""
+        return self.scope_path is not None and self.scope_path.count("/") == 2
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an object sits, as far as access is concerned."""
+
+    place_path: str | None = None
+    department_id: int | None = None
+    branch_id: int | None = None
+    station_id: int | None = None
+    organisation_wide: bool = False  # departments and their branches
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    grants: tuple[Grant, ...] = ()
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(grant.role for grant in self.grants)
+
+
+def covers(grant: Grant, target: Target) -> bool:
+    match grant.scope_type:
+        case ScopeType.ORG:
+            if grant.scope_path is None:
+                return False
+            if target.organisation_wide and grant.on_root:
+                return True
+            return target.place_path is not None and target.place_path.startswith(grant.scope_path)
+        case ScopeType.DEPARTMENT:
+            return target.department_id == grant.scope_id
+        case ScopeType.BRANCH:
+            return target.branch_id == grant.scope_id
+        case ScopeType.STATION:
+            return target.station_id == grant.scope_id
+    return False
+
+
+def can(actor: Actor, action: Action, target: Target) -> bool:
+    return any(allows(g.role, action) and covers(g, target) for g in actor.grants)
+
+
+def require(actor: Actor, action: Action, target: Target, *, what: str = "object") -> None:
+    """Raise unless the actor may do ``action`` on ``target``."""
+    in_scope = [grant for grant in actor.grants if covers(grant, target)]
+    if not in_scope:
+        raise NotFound(f"{what} not found")
+    if not any(allows(grant.role, action) for grant in in_scope):
+        raise Forbidden(f"your roles here do not allow {action.value.replace('_', ' ')}")
+
+
+def place_prefixes(actor: Actor, action: Action) -> list[str]:
+    """The subtrees in which the actor may do ``action``, for scoping list queries."""
+    return sorted(
+        {
+            g.scope_path
+            for g in actor.grants
+            if g.scope_type is ScopeType.ORG and g.scope_path and allows(g.role, action)
+        }
+    )

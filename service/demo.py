@@ -30,13 +30,13 @@ from points.tasks import Audience, CheckinMode, TaskStatus
 from service.db import utcnow
 from service.demands.models import Demand
 from service.households.models import Household
-from service.organisation.models import Branch, Department, Pairing
+from service.organisation.models import Branch, Department, Pairing, Station
 from service.people.directory import ensure_grant, ensure_user
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place, find_child
 from service.rules.models import RuleSetVersion
-from service.stations.models import CatalogueItem, Station
+from service.stations.models import CatalogueItem
 from service.tasks.models import Task
 from service.unit_of_work import UnitOfWork
 

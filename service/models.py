@@ -15,11 +15,11 @@ from service.ledger.models import (
     PointLot,
     Transfer,
 )
-from service.organisation.models import Branch, Department, Pairing
+from service.organisation.models import Branch, Department, Pairing, Station
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
-from service.stations.models import CatalogueItem, Redemption, Station, StockMovement
+from service.stations.models import CatalogueItem, Redemption, StockMovement
 from service.tasks.models import Participation, Task
 from service.uploads.models import ParticipationPhoto, Upload
 

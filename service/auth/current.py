@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from service.access import Account, Actor, load_account
+from points.access import Actor
+from service.access import Account, load_account
 from service.auth.tokens import AccessClaims, InvalidToken, read_access_token
 
 

@@ -22,6 +22,7 @@ from service.auth.tokens import (
     new_refresh_token,
 )
 from service.db import rows_changed
+from service.people.directory import bump_token_version
 from service.people.models import User
 from service.unit_of_work import UnitOfWork
 
@@ -215,12 +216,3 @@ def sign_out(uow: UnitOfWork, user_id: int, family: str, now: datetime) -> None:
         revoke_family(uow.session, family, now)
         bump_token_version(uow.session, user_id)
         uow.commit()
-
-
-def bump_token_version(session: Session, user_id: int) -> None:
-    session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(token_version=User.token_version + 1)
-        .execution_options(synchronize_session=False)
-    )

@@ -10,18 +10,27 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from points.access import Action, Role, SelfApproval, serving_role
+from points.access import (
+    Action,
+    Actor,
+    Role,
+    SelfApproval,
+    Target,
+    can,
+    place_prefixes,
+    require,
+    serving_role,
+)
 from points.demands import DEMAND_TRANSITIONS, DemandAction, DemandStatus
 from points.errors import Conflict, Forbidden, NotFound
 from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts
-from service.access import Actor, Target, can, place_prefixes, require
 from service.demands.models import Demand
 from service.ledger.models import Transfer
 from service.lifecycle import move_status
+from service.people.belonging import home_places
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
-from service.tasks.board import home_places
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, Actor, Target, can
 from points.demands import SERVABLE, DemandNotOpen, DemandStatus
 from points.errors import NotFound
-from service.access import Actor, Target, can
 from service.demands.models import Demand
 from service.places.models import Place
 

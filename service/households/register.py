@@ -9,9 +9,8 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, Actor, Target, place_prefixes, require
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.access import Actor, Target, place_prefixes, require
 from service.households.models import Household
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork

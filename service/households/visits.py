@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from points.access import Action, Role, SelfApproval, serving_role
+from points.access import Action, Actor, Role, SelfApproval, place_prefixes, serving_role
 from points.errors import Conflict, Forbidden, NotFound
 from points.households import (
     VISIT_TRANSITIONS,
@@ -23,7 +23,6 @@ from points.households import (
 )
 from points.lifecycle import transition
 from points.rules import EarningEvent, Facts
-from service.access import Actor, place_prefixes
 from service.households.models import Household, HouseholdVisit
 from service.households.register import household_in_scope
 from service.ledger.models import Transfer

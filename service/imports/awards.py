@@ -13,11 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from points.access import Action, allows
+from points.access import Action, Actor, allows
 from points.adjustments import AdjustmentKind, AdjustmentStatus
 from points.currency import Currency
 from points.errors import DomainError, Forbidden, InvalidInput
-from service.access import Actor
 from service.imports.spreadsheet import RowError
 from service.ledger.adjustments import AdjustmentRequest, request_adjustment
 from service.people.models import User

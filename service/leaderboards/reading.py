@@ -18,7 +18,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from points.access import ScopeType
+from points.access import Actor, ScopeType, Target, covers
 from points.calendar import local_date
 from points.errors import NotFound
 from points.leaderboard import (
@@ -33,7 +33,6 @@ from points.leaderboard import (
     user_of,
 )
 from service import telemetry
-from service.access import Actor, Target, covers
 from service.leaderboards.feed import Board, Boards
 from service.leaderboards.store import pairs
 from service.leaderboards.totals import ranked_board

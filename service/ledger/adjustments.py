@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from points.access import Action, ScopeType, allows
+from points.access import Action, Actor, ScopeType, allows, place_prefixes, require
 from points.adjustments import (
     ADJUSTMENT_TRANSITIONS,
     AdjustmentAction,
@@ -19,7 +19,6 @@ from points.adjustments import (
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
 from points.ledger import IdempotencyKeyReused, TransferKind
 from points.lifecycle import transition
-from service.access import Actor, place_prefixes, require
 from service.audit.log import record
 from service.ledger.accounts import currency, issuance_key, member_account, system_account
 from service.ledger.models import Adjustment, LedgerAccount, Transfer

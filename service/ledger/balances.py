@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from points.access import Actor
 from points.ledger import EARNING, Totals
-from service.access import Actor
 from service.ledger.models import Currency, LedgerAccount, Transfer
 from service.people.admin import get_person
 

@@ -8,10 +8,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, Actor, Target, require
 from points.errors import Conflict, InvalidInput, NotFound
 from points.places import PlaceLevel
-from service.access import Actor, Target, require
 from service.db import rows_changed
 from service.organisation.models import Branch, Department, Pairing
 from service.places.models import Place

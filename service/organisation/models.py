@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime, utcnow
@@ -52,3 +52,22 @@ class Pairing(Base):
         UniqueConstraint("department_id", "place_id", "started_on"),
         CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="ends_after_start"),
     )
+
+
+class Station(Base):
+    """A place where points are spent: 小蜜蜂驿站, 党群服务中心, 爱心超市. Clerks are
+    people holding role ``clerk`` granted on the station. Here beside the branches and
+    departments because, like them, a station is something a role is granted on; what
+    it offers and hands out is the stations feature's."""
+
+    __tablename__ = "station"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float] = mapped_column(Float)  # GCJ-02
+    lng: Mapped[float] = mapped_column(Float)
+    opening_hours: Mapped[str] = mapped_column(String(200), default="")  # "周一至周五 9:00-17:00"
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

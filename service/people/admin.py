@@ -7,16 +7,23 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from points.access import SERVICE_ROLES, Action, Role, ScopeType
+from points.access import (
+    SERVICE_ROLES,
+    Action,
+    Actor,
+    Role,
+    ScopeType,
+    Target,
+    can,
+    place_prefixes,
+    require,
+)
 from points.errors import Forbidden, NotFound
-from service.access import Actor, Target, can, place_prefixes, require
 from service.audit.log import record
-from service.auth.sign_in import bump_token_version
-from service.organisation.models import Branch, Department
-from service.people.directory import ensure_grant, move_home
+from service.organisation.models import Branch, Department, Station
+from service.people.directory import bump_token_version, ensure_grant, move_home
 from service.people.models import RoleGrant, User
 from service.places.models import Place
-from service.stations.models import Station
 from service.unit_of_work import UnitOfWork
 
 

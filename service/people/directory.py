@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from points.access import SERVICE_ROLES, Role, ScopeType
@@ -49,3 +49,13 @@ def move_home(user: User, place_id: int) -> None:
             and Role(grant.role) in SERVICE_ROLES
         ):
             grant.scope_id = place_id
+
+
+def bump_token_version(session: Session, user_id: int) -> None:
+    """Tokens already issued carry the old roles: they stop working."""
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(token_version=User.token_version + 1)
+        .execution_options(synchronize_session=False)
+    )

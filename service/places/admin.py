@@ -8,10 +8,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, Actor, Target, require
 from points.errors import Conflict, InvalidInput, NotFound
 from points.places import PlaceLevel, check_child_level
-from service.access import Actor, Target, require
 from service.places.models import Place
 from service.places.tree import add_place
 from service.unit_of_work import UnitOfWork

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, Actor, Target, require
 from points.currency import Currency
 from points.errors import Conflict, NotFound
 from points.rules import (
@@ -22,7 +22,6 @@ from points.rules import (
     evaluate,
     parse_rule_set,
 )
-from service.access import Actor, Target, require
 from service.audit.log import record
 from service.db import utcnow
 from service.places.models import Place

@@ -14,15 +14,15 @@ from datetime import datetime
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
-from points.access import Action, Role, ScopeType
+from points.access import Action, Actor, Role, ScopeType, Target, can, place_prefixes, require
 from points.errors import InvalidInput, NotFound
 from points.geo import check_point, haversine_m
 from points.redemption import ItemAudience, LimitPeriod
-from service.access import Actor, Target, can, place_prefixes, require
 from service.ledger.accounts import currency as find_currency
+from service.organisation.models import Station
 from service.people.models import RoleGrant
 from service.places.models import Place
-from service.stations.models import CatalogueItem, Station
+from service.stations.models import CatalogueItem
 from service.unit_of_work import UnitOfWork
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -24,23 +23,6 @@ from service.db import Base, UTCDateTime, utcnow
 
 def _one_of(column: str, values: Iterable[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
-class Station(Base):
-    """A place where points are spent: 小蜜蜂驿站, 党群服务中心, 爱心超市. Clerks are
-    people holding role ``clerk`` granted on the station."""
-
-    __tablename__ = "station"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    address: Mapped[str] = mapped_column(String(200), default="")
-    lat: Mapped[float] = mapped_column(Float)  # GCJ-02
-    lng: Mapped[float] = mapped_column(Float)
-    opening_hours: Mapped[str] = mapped_column(String(200), default="")  # "周一至周五 9:00-17:00"
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class CatalogueItem(Base):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, Actor
 from points.errors import InvalidInput, NotFound
 from points.redemption import (
     AlreadyPickedUp,
@@ -19,7 +19,6 @@ from points.redemption import (
     read_qr_payload,
     redemption_transition,
 )
-from service.access import Actor
 from service.ledger.accounts import redeemed_sink_key, system_account
 from service.ledger.posting import resolve_hold
 from service.lifecycle import move_status

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from points.access import SERVICE_ROLES, Role
+from points.access import SERVICE_ROLES, Actor, Role
 from points.errors import Conflict, InvalidInput, NotFound
 from points.ledger import Phase, TransferKind
 from points.redemption import (
@@ -38,12 +38,12 @@ from points.redemption import (
     sign_qr_payload,
 )
 from points.tasks import NotInAudience
-from service.access import Actor
 from service.ledger.accounts import member_account, system_account
 from service.ledger.posting import TransferRequest, post, resolve_hold
 from service.lifecycle import move_status
+from service.organisation.models import Station
 from service.stations import stock
-from service.stations.models import CatalogueItem, Redemption, Station
+from service.stations.models import CatalogueItem, Redemption
 from service.unit_of_work import UnitOfWork
 
 ESCROW = "escrow:redemption"

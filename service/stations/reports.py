@@ -12,11 +12,10 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, Actor
 from points.calendar import local_date
 from points.errors import InvalidInput
 from points.redemption import RedemptionStatus
-from service.access import Actor
 from service.stations.catalogue import station_for
 from service.stations.models import Redemption
 

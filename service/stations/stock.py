@@ -8,10 +8,9 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, Actor
 from points.errors import Conflict, InvalidInput
 from points.redemption import OutOfStock
-from service.access import Actor
 from service.db import rows_changed
 from service.stations.catalogue import item_for
 from service.stations.models import CatalogueItem, StockMovement

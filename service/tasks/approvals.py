@@ -10,17 +10,16 @@ from decimal import Decimal
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from points.access import Action, Role, SelfApproval
+from points.access import Action, Actor, Role, SelfApproval, Target, place_prefixes, require
 from points.errors import DomainError, Forbidden, InvalidInput, NotFound
 from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
 from points.tasks import PARTICIPATION_TRANSITIONS, ParticipationAction, ParticipationStatus
-from service.access import Actor, Target, place_prefixes, require
-from service.households.links import link_households
 from service.ledger.models import Transfer
 from service.ledger.posting import reverse_source
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
+from service.tasks.households import link_households
 from service.tasks.models import Participation, Task
 from service.tasks.signups import move_participation, own_participation_and_task
 from service.unit_of_work import UnitOfWork

@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from points.access import Actor
 from points.checkin_code import (
     BadCheckinCode,
     CheckinCode,
@@ -42,7 +43,6 @@ from points.tasks import (
     check_in_window,
     hours_worked,
 )
-from service.access import Actor
 from service.auth.current import confirm_account, confirm_caller
 from service.auth.tokens import AccessClaims
 from service.db import commit_each_statement

@@ -11,11 +11,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.orm import Session
 
-from points.access import Action
+from points.access import Action, Actor, Target, can, place_prefixes, require
 from points.errors import Conflict, InvalidInput, NotFound
 from points.geo import check_point
 from points.lifecycle import transition
-from points.places import PlaceLevel, ancestor_ids, child_path
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import (
     OPEN_PARTICIPATION_STATES,
@@ -27,11 +26,9 @@ from points.tasks import (
     TaskAction,
     TaskStatus,
 )
-from service.access import Actor, Target, can, place_prefixes, require
 from service.demands.serving import servable_demand
 from service.lifecycle import move_status
-from service.organisation.models import Branch, Pairing
-from service.people.models import User
+from service.people.belonging import home_places
 from service.places.models import Place
 from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
@@ -168,45 +165,6 @@ def _visible(session: Session, actor: Actor, task: Task) -> bool:
         return False
     prefixes, above = home_places(session, actor.user_id)
     return any(path.startswith(p) for p in prefixes) or path in above
-
-
-def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
-    """Where a person's tasks are: their community, their branch's place, and the
-    communities their department is paired with (双报到); and every place above those,
-    whose tasks (a street's, say) concern them too."""
-    user = session.get(User, user_id)
-    prefixes: list[str] = []
-    if user is None:
-        return prefixes, set()
-    if user.residence_place_id is not None:
-        residence = _place(session, user.residence_place_id)
-        community = session.scalars(
-            select(Place).where(
-                Place.id.in_(ancestor_ids(residence.path)),
-                Place.level == PlaceLevel.COMMUNITY.value,
-            )
-        ).first()
-        prefixes.append((community or residence).path)
-    branch = session.get(Branch, user.home_branch_id) if user.home_branch_id else None
-    if branch is not None and branch.place_id is not None:
-        prefixes.append(_place(session, branch.place_id).path)
-    elif branch is not None:
-        prefixes += session.scalars(
-            select(Place.path)
-            .join(Pairing, Pairing.place_id == Place.id)
-            .where(Pairing.department_id == branch.department_id, Pairing.ended_on.is_(None))
-        ).all()
-    above = {path for prefix in prefixes for path in _paths_above(prefix)}
-    return prefixes, above
-
-
-def _paths_above(path: str) -> list[str]:
-    ids = ancestor_ids(path)
-    paths, current = [], None
-    for place_id in ids[:-1]:
-        current = child_path(current, place_id)
-        paths.append(current)
-    return paths
 
 
 def list_tasks(

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from points.access import serving_role
+from points.access import Actor, serving_role
 from points.errors import Conflict, NotFound
 from points.lifecycle import transition
 from points.tasks import (
@@ -21,7 +21,6 @@ from points.tasks import (
     check_audience,
     check_cancellable,
 )
-from service.access import Actor
 from service.db import rows_changed
 from service.lifecycle import move_status
 from service.tasks.board import get_task

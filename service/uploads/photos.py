@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from points.access import Actor
 from points.errors import InvalidInput, TooLarge
 from points.uploads import (
     MAX_PHOTOS_PER_SUBMISSION,
@@ -19,7 +20,6 @@ from points.uploads import (
     check_link,
     derive_key,
 )
-from service.access import Actor
 from service.unit_of_work import UnitOfWork
 from service.uploads.images import clean_photo
 from service.uploads.models import ParticipationPhoto, Upload

@@ -27,12 +27,12 @@ from service.db import utcnow
 from service.demands.models import Demand
 from service.households.models import Household, HouseholdVisit
 from service.ledger.models import Adjustment
-from service.organisation.models import Branch, Department, Pairing
+from service.organisation.models import Branch, Department, Pairing, Station
 from service.people.directory import ensure_grant
 from service.people.models import RoleGrant, User
 from service.places.tree import add_place
 from service.rules.models import RuleSetVersion
-from service.stations.models import CatalogueItem, Station
+from service.stations.models import CatalogueItem
 from service.stations.redemption import RedemptionPolicy, hold_redemption
 from service.tasks.models import Participation, Task
 from tests.ledger_helpers import credit

@@ -32,10 +32,11 @@ from points.rules import Category, TaskType, WorkUnit
 from points.tasks import CheckinMode, TaskStatus
 from service.db import utcnow
 from service.leaderboards.rebuild import Selection, regenerate
+from service.organisation.models import Station
 from service.people.directory import ensure_grant
 from service.people.models import User
 from service.places.tree import add_place
-from service.stations.models import CatalogueItem, Station
+from service.stations.models import CatalogueItem
 from service.tasks.models import Task
 from tests.all_at_once import all_at_once
 from tests.conftest import Backend

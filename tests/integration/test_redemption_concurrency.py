@@ -20,10 +20,11 @@ from service.auth.tokens import issue_access_token
 from service.db import utcnow
 from service.ledger.accounts import member_account
 from service.ledger.verify import verify
+from service.organisation.models import Station
 from service.people.directory import ensure_grant
 from service.people.models import User
 from service.places.tree import add_place
-from service.stations.models import CatalogueItem, Redemption, Station
+from service.stations.models import CatalogueItem, Redemption
 from service.stations.redemption import expire_due
 from service.unit_of_work import UnitOfWork
 from tests.all_at_once import all_at_once

@@ -10,20 +10,21 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from points.access import Role, ScopeType
+from points.access import Actor, Role, ScopeType
 from points.errors import DomainError, Forbidden, NotFound
 from points.places import PlaceLevel
 from points.redemption import derive_qr_key
-from service.access import Actor, load_actor
+from service.access import load_actor
 from service.ledger.accounts import member_account, redeemed_sink_key, system_account
 from service.ledger.models import LedgerAccount, Transfer
 from service.ledger.posting import resolve_hold
 from service.ledger.verify import verify
+from service.organisation.models import Station
 from service.people.directory import ensure_grant
 from service.people.models import User
 from service.places.tree import add_place
 from service.stations import redemption as redemption_module
-from service.stations.models import CatalogueItem, Redemption, Station, StockMovement
+from service.stations.models import CatalogueItem, Redemption, StockMovement
 from service.stations.pickups import hand_over
 from service.stations.redemption import (
     ESCROW,

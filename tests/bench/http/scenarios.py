@@ -38,7 +38,8 @@ from service.ledger.accounts import issuance_key, member_account, system_account
 from service.ledger.models import Transfer
 from service.ledger.posting import TransferRequest, post
 from service.ledger.verify import verify
-from service.stations.models import CatalogueItem, Redemption, Station
+from service.organisation.models import Station
+from service.stations.models import CatalogueItem, Redemption
 from service.tasks.models import Participation
 from tests.bench.http.baseline import (
     BASELINE_ACCOUNTS,

@@ -1,4 +1,5 @@
-"""The households a participation's work reached (敲门入户), linked on submit."""
+"""The households a participation's work reached (敲门入户), linked on submit: work of the
+tasks feature that reads the household register."""
 
 from __future__ import annotations
 

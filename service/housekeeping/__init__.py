@@ -1,0 +1,1 @@
+"""Nightly jobs that tidy what several features leave behind (photos nobody used)."""

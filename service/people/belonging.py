@@ -1,0 +1,58 @@
+"""Where a person belongs: the places whose tasks and demands concern them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from points.errors import NotFound
+from points.places import PlaceLevel, ancestor_ids, child_path
+from service.organisation.models import Branch, Pairing
+from service.people.models import User
+from service.places.models import Place
+
+
+def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
+    """Where a person's tasks are: their community, their branch's place, and the
+    communities their department is paired with (双报到); and every place above those,
+    whose tasks (a street's, say) concern them too."""
+    user = session.get(User, user_id)
+    prefixes: list[str] = []
+    if user is None:
+        return prefixes, set()
+    if user.residence_place_id is not None:
+        residence = _place(session, user.residence_place_id)
+        community = session.scalars(
+            select(Place).where(
+                Place.id.in_(ancestor_ids(residence.path)),
+                Place.level == PlaceLevel.COMMUNITY.value,
+            )
+        ).first()
+        prefixes.append((community or residence).path)
+    branch = session.get(Branch, user.home_branch_id) if user.home_branch_id else None
+    if branch is not None and branch.place_id is not None:
+        prefixes.append(_place(session, branch.place_id).path)
+    elif branch is not None:
+        prefixes += session.scalars(
+            select(Place.path)
+            .join(Pairing, Pairing.place_id == Place.id)
+            .where(Pairing.department_id == branch.department_id, Pairing.ended_on.is_(None))
+        ).all()
+    above = {path for prefix in prefixes for path in _paths_above(prefix)}
+    return prefixes, above
+
+
+def _place(session: Session, place_id: int) -> Place:
+    place = session.get(Place, place_id)
+    if place is None:
+        raise NotFound("place not found", errors={"org_id": ["no such place"]})
+    return place
+
+
+def _paths_above(path: str) -> list[str]:
+    ids = ancestor_ids(path)
+    paths, current = [], None
+    for place_id in ids[:-1]:
+        current = child_path(current, place_id)
+        paths.append(current)
+    return paths
