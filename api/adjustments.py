@@ -115,7 +115,7 @@ class Confirm(MethodView):
     @blp.response(200, AdjustmentSchema)
     def post(self, adjustment_id: int) -> Any:
         """Confirm someone else's adjustment: its transfer is posted now."""
-        return adjustments.confirm(
+        return adjustments.confirm_adjustment(
             extensions.unit_of_work(), current_actor(), adjustment_id, utcnow()
         )
 
@@ -125,7 +125,7 @@ class Reject(MethodView):
     @blp.arguments(ReasonSchema)
     @blp.response(200, AdjustmentSchema)
     def post(self, body: dict[str, Any], adjustment_id: int) -> Any:
-        return adjustments.reject(
+        return adjustments.reject_adjustment(
             extensions.unit_of_work(), current_actor(), adjustment_id, body["reason"], utcnow()
         )
 

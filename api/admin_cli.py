@@ -49,7 +49,7 @@ def create(
         openid=openid,
         username=username,
         password=password,
-        org_id=org_id,
+        place_id=org_id,
         root_name=root_name,
         root_level=PlaceLevel(root_level),
     )

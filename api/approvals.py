@@ -19,11 +19,11 @@ from service.db import utcnow
 from service.tasks.approvals import (
     Approved,
     approval_queue,
-    approve,
     approve_many,
-    reject,
+    approve_participation,
+    reject_participation,
     reverse_approval,
-    submit,
+    submit_participation,
 )
 from service.tasks.models import Participation
 
@@ -109,7 +109,7 @@ class Submit(MethodView):
     @blp.response(200, ReviewedParticipationSchema)
     def post(self, body: dict[str, Any], participation_id: int) -> Any:
         """Hand in the work after checking out: a note and, for counted work, the units."""
-        return submit(
+        return submit_participation(
             extensions.unit_of_work(),
             current_actor(),
             participation_id,
@@ -140,7 +140,9 @@ class Approve(MethodView):
     def post(self, participation_id: int) -> Approved:
         """Approve: points are credited by the rules in force, in the same transaction.
         Nobody approves their own work; approving twice is 409 and credits once."""
-        return approve(extensions.unit_of_work(), current_actor(), participation_id, utcnow())
+        return approve_participation(
+            extensions.unit_of_work(), current_actor(), participation_id, utcnow()
+        )
 
 
 @blp.route("/participations/<int:participation_id>/reject")
@@ -148,7 +150,7 @@ class Reject(MethodView):
     @blp.arguments(RejectSchema)
     @blp.response(200, ParticipationSchema)
     def post(self, body: dict[str, Any], participation_id: int) -> Any:
-        return reject(
+        return reject_participation(
             extensions.unit_of_work(), current_actor(), participation_id, body["reason"], utcnow()
         )
 

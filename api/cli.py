@@ -30,7 +30,7 @@ from api.points_cli import points
 from api.redemptions_cli import redemptions
 from api.uploads_cli import uploads
 from service.config import ConfigError, Settings
-from service.demo import seed_demo_world
+from service.demo.world import seed_demo_world
 from service.startup import check_database
 
 DEFAULT_GUNICORN_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"

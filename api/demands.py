@@ -99,7 +99,7 @@ class Demands(MethodView):
         offset = int_cursor(args["cursor"])
         status = args.get("status")
         wanted = DemandFilter(
-            status=DemandStatus(status) if status else None, org_id=args.get("org_id")
+            status=DemandStatus(status) if status else None, place_id=args.get("org_id")
         )
         rows = list_demands(
             extensions.session(), current_actor(), wanted, args["limit"] + 1, offset

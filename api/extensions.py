@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from api import rate_limits
 from service.config import Settings
 from service.db import configure_engine, engine_options
-from service.leaderboards.feed import Boards, LeaderboardFeed
+from service.leaderboards.boards import Boards
+from service.leaderboards.feed import LeaderboardFeed
 from service.models import Base
 from service.people.phones import PhoneVault
 from service.redis_connection import connect_redis

@@ -133,7 +133,7 @@ class Households(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Households in your scope (staff; members and volunteers where they serve)."""
         wanted = HouseholdFilter(
-            org_id=args.get("org_id"), q=args.get("q"), active=args.get("active")
+            place_id=args.get("org_id"), q=args.get("q"), active=args.get("active")
         )
         rows = list_households(
             extensions.session(),

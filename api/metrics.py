@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api import boundary, extensions
 from service import telemetry
 from service.db import utcnow
-from service.leaderboards.feed import outbox_lag
+from service.leaderboards.sweeper import outbox_lag
 
 # In multiprocess mode every metric writes to a file in this folder from its first
 # value on, some at import: a missing folder would stop any `lianxin` command.

@@ -128,7 +128,7 @@ class Pairings(MethodView):
     @blp.response(201, PairingSchema)
     def post(self, body: dict[str, Any]) -> Any:
         """Pair a department with a community from a date (结对共建)."""
-        return admin.pair(
+        return admin.pair_department(
             extensions.unit_of_work(),
             current_actor(),
             body["department_id"],

@@ -14,7 +14,7 @@ from api.pagination import PageArgs, int_cursor, page, page_schema
 from points.tasks import ParticipationStatus
 from service.db import utcnow
 from service.tasks.attendance import Position, check_in, check_out, checkin_code_for
-from service.tasks.signups import cancel, my_participations, sign_up
+from service.tasks.signups import cancel_sign_up, my_participations, sign_up
 
 blp = Blueprint(
     "participations",
@@ -83,7 +83,9 @@ class Cancel(MethodView):
     @blp.response(200, ParticipationSchema)
     def post(self, participation_id: int) -> Any:
         """Withdraw before the task starts; the place goes back to others."""
-        return cancel(extensions.unit_of_work(), current_actor(), participation_id, utcnow())
+        return cancel_sign_up(
+            extensions.unit_of_work(), current_actor(), participation_id, utcnow()
+        )
 
 
 @blp.route("/tasks/<int:task_id>/checkin-code")

@@ -19,10 +19,10 @@ from service.stations.redemption import (
     MAX_QUANTITY,
     RedemptionPolicy,
     RedemptionView,
-    cancel_redemption,
     hold_redemption,
     my_redemptions,
 )
+from service.stations.release import cancel_redemption
 
 blp = Blueprint("redemptions", __name__, url_prefix="/api/v1", description="Redemption (兑换)")
 

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from api import extensions
 from service.db import utcnow
-from service.stations.redemption import expire_due
+from service.stations.release import expire_due
 
 redemptions = AppGroup("redemptions", help="Scheduled jobs on redemptions (兑换).")
 

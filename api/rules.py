@@ -168,7 +168,7 @@ class RuleSets(MethodView):
     @blp.response(201, RuleSetSchema)
     def post(self, body: dict[str, Any]) -> Any:
         """Draft a new version of a place's rules (admins). The content must be valid."""
-        return rule_sets.draft(
+        return rule_sets.draft_rule_set(
             extensions.unit_of_work(),
             current_actor(),
             body["place_id"],
@@ -207,7 +207,7 @@ class Publish(MethodView):
     @blp.response(200, RuleSetSchema)
     def post(self, rule_set_id: int) -> Any:
         """Publish a draft: from its effective date it prices work at its place and below."""
-        return rule_sets.publish(extensions.unit_of_work(), current_actor(), rule_set_id)
+        return rule_sets.publish_rule_set(extensions.unit_of_work(), current_actor(), rule_set_id)
 
 
 @blp.route("/<int:rule_set_id>/simulate")
@@ -216,7 +216,7 @@ class Simulate(MethodView):
     @blp.response(200, EvaluationSchema)
     def post(self, body: dict[str, Any], rule_set_id: int) -> Any:
         """What this version would award for hypothetical work. Nothing is written."""
-        return rule_sets.simulate(
+        return rule_sets.simulate_rule_set(
             extensions.session(), current_actor(), rule_set_id, body["facts"], body["earned"]
         )
 

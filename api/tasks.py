@@ -94,7 +94,7 @@ class TaskListArgs(PageArgs):
             status=TaskStatus(data["status"]) if "status" in data else None,
             category=Category(data["category"]) if "category" in data else None,
             type=TaskType(data["type"]) if "type" in data else None,
-            org_id=data.get("org_id"),
+            place_id=data.get("org_id"),
             starts_from=data.get("starts_from"),
             starts_before=data.get("starts_before"),
             near=near,  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ class Role(StrEnum):
 class ScopeType(StrEnum):
     """What a grant is attached to; a grant covers that object's subtree."""
 
-    ORG = "org"  # a node of the place tree
+    PLACE = "org"  # a node of the place tree (the HTTP contract and stored grants say "org")
     DEPARTMENT = "department"
     BRANCH = "branch"
     STATION = "station"
@@ -153,7 +153,7 @@ class Actor:
 
 def covers(grant: Grant, target: Target) -> bool:
     match grant.scope_type:
-        case ScopeType.ORG:
+        case ScopeType.PLACE:
             if grant.scope_path is None:
                 return False
             if target.organisation_wide and grant.on_root:
@@ -187,6 +187,6 @@ def place_prefixes(actor: Actor, action: Action) -> list[str]:
         {
             g.scope_path
             for g in actor.grants
-            if g.scope_type is ScopeType.ORG and g.scope_path and allows(g.role, action)
+            if g.scope_type is ScopeType.PLACE and g.scope_path and allows(g.role, action)
         }
     )

@@ -45,7 +45,7 @@ class Period(StrEnum):
 
 
 class ScopeKind(StrEnum):
-    ORG = "org"  # a node of the place tree: the member's residence and everything above it
+    PLACE = "org"  # a node of the place tree: the residence and everything above it ("org:<id>")
     BRANCH = "branch"  # the member's party branch
     DEPT = "dept"  # the department that branch belongs to
 
@@ -244,7 +244,7 @@ def scopes_of(
     place_path: str | None, branch_id: int | None, department_id: int | None
 ) -> list[Scope]:
     """Every place from the residence up, the party branch, and its department."""
-    scopes = [Scope(ScopeKind.ORG, place_id) for place_id in ancestor_ids(place_path or "")]
+    scopes = [Scope(ScopeKind.PLACE, place_id) for place_id in ancestor_ids(place_path or "")]
     if branch_id is not None:
         scopes.append(Scope(ScopeKind.BRANCH, branch_id))
     if department_id is not None:

@@ -9,8 +9,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from points.access import Actor, Grant, Role, ScopeType
-from service.people.models import RoleGrant, User
-from service.places.models import Place
+from service.people.models import GRANT_TABLE, USER_TABLE
+from service.places.models import PLACE_TABLE
 
 
 @dataclass(frozen=True)
@@ -23,29 +23,27 @@ class Account:
     actor: Actor
 
 
-_USERS = User.__table__
-_GRANTS = RoleGrant.__table__
-_PLACES = Place.__table__
 # Built once, on the tables rather than the mapped classes: every authenticated request
 # runs it, and building a statement (or setting up an ORM query for plain columns)
 # costs more CPU than the round trip it makes.
 _ACCOUNT = (
     select(
-        _USERS.c.active,
-        _USERS.c.token_version,
-        _GRANTS.c.role,
-        _GRANTS.c.scope_type,
-        _GRANTS.c.scope_id,
-        _PLACES.c.path,
+        USER_TABLE.c.active,
+        USER_TABLE.c.token_version,
+        GRANT_TABLE.c.role,
+        GRANT_TABLE.c.scope_type,
+        GRANT_TABLE.c.scope_id,
+        PLACE_TABLE.c.path,
     )
     .select_from(
-        _USERS.outerjoin(_GRANTS, _GRANTS.c.user_id == _USERS.c.id).outerjoin(
-            _PLACES,
-            (_GRANTS.c.scope_type == ScopeType.ORG.value) & (_PLACES.c.id == _GRANTS.c.scope_id),
+        USER_TABLE.outerjoin(GRANT_TABLE, GRANT_TABLE.c.user_id == USER_TABLE.c.id).outerjoin(
+            PLACE_TABLE,
+            (GRANT_TABLE.c.scope_type == ScopeType.PLACE.value)
+            & (PLACE_TABLE.c.id == GRANT_TABLE.c.scope_id),
         )
     )
-    .where(_USERS.c.id == bindparam("user_id"))
-    .order_by(_GRANTS.c.id)
+    .where(USER_TABLE.c.id == bindparam("user_id"))
+    .order_by(GRANT_TABLE.c.id)
 )
 
 

@@ -147,6 +147,9 @@ class UnitOfWork:
     ) -> None:
         # After a commit this is a no-op; otherwise it discards the use case's work.
         self.session.rollback()
+        # Parts asked for before any statement began a transaction belong to none, so
+        # ending one did not forget them.
+        self.session.info.pop(_PARTS, None)
         self._events.clear()
         if self._options_before:
             self.session.execution_options = self._options_before.pop()

@@ -23,17 +23,17 @@ class NewAdmin:
     openid: str | None = None
     username: str | None = None
     password: str | None = None
-    org_id: int | None = None
+    place_id: int | None = None
     root_name: str | None = None
     root_level: PlaceLevel | None = None
 
 
 def _admin_place(uow: UnitOfWork, spec: NewAdmin) -> Place:
     session = uow.session
-    if spec.org_id is not None:
-        place = session.get(Place, spec.org_id)
+    if spec.place_id is not None:
+        place = session.get(Place, spec.place_id)
         if place is None:
-            raise NotFound(f"no place with id {spec.org_id}")
+            raise NotFound(f"no place with id {spec.place_id}")
         return place
     roots = list(session.scalars(select(Place).where(Place.parent_id.is_(None)).limit(2)))
     if spec.root_name:
@@ -63,6 +63,6 @@ def create_admin(uow: UnitOfWork, spec: NewAdmin) -> tuple[User, Place]:
                 raise InvalidInput("a console admin needs a password")
             user.password_hash = hash_password(spec.password)
         session.flush()
-        ensure_grant(session, user, Role.ADMIN, ScopeType.ORG, place.id)
+        ensure_grant(session, user, Role.ADMIN, ScopeType.PLACE, place.id)
         uow.commit()
         return user, place

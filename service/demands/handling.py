@@ -57,7 +57,7 @@ class Decided:
 @dataclass(frozen=True)
 class DemandFilter:
     status: DemandStatus | None = None
-    org_id: int | None = None
+    place_id: int | None = None
 
 
 def source_of(demand: Demand) -> str:
@@ -225,8 +225,8 @@ def list_demands(
     ]
     if wanted.status is not None:
         conditions.append(Demand.status == wanted.status.value)
-    if wanted.org_id is not None:
-        conditions.append(Place.path.startswith(_place(session, wanted.org_id).path))
+    if wanted.place_id is not None:
+        conditions.append(Place.path.startswith(_place(session, wanted.place_id).path))
     query = (
         select(Demand)
         .join(Place, Place.id == Demand.place_id)

@@ -41,7 +41,7 @@ class HouseholdChanges:
 
 @dataclass(frozen=True)
 class HouseholdFilter:
-    org_id: int | None = None
+    place_id: int | None = None
     q: str | None = None  # part of the door label or the head's name
     active: bool | None = None
 
@@ -139,8 +139,8 @@ def list_households(
     conditions: list[ColumnElement[bool]] = [
         or_(*(Place.path.startswith(prefix) for prefix in prefixes))
     ]
-    if wanted.org_id is not None:
-        conditions.append(Place.path.startswith(_place(session, wanted.org_id).path))
+    if wanted.place_id is not None:
+        conditions.append(Place.path.startswith(_place(session, wanted.place_id).path))
     if wanted.q:
         q = wanted.q.strip()
         conditions.append(

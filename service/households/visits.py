@@ -169,7 +169,7 @@ def reject_visit(
 
 
 def visit_queue(
-    session: Session, actor: Actor, org_id: int | None, limit: int, offset: int
+    session: Session, actor: Actor, place_id: int | None, limit: int, offset: int
 ) -> list[HouseholdVisit]:
     """Visits awaiting confirmation in the places the actor confirms for, oldest first."""
     prefixes = place_prefixes(actor, Action.MANAGE_HOUSEHOLDS)
@@ -187,8 +187,8 @@ def visit_queue(
         .offset(offset)
         .limit(limit)
     )
-    if org_id is not None:
-        root = session.get(Place, org_id)
+    if place_id is not None:
+        root = session.get(Place, place_id)
         if root is None:
             raise NotFound("place not found", errors={"org_id": ["no such place"]})
         query = query.where(Place.path.startswith(root.path))

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime, utcnow
@@ -25,3 +25,7 @@ class IdempotencyRecord(Base):
 
     # The index is the lock: a concurrent duplicate waits on it, then replays.
     __table_args__ = (UniqueConstraint("actor_id", "key"),)
+
+
+# The tables as Core sees them, for the statements hot paths build once.
+RECORD_TABLE = cast(Table, IdempotencyRecord.__table__)

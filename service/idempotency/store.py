@@ -13,15 +13,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from points.errors import Conflict, InvalidInput
 from service.db import rows_changed
-from service.idempotency.models import IdempotencyRecord
+from service.idempotency.models import RECORD_TABLE, IdempotencyRecord
 from service.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -69,22 +69,23 @@ def check_key(key: str) -> str:
 # Built once: every keyed request claims its key and stores its answer, and building a
 # statement costs more than running it. Core rather than ORM: the record is never
 # used as an object.
-_RECORDS = cast(Table, IdempotencyRecord.__table__)
 # A clash with the unique (actor, key) index inserts nothing and returns no id: a
 # concurrent first request is waited for on the index, as with a plain INSERT.
 _CLAIM = {
-    "postgresql": postgresql.insert(_RECORDS).on_conflict_do_nothing().returning(_RECORDS.c.id),
-    "sqlite": sqlite.insert(_RECORDS).on_conflict_do_nothing().returning(_RECORDS.c.id),
+    "postgresql": postgresql.insert(RECORD_TABLE)
+    .on_conflict_do_nothing()
+    .returning(RECORD_TABLE.c.id),
+    "sqlite": sqlite.insert(RECORD_TABLE).on_conflict_do_nothing().returning(RECORD_TABLE.c.id),
 }
-_FIND = select(_RECORDS.c.fingerprint, _RECORDS.c.status_code, _RECORDS.c.body).where(
-    _RECORDS.c.actor_id == bindparam("actor_id"), _RECORDS.c.key == bindparam("key")
+_FIND = select(RECORD_TABLE.c.fingerprint, RECORD_TABLE.c.status_code, RECORD_TABLE.c.body).where(
+    RECORD_TABLE.c.actor_id == bindparam("actor_id"), RECORD_TABLE.c.key == bindparam("key")
 )
 _ANSWER = (
-    update(_RECORDS)
-    .where(_RECORDS.c.id == bindparam("record_id"))
+    update(RECORD_TABLE)
+    .where(RECORD_TABLE.c.id == bindparam("record_id"))
     .values(
-        status_code=bindparam("status", type_=_RECORDS.c.status_code.type),
-        body=bindparam("response", type_=_RECORDS.c.body.type),
+        status_code=bindparam("status", type_=RECORD_TABLE.c.status_code.type),
+        body=bindparam("response", type_=RECORD_TABLE.c.body.type),
     )
 )
 

@@ -214,7 +214,7 @@ def _apply(session: Session, vault: PhoneVault, entry: RosterEntry, user: User |
     # A blank branch cell says nothing, rather than "leave the branch".
     if entry.branch_id is not None and user.home_branch_id != entry.branch_id:
         changes["home_branch_id"] = entry.branch_id
-    grant = (entry.role.value, ScopeType.ORG.value, entry.residence_id)
+    grant = (entry.role.value, ScopeType.PLACE.value, entry.residence_id)
     new_grant = grant not in {(g.role, g.scope_type, g.scope_id) for g in user.grants}
     moved = user.residence_place_id != entry.residence_id
     if not changes and not moved and not new_grant:
@@ -226,7 +226,7 @@ def _apply(session: Session, vault: PhoneVault, entry: RosterEntry, user: User |
             # The roles held at the old home move with the person, as PATCH /users does.
             move_home(user, entry.residence_id)
         if moved or new_grant:
-            ensure_grant(session, user, entry.role, ScopeType.ORG, entry.residence_id)
+            ensure_grant(session, user, entry.role, ScopeType.PLACE, entry.residence_id)
             # Tokens already issued carry the old roles.
             user.token_version = User.token_version + 1
     return Outcome.UPDATED
@@ -254,7 +254,7 @@ def _create(session: Session, vault: PhoneVault, entry: RosterEntry) -> None:
         {
             "user_id": user_id,
             "role": entry.role.value,
-            "scope_type": ScopeType.ORG.value,
+            "scope_type": ScopeType.PLACE.value,
             "scope_id": entry.residence_id,
         },
     )

@@ -33,7 +33,7 @@ from points.leaderboard import (
     user_of,
 )
 from service import telemetry
-from service.leaderboards.feed import Board, Boards
+from service.leaderboards.boards import Board, Boards
 from service.leaderboards.store import pairs
 from service.leaderboards.totals import ranked_board
 from service.ledger.accounts import currency as known_currency
@@ -180,13 +180,15 @@ def require_visible(session: Session, actor: Actor, scope: Scope) -> None:
     home = session.get(Place, me.residence_place_id) if me and me.residence_place_id else None
     my_branch = session.get(Branch, me.home_branch_id) if me and me.home_branch_id else None
     match scope.kind:
-        case ScopeKind.ORG:
+        case ScopeKind.PLACE:
             place = session.get(Place, scope.id)
             if place is None:
                 raise NotFound("leaderboard not found")
             mine = [home.path] if home else []
             mine += [
-                g.scope_path for g in actor.grants if g.scope_type is ScopeType.ORG and g.scope_path
+                g.scope_path
+                for g in actor.grants
+                if g.scope_type is ScopeType.PLACE and g.scope_path
             ]
             if any(place.path.startswith(p) or p.startswith(place.path) for p in mine):
                 return

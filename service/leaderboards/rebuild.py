@@ -28,21 +28,14 @@ from points.leaderboard import (
     period_of,
     user_of,
 )
-from service.leaderboards.feed import (
-    Board,
-    Boards,
-    BoardWriter,
-    SweepReport,
-    begin_snapshot,
-    catch_up,
-    mark_applied,
-    rebuild_board,
-    sweep,
-)
+from service.leaderboards.boards import Board, Boards
+from service.leaderboards.feed import mark_applied
 from service.leaderboards.members import members
 from service.leaderboards.reading import MISSING_BOARDS
 from service.leaderboards.store import applied_key
+from service.leaderboards.sweeper import SweepReport, sweep
 from service.leaderboards.totals import stream_earnings
+from service.leaderboards.writing import BoardWriter, begin_snapshot, catch_up, rebuild_board
 from service.ledger.models import Currency
 
 Progress = Callable[[int, int], None]  # (done, total) boards

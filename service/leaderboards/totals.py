@@ -73,7 +73,7 @@ def board_scores(
     if start is not None and end is not None:
         query = query.where(earnings.c.created_at >= start, earnings.c.created_at < end)
     match scope.kind:
-        case ScopeKind.ORG:
+        case ScopeKind.PLACE:
             root = session.scalar(select(Place.path).where(Place.id == scope.id))
             query = query.join(Place, Place.id == User.residence_place_id).where(
                 Place.path.startswith(root or "/none/", autoescape=True)

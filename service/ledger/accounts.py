@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, Table, bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from points.errors import NotFound
-from service.ledger.models import Currency, LedgerAccount
+from service.ledger.models import ACCOUNT_TABLE, CURRENCY_TABLE, LedgerAccount
 from service.unit_of_work import transaction_cache
 
 
@@ -41,13 +40,12 @@ class CurrencyFacts:
     expires_after_days: int | None
 
 
-_CURRENCY_TABLE = Currency.__table__
 _CURRENCY_ROWS = select(
-    _CURRENCY_TABLE.c.code,
-    _CURRENCY_TABLE.c.name,
-    _CURRENCY_TABLE.c.scale,
-    _CURRENCY_TABLE.c.spendable,
-    _CURRENCY_TABLE.c.expires_after_days,
+    CURRENCY_TABLE.c.code,
+    CURRENCY_TABLE.c.name,
+    CURRENCY_TABLE.c.scale,
+    CURRENCY_TABLE.c.spendable,
+    CURRENCY_TABLE.c.expires_after_days,
 )
 _KNOWN_CURRENCIES: WeakKeyDictionary[Engine, dict[str, CurrencyFacts]] = WeakKeyDictionary()
 
@@ -125,34 +123,33 @@ def _by_owner(session: Session) -> dict[tuple[str, int | None, str | None], Ledg
     return transaction_cache(session, "ledger.accounts_by_owner")
 
 
-_ACCOUNTS = cast(Table, LedgerAccount.__table__)
-_ISSUER = _ACCOUNTS.alias("issuer")
+_ISSUER = ACCOUNT_TABLE.alias("issuer")
 # Built once, as Core: every approval runs them. Only the member's rows are locked; the
 # system accounts named by ``beside`` come along unlocked (see ``posting``: their
 # totals change at COMMIT), saving a query of their own.
 _LOCK_MEMBER_ACCOUNTS = (
     select(
-        _ACCOUNTS.c.id,
-        _ACCOUNTS.c.currency,
-        _ACCOUNTS.c.no_overdraft,
+        ACCOUNT_TABLE.c.id,
+        ACCOUNT_TABLE.c.currency,
+        ACCOUNT_TABLE.c.no_overdraft,
         _ISSUER.c.id,
         _ISSUER.c.no_overdraft,
     )
     .outerjoin(
         _ISSUER,
         (_ISSUER.c.system_key == bindparam("beside"))
-        & (_ISSUER.c.currency == _ACCOUNTS.c.currency),
+        & (_ISSUER.c.currency == ACCOUNT_TABLE.c.currency),
     )
-    .where(_ACCOUNTS.c.user_id == bindparam("user_id"))
-    .order_by(_ACCOUNTS.c.id)
-    .with_for_update(of=_ACCOUNTS)
+    .where(ACCOUNT_TABLE.c.user_id == bindparam("user_id"))
+    .order_by(ACCOUNT_TABLE.c.id)
+    .with_for_update(of=ACCOUNT_TABLE)
 )
-_SYSTEM_ACCOUNTS = select(_ACCOUNTS.c.id, _ACCOUNTS.c.currency, _ACCOUNTS.c.no_overdraft).where(
-    _ACCOUNTS.c.system_key == bindparam("key")
-)
+_SYSTEM_ACCOUNTS = select(
+    ACCOUNT_TABLE.c.id, ACCOUNT_TABLE.c.currency, ACCOUNT_TABLE.c.no_overdraft
+).where(ACCOUNT_TABLE.c.system_key == bindparam("key"))
 _OPEN_MEMBER_ACCOUNT = {
-    "postgresql": postgresql.insert(_ACCOUNTS).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(_ACCOUNTS).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(ACCOUNT_TABLE).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(ACCOUNT_TABLE).on_conflict_do_nothing(),
 }
 
 

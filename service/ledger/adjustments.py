@@ -22,7 +22,8 @@ from points.lifecycle import transition
 from service.audit.log import record
 from service.ledger.accounts import currency, issuance_key, member_account, system_account
 from service.ledger.models import Adjustment, LedgerAccount, Transfer
-from service.ledger.posting import TransferRequest, post, reverse
+from service.ledger.posting import TransferRequest, post
+from service.ledger.reversals import reverse
 from service.lifecycle import move_status
 from service.organisation.models import Branch
 from service.people.admin import person_target
@@ -126,7 +127,9 @@ def request_adjustment(
         return adjustment
 
 
-def confirm(uow: UnitOfWork, actor: Actor, adjustment_id: int, now: datetime) -> Adjustment:
+def confirm_adjustment(
+    uow: UnitOfWork, actor: Actor, adjustment_id: int, now: datetime
+) -> Adjustment:
     with uow:
         session = uow.session
         adjustment, member = _pending(session, actor, adjustment_id)
@@ -146,7 +149,7 @@ def confirm(uow: UnitOfWork, actor: Actor, adjustment_id: int, now: datetime) ->
         return adjustment
 
 
-def reject(
+def reject_adjustment(
     uow: UnitOfWork, actor: Actor, adjustment_id: int, reason: str, now: datetime
 ) -> Adjustment:
     with uow:

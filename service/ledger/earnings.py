@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from sqlalchemy import Integer, Table, insert, literal_column, select
 from sqlalchemy.orm import Session
 
 from points.leaderboard import Member, scopes_of
 from points.ledger import EARNING, TransferKind
-from service.ledger.models import EarningEvent, Transfer
-from service.organisation.models import Branch
-from service.people.models import User
-from service.places.models import Place
+from service.ledger.models import EARNING_EVENT_TABLE, Transfer
+from service.organisation.models import BRANCH_TABLE
+from service.people.models import USER_TABLE
+from service.places.models import PLACE_TABLE
 from service.unit_of_work import UnitOfWork
 
 
@@ -62,20 +62,16 @@ class Written:
     member: Member
 
 
-_OUTBOX = cast(Table, EarningEvent.__table__)
-_USERS = cast(Table, User.__table__)
-_PLACES = cast(Table, Place.__table__)
-_BRANCHES = cast(Table, Branch.__table__)
-
-
 # The inserted row's member, named by hand: SQLAlchemy correlates subqueries into
 # enclosing SELECTs only, and would add the table to the subquery's own FROM.
-_ROW_MEMBER = literal_column(f"{_OUTBOX.name}.{_OUTBOX.c.user_id.name}", Integer)
+_ROW_MEMBER = literal_column(
+    f"{EARNING_EVENT_TABLE.name}.{EARNING_EVENT_TABLE.c.user_id.name}", Integer
+)
 
 
 def _of_member(column: Any) -> Any:
     """One fact about an inserted row's member, for the INSERT to return beside it."""
-    return select(column).where(_USERS.c.id == _ROW_MEMBER).scalar_subquery()
+    return select(column).where(USER_TABLE.c.id == _ROW_MEMBER).scalar_subquery()
 
 
 def _by_id(table: Table, column: Any, id: Any) -> Any:
@@ -86,14 +82,14 @@ def _by_id(table: Table, column: Any, id: Any) -> Any:
 # Built once: every earning runs it. The transfer id tells the rows returned apart, and
 # each comes back with whose boards it counts on (what ``members.members`` reads), so
 # applying the rows right after commit needs no read of its own.
-_INSERT = insert(_OUTBOX).returning(
-    _OUTBOX.c.id,
-    _OUTBOX.c.transfer_id,
-    _of_member(_USERS.c.name),
-    _by_id(_PLACES, _PLACES.c.path, _of_member(_USERS.c.residence_place_id)),
-    _of_member(_USERS.c.home_branch_id),
-    _by_id(_BRANCHES, _BRANCHES.c.department_id, _of_member(_USERS.c.home_branch_id)),
-    _of_member(_USERS.c.leaderboard_opt_out | _USERS.c.leaderboard_banned),
+_INSERT = insert(EARNING_EVENT_TABLE).returning(
+    EARNING_EVENT_TABLE.c.id,
+    EARNING_EVENT_TABLE.c.transfer_id,
+    _of_member(USER_TABLE.c.name),
+    _by_id(PLACE_TABLE, PLACE_TABLE.c.path, _of_member(USER_TABLE.c.residence_place_id)),
+    _of_member(USER_TABLE.c.home_branch_id),
+    _by_id(BRANCH_TABLE, BRANCH_TABLE.c.department_id, _of_member(USER_TABLE.c.home_branch_id)),
+    _of_member(USER_TABLE.c.leaderboard_opt_out | USER_TABLE.c.leaderboard_banned),
 )
 
 

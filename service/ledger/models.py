@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -10,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -201,3 +203,10 @@ class EarningEvent(Base):
             sqlite_where=text("applied_at IS NULL"),
         ),
     )
+
+
+# The tables as Core sees them, for the statements hot paths build once.
+CURRENCY_TABLE = cast(Table, Currency.__table__)
+EARNING_EVENT_TABLE = cast(Table, EarningEvent.__table__)
+ACCOUNT_TABLE = cast(Table, LedgerAccount.__table__)
+TRANSFER_TABLE = cast(Table, Transfer.__table__)

@@ -25,20 +25,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, inspect, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from points.errors import Conflict, InvalidInput, NotFound
 from points.ledger import (
-    REVERSIBLE,
     AlreadyResolved,
     AlreadyReversed,
     IdempotencyKeyReused,
     InsufficientBalance,
-    NotReversible,
     Phase,
     Totals,
     TransferKind,
@@ -48,7 +46,7 @@ from service import telemetry
 from service.db import rows_changed, utcnow
 from service.ledger import earnings, lots
 from service.ledger.accounts import LOCKED, AccountRef, account_ref
-from service.ledger.models import LedgerAccount, Transfer
+from service.ledger.models import ACCOUNT_TABLE, TRANSFER_TABLE, Transfer
 from service.unit_of_work import run_before_commit, transaction_cache
 
 
@@ -104,13 +102,12 @@ def post(session: Session, request: TransferRequest) -> Transfer:
     return post_many(session, [request])[0]
 
 
-_TRANSFERS = cast(Table, Transfer.__table__)
 # Built once, as Core: every transfer runs it, and building one costs more than running
 # it. ``ON CONFLICT DO NOTHING``: a request whose key is taken gets no row back.
 _INSERT_TRANSFERS = {
-    name: insert(_TRANSFERS)
+    name: insert(TRANSFER_TABLE)
     .on_conflict_do_nothing()
-    .returning(_TRANSFERS.c.id, _TRANSFERS.c.idempotency_key)
+    .returning(TRANSFER_TABLE.c.id, TRANSFER_TABLE.c.idempotency_key)
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
 
@@ -253,25 +250,24 @@ class _Moves:
         self.now.clear()
 
 
-_ACCOUNTS = cast(Table, LedgerAccount.__table__)
 # Built once: every transfer runs them, and building one costs more than running it.
 _ADD = (
-    update(_ACCOUNTS)
-    .where(_ACCOUNTS.c.id == bindparam("account_id"))
+    update(ACCOUNT_TABLE)
+    .where(ACCOUNT_TABLE.c.id == bindparam("account_id"))
     .values(
-        debits_pending=_ACCOUNTS.c.debits_pending + bindparam("debits_pending"),
-        debits_posted=_ACCOUNTS.c.debits_posted + bindparam("debits_posted"),
-        credits_pending=_ACCOUNTS.c.credits_pending + bindparam("credits_pending"),
-        credits_posted=_ACCOUNTS.c.credits_posted + bindparam("credits_posted"),
+        debits_pending=ACCOUNT_TABLE.c.debits_pending + bindparam("debits_pending"),
+        debits_posted=ACCOUNT_TABLE.c.debits_posted + bindparam("debits_posted"),
+        credits_pending=ACCOUNT_TABLE.c.credits_pending + bindparam("credits_pending"),
+        credits_posted=ACCOUNT_TABLE.c.credits_posted + bindparam("credits_posted"),
     )
 )
 # After the change the account is still within its limit.
 _ADD_WITHIN_LIMIT = _ADD.where(
-    _ACCOUNTS.c.debits_posted
+    ACCOUNT_TABLE.c.debits_posted
     + bindparam("debits_posted")
-    + _ACCOUNTS.c.debits_pending
+    + ACCOUNT_TABLE.c.debits_pending
     + bindparam("debits_pending")
-    <= _ACCOUNTS.c.credits_posted + bindparam("credits_posted")
+    <= ACCOUNT_TABLE.c.credits_posted + bindparam("credits_posted")
 )
 
 
@@ -293,104 +289,3 @@ def _apply_deferred(session: Session) -> None:
         params = [_params(account_id, deferred[account_id]) for account_id in sorted(deferred)]
         session.execute(_ADD, params)
         deferred.clear()
-
-
-def resolve_hold(
-    session: Session,
-    pending_id: int,
-    *,
-    hand_over: bool,
-    actor_id: int | None,
-    key: str,
-    settle_to: int | None = None,
-) -> Transfer:
-    """Post a pending transfer (the goods were handed over) or void it (cancelled or
-    expired). Either happens once.
-
-    A hold reserves points in an escrow account; ``settle_to`` (with ``hand_over``)
-    then moves them on from escrow to where they end up (``sink:redeemed:<station>``),
-    as a second posted transfer keyed ``<key>:settle``. Two transfers rather than one
-    post to another account, so every pending total still resolves on the account it
-    was reserved on and ``ledger verify`` needs no special case."""
-    pending = session.get(Transfer, pending_id)
-    if pending is None or pending.phase != Phase.PENDING:
-        raise NotFound("no such hold")
-    resolved = post(
-        session,
-        TransferRequest(
-            idempotency_key=key,
-            kind=TransferKind.REDEEM_POST if hand_over else TransferKind.REDEEM_VOID,
-            phase=Phase.POST_PENDING if hand_over else Phase.VOID_PENDING,
-            currency=pending.currency,
-            debit_account_id=pending.debit_account_id,
-            credit_account_id=pending.credit_account_id,
-            amount=pending.amount,
-            pending_id=pending.id,
-            source=pending.source,
-            actor_id=actor_id,
-        ),
-    )
-    if hand_over and settle_to is not None:
-        post(
-            session,
-            TransferRequest(
-                idempotency_key=f"{key}:settle",
-                kind=TransferKind.REDEEM_POST,
-                currency=pending.currency,
-                debit_account_id=pending.credit_account_id,
-                credit_account_id=settle_to,
-                amount=pending.amount,
-                source=pending.source,
-                actor_id=actor_id,
-                explanation=f"settles hold {pending.id}",
-            ),
-        )
-    return resolved
-
-
-def reverse(session: Session, transfer_id: int, *, actor_id: int | None, reason: str) -> Transfer:
-    """Undo a transfer with its mirror image. Fails, changing nothing, if the points
-    were spent meanwhile (balances never go below zero)."""
-    original = session.get(Transfer, transfer_id)
-    if original is None:
-        raise NotFound("no such transfer")
-    if TransferKind(original.kind) not in REVERSIBLE:
-        raise NotReversible(f"a {original.kind} transfer cannot be reversed")
-    # Said plainly rather than replayed: a second person reversing the same transfer
-    # should hear it was done. (Two at the same instant still meet the unique key.)
-    done = session.scalar(select(Transfer.id).where(Transfer.reverses_id == original.id))
-    if done is not None:
-        raise AlreadyReversed(f"transfer {original.id} was already reversed by transfer {done}")
-    return post(
-        session,
-        TransferRequest(
-            idempotency_key=f"reverse:{original.id}",
-            kind=TransferKind.REVERSE,
-            currency=original.currency,
-            debit_account_id=original.credit_account_id,
-            credit_account_id=original.debit_account_id,
-            amount=original.amount,
-            reverses_id=original.id,
-            source=original.source,
-            actor_id=actor_id,
-            explanation=f"reverses transfer {original.id}: {reason}",
-        ),
-    )
-
-
-def reverse_source(
-    session: Session, source: str, *, actor_id: int | None, reason: str
-) -> list[Transfer]:
-    """Reverse every reversible transfer of one business source (an approved
-    participation, say) that isn't reversed yet."""
-    already = select(Transfer.reverses_id).where(Transfer.reverses_id.is_not(None))
-    originals = session.scalars(
-        select(Transfer)
-        .where(
-            Transfer.source == source,
-            Transfer.kind.in_([kind.value for kind in REVERSIBLE]),
-            Transfer.id.not_in(already),
-        )
-        .order_by(Transfer.id)
-    ).all()
-    return [reverse(session, t.id, actor_id=actor_id, reason=reason) for t in originals]

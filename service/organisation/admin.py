@@ -116,7 +116,7 @@ def list_pairings(session: Session, department_id: int | None = None) -> list[Pa
     return list(session.scalars(query))
 
 
-def pair(
+def pair_department(
     uow: UnitOfWork, actor: Actor, department_id: int, place_id: int, started_on: date
 ) -> Pairing:
     with uow:

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime, utcnow
@@ -71,3 +81,8 @@ class Station(Base):
     opening_hours: Mapped[str] = mapped_column(String(200), default="")  # "周一至周五 9:00-17:00"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# The tables as Core sees them, for the statements hot paths build once.
+BRANCH_TABLE = cast(Table, Branch.__table__)
+STATION_TABLE = cast(Table, Station.__table__)

@@ -62,7 +62,7 @@ def get_person(session: Session, actor: Actor, user_id: int) -> User:
 
 def _scope_target(session: Session, scope_type: ScopeType, scope_id: int) -> Target:
     match scope_type:
-        case ScopeType.ORG:
+        case ScopeType.PLACE:
             place = session.get(Place, scope_id)
             if place is None:
                 raise NotFound("place not found", errors={"scope_id": ["no such place"]})
@@ -158,7 +158,7 @@ def update_person(uow: UnitOfWork, actor: Actor, user_id: int, changes: PersonCh
 
 def _move_residence(uow: UnitOfWork, actor: Actor, user: User, place_id: int) -> None:
     session = uow.session
-    target = _scope_target(session, ScopeType.ORG, place_id)
+    target = _scope_target(session, ScopeType.PLACE, place_id)
     _require_may_grant(actor, Role.RESIDENT, target)
     move_home(user, place_id)
     bump_token_version(session, user.id)

@@ -44,7 +44,7 @@ def move_home(user: User, place_id: int) -> None:
     user.residence_place_id = place_id
     for grant in user.grants:
         if (
-            grant.scope_type == ScopeType.ORG
+            grant.scope_type == ScopeType.PLACE
             and grant.scope_id == old
             and Role(grant.role) in SERVICE_ROLES
         ):

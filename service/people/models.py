@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -9,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     false,
     text,
@@ -91,3 +93,8 @@ class RoleGrant(Base):
         CheckConstraint(_one_of("role", Role), name="role"),
         CheckConstraint(_one_of("scope_type", ScopeType), name="scope_type"),
     )
+
+
+# The tables as Core sees them, for the statements hot paths build once.
+GRANT_TABLE = cast(Table, RoleGrant.__table__)
+USER_TABLE = cast(Table, User.__table__)

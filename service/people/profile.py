@@ -72,4 +72,4 @@ def _choose_residence(uow: UnitOfWork, user: User, place_id: int) -> None:
             errors={"residence_place_id": ["must be a community, grid or building"]},
         )
     user.residence_place_id = place.id
-    ensure_grant(uow.session, user, Role.RESIDENT, ScopeType.ORG, place.id)
+    ensure_grant(uow.session, user, Role.RESIDENT, ScopeType.PLACE, place.id)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from points.places import PlaceLevel
@@ -34,3 +35,7 @@ class Place(Base):
     @property
     def place_level(self) -> PlaceLevel:
         return PlaceLevel(self.level)
+
+
+# The tables as Core sees them, for the statements hot paths build once.
+PLACE_TABLE = cast(Table, Place.__table__)

@@ -93,7 +93,7 @@ def list_versions(session: Session, actor: Actor, place_id: int) -> list[RuleSet
     )
 
 
-def draft(
+def draft_rule_set(
     uow: UnitOfWork,
     actor: Actor,
     place_id: int,
@@ -166,7 +166,7 @@ def change_draft(
         return version
 
 
-def publish(uow: UnitOfWork, actor: Actor, rule_set_id: int) -> RuleSetVersion:
+def publish_rule_set(uow: UnitOfWork, actor: Actor, rule_set_id: int) -> RuleSetVersion:
     with uow:
         session = uow.session
         version = _draft_to_change(session, actor, rule_set_id)
@@ -179,7 +179,7 @@ def publish(uow: UnitOfWork, actor: Actor, rule_set_id: int) -> RuleSetVersion:
         return version
 
 
-def simulate(
+def simulate_rule_set(
     session: Session,
     actor: Actor,
     rule_set_id: int,

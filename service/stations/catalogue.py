@@ -129,7 +129,7 @@ def list_stations(
     actor: Actor,
     *,
     near: tuple[float, float] | None,
-    org_id: int | None,
+    place_id: int | None,
     limit: int,
     offset: int,
 ) -> list[StationView]:
@@ -152,8 +152,8 @@ def list_stations(
             )
         )
     )
-    if org_id is not None:
-        query = query.where(Place.path.startswith(_place(session, org_id).path))
+    if place_id is not None:
+        query = query.where(Place.path.startswith(_place(session, place_id).path))
     if near is not None:
         lat, lng = near
         check_point(lat, lng)

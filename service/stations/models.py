@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     text,
 )
@@ -112,3 +114,8 @@ class Redemption(Base):
         Index("ix_redemption_status_expires", "status", "expires_at"),
         Index("ix_redemption_station_fulfilled", "station_id", "fulfilled_at"),
     )
+
+
+# The tables as Core sees them, for the statements hot paths build once.
+ITEM_TABLE = cast(Table, CatalogueItem.__table__)
+REDEMPTION_TABLE = cast(Table, Redemption.__table__)

@@ -20,7 +20,7 @@ from points.redemption import (
     redemption_transition,
 )
 from service.ledger.accounts import redeemed_sink_key, system_account
-from service.ledger.posting import resolve_hold
+from service.ledger.holds import resolve_hold
 from service.lifecycle import move_status
 from service.stations.catalogue import station_for
 from service.stations.models import Redemption

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,23 +28,19 @@ from points.redemption import (
     ItemInactive,
     LimitPeriod,
     OutOfStock,
-    RedemptionAction,
     RedemptionStatus,
     check_limit,
     check_open_holds,
     new_pickup_code,
     period_start,
-    redemption_transition,
     sign_qr_payload,
 )
 from points.tasks import NotInAudience
 from service.ledger.accounts import member_account, system_account
-from service.ledger.posting import TransferRequest, post, resolve_hold
-from service.lifecycle import move_status
-from service.organisation.models import Station
+from service.ledger.posting import TransferRequest, post
+from service.organisation.models import STATION_TABLE
 from service.stations import stock
-from service.stations.models import CatalogueItem, Redemption
-from service.unit_of_work import UnitOfWork
+from service.stations.models import ITEM_TABLE, REDEMPTION_TABLE, Redemption
 
 ESCROW = "escrow:redemption"
 MAX_QUANTITY = 99
@@ -86,42 +82,41 @@ def hold_key(redemption_id: int) -> str:
 
 # Built once: a redemption runs each of these, and building a statement costs more
 # than running it. Core rather than ORM: none of these rows is used as an object.
-_ITEMS = cast(Table, CatalogueItem.__table__)
-_STATIONS = cast(Table, Station.__table__)
-_REDEMPTIONS = cast(Table, Redemption.__table__)
 
 _REDEEMABLE = (
     select(
-        _ITEMS.c.station_id,
-        _ITEMS.c.name,
-        _ITEMS.c.price,
-        _ITEMS.c.currency,
-        _ITEMS.c.stock,
-        _ITEMS.c.per_member_limit,
-        _ITEMS.c.limit_period,
-        _ITEMS.c.audience,
-        _ITEMS.c.active,
-        _ITEMS.c.available_from,
-        _ITEMS.c.available_until,
-        _STATIONS.c.active.label("station_active"),
+        ITEM_TABLE.c.station_id,
+        ITEM_TABLE.c.name,
+        ITEM_TABLE.c.price,
+        ITEM_TABLE.c.currency,
+        ITEM_TABLE.c.stock,
+        ITEM_TABLE.c.per_member_limit,
+        ITEM_TABLE.c.limit_period,
+        ITEM_TABLE.c.audience,
+        ITEM_TABLE.c.active,
+        ITEM_TABLE.c.available_from,
+        ITEM_TABLE.c.available_until,
+        STATION_TABLE.c.active.label("station_active"),
     )
-    .join(_STATIONS, _STATIONS.c.id == _ITEMS.c.station_id)
-    .where(_ITEMS.c.id == bindparam("item_id"))
+    .join(STATION_TABLE, STATION_TABLE.c.id == ITEM_TABLE.c.station_id)
+    .where(ITEM_TABLE.c.id == bindparam("item_id"))
 )
 
 # A code already taken by an open hold at the station meets the partial unique index:
 # nothing is inserted and no id comes back, and another code is drawn.
 _INSERT = {
-    "postgresql": postgresql.insert(_REDEMPTIONS)
+    "postgresql": postgresql.insert(REDEMPTION_TABLE)
     .on_conflict_do_nothing()
-    .returning(_REDEMPTIONS.c.id),
-    "sqlite": sqlite.insert(_REDEMPTIONS).on_conflict_do_nothing().returning(_REDEMPTIONS.c.id),
+    .returning(REDEMPTION_TABLE.c.id),
+    "sqlite": sqlite.insert(REDEMPTION_TABLE)
+    .on_conflict_do_nothing()
+    .returning(REDEMPTION_TABLE.c.id),
 }
 
 # The member's redemptions, the one being made included (it is inserted by then). An
 # alias, so that inside the UPDATE below they are counted from the table rather than
 # correlated to the row being changed.
-_MINE = _REDEMPTIONS.alias("mine")
+_MINE = REDEMPTION_TABLE.alias("mine")
 _HELD = RedemptionStatus.HELD.value
 _OPEN_HOLDS = (
     select(func.count())
@@ -142,8 +137,8 @@ _THIS_PERIOD = (
 # hold has locked the member's account, so two of their requests can't both count
 # "one left". (No parameter is named after a column: an UPDATE would SET it.)
 _LINK_AND_COUNT = (
-    update(_REDEMPTIONS)
-    .where(_REDEMPTIONS.c.id == bindparam("redemption_id"))
+    update(REDEMPTION_TABLE)
+    .where(REDEMPTION_TABLE.c.id == bindparam("redemption_id"))
     .values(hold_transfer_id=bindparam("hold_id"))
     .returning(_OPEN_HOLDS.label("open_holds"), _THIS_PERIOD.label("this_period"))
 )
@@ -247,78 +242,6 @@ def hold_redemption(
     session.flush()
     stock.take(session, item_id, quantity)
     return view(Redemption(id=redemption_id, hold_transfer_id=hold.id, **row), policy)
-
-
-def _release(
-    session: Session,
-    redemption: Redemption,
-    action: RedemptionAction,
-    actor_id: int | None,
-    now: datetime,
-) -> None:
-    """Cancel or expire: close the hold, put the goods back, void the points' hold."""
-    target = redemption_transition(RedemptionStatus(redemption.status), action)
-    if not move_status(
-        session, Redemption, redemption.id, RedemptionStatus.HELD, target, closed_at=now
-    ):
-        raise RedemptionChanged("this redemption changed a moment ago; reload it")
-    if redemption.hold_transfer_id is not None:
-        resolve_hold(
-            session,
-            redemption.hold_transfer_id,
-            hand_over=False,
-            actor_id=actor_id,
-            key=f"redeem_void:redemption:{redemption.id}",
-        )
-    stock.give_back(session, redemption.item_id, redemption.quantity)
-
-
-def cancel_redemption(
-    uow: UnitOfWork, actor: Actor, redemption_id: int, now: datetime, policy: RedemptionPolicy
-) -> RedemptionView:
-    with uow:
-        session = uow.session
-        redemption = session.get(Redemption, redemption_id)
-        if redemption is None or redemption.user_id != actor.user_id:
-            raise NotFound("redemption not found")
-        _release(session, redemption, RedemptionAction.CANCEL, actor.user_id, now)
-        uow.commit()
-        session.refresh(redemption)
-        return view(redemption, policy)
-
-
-def expire_due(uow: UnitOfWork, now: datetime, batch: int = 200) -> int:
-    """Release every hold past its expiry; safe to run again, or alongside pickups and
-    cancels (whichever moves a redemption first wins, the other leaves it).
-
-    One transaction per redemption: a batch in one transaction would keep the escrow
-    account locked while taking the next item's stock, against the lock order."""
-    expired = 0
-    with uow:
-        session = uow.session
-        while True:
-            due = list(
-                session.scalars(
-                    select(Redemption)
-                    .where(
-                        Redemption.status == RedemptionStatus.HELD.value,
-                        Redemption.expires_at <= now,
-                    )
-                    .order_by(Redemption.expires_at, Redemption.id)
-                    .limit(batch)
-                )
-            )
-            uow.commit()
-            for redemption in due:
-                try:
-                    _release(session, redemption, RedemptionAction.EXPIRE, None, now)
-                except RedemptionChanged:
-                    session.rollback()
-                    continue
-                uow.commit()
-                expired += 1
-            if len(due) < batch:
-                return expired
 
 
 def my_redemptions(

@@ -3,9 +3,7 @@ left, given back when a hold ends unclaimed, and adjusted by hand with a reason.
 
 from __future__ import annotations
 
-from typing import cast
-
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from points.access import Action, Actor
@@ -13,7 +11,7 @@ from points.errors import Conflict, InvalidInput
 from points.redemption import OutOfStock
 from service.db import rows_changed
 from service.stations.catalogue import item_for
-from service.stations.models import CatalogueItem, StockMovement
+from service.stations.models import ITEM_TABLE, CatalogueItem, StockMovement
 from service.unit_of_work import UnitOfWork
 
 
@@ -25,16 +23,15 @@ class NotEnoughStock(Conflict):
 
 # Built once, as Core: every redemption, cancel and expiry runs one of them, and
 # building a statement costs more than running it.
-_ITEMS = cast(Table, CatalogueItem.__table__)
 _GIVE_BACK = (
-    update(_ITEMS)
-    .where(_ITEMS.c.id == bindparam("item_id"))
-    .values(stock=_ITEMS.c.stock + bindparam("quantity"))
+    update(ITEM_TABLE)
+    .where(ITEM_TABLE.c.id == bindparam("item_id"))
+    .values(stock=ITEM_TABLE.c.stock + bindparam("quantity"))
 )
 _TAKE = (
-    update(_ITEMS)
-    .where(_ITEMS.c.id == bindparam("item_id"), _ITEMS.c.stock >= bindparam("quantity"))
-    .values(stock=_ITEMS.c.stock - bindparam("quantity"))
+    update(ITEM_TABLE)
+    .where(ITEM_TABLE.c.id == bindparam("item_id"), ITEM_TABLE.c.stock >= bindparam("quantity"))
+    .values(stock=ITEM_TABLE.c.stock - bindparam("quantity"))
 )
 
 

@@ -16,7 +16,7 @@ from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
 from points.tasks import PARTICIPATION_TRANSITIONS, ParticipationAction, ParticipationStatus
 from service.ledger.models import Transfer
-from service.ledger.posting import reverse_source
+from service.ledger.reversals import reverse_source
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.tasks.households import link_households
@@ -32,7 +32,7 @@ class Approved:
     transfers: list[Transfer]
 
 
-def submit(
+def submit_participation(
     uow: UnitOfWork,
     actor: Actor,
     participation_id: int,
@@ -140,7 +140,9 @@ def _decide(
     return reviewed
 
 
-def approve(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Approved:
+def approve_participation(
+    uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime
+) -> Approved:
     with uow:
         session = uow.session
         reviewed = _decide(session, actor, participation_id, ParticipationAction.APPROVE, now)
@@ -173,7 +175,7 @@ def _facts(task: _TaskFacts, participation: Participation) -> Facts:
     )
 
 
-def reject(
+def reject_participation(
     uow: UnitOfWork, actor: Actor, participation_id: int, reason: str, now: datetime
 ) -> Participation:
     with uow:
@@ -200,7 +202,9 @@ def approve_many(uow: UnitOfWork, actor: Actor, ids: list[int], now: datetime) -
     for participation_id in dict.fromkeys(ids):
         try:
             outcomes.append(
-                BulkOutcome(participation_id, approve(uow, actor, participation_id, now), None)
+                BulkOutcome(
+                    participation_id, approve_participation(uow, actor, participation_id, now), None
+                )
             )
         except DomainError as error:
             outcomes.append(BulkOutcome(participation_id, None, error))
@@ -208,7 +212,7 @@ def approve_many(uow: UnitOfWork, actor: Actor, ids: list[int], now: datetime) -
 
 
 def approval_queue(
-    session: Session, actor: Actor, org_id: int | None, limit: int, offset: int
+    session: Session, actor: Actor, place_id: int | None, limit: int, offset: int
 ) -> list[Participation]:
     """Submitted work in the places the actor approves for, oldest first."""
     prefixes = place_prefixes(actor, Action.MANAGE_TASKS)
@@ -227,8 +231,8 @@ def approval_queue(
         .offset(offset)
         .limit(limit)
     )
-    if org_id is not None:
-        root = session.get(Place, org_id)
+    if place_id is not None:
+        root = session.get(Place, place_id)
         if root is None:
             raise NotFound("place not found", errors={"org_id": ["no such place"]})
         query = query.where(Place.path.startswith(root.path))

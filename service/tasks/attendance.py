@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from points.access import Actor
@@ -46,9 +46,9 @@ from points.tasks import (
 from service.auth.current import confirm_account, confirm_caller
 from service.auth.tokens import AccessClaims
 from service.db import commit_each_statement
-from service.people.models import User
+from service.people.models import USER_TABLE
 from service.tasks.board import staff_task
-from service.tasks.models import Participation, Task
+from service.tasks.models import PARTICIPATION_TABLE, TASK_TABLE, Participation
 from service.tasks.signups import (
     move_participation,
     move_participation_by_id,
@@ -154,7 +154,7 @@ def read_for_checkin(session: Session, participation_id: int, user_id: int) -> _
 
 def participation_of(found: _Found) -> dict[str, Any]:
     """The participation's own columns of a ``read_for_checkin`` row."""
-    return {column.key: found._mapping[column] for column in _PARTICIPATION.c}
+    return {column.key: found._mapping[column] for column in PARTICIPATION_TABLE.c}
 
 
 def _require_inputs(mode: CheckinMode, position: Position, code: str | None) -> None:
@@ -192,10 +192,12 @@ def _count_failure(session: Session, found: _Found, refused: Exception) -> None:
     if failed >= REPEATED_FAILURES_AT:
         flags.add(Flag.REPEATED_FAILURES.value)
     session.execute(
-        update(_PARTICIPATION)
-        .where(_PARTICIPATION.c.id == found.id)
+        update(PARTICIPATION_TABLE)
+        .where(PARTICIPATION_TABLE.c.id == found.id)
         # Counted in SQL: two refused attempts at once both count.
-        .values(failed_checkins=_PARTICIPATION.c.failed_checkins + 1, flags=sorted(flags), **values)
+        .values(
+            failed_checkins=PARTICIPATION_TABLE.c.failed_checkins + 1, flags=sorted(flags), **values
+        )
     )
 
 
@@ -214,50 +216,47 @@ def _travelled_impossibly(found: _Found, now: datetime) -> bool:
     )
 
 
-_PARTICIPATION = cast(Table, Participation.__table__)
-_TASK = cast(Table, Task.__table__)
-_ACCOUNT = cast(Table, User.__table__)
-_earlier = _PARTICIPATION.alias("earlier")
-_previous = _PARTICIPATION.alias("previous")
-_previous_task = _TASK.alias("previous_task")
+_earlier = PARTICIPATION_TABLE.alias("earlier")
+_previous = PARTICIPATION_TABLE.alias("previous")
+_previous_task = TASK_TABLE.alias("previous_task")
 # read_for_checkin's query, built once.
 _CHECKIN = (
     select(
-        *_PARTICIPATION.c,
-        _TASK.c.lat.label("task_lat"),
-        _TASK.c.lng.label("task_lng"),
-        _TASK.c.radius_m.label("task_radius_m"),
-        _TASK.c.starts_at.label("task_starts_at"),
-        _TASK.c.ends_at.label("task_ends_at"),
-        _TASK.c.checkin_mode.label("task_checkin_mode"),
-        _ACCOUNT.c.active.label("account_active"),
-        _ACCOUNT.c.token_version.label("account_token_version"),
+        *PARTICIPATION_TABLE.c,
+        TASK_TABLE.c.lat.label("task_lat"),
+        TASK_TABLE.c.lng.label("task_lng"),
+        TASK_TABLE.c.radius_m.label("task_radius_m"),
+        TASK_TABLE.c.starts_at.label("task_starts_at"),
+        TASK_TABLE.c.ends_at.label("task_ends_at"),
+        TASK_TABLE.c.checkin_mode.label("task_checkin_mode"),
+        USER_TABLE.c.active.label("account_active"),
+        USER_TABLE.c.token_version.label("account_token_version"),
         _previous_task.c.lat.label("previous_lat"),
         _previous_task.c.lng.label("previous_lng"),
         _previous.c.checked_in_at.label("previous_checked_in_at"),
     )
     .select_from(
-        _PARTICIPATION.join(_TASK, _TASK.c.id == _PARTICIPATION.c.task_id)
-        .join(_ACCOUNT, _ACCOUNT.c.id == _PARTICIPATION.c.user_id)
+        PARTICIPATION_TABLE.join(TASK_TABLE, TASK_TABLE.c.id == PARTICIPATION_TABLE.c.task_id)
+        .join(USER_TABLE, USER_TABLE.c.id == PARTICIPATION_TABLE.c.user_id)
         .outerjoin(
             _previous,
             _previous.c.id
             == select(_earlier.c.id)
             .where(
-                _earlier.c.user_id == _PARTICIPATION.c.user_id,
-                _earlier.c.id != _PARTICIPATION.c.id,
+                _earlier.c.user_id == PARTICIPATION_TABLE.c.user_id,
+                _earlier.c.id != PARTICIPATION_TABLE.c.id,
                 _earlier.c.checked_in_at.is_not(None),
             )
             .order_by(_earlier.c.checked_in_at.desc())
             .limit(1)
-            .correlate(_PARTICIPATION)
+            .correlate(PARTICIPATION_TABLE)
             .scalar_subquery(),
         )
         .outerjoin(_previous_task, _previous_task.c.id == _previous.c.task_id)
     )
     .where(
-        _PARTICIPATION.c.id == bindparam("participation_id"),
-        _PARTICIPATION.c.user_id == bindparam("user_id"),
+        PARTICIPATION_TABLE.c.id == bindparam("participation_id"),
+        PARTICIPATION_TABLE.c.user_id == bindparam("user_id"),
     )
 )
 

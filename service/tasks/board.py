@@ -67,7 +67,7 @@ class TaskFilter:
     status: TaskStatus | None = None
     category: Category | None = None
     type: TaskType | None = None
-    org_id: int | None = None
+    place_id: int | None = None
     starts_from: datetime | None = None
     starts_before: datetime | None = None
     near: tuple[float, float] | None = None
@@ -186,8 +186,8 @@ def list_tasks(
         conditions.append(Task.category == wanted.category.value)
     if wanted.type is not None:
         conditions.append(Task.type == wanted.type.value)
-    if wanted.org_id is not None:
-        conditions.append(Place.path.startswith(_place(session, wanted.org_id).path))
+    if wanted.place_id is not None:
+        conditions.append(Place.path.startswith(_place(session, wanted.place_id).path))
     if wanted.starts_from is not None:
         conditions.append(Task.starts_at >= wanted.starts_from)
     if wanted.starts_before is not None:

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -126,3 +127,8 @@ class Participation(Base):
         CheckConstraint(_one_of("status", ParticipationStatus), name="status"),
         Index("ix_participation_task_status", "task_id", "status"),
     )
+
+
+# The tables as Core sees them, for the statements hot paths build once.
+PARTICIPATION_TABLE = cast(Table, Participation.__table__)
+TASK_TABLE = cast(Table, Task.__table__)

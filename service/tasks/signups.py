@@ -153,7 +153,9 @@ def move_participation_by_id(
     return values
 
 
-def cancel(uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime) -> Participation:
+def cancel_sign_up(
+    uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime
+) -> Participation:
     with uow:
         session = uow.session
         participation, task = own_participation_and_task(session, actor, participation_id)

@@ -138,7 +138,7 @@ def test_nobody_approves_their_own_work(
         ).get_json()["id"]
         staff = session.get(User, staff_id)
         assert staff is not None
-        ensure_grant(session, staff, Role.VOLUNTEER, ScopeType.ORG, world.ids["grid_A"])
+        ensure_grant(session, staff, Role.VOLUNTEER, ScopeType.PLACE, world.ids["grid_A"])
         session.commit()
     task = running_task(app, world)
     # A role change ended the staff member's token; the world re-issues fresh ones.

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from api import extensions
 from api.cli import cli
 from service.db import utcnow
+from service.ledger.holds import resolve_hold
 from service.ledger.models import LedgerAccount
-from service.ledger.posting import post, resolve_hold
+from service.ledger.posting import post
 from service.ledger.verify import verify
 from service.people.models import User
 from tests.conftest import signed_in_headers

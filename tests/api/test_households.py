@@ -295,7 +295,7 @@ def test_nobody_confirms_their_own_visit(
         session = extensions.session()
         staff = session.get(User, user_id(client, world, "staff"))
         assert staff is not None
-        ensure_grant(session, staff, Role.VOLUNTEER, ScopeType.ORG, world.ids["grid_A"])
+        ensure_grant(session, staff, Role.VOLUNTEER, ScopeType.PLACE, world.ids["grid_A"])
         session.commit()
     world.refresh_token(app, "staff")
     visit = log_visit(client, world, world.ids["household_A"], role="staff").get_json()

@@ -26,7 +26,7 @@ LIANXIN = str(Path(sys.executable).with_name("lianxin"))
 def street_board(app: Flask, street: int) -> str:
     with app.app_context():
         return board_key(
-            extensions.settings().redis_prefix, "jifen", Scope(ScopeKind.ORG, street), "all"
+            extensions.settings().redis_prefix, "jifen", Scope(ScopeKind.PLACE, street), "all"
         )
 
 
@@ -54,7 +54,9 @@ def test_sync_rebuild_reconcile_and_prune(app: Flask, runner: FlaskCliRunner) ->
 
     # A board gone wrong (a bad manual edit), and one from long ago.
     stale_label = period_label(Period.MONTH, local_date(utcnow()).replace(year=2020))
-    old = board_key(extensions_prefix(app), "jifen", Scope(ScopeKind.ORG, town.street), stale_label)
+    old = board_key(
+        extensions_prefix(app), "jifen", Scope(ScopeKind.PLACE, town.street), stale_label
+    )
     with app.app_context():
         client = extensions.redis_client()
         client.zincrby(key, 5, f"{9_999_999_999 - town.people[1]:010d}")

@@ -155,7 +155,7 @@ def test_a_phone_on_the_roster_links_the_person_to_their_roster_entry(
         )
         session.add(entry)
         session.flush()
-        ensure_grant(session, entry, Role.MEMBER, ScopeType.ORG, places["grid"])
+        ensure_grant(session, entry, Role.MEMBER, ScopeType.PLACE, places["grid"])
         session.commit()
         entry_id = entry.id
 

@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from api import extensions
-from service.ledger.posting import post, reverse
+from service.ledger.posting import post
+from service.ledger.reversals import reverse
 from service.people.models import User
 from tests.conftest import signed_in_headers
 from tests.ledger_helpers import credit, spend_request

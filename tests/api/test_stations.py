@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from api import extensions
 from api.cli import cli
 from service.db import utcnow
-from service.demo import seed_demo_world
+from service.demo.world import seed_demo_world
 from service.idempotency.models import IdempotencyRecord
 from service.ledger.verify import verify
 from service.stations.models import Redemption

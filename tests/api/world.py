@@ -105,7 +105,7 @@ def build_world(app: Flask) -> World:
             )
             session.add(person)
             session.flush()
-            grant = ensure_grant(session, person, Role.MEMBER, ScopeType.ORG, grid.id)
+            grant = ensure_grant(session, person, Role.MEMBER, ScopeType.PLACE, grid.id)
             branch = Branch(name=f"支部{side}", place_id=community.id)
             pairing = Pairing(
                 department_id=department.id, place_id=community.id, started_on=date(2026, 1, 1)
@@ -206,7 +206,7 @@ def build_world(app: Flask) -> World:
             shopper = User(name=f"顾客{side}", residence_place_id=ids[f"grid_{side}"])
             session.add(shopper)
             session.flush()
-            ensure_grant(session, shopper, Role.RESIDENT, ScopeType.ORG, ids[f"grid_{side}"])
+            ensure_grant(session, shopper, Role.RESIDENT, ScopeType.PLACE, ids[f"grid_{side}"])
             credit(session, shopper.id, "xingfubi", 30)
             held = hold_redemption(
                 session,
@@ -227,14 +227,14 @@ def build_world(app: Flask) -> World:
             )
             codes[side] = held.redemption.pickup_code
         scopes = {
-            "member": (ScopeType.ORG, ids["grid_A"]),
-            "volunteer": (ScopeType.ORG, ids["grid_A"]),
-            "resident": (ScopeType.ORG, ids["grid_A"]),
-            "staff": (ScopeType.ORG, ids["community_A"]),
+            "member": (ScopeType.PLACE, ids["grid_A"]),
+            "volunteer": (ScopeType.PLACE, ids["grid_A"]),
+            "resident": (ScopeType.PLACE, ids["grid_A"]),
+            "staff": (ScopeType.PLACE, ids["community_A"]),
             "clerk": (ScopeType.STATION, ids["station_A"]),
             "dept_officer": (ScopeType.DEPARTMENT, department.id),
-            "admin": (ScopeType.ORG, ids["community_A"]),
-            "root": (ScopeType.ORG, street.id),
+            "admin": (ScopeType.PLACE, ids["community_A"]),
+            "root": (ScopeType.PLACE, street.id),
         }
         tokens = {}
         secret = extensions.settings().secret_key

@@ -33,7 +33,7 @@ import redis
 from sqlalchemy.engine import make_url
 
 from points.leaderboard import Scope, ScopeKind, member_of
-from service.leaderboards.feed import Board, Boards
+from service.leaderboards.boards import Board, Boards
 from service.leaderboards.reading import from_redis
 from service.leaderboards.store import SENTINEL
 from tests.bench.bench_roster_import import database
@@ -126,7 +126,7 @@ def main() -> None:
     client = redis.Redis.from_url(options.redis_url)
     prefix = f"lxbench:{uuid.uuid4().hex[:10]}:"
     boards = Boards(client, prefix, keep_periods=4)
-    board = Board("jifen", Scope(ScopeKind.ORG, 1), "all")
+    board = Board("jifen", Scope(ScopeKind.PLACE, 1), "all")
     with database(options.database_url) as database_url:
         try:
             loaded = fill_redis(boards, board, points)

@@ -88,7 +88,7 @@ def seed_world(app: Flask, *, members: int, stock: int) -> World:
             user = User(openid=openid, name=name, residence_place_id=grid.id)
             session.add(user)
             session.flush()
-            ensure_grant(session, user, role, ScopeType.ORG, scope)
+            ensure_grant(session, user, role, ScopeType.PLACE, scope)
             return user
 
         staff = person(f"multi-{tag}-staff", "社工", Role.STAFF, community.id)

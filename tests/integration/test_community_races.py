@@ -46,8 +46,8 @@ def community(app: Flask) -> dict[str, int]:
         staff, member = User(name="王芳"), User(name="李建国", residence_place_id=grid.id)
         session.add_all([staff, member])
         session.flush()
-        ensure_grant(session, staff, Role.STAFF, ScopeType.ORG, town.id)
-        ensure_grant(session, member, Role.MEMBER, ScopeType.ORG, grid.id)
+        ensure_grant(session, staff, Role.STAFF, ScopeType.PLACE, town.id)
+        ensure_grant(session, member, Role.MEMBER, ScopeType.PLACE, grid.id)
         household = Household(place_id=grid.id, label="1栋101")
         session.add_all(
             [

@@ -28,18 +28,21 @@ from points.ledger import TransferKind
 from points.rules import starter_rule_set
 from service.access import load_actor
 from service.db import utcnow
-from service.leaderboards.feed import Board, apply_events, sweep
+from service.leaderboards.boards import Board
+from service.leaderboards.feed import apply_events
 from service.leaderboards.reading import FALLBACKS, BoardView, from_redis, read_board
 from service.leaderboards.rebuild import Selection, rebuild_missing, regenerate, sync
 from service.leaderboards.store import pairs
+from service.leaderboards.sweeper import sweep
 from service.leaderboards.totals import ordered_scores
 from service.ledger.accounts import member_account, redeemed_sink_key, system_account
 from service.ledger.balances import earned_totals
 from service.ledger.models import EarningEvent, LedgerAccount
-from service.ledger.posting import TransferRequest, post, reverse
+from service.ledger.posting import TransferRequest, post
+from service.ledger.reversals import reverse
 from service.people.models import RoleGrant, User
 from service.rules.models import RuleSetVersion
-from service.tasks.approvals import approve
+from service.tasks.approvals import approve_participation
 from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 from tests.api.world import demo_task
@@ -54,9 +57,9 @@ def town(app: Flask) -> Town:
 
 def scopes(town: Town) -> list[Scope]:
     return [
-        Scope(ScopeKind.ORG, town.street),
-        *(Scope(ScopeKind.ORG, c) for c in town.communities),
-        *(Scope(ScopeKind.ORG, g) for g in town.grids),
+        Scope(ScopeKind.PLACE, town.street),
+        *(Scope(ScopeKind.PLACE, c) for c in town.communities),
+        *(Scope(ScopeKind.PLACE, g) for g in town.grids),
         Scope(ScopeKind.BRANCH, town.branch),
         Scope(ScopeKind.DEPT, town.department),
     ]
@@ -133,12 +136,12 @@ def test_an_earning_reaches_every_board_of_its_member(app: Flask, town: Town) ->
         expected = (
             [(member, 30)]
             if scope.id not in (town.grids[1], town.grids[2], town.communities[1])
-            or scope.kind is not ScopeKind.ORG
+            or scope.kind is not ScopeKind.PLACE
             else []
         )
         for period in Period:
             assert in_redis(app, scope, period) == expected, (scope, period)
-    view = read(app, member, Scope(ScopeKind.ORG, town.street), Period.WEEK)
+    view = read(app, member, Scope(ScopeKind.PLACE, town.street), Period.WEEK)
     assert not view.stale
     assert [(e.rank, e.user_id, e.name, e.score) for e in view.items] == [(1, member, "党员0", 30)]
     assert view.me is not None
@@ -156,7 +159,7 @@ def test_a_hidden_members_earning_reaches_no_board(app: Flask, town: Town) -> No
         session.commit()
     earn(app, hidden, 30)
     earn(app, shown, 10)
-    assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(shown, 10)]
+    assert in_redis(app, Scope(ScopeKind.PLACE, town.street)) == [(shown, 10)]
     assert in_redis(app, Scope(ScopeKind.BRANCH, town.branch)) == [(shown, 10)]
     assert in_redis(app, Scope(ScopeKind.DEPT, town.department)) == [(shown, 10)]
     assert unapplied(app) == 0  # nothing to count for a hidden member is done, not left over
@@ -201,7 +204,7 @@ def test_an_earning_rolled_back_never_reaches_a_board(app: Flask, town: Town) ->
                 ),
             )
             uow.commit()
-    assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(other, 5)]
+    assert in_redis(app, Scope(ScopeKind.PLACE, town.street)) == [(other, 5)]
 
 
 def _busy_ledger(app: Flask, town: Town) -> None:
@@ -278,7 +281,7 @@ def test_flushed_then_rebuilt_boards_match_sql(app: Flask, backend: Backend, tow
             if total > 0
         }
         session.rollback()
-    board = in_redis(app, Scope(ScopeKind.ORG, town.street))
+    board = in_redis(app, Scope(ScopeKind.PLACE, town.street))
     assert dict(board) == earned
     assert board == sorted(earned.items(), key=lambda row: (-row[1], row[0]))
 
@@ -309,7 +312,7 @@ def test_the_same_event_applied_twice_counts_once(app: Flask, town: Town) -> Non
         session.execute(EarningEvent.__table__.update().values(applied_at=None))
         session.commit()
         assert sweep(session, boards).applied == 1
-    assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(member, 25)]
+    assert in_redis(app, Scope(ScopeKind.PLACE, town.street)) == [(member, 25)]
 
 
 def test_ties_share_a_rank_in_redis_and_in_sql(app: Flask, town: Town) -> None:
@@ -317,7 +320,7 @@ def test_ties_share_a_rank_in_redis_and_in_sql(app: Flask, town: Town) -> None:
     a, b, c, d = town.people[:4]
     for member, amount in ((d, 50), (c, 30), (b, 30), (a, 10)):
         earn(app, member, amount)
-    street = Scope(ScopeKind.ORG, town.street)
+    street = Scope(ScopeKind.PLACE, town.street)
     live = read(app, a, street, around=1)
     expected = [(1, d, 50), (2, b, 30), (2, c, 30), (4, a, 10)]
     assert [(e.rank, e.user_id, e.score) for e in live.items] == expected
@@ -343,7 +346,7 @@ def test_a_reader_during_rebuild_never_sees_an_empty_board(app: Flask, town: Tow
     for n, member in enumerate(town.people):
         earn(app, member, 10 + n)
     rebuild(app)
-    street = Board("jifen", Scope(ScopeKind.ORG, town.street), "all")
+    street = Board("jifen", Scope(ScopeKind.PLACE, town.street), "all")
     seen: list[int] = []
     done = threading.Event()
 
@@ -463,7 +466,7 @@ def _submitted_work(app: Flask, town: Town, worker: int) -> tuple[int, int]:
             RoleGrant(
                 user_id=staff.id,
                 role=Role.STAFF.value,
-                scope_type=ScopeType.ORG.value,
+                scope_type=ScopeType.PLACE.value,
                 scope_id=town.street,
             )
         )
@@ -502,7 +505,7 @@ def test_a_redis_that_forgot_the_scripts_still_counts_each_earning_once(
     with app.app_context():
         extensions.redis_client().script_flush()
     earn(app, town.people[0], 2)  # the scripts are loaded again, right after commit
-    assert in_redis(app, Scope(ScopeKind.ORG, town.street)) == [(town.people[0], 42)]
+    assert in_redis(app, Scope(ScopeKind.PLACE, town.street)) == [(town.people[0], 42)]
     assert unapplied(app) == 0
 
 
@@ -515,14 +518,14 @@ def test_redis_stopped_mid_run_then_the_sweeper_brings_boards_back(
     town = build_town(app)
     rebuild(app)
     earn(app, town.people[0], 40)
-    street = Scope(ScopeKind.ORG, town.street)
+    street = Scope(ScopeKind.PLACE, town.street)
     assert in_redis(app, street) == [(town.people[0], 40)]
 
     private_redis.stop(keep_data=keep_data)
     participation_id, staff_id = _submitted_work(app, town, town.people[1])
     with app.app_context():
         session = extensions.session()
-        approved = approve(
+        approved = approve_participation(
             extensions.unit_of_work(), load_actor(session, staff_id), participation_id, utcnow()
         )
     assert approved.transfers, "approval credits points although Redis is down"

@@ -14,7 +14,8 @@ from api import extensions
 from points.errors import DomainError
 from service.ledger.accounts import member_account
 from service.ledger.models import Transfer
-from service.ledger.posting import post, reverse
+from service.ledger.posting import post
+from service.ledger.reversals import reverse
 from service.ledger.verify import verify
 from service.people.models import User
 from service.unit_of_work import UnitOfWork
@@ -229,7 +230,7 @@ def test_a_hundred_sign_ups_for_ten_places_fill_exactly_ten(racing_app: Flask) -
             user = User(name=f"志愿者{n}", residence_place_id=community.id)
             session.add(user)
             session.flush()
-            ensure_grant(session, user, Role.VOLUNTEER, ScopeType.ORG, community.id)
+            ensure_grant(session, user, Role.VOLUNTEER, ScopeType.PLACE, community.id)
             people.append(user.id)
         starts = datetime.now(UTC) + timedelta(days=1)
         task = Task(

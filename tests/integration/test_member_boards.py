@@ -25,7 +25,7 @@ def town(app: Flask) -> Town:
 
 
 def grid(town: Town, n: int) -> Scope:
-    return Scope(ScopeKind.ORG, town.grids[n])
+    return Scope(ScopeKind.PLACE, town.grids[n])
 
 
 def import_rows(app: Flask, path: Path) -> None:
@@ -54,8 +54,8 @@ def test_a_roster_import_moves_a_members_boards_with_them(
 
     assert (li, 30) in in_redis(app, grid(town, 2))
     assert li not in dict(in_redis(app, grid(town, 0)))
-    assert li not in dict(in_redis(app, Scope(ScopeKind.ORG, town.communities[0])))
-    assert (li, 30) in in_redis(app, Scope(ScopeKind.ORG, town.communities[1]))
+    assert li not in dict(in_redis(app, Scope(ScopeKind.PLACE, town.communities[0])))
+    assert (li, 30) in in_redis(app, Scope(ScopeKind.PLACE, town.communities[1]))
 
 
 def test_any_use_case_that_hides_or_moves_a_member_redoes_their_boards(

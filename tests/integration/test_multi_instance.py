@@ -136,7 +136,7 @@ def test_two_instances_share_one_truth(
 
         # Redis agrees with the ledger on every board, and the community's 积分 board
         # holds each member's earned total.
-        community = Scope(ScopeKind.ORG, world.community)
+        community = Scope(ScopeKind.PLACE, world.community)
         expected = ordered_scores(session, "jifen", community, Period.ALL, local_date(utcnow()))
         assert expected == sorted((m.user_id, EARNED["jifen"]) for m in outcome.members)
         session.rollback()

@@ -25,7 +25,7 @@ from service.people.directory import ensure_grant
 from service.people.models import User
 from service.places.tree import add_place
 from service.stations.models import CatalogueItem, Redemption
-from service.stations.redemption import expire_due
+from service.stations.release import expire_due
 from service.unit_of_work import UnitOfWork
 from tests.all_at_once import all_at_once
 from tests.conftest import AppFactory
@@ -63,7 +63,7 @@ def members(app: Flask, grid_id: int, count: int, coins: int) -> list[tuple[int,
             user = User(name=f"居民{number}", residence_place_id=grid_id)
             session.add(user)
             session.flush()
-            ensure_grant(session, user, Role.RESIDENT, ScopeType.ORG, grid_id)
+            ensure_grant(session, user, Role.RESIDENT, ScopeType.PLACE, grid_id)
             users.append(user)
         session.commit()
         secret = extensions.settings().secret_key

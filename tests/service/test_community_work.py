@@ -10,7 +10,7 @@ from sqlalchemy import select
 from service.access import load_actor
 from service.db import utcnow
 from service.demands.handling import accept_demand
-from service.demo import seed_demo_world
+from service.demo.world import seed_demo_world
 from service.households.visits import NewVisit, confirm_visit, record_visit
 from service.ledger.verify import verify
 from service.people.models import User

@@ -13,7 +13,7 @@ from points.access import Role
 from points.places import PlaceLevel
 from points.rules import EarningEvent, Facts, TaskType, WorkUnit, starter_rule_set
 from service.ledger.models import Transfer
-from service.ledger.posting import reverse_source
+from service.ledger.reversals import reverse_source
 from service.ledger.verify import verify
 from service.people.models import User
 from service.places.models import Place

@@ -2,7 +2,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from service.demo import seed_demo_world
+from service.demo.world import seed_demo_world
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork

@@ -23,8 +23,10 @@ from points.ledger import REVERSIBLE, Phase, Totals, TransferKind, contribution
 from service.db import utcnow
 from service.ledger.accounts import issuance_key, member_account, redeemed_sink_key, system_account
 from service.ledger.expiry import expire_due
+from service.ledger.holds import resolve_hold
 from service.ledger.models import LedgerAccount, Transfer
-from service.ledger.posting import TransferRequest, post, resolve_hold, reverse
+from service.ledger.posting import TransferRequest, post
+from service.ledger.reversals import reverse
 from service.ledger.verify import verify
 from service.people.models import User
 from tests.conftest import empty_tables

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from points.demands import DemandStatus
 from service.db import utcnow
 from service.demands.models import Demand
-from service.demo import seed_demo_world
+from service.demo.world import seed_demo_world
 from service.lifecycle import move_status
 from service.people.models import User
 from service.unit_of_work import UnitOfWork

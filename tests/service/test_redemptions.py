@@ -16,8 +16,8 @@ from points.places import PlaceLevel
 from points.redemption import derive_qr_key
 from service.access import load_actor
 from service.ledger.accounts import member_account, redeemed_sink_key, system_account
+from service.ledger.holds import resolve_hold
 from service.ledger.models import LedgerAccount, Transfer
-from service.ledger.posting import resolve_hold
 from service.ledger.verify import verify
 from service.organisation.models import Station
 from service.people.directory import ensure_grant
@@ -26,14 +26,8 @@ from service.places.tree import add_place
 from service.stations import redemption as redemption_module
 from service.stations.models import CatalogueItem, Redemption, StockMovement
 from service.stations.pickups import hand_over
-from service.stations.redemption import (
-    ESCROW,
-    RedemptionPolicy,
-    RedemptionView,
-    cancel_redemption,
-    expire_due,
-    hold_redemption,
-)
+from service.stations.redemption import ESCROW, RedemptionPolicy, RedemptionView, hold_redemption
+from service.stations.release import cancel_redemption, expire_due
 from service.stations.reports import ReportFormat, handed_out, station_report
 from service.stations.stock import adjust_stock
 from service.unit_of_work import UnitOfWork
@@ -147,10 +141,10 @@ def shop(uow: UnitOfWork) -> Shop:
     )
     session.add(item)
     session.flush()
-    member = person(session, "李建国", Role.MEMBER, ScopeType.ORG, grid.id)
+    member = person(session, "李建国", Role.MEMBER, ScopeType.PLACE, grid.id)
     clerk = person(session, "店员", Role.CLERK, ScopeType.STATION, station.id)
     other_clerk = person(session, "店员乙", Role.CLERK, ScopeType.STATION, other.id)
-    staff = person(session, "王芳", Role.STAFF, ScopeType.ORG, community.id)
+    staff = person(session, "王芳", Role.STAFF, ScopeType.PLACE, community.id)
     session.commit()
     credit(session, member.id, "xingfubi", 100)
     return Shop(

@@ -8,7 +8,7 @@ from points.places import PlaceLevel
 from service.db import commit_each_statement
 from service.places.models import Place
 from service.places.tree import add_place
-from service.unit_of_work import UnitOfWork
+from service.unit_of_work import UnitOfWork, run_before_commit, transaction_cache
 
 
 def count(uow: UnitOfWork) -> int:
@@ -118,3 +118,27 @@ def test_a_unit_of_work_after_a_read_writes_though_another_writer_committed_betw
         add_place(uow.session, None, "街道", PlaceLevel.STREET)
         uow.commit()
     assert count(uow) == 2
+
+
+def test_a_before_commit_step_runs_once_last_and_the_parts_end_with_the_transaction(
+    uow: UnitOfWork,
+) -> None:
+    ran: list[int] = []
+
+    def last_statement(session: Session) -> None:
+        ran.append(session.scalar(select(func.count()).select_from(Place)) or 0)
+
+    with uow:
+        transaction_cache(uow.session, "places")["street"] = 1
+        run_before_commit(uow.session, "count", last_statement)
+        run_before_commit(uow.session, "count", last_statement)  # asked twice, runs once
+        add_place(uow.session, None, "街道", PlaceLevel.STREET)  # after the ask, before it runs
+        uow.commit()
+    assert ran == [1]
+    assert transaction_cache(uow.session, "places") == {}  # a new transaction's cache
+
+    with uow:
+        run_before_commit(uow.session, "count", last_statement)
+    with uow:
+        uow.commit()  # the rolled-back transaction's step went with it
+    assert ran == [1]

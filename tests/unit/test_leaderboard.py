@@ -67,7 +67,7 @@ def test_recent_labels_newest_first() -> None:
 
 
 def test_keys_share_a_hash_tag_and_parse_back() -> None:
-    scope = Scope(ScopeKind.ORG, 3)
+    scope = Scope(ScopeKind.PLACE, 3)
     key = board_key("lx:", "jifen", scope, "2026-11")
     assert key == "lx:lb:{jifen:org:3:2026-11}"
     assert parse_board_key("lx:", key) == ("jifen", scope, "2026-11")

@@ -32,7 +32,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from service.leaderboards.feed import Boards
+from service.leaderboards.boards import Boards
 from tests.bench.http import baseline, servers
 from tests.bench.http.load import Request
 from tests.bench.http.run import bench_database, redis_prefix, server_environment

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from service.leaderboards.feed import Boards
+from service.leaderboards.boards import Boards
 from tests.bench.http import baseline, servers
 from tests.bench.http.load import REQUEST_ID, Request, Walk, require_wrk, walk
 from tests.bench.http.scenarios import SCENARIOS, Scenario, SeedContext, Seeded, Send

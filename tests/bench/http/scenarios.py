@@ -32,8 +32,9 @@ from service.auth.tokens import (
     new_family,
     new_refresh_token,
 )
-from service.leaderboards.feed import Board, Boards, Snapshot, write_board
+from service.leaderboards.boards import Board, Boards
 from service.leaderboards.reading import MISSING_BOARDS
+from service.leaderboards.writing import Snapshot, write_board
 from service.ledger.accounts import issuance_key, member_account, system_account
 from service.ledger.models import Transfer
 from service.ledger.posting import TransferRequest, post
@@ -368,7 +369,7 @@ def seed_leaderboard(session: Session, context: SeedContext) -> Seeded:
     members = people(session, BOARD_MEMBERS, grid, Role.MEMBER, grid)
     board = Board(
         "jifen",
-        Scope(ScopeKind.ORG, community.id),
+        Scope(ScopeKind.PLACE, community.id),
         period_label(Period.MONTH, local_date(now)),
     )
     write_board(

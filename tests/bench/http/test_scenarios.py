@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api import extensions
 from service.db import engine_options, utcnow
-from service.leaderboards.feed import Boards
+from service.leaderboards.boards import Boards
 from service.models import Base
 from tests.bench.http import baseline
 from tests.bench.http.load import REQUEST_ID, Request

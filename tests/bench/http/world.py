@@ -67,7 +67,7 @@ def people(session: Session, count: int, home: Place, role: Role, scope: Place) 
         {
             "user_id": uid,
             "role": role.value,
-            "scope_type": ScopeType.ORG.value,
+            "scope_type": ScopeType.PLACE.value,
             "scope_id": scope.id,
         }
         for uid in ids

@@ -1,0 +1,167 @@
+"""The shapes stations, catalogue items, stock changes, pickups and reports take over HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import fields as dataclass_fields
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from api.pagination import PageArgs
+from api.redemptions import RedemptionSchema
+from points.redemption import ItemAudience, LimitPeriod, RedemptionStatus
+from service.stations.catalogue import (
+    CLEARABLE,
+    ItemFields,
+    StationFields,
+)
+from service.stations.reports import ReportFormat
+
+
+def choices(kind: Any) -> validate.OneOf:
+    return validate.OneOf([member.value for member in kind])
+
+
+class StationSchema(Schema):
+    id = fields.Integer(attribute="station.id", dump_only=True)
+    org_id = fields.Integer(attribute="station.place_id", dump_only=True)
+    name = fields.String(attribute="station.name", dump_only=True)
+    address = fields.String(attribute="station.address", dump_only=True)
+    lat = fields.Float(attribute="station.lat", dump_only=True)
+    lng = fields.Float(attribute="station.lng", dump_only=True)
+    opening_hours = fields.String(attribute="station.opening_hours", dump_only=True)
+    active = fields.Boolean(attribute="station.active", dump_only=True)
+    clerk_ids = fields.List(fields.Integer(), dump_only=True)
+    distance_m = fields.Float(allow_none=True, dump_only=True)
+
+
+class StationInSchema(Schema):
+    org_id = fields.Integer(attribute="place_id", validate=validate.Range(min=1))
+    name = fields.String(validate=validate.Length(min=2, max=100))
+    address = fields.String(validate=validate.Length(max=200))
+    lat = fields.Float(validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(validate=validate.Range(min=-180, max=180))
+    opening_hours = fields.String(validate=validate.Length(max=200))
+    active = fields.Boolean()
+
+    @post_load
+    def to_fields(self, data: dict[str, Any], **_: Any) -> StationFields:
+        return StationFields(**data)
+
+
+class NewStationSchema(StationInSchema):
+    # A new station needs these; a change may name any of them.
+    @validates_schema
+    def has_required(self, data: dict[str, Any], **_: Any) -> None:
+        missing = [
+            name
+            for name, key in (
+                ("org_id", "place_id"),
+                ("name", "name"),
+                ("lat", "lat"),
+                ("lng", "lng"),
+            )
+            if key not in data
+        ]
+        if missing:
+            raise ValidationError({name: ["Missing data for required field."] for name in missing})
+
+
+class ItemSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    station_id = fields.Integer(dump_only=True)
+    name = fields.String(validate=validate.Length(min=1, max=100))
+    description = fields.String(validate=validate.Length(max=4000))
+    image_url = fields.String(allow_none=True, validate=validate.Length(max=500))
+    price = fields.Integer(validate=validate.Range(min=1, max=10_000_000))
+    currency = fields.String(validate=validate.Length(min=1, max=16))
+    stock = fields.Integer(validate=validate.Range(min=0, max=1_000_000))
+    per_member_limit = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10_000))
+    limit_period = fields.String(validate=choices(LimitPeriod))
+    audience = fields.String(validate=choices(ItemAudience))
+    active = fields.Boolean()
+    available_from = fields.AwareDateTime(allow_none=True)
+    available_until = fields.AwareDateTime(allow_none=True)
+
+    @post_load
+    def to_fields(self, data: dict[str, Any], **_: Any) -> ItemFields:
+        known = {f.name for f in dataclass_fields(ItemFields)}
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known and v is not None}
+        values["cleared"] = frozenset(k for k, v in data.items() if v is None and k in CLEARABLE)
+        if "limit_period" in values:
+            values["limit_period"] = LimitPeriod(values["limit_period"])
+        if "audience" in values:
+            values["audience"] = ItemAudience(values["audience"])
+        return ItemFields(**values)
+
+
+class NewItemSchema(ItemSchema):
+    @validates_schema
+    def has_required(self, data: dict[str, Any], **_: Any) -> None:
+        missing = [name for name in ("name", "price", "currency") if name not in data]
+        if missing:
+            raise ValidationError({name: ["Missing data for required field."] for name in missing})
+
+
+class StationListArgs(PageArgs):
+    near = fields.String(metadata={"description": "lat,lng (GCJ-02): nearest first"})
+    org_id = fields.Integer(validate=validate.Range(min=1))
+
+    @validates_schema
+    def near_is_a_point(self, data: dict[str, Any], **_: Any) -> None:
+        if "near" in data:
+            try:
+                lat, lng = (float(part) for part in data["near"].split(","))
+            except ValueError:
+                raise ValidationError("give near as lat,lng", "near") from None
+            if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+                raise ValidationError("not a point on Earth", "near")
+
+
+class StationRedemptionArgs(PageArgs):
+    status = fields.String(validate=choices(RedemptionStatus))
+
+
+class StationRedemptionSchema(RedemptionSchema):
+    class Meta:
+        exclude = ("pickup_code", "qr_payload")
+
+    user_id = fields.Integer(attribute="redemption.user_id")
+    fulfilled_by_id = fields.Integer(attribute="redemption.fulfilled_by_id", allow_none=True)
+
+
+class StockChangeSchema(Schema):
+    delta = fields.Integer(
+        required=True,
+        validate=validate.Range(min=-1_000_000, max=1_000_000),
+        metadata={"description": "+ delivered in, − written off"},
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+
+
+class StockMovementSchema(Schema):
+    id = fields.Integer()
+    item_id = fields.Integer()
+    delta = fields.Integer()
+    reason = fields.String()
+    actor_id = fields.Integer()
+    stock_after = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class PickupSchema(Schema):
+    pickup_code = fields.String(validate=validate.Length(min=1, max=20))
+    qr_payload = fields.String(
+        validate=validate.Length(min=1, max=100), metadata={"description": "instead of the code"}
+    )
+
+
+class PickupResultSchema(Schema):
+    redemption = fields.Nested(RedemptionSchema, required=True)
+    status = fields.String(required=True)
+
+
+class ReportArgs(Schema):
+    start = fields.AwareDateTime(data_key="from", required=True)
+    end = fields.AwareDateTime(data_key="to", required=True)
+    format = fields.String(load_default=ReportFormat.CSV.value, validate=choices(ReportFormat))

@@ -1,0 +1,241 @@
+"""The demo world: one street, two communities with grids, and the people who work there.
+
+Seeding is idempotent: a second run finds what the first created (by place name
+under its parent, by openid) and reports the same world, so ``make run`` can seed
+on every start. Later features add their demo objects here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from points.access import Role, ScopeType
+from points.calendar import LOCAL_TIME
+from points.places import PlaceLevel
+from service.demo.cast import (
+    ADMIN,
+    COMMUNITIES,
+    DEMO_DEMANDS,
+    DEMO_POINTS,
+    DEPARTMENT,
+    DEPARTMENT_BRANCH,
+    PAIRED_SINCE,
+    PEOPLE,
+    STATIONS,
+    STREET,
+    _Row,
+)
+from service.demo.parts import (
+    demo_demand,
+    demo_households,
+    demo_items,
+    demo_station,
+    demo_tasks,
+    published_starter_rules,
+)
+from service.organisation.models import Branch, Department, Pairing
+from service.people.directory import ensure_grant, ensure_user
+from service.people.models import User
+from service.places.models import Place
+from service.places.tree import add_place, find_child
+from service.unit_of_work import UnitOfWork
+
+
+@dataclass
+class DemoWorld:
+    """What the seed created, as ``demo seed --json`` prints it. Scripts and the
+    mini-program team drive the demo with it, so its shape doesn't change."""
+
+    places: list[dict[str, Any]] = field(default_factory=list)
+    departments: list[dict[str, Any]] = field(default_factory=list)
+    branches: list[dict[str, Any]] = field(default_factory=list)
+    pairings: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    stations: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    rule_sets: list[dict[str, Any]] = field(default_factory=list)
+    households: list[dict[str, Any]] = field(default_factory=list)
+    demands: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "places": self.places,
+            "departments": self.departments,
+            "branches": self.branches,
+            "pairings": self.pairings,
+            "users": self.users,
+            "stations": self.stations,
+            "tasks": self.tasks,
+            "rule_sets": self.rule_sets,
+            "households": self.households,
+            "demands": self.demands,
+        }
+
+
+def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
+    with uow:
+        session = uow.session
+        world = DemoWorld()
+
+        def place(parent: Place | None, name: str, level: PlaceLevel) -> Place:
+            node = find_child(session, parent, name) or add_place(session, parent, name, level)
+            world.places.append(
+                {"id": node.id, "name": node.name, "level": node.level, "parent_id": node.parent_id}
+            )
+            return node
+
+        def person(openid: str, name: str, role: Role, scope: Place, home: Place) -> User:
+            user = ensure_user(session, openid=openid, name=name, residence_place_id=home.id)
+            ensure_grant(session, user, role, ScopeType.PLACE, scope.id)
+            return user
+
+        def get_or_add(model: type[_Row], **key: Any) -> _Row:
+            found = session.scalars(select(model).filter_by(**key)).one_or_none()
+            if found is None:
+                found = model(**key)
+                session.add(found)
+                session.flush()
+            return found
+
+        street = place(None, STREET, PlaceLevel.STREET)
+        department = get_or_add(Department, name=DEPARTMENT)
+        department_branch = get_or_add(Branch, name=DEPARTMENT_BRANCH, department_id=department.id)
+        world.departments.append({"id": department.id, "name": department.name})
+        branches = [department_branch]
+        people: list[User] = [person(*ADMIN, Role.ADMIN, street, street)]
+        for number, ((community_name, grid_names), roster) in enumerate(
+            zip(COMMUNITIES, PEOPLE, strict=True)
+        ):
+            community = place(street, community_name, PlaceLevel.COMMUNITY)
+            grids = [place(community, name, PlaceLevel.GRID) for name in grid_names]
+            branch = get_or_add(Branch, name=f"{community_name}党支部", place_id=community.id)
+            branches.append(branch)
+            if number == 0:  # 结对共建: the department serves the first community
+                pairing = get_or_add(
+                    Pairing,
+                    department_id=department.id,
+                    place_id=community.id,
+                    started_on=PAIRED_SINCE,
+                )
+                world.pairings.append(
+                    {
+                        "id": pairing.id,
+                        "department_id": department.id,
+                        "place_id": community.id,
+                        "started_on": pairing.started_on.isoformat(),
+                    }
+                )
+            for role, entries in roster.items():
+                for index, (openid, name) in enumerate(entries):
+                    home = grids[index % len(grids)]
+                    # Staff serve the whole community; everyone else belongs to their grid.
+                    scope = community if role is Role.STAFF else home
+                    user = person(openid, name, role, scope, home)
+                    if role is Role.MEMBER:
+                        # 双报到: the first member works at the department and lives here.
+                        first = number == 0 and index == 0
+                        user.home_branch_id = (department_branch if first else branch).id
+                    people.append(user)
+        world.branches = [
+            {"id": b.id, "name": b.name, "department_id": b.department_id, "place_id": b.place_id}
+            for b in branches
+        ]
+
+        staff_ids = {u.openid: u.id for u in people}
+        for number, community_id in enumerate(
+            p["id"] for p in world.places if p["level"] == "community"
+        ):
+            staff_id = staff_ids[f"demo-staff-{number + 1}"]
+            for task in demo_tasks(session, community_id, staff_id, DEMO_POINTS[number]):
+                world.tasks.append(
+                    {
+                        "id": task.id,
+                        "org_id": task.place_id,
+                        "title": task.title,
+                        "type": task.type,
+                        "starts_at": task.starts_at.astimezone(LOCAL_TIME).isoformat(),
+                    }
+                )
+        residents = {u.openid: u for u in people}
+        for number, community_id in enumerate(
+            p["id"] for p in world.places if p["level"] == "community"
+        ):
+            grid_ids = [p["id"] for p in world.places if p["parent_id"] == community_id]
+            for grid_id in grid_ids:
+                for household in demo_households(session, grid_id):
+                    world.households.append(
+                        {
+                            "id": household.id,
+                            "org_id": household.place_id,
+                            "label": household.label,
+                            "needs": household.needs,
+                        }
+                    )
+            # The community's first resident reports a problem in their grid.
+            reporter = residents[f"demo-resident-{2 * number + 1}"]
+            demand = demo_demand(session, reporter, DEMO_DEMANDS[number])
+            world.demands.append(
+                {
+                    "id": demand.id,
+                    "org_id": demand.place_id,
+                    "category": demand.category,
+                    "status": demand.status,
+                    "reporter_openid": reporter.openid,
+                }
+            )
+        community_ids = [p["id"] for p in world.places if p["level"] == "community"]
+        for number, community_id in enumerate(community_ids):
+            name, address, (openid, clerk_name) = STATIONS[number]
+            station = demo_station(session, community_id, name, address, DEMO_POINTS[number])
+            clerk = ensure_user(
+                session, openid=openid, name=clerk_name, residence_place_id=community_id
+            )
+            ensure_grant(session, clerk, Role.CLERK, ScopeType.STATION, station.id)
+            people.append(clerk)
+            world.stations.append(
+                {
+                    "id": station.id,
+                    "org_id": station.place_id,
+                    "name": station.name,
+                    "clerk_openids": [openid],
+                    "items": [
+                        {
+                            "id": item.id,
+                            "name": item.name,
+                            "price": item.price,
+                            "currency": item.currency,
+                            "stock": item.stock,
+                        }
+                        for item in demo_items(session, station)
+                    ],
+                }
+            )
+        # The starter rules price accepted reports (问题上报) and visits (入户走访) too.
+        rules = published_starter_rules(session, street)
+        world.rule_sets.append(
+            {
+                "id": rules.id,
+                "org_id": street.id,
+                "label": rules.label,
+                "effective_from": rules.effective_from.isoformat(),
+            }
+        )
+        world.users = [
+            {
+                "id": user.id,
+                "openid": user.openid,
+                "name": user.name,
+                "residence_place_id": user.residence_place_id,
+                "home_branch_id": user.home_branch_id,
+                "roles": [
+                    {"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id}
+                    for g in user.grants
+                ],
+            }
+            for user in people
+        ]
+        uow.commit()
+        return world
