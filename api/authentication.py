@@ -84,11 +84,12 @@ def init_app(app: Flask) -> None:
     def authenticate() -> None:
         # Unknown URLs fall through to a 404, not a 401 that would hint a route exists;
         # another entrypoint's pages authenticate their own way.
-        if request.endpoint is None or not boundary.is_api_request():
+        endpoint = request.endpoint  # read once: each read goes through Flask's proxy
+        if endpoint is None or not boundary.is_api_endpoint(app, endpoint):
             return
-        if is_public(request.endpoint):
+        if is_public(endpoint):
             return
-        if request.endpoint in CONFIRMED_BY_USE_CASE:
+        if endpoint in CONFIRMED_BY_USE_CASE:
             g.claims = read_access_token(extensions.settings().secret_key, bearer_token())
             return
         g.caller = caller_from_token(

@@ -64,7 +64,15 @@ def transaction_parts(session: Session) -> TransactionParts:
 
 def transaction_cache(session: Session, name: str) -> dict[Any, Any]:
     """The named cache of the session's current transaction (see TransactionParts)."""
-    return transaction_parts(session).caches.setdefault(name, {})
+    # transaction_parts inlined: posting asks a dozen times per transfer.
+    parts: TransactionParts | None = session.info.get(_PARTS)
+    if parts is None:
+        parts = session.info[_PARTS] = TransactionParts()
+    caches = parts.caches
+    found = caches.get(name)
+    if found is None:
+        found = caches[name] = {}
+    return found
 
 
 def run_before_commit(session: Session, name: str, step: BeforeCommit) -> None:
