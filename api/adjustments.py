@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, post_load, validate
 from api import extensions
 from api.authentication import current_actor
 from api.ledger import CURRENCIES, AccountListSchema, TransferListArgs, TransferSchema
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from points.adjustments import AdjustmentKind, AdjustmentStatus
@@ -29,7 +30,7 @@ STATUSES = [status.value for status in AdjustmentStatus]
 class AdjustmentRequestSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     currency = fields.String(required=True, validate=validate.OneOf(CURRENCIES))
-    amount = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+    amount = WholeNumber(required=True, validate=validate.Range(min=1, max=1_000_000))
     reason = fields.String(required=True, validate=REASON)
 
     @post_load
@@ -38,16 +39,16 @@ class AdjustmentRequestSchema(Schema):
 
 
 class AdjustmentSchema(Schema):
-    id = fields.Integer()
-    user_id = fields.Integer()
+    id = WholeNumber()
+    user_id = WholeNumber()
     kind = fields.String()
     currency = fields.String()
-    amount = fields.Integer()
+    amount = WholeNumber()
     reason = fields.String()
     status = fields.String(metadata={"enum": STATUSES})
-    requested_by_id = fields.Integer()
-    decided_by_id = fields.Integer(allow_none=True)
-    transfer_id = fields.Integer(allow_none=True)
+    requested_by_id = WholeNumber()
+    decided_by_id = WholeNumber(allow_none=True)
+    transfer_id = WholeNumber(allow_none=True)
     created_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
 

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from api import extensions
 from api.authentication import current_actor
 from api.ledger import TransferSchema
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
 from api.participations import ParticipationSchema
@@ -34,17 +35,17 @@ blp = Blueprint(
 
 class SubmitSchema(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
-    units = fields.Integer(
+    units = WholeNumber(
         validate=validate.Range(min=0, max=100_000),
         metadata={"description": "households visited or residents helped"},
     )
     household_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        WholeNumber(validate=validate.Range(min=1)),
         validate=validate.Length(max=200),
         metadata={"description": "households the work reached (in the task's place)"},
     )
     upload_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        WholeNumber(validate=validate.Range(min=1)),
         load_default=list,
         validate=validate.Length(max=MAX_PHOTOS_PER_SUBMISSION),
         metadata={"description": "photos from POST /uploads, yours and not yet handed in"},
@@ -54,7 +55,7 @@ class SubmitSchema(Schema):
 class ReviewedParticipationSchema(ParticipationSchema):
     """A participation as handed in and reviewed: with its photos and households."""
 
-    household_ids = fields.List(fields.Integer(), metadata={"description": "households reached"})
+    household_ids = fields.List(WholeNumber(), metadata={"description": "households reached"})
     photos = fields.Method("dump_photos", metadata={"description": "links valid for an hour"})
 
     def dump_photos(self, participation: Participation) -> list[dict[str, Any]]:
@@ -67,7 +68,7 @@ class RejectSchema(Schema):
 
 class QueueArgs(PageArgs):
     status = fields.String(load_default="pending", validate=validate.OneOf(["pending"]))
-    org_id = fields.Integer(validate=validate.Range(min=1))
+    org_id = WholeNumber(validate=validate.Range(min=1))
 
 
 # Built once: a schema only reads its fields when dumping, and building one costs more
@@ -86,14 +87,14 @@ class ApprovedSchema(Schema):
 
 class BulkSchema(Schema):
     participation_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        WholeNumber(validate=validate.Range(min=1)),
         required=True,
         validate=validate.Length(min=1, max=100),
     )
 
 
 class BulkResultSchema(Schema):
-    participation_id = fields.Integer()
+    participation_id = WholeNumber()
     status = fields.String()
     code = fields.String(allow_none=True)
     message = fields.String(allow_none=True)

@@ -16,6 +16,7 @@ from werkzeug.datastructures import FileStorage
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from points.access import Actor
 from points.errors import InvalidInput
@@ -66,15 +67,15 @@ class BatchSchema(Schema):
 
 
 class RowErrorSchema(Schema):
-    row = fields.Integer()
+    row = WholeNumber()
     field = fields.String(allow_none=True)
     message = fields.String()
 
 
 class AwardReportSchema(Schema):
-    posted = fields.Integer()
-    waiting = fields.Integer(metadata={"description": "awaiting a second staff member"})
-    already = fields.Integer(metadata={"description": "done by an earlier run of this batch"})
+    posted = WholeNumber()
+    waiting = WholeNumber(metadata={"description": "awaiting a second staff member"})
+    already = WholeNumber(metadata={"description": "done by an earlier run of this batch"})
     errors = fields.List(fields.Nested(RowErrorSchema))
 
 

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from api import extensions
 from api.authentication import current_actor
 from api.ledger import TransferSchema
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
 from api.uploads import photo_links
@@ -35,17 +36,17 @@ blp = Blueprint("demands", __name__, url_prefix="/api/v1", description="Demands 
 
 
 class DemandSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = WholeNumber(dump_only=True)
     category = fields.String(
         required=True,
         validate=validate.OneOf([c.value for c in Category]),
         metadata={"description": "one of the eight 八微"},
     )
     description = fields.String(required=True, validate=validate.Length(min=2, max=2000))
-    org_id = fields.Integer(attribute="place_id", required=True, validate=validate.Range(min=1))
+    org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
     address = fields.String(load_default="", validate=validate.Length(max=200))
     upload_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        WholeNumber(validate=validate.Range(min=1)),
         load_default=list,
         validate=validate.Length(max=9),
         metadata={"description": "photos, from POST /uploads"},
@@ -55,7 +56,7 @@ class DemandSchema(Schema):
         dump_only=True,
         metadata={"description": "upload_ids as links valid for an hour"},
     )
-    reporter_id = fields.Integer(dump_only=True)
+    reporter_id = WholeNumber(dump_only=True)
     status = fields.String(dump_only=True, metadata={"enum": [s.value for s in DemandStatus]})
     accepted_at = fields.DateTime(dump_only=True, allow_none=True)
     decline_reason = fields.String(dump_only=True, allow_none=True)
@@ -70,7 +71,7 @@ class DemandSchema(Schema):
 
 class DemandListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf([s.value for s in DemandStatus]))
-    org_id = fields.Integer(validate=validate.Range(min=1))
+    org_id = WholeNumber(validate=validate.Range(min=1))
 
 
 class DeclineSchema(Schema):

@@ -110,7 +110,8 @@ def handle_http_error(error: HTTPException) -> tuple[Response, int]:
     status = error.code or 500
     data: Mapping[str, Any] = getattr(error, "data", None) or {}
     errors = field_errors(data)
-    code = HTTP_CODES.get(status, "http_error")
+    # An edge that knows better names the error itself (invalid_json, say).
+    code = data.get("code") or HTTP_CODES.get(status, "http_error")
     message = data.get("message") or error.description or error.name
     if status == 422 and errors:
         message = "The request has invalid fields; see errors."

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from api import extensions
 from api.authentication import current_actor
 from api.ledger import TransferSchema
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
 from api.uploads import photo_links
@@ -41,8 +42,8 @@ blp = Blueprint(
 
 
 class HouseholdSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    org_id = fields.Integer(
+    id = WholeNumber(dump_only=True)
+    org_id = WholeNumber(
         attribute="place_id",
         required=True,
         validate=validate.Range(min=1),
@@ -73,7 +74,7 @@ class HouseholdChangesSchema(Schema):
 
 
 class HouseholdListArgs(PageArgs):
-    org_id = fields.Integer(validate=validate.Range(min=1))
+    org_id = WholeNumber(validate=validate.Range(min=1))
     q = fields.String(
         validate=validate.Length(min=1, max=64),
         metadata={"description": "part of the door label or the head's name"},
@@ -82,14 +83,14 @@ class HouseholdListArgs(PageArgs):
 
 
 class VisitSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    household_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    visitor_id = fields.Integer(dump_only=True)
+    id = WholeNumber(dump_only=True)
+    household_id = WholeNumber(required=True, validate=validate.Range(min=1))
+    visitor_id = WholeNumber(dump_only=True)
     role = fields.String(dump_only=True)
     visited_at = fields.AwareDateTime(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=1000))
     upload_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        WholeNumber(validate=validate.Range(min=1)),
         load_default=list,
         validate=validate.Length(max=9),
         metadata={"description": "photos, from POST /uploads"},
@@ -114,7 +115,7 @@ class VisitRejectSchema(Schema):
 
 class VisitQueueArgs(PageArgs):
     status = fields.String(load_default="pending", validate=validate.OneOf(["pending"]))
-    org_id = fields.Integer(validate=validate.Range(min=1))
+    org_id = WholeNumber(validate=validate.Range(min=1))
 
 
 class ConfirmedSchema(Schema):

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from points.leaderboard import Period
 from service.db import utcnow
@@ -32,7 +33,7 @@ class BoardArgs(Schema):
         validate=validate.OneOf([p.value for p in Period]),
         metadata={"description": "the current ISO week, month, quarter or year (Beijing time)"},
     )
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
     around = fields.String(
         load_default=None,
         validate=validate.OneOf(["me"]),
@@ -41,17 +42,17 @@ class BoardArgs(Schema):
 
 
 class EntrySchema(Schema):
-    rank = fields.Integer(
+    rank = WholeNumber(
         required=True, metadata={"description": "competition rank: ties share it (1, 2, 2, 4)"}
     )
-    user_id = fields.Integer(required=True)
+    user_id = WholeNumber(required=True)
     name = fields.String(required=True)
-    score = fields.Integer(required=True, metadata={"description": "points earned"})
+    score = WholeNumber(required=True, metadata={"description": "points earned"})
 
 
 class MineSchema(Schema):
-    rank = fields.Integer(required=True)
-    score = fields.Integer(required=True)
+    rank = WholeNumber(required=True)
+    score = WholeNumber(required=True)
 
 
 class BoardSchema(Schema):

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from service.ledger.balances import accounts_of, transfers_of
@@ -22,11 +23,11 @@ CURRENCIES = ["jifen", "xingfubi"]
 class AccountSchema(Schema):
     currency = fields.String(required=True, metadata={"enum": CURRENCIES})
     name = fields.String(required=True, metadata={"example": "幸福币"})
-    balance = fields.Integer(required=True)
-    available = fields.Integer(
+    balance = WholeNumber(required=True)
+    available = WholeNumber(
         required=True, metadata={"description": "balance less what open redemptions reserve"}
     )
-    earned_total = fields.Integer(
+    earned_total = WholeNumber(
         required=True, metadata={"description": "ever earned; spending does not lower it"}
     )
 
@@ -36,14 +37,14 @@ class AccountListSchema(Schema):
 
 
 class TransferSchema(Schema):
-    id = fields.Integer(attribute="transfer.id", required=True)
+    id = WholeNumber(attribute="transfer.id", required=True)
     kind = fields.String(attribute="transfer.kind", required=True)
     phase = fields.String(attribute="transfer.phase")
-    amount = fields.Integer(attribute="transfer.amount", required=True)
+    amount = WholeNumber(attribute="transfer.amount", required=True)
     currency = fields.String(attribute="transfer.currency", required=True)
     direction = fields.String(required=True, metadata={"enum": ["in", "out"]})
     explanation = fields.String(attribute="transfer.explanation")
-    reverses_id = fields.Integer(attribute="transfer.reverses_id", allow_none=True)
+    reverses_id = WholeNumber(attribute="transfer.reverses_id", allow_none=True)
     created_at = fields.DateTime(attribute="transfer.created_at")
 
 
@@ -61,7 +62,7 @@ class Accounts(MethodView):
 
 class ExpiringSchema(Schema):
     currency = fields.String(required=True)
-    amount = fields.Integer(required=True)
+    amount = WholeNumber(required=True)
     expires_at = fields.DateTime(required=True)
 
 

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.people_schemas import MeSchema, ProfileChangesSchema
 from service.auth.phone_binding import bind_phone
@@ -37,7 +38,7 @@ class PhoneBoundSchema(Schema):
     )
     access_token = fields.String()
     refresh_token = fields.String()
-    expires_in = fields.Integer()
+    expires_in = WholeNumber()
 
 
 @blp.route("")

@@ -7,7 +7,7 @@ the docs work on a district intranet with no internet access.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
@@ -15,17 +15,58 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Request, send_from_directory
 from flask_smorest.spec.plugins import integerconverter2paramschema
 from swagger_ui_bundle import swagger_ui_path
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from api import boundary
 from api.errors import answer_http_error
 
+# JSON nested deeper than this is refused before it is parsed: the decoder recurses
+# once per level, and a body nested as deep as the interpreter's limit would crash it.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth_over(body: bytes, limit: int) -> bool:
+    """Whether ``body`` nests arrays or objects more than ``limit`` deep."""
+    # No body can nest deeper than it has brackets: counting them runs at C speed, and
+    # nearly every body stops there.
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
 
 class _OneSchemaPerClass(FlaskParser):
     """webargs builds a new instance of an arguments schema class for every request;
-    a marshmallow schema is reusable, so each class is built once."""
+    a marshmallow schema is reusable, so each class is built once. A body that is not
+    JSON the API can read, for whatever reason, is 400 ``invalid_json``."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if is_json_request(req) and json_depth_over(req.get_data(cache=True), MAX_JSON_DEPTH):
+            abort(400, code="invalid_json", message=f"JSON nested over {MAX_JSON_DEPTH} deep")
+        return super()._raw_load_json(req)
+
+    def _handle_invalid_json_error(
+        self, error: Exception, req: Request, *args: Any, **kwargs: Any
+    ) -> NoReturn:
+        abort(400, code="invalid_json", message="the body is not valid JSON")
 
     def _get_schema(self, argmap: Any, req: Request) -> ma.Schema:
         if isinstance(argmap, type) and issubclass(argmap, ma.Schema):

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from service.organisation import admin
@@ -24,7 +25,7 @@ NAME = validate.Length(min=1, max=100)
 
 
 class DepartmentSchema(Schema):
-    id = fields.Integer(required=True)
+    id = WholeNumber(required=True)
     name = fields.String(required=True, validate=NAME)
 
 
@@ -33,16 +34,16 @@ class DepartmentNameSchema(Schema):
 
 
 class BranchSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = WholeNumber(dump_only=True)
     name = fields.String(required=True, validate=NAME)
-    department_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
-    place_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    department_id = WholeNumber(allow_none=True, validate=validate.Range(min=1))
+    place_id = WholeNumber(allow_none=True, validate=validate.Range(min=1))
 
 
 class PairingSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    department_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    place_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    id = WholeNumber(dump_only=True)
+    department_id = WholeNumber(required=True, validate=validate.Range(min=1))
+    place_id = WholeNumber(required=True, validate=validate.Range(min=1))
     started_on = fields.Date(required=True)
     ended_on = fields.Date(dump_only=True, allow_none=True)
 
@@ -52,12 +53,12 @@ class EndPairingSchema(Schema):
 
 
 class BranchListArgs(PageArgs):
-    department_id = fields.Integer(validate=validate.Range(min=1))
-    place_id = fields.Integer(validate=validate.Range(min=1))
+    department_id = WholeNumber(validate=validate.Range(min=1))
+    place_id = WholeNumber(validate=validate.Range(min=1))
 
 
 class PairingListArgs(PageArgs):
-    department_id = fields.Integer(validate=validate.Range(min=1))
+    department_id = WholeNumber(validate=validate.Range(min=1))
 
 
 def by_id(rows: list[Any], args: dict[str, Any]) -> dict[str, Any]:

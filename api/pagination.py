@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 
 from marshmallow import Schema, fields, validate
 
+from api.numbers import WholeNumber
 from points.errors import InvalidInput
 
 T = TypeVar("T")
 
 
 class PageArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = fields.String(load_default=None, validate=validate.Length(max=512))
 
 

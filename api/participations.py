@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor, current_claims
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from points.tasks import ParticipationStatus
@@ -25,9 +26,9 @@ blp = Blueprint(
 
 
 class ParticipationSchema(Schema):
-    id = fields.Integer(required=True)
-    task_id = fields.Integer(required=True)
-    user_id = fields.Integer(required=True)
+    id = WholeNumber(required=True)
+    task_id = WholeNumber(required=True)
+    user_id = WholeNumber(required=True)
     status = fields.String(required=True, metadata={"enum": [s.value for s in ParticipationStatus]})
     role = fields.String(metadata={"description": "the role served in, which prices the work"})
     signed_up_at = fields.DateTime()
@@ -35,10 +36,10 @@ class ParticipationSchema(Schema):
     checked_out_at = fields.DateTime(allow_none=True)
     hours = fields.Float(allow_none=True, metadata={"description": "within the task window"})
     checkin_distance_m = fields.Float(allow_none=True)
-    failed_checkins = fields.Integer()
+    failed_checkins = WholeNumber()
     flags = fields.List(fields.String(), metadata={"description": "signs for the approver"})
     note = fields.String(allow_none=True)
-    units = fields.Integer(allow_none=True)
+    units = WholeNumber(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
     reject_reason = fields.String(allow_none=True)
 

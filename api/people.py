@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from points.access import Role, ScopeType
@@ -25,18 +26,18 @@ blp = Blueprint("people", __name__, url_prefix="/api/v1/users", description="Peo
 
 
 class GrantSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = WholeNumber(dump_only=True)
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
     scope_type = fields.String(required=True, validate=validate.OneOf([s.value for s in ScopeType]))
-    scope_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    scope_id = WholeNumber(required=True, validate=validate.Range(min=1))
 
 
 class PersonSchema(Schema):
-    id = fields.Integer(required=True)
+    id = WholeNumber(required=True)
     name = fields.String(required=True)
     phone_masked = fields.String(allow_none=True)
-    residence_place_id = fields.Integer(allow_none=True)
-    home_branch_id = fields.Integer(allow_none=True)
+    residence_place_id = WholeNumber(allow_none=True)
+    home_branch_id = WholeNumber(allow_none=True)
     active = fields.Boolean()
     leaderboard_banned = fields.Boolean()
     roles = fields.List(fields.Nested(GrantSchema), attribute="grants")
@@ -60,8 +61,8 @@ class People(MethodView):
 
 class PersonChangesSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=32))
-    residence_place_id = fields.Integer(validate=validate.Range(min=1))
-    home_branch_id = fields.Integer(validate=validate.Range(min=1))
+    residence_place_id = WholeNumber(validate=validate.Range(min=1))
+    home_branch_id = WholeNumber(validate=validate.Range(min=1))
     active = fields.Boolean(metadata={"description": "false disables sign-in (admins only)"})
     leaderboard_banned = fields.Boolean(
         metadata={"description": "true takes the person off every leaderboard (staff)"}

@@ -6,14 +6,16 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from api.numbers import WholeNumber
+
 
 class MeSchema(Schema):
-    id = fields.Integer(required=True)
+    id = WholeNumber(required=True)
     name = fields.String(required=True)
     avatar_url = fields.String(allow_none=True)
     phone_masked = fields.String(allow_none=True, metadata={"example": "138****1234"})
-    residence_place_id = fields.Integer(allow_none=True)
-    home_branch_id = fields.Integer(allow_none=True)
+    residence_place_id = WholeNumber(allow_none=True)
+    home_branch_id = WholeNumber(allow_none=True)
     roles = fields.Method("dump_roles")
     privacy_policy_version = fields.String(allow_none=True)
     privacy_consented_at = fields.DateTime(allow_none=True)
@@ -30,7 +32,7 @@ class MeSchema(Schema):
 class TokensSchema(Schema):
     access_token = fields.String(required=True)
     refresh_token = fields.String(required=True)
-    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+    expires_in = WholeNumber(required=True, metadata={"description": "seconds"})
     token_type = fields.Constant("Bearer")
     user = fields.Nested(MeSchema, required=True)
 
@@ -45,7 +47,7 @@ class ProfileChangesSchema(Schema):
         validate=validate.Length(min=1, max=32),
         metadata={"description": "the privacy policy version the person consents to"},
     )
-    residence_place_id = fields.Integer(
+    residence_place_id = WholeNumber(
         validate=validate.Range(min=1),
         metadata={"description": "chosen once; later moves are made by staff"},
     )

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, decode_cursor, page, page_schema
 from points.places import PlaceLevel
@@ -26,28 +27,28 @@ LEVELS = [level.value for level in PlaceLevel]
 
 
 class PlaceSchema(Schema):
-    id = fields.Integer(required=True)
+    id = WholeNumber(required=True)
     name = fields.String(required=True)
     level = fields.String(required=True, metadata={"enum": LEVELS})
-    parent_id = fields.Integer(allow_none=True)
+    parent_id = WholeNumber(allow_none=True)
     path = fields.String(metadata={"description": "ids from the root, e.g. /1/2/5/"})
 
 
 class NewPlaceSchema(Schema):
-    parent_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    parent_id = WholeNumber(required=True, validate=validate.Range(min=1))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
 
 
 class PlaceChangesSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=100))
-    parent_id = fields.Integer(
+    parent_id = WholeNumber(
         validate=validate.Range(min=1), metadata={"description": "move under this place"}
     )
 
 
 class PlaceListArgs(PageArgs):
-    under = fields.Integer(validate=validate.Range(min=1), metadata={"description": "subtree root"})
+    under = WholeNumber(validate=validate.Range(min=1), metadata={"description": "subtree root"})
 
 
 @blp.route("")

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from api import extensions
 from api.authentication import current_actor
 from api.idempotency import HEADER_DOC, once
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from points.redemption import RedemptionStatus, derive_qr_key
@@ -37,7 +38,7 @@ def policy() -> RedemptionPolicy:
 
 
 class RedemptionSchema(Schema):
-    id = fields.Integer(attribute="redemption.id", required=True)
+    id = WholeNumber(attribute="redemption.id", required=True)
     status = fields.String(
         attribute="redemption.status",
         required=True,
@@ -52,11 +53,11 @@ class RedemptionSchema(Schema):
         allow_none=True, metadata={"description": "signed, for a QR the clerk scans; while held"}
     )
     expires_at = fields.DateTime(attribute="redemption.expires_at", required=True)
-    item_id = fields.Integer(attribute="redemption.item_id")
+    item_id = WholeNumber(attribute="redemption.item_id")
     item_name = fields.String(attribute="redemption.item_name")
-    station_id = fields.Integer(attribute="redemption.station_id")
-    quantity = fields.Integer(attribute="redemption.quantity")
-    amount = fields.Integer(attribute="redemption.amount")
+    station_id = WholeNumber(attribute="redemption.station_id")
+    quantity = WholeNumber(attribute="redemption.quantity")
+    amount = WholeNumber(attribute="redemption.amount")
     currency = fields.String(attribute="redemption.currency")
     created_at = fields.DateTime(attribute="redemption.created_at")
     fulfilled_at = fields.DateTime(attribute="redemption.fulfilled_at", allow_none=True)
@@ -64,8 +65,8 @@ class RedemptionSchema(Schema):
 
 
 class RedeemSchema(Schema):
-    item_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    item_id = WholeNumber(required=True, validate=validate.Range(min=1))
+    quantity = WholeNumber(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
 # Built at import: the answer is dumped here (to be replayed byte for byte), not by

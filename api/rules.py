@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, post_load, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from points.access import Role
 from points.currency import Currency
@@ -36,9 +37,9 @@ def choices(kind: Any) -> validate.OneOf:
 
 
 class RuleSetSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    org_id = fields.Integer(attribute="place_id", required=True, validate=validate.Range(min=1))
-    version = fields.Integer(dump_only=True)
+    id = WholeNumber(dump_only=True)
+    org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
+    version = WholeNumber(dump_only=True)
     status = fields.String(dump_only=True, metadata={"enum": ["draft", "published"]})
     label = fields.String(dump_only=True, metadata={"example": "place:2/v3"})
     effective_from = fields.Date(required=True)
@@ -55,7 +56,7 @@ class RuleSetChangesSchema(Schema):
 
 
 class RuleSetListArgs(Schema):
-    org_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    org_id = WholeNumber(required=True, validate=validate.Range(min=1))
 
 
 class ContentSchema(Schema):
@@ -64,7 +65,7 @@ class ContentSchema(Schema):
 
 class ValidationResultSchema(Schema):
     valid = fields.Boolean(required=True)
-    rules = fields.Integer(required=True)
+    rules = WholeNumber(required=True)
 
 
 class FactsSchema(Schema):
@@ -81,7 +82,7 @@ class FactsSchema(Schema):
         validate=validate.Range(min=0, max=10_000),
         metadata={"minimum": 0, "maximum": 10_000, "default": 0},
     )
-    units = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    units = WholeNumber(load_default=0, validate=validate.Range(min=0))
     work_unit = fields.String(load_default=None, validate=choices(WorkUnit))
 
     @post_load
@@ -101,10 +102,10 @@ class FactsSchema(Schema):
 
 
 class WindowSchema(Schema):
-    day = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    week = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    month = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    year = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    day = WholeNumber(load_default=0, validate=validate.Range(min=0))
+    week = WholeNumber(load_default=0, validate=validate.Range(min=0))
+    month = WholeNumber(load_default=0, validate=validate.Range(min=0))
+    year = WholeNumber(load_default=0, validate=validate.Range(min=0))
 
 
 class EarnedSchema(Schema):
@@ -126,13 +127,13 @@ class SimulationSchema(Schema):
 
 class AwardSchema(Schema):
     currency = fields.String()
-    amount = fields.Integer()
-    uncapped = fields.Integer()
+    amount = WholeNumber()
+    uncapped = WholeNumber()
     explanation = fields.String()
 
 
 class EvaluationSchema(Schema):
-    rule_index = fields.Integer(allow_none=True)
+    rule_index = WholeNumber(allow_none=True)
     rule_name = fields.String(allow_none=True)
     awards = fields.List(fields.Nested(AwardSchema))
 
@@ -142,8 +143,8 @@ class RuleSetListSchema(Schema):
 
 
 class AuditEntrySchema(Schema):
-    id = fields.Integer()
-    actor_id = fields.Integer(allow_none=True)
+    id = WholeNumber()
+    actor_id = WholeNumber(allow_none=True)
     action = fields.String()
     before = fields.Dict(allow_none=True)
     after = fields.Dict(allow_none=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from api.numbers import WholeNumber
 from api.pagination import PageArgs
 from api.redemptions import RedemptionSchema
 from points.redemption import ItemAudience, LimitPeriod, RedemptionStatus
@@ -23,20 +24,20 @@ def choices(kind: Any) -> validate.OneOf:
 
 
 class StationSchema(Schema):
-    id = fields.Integer(attribute="station.id", dump_only=True)
-    org_id = fields.Integer(attribute="station.place_id", dump_only=True)
+    id = WholeNumber(attribute="station.id", dump_only=True)
+    org_id = WholeNumber(attribute="station.place_id", dump_only=True)
     name = fields.String(attribute="station.name", dump_only=True)
     address = fields.String(attribute="station.address", dump_only=True)
     lat = fields.Float(attribute="station.lat", dump_only=True)
     lng = fields.Float(attribute="station.lng", dump_only=True)
     opening_hours = fields.String(attribute="station.opening_hours", dump_only=True)
     active = fields.Boolean(attribute="station.active", dump_only=True)
-    clerk_ids = fields.List(fields.Integer(), dump_only=True)
+    clerk_ids = fields.List(WholeNumber(), dump_only=True)
     distance_m = fields.Float(allow_none=True, dump_only=True)
 
 
 class StationInSchema(Schema):
-    org_id = fields.Integer(attribute="place_id", validate=validate.Range(min=1))
+    org_id = WholeNumber(attribute="place_id", validate=validate.Range(min=1))
     name = fields.String(validate=validate.Length(min=2, max=100))
     address = fields.String(validate=validate.Length(max=200))
     lat = fields.Float(validate=validate.Range(min=-90, max=90))
@@ -68,15 +69,15 @@ class NewStationSchema(StationInSchema):
 
 
 class ItemSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    station_id = fields.Integer(dump_only=True)
+    id = WholeNumber(dump_only=True)
+    station_id = WholeNumber(dump_only=True)
     name = fields.String(validate=validate.Length(min=1, max=100))
     description = fields.String(validate=validate.Length(max=4000))
     image_url = fields.String(allow_none=True, validate=validate.Length(max=500))
-    price = fields.Integer(validate=validate.Range(min=1, max=10_000_000))
+    price = WholeNumber(validate=validate.Range(min=1, max=10_000_000))
     currency = fields.String(validate=validate.Length(min=1, max=16))
-    stock = fields.Integer(validate=validate.Range(min=0, max=1_000_000))
-    per_member_limit = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10_000))
+    stock = WholeNumber(validate=validate.Range(min=0, max=1_000_000))
+    per_member_limit = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=10_000))
     limit_period = fields.String(validate=choices(LimitPeriod))
     audience = fields.String(validate=choices(ItemAudience))
     active = fields.Boolean()
@@ -105,7 +106,7 @@ class NewItemSchema(ItemSchema):
 
 class StationListArgs(PageArgs):
     near = fields.String(metadata={"description": "lat,lng (GCJ-02): nearest first"})
-    org_id = fields.Integer(validate=validate.Range(min=1))
+    org_id = WholeNumber(validate=validate.Range(min=1))
 
     @validates_schema
     def near_is_a_point(self, data: dict[str, Any], **_: Any) -> None:
@@ -126,12 +127,12 @@ class StationRedemptionSchema(RedemptionSchema):
     class Meta:
         exclude = ("pickup_code", "qr_payload")
 
-    user_id = fields.Integer(attribute="redemption.user_id")
-    fulfilled_by_id = fields.Integer(attribute="redemption.fulfilled_by_id", allow_none=True)
+    user_id = WholeNumber(attribute="redemption.user_id")
+    fulfilled_by_id = WholeNumber(attribute="redemption.fulfilled_by_id", allow_none=True)
 
 
 class StockChangeSchema(Schema):
-    delta = fields.Integer(
+    delta = WholeNumber(
         required=True,
         validate=validate.Range(min=-1_000_000, max=1_000_000),
         metadata={"description": "+ delivered in, − written off"},
@@ -140,12 +141,12 @@ class StockChangeSchema(Schema):
 
 
 class StockMovementSchema(Schema):
-    id = fields.Integer()
-    item_id = fields.Integer()
-    delta = fields.Integer()
+    id = WholeNumber()
+    item_id = WholeNumber()
+    delta = WholeNumber()
     reason = fields.String()
-    actor_id = fields.Integer()
-    stock_after = fields.Integer()
+    actor_id = WholeNumber()
+    stock_after = WholeNumber()
     created_at = fields.DateTime()
 
 

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
 from points.rules import Category, TaskType, WorkUnit
@@ -31,26 +32,26 @@ def choices(kind: Any) -> validate.OneOf:
 
 
 class TaskSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = WholeNumber(dump_only=True)
     title = fields.String(required=True, validate=validate.Length(min=2, max=100))
     description = fields.String(load_default="", validate=validate.Length(max=4000))
     category = fields.String(required=True, validate=choices(Category))
     type = fields.String(required=True, validate=choices(TaskType))
-    org_id = fields.Integer(attribute="place_id", required=True, validate=validate.Range(min=1))
+    org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
     address = fields.String(load_default="", validate=validate.Length(max=200))
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    radius_m = fields.Integer(required=True, validate=validate.Range(min=10, max=5000))
+    radius_m = WholeNumber(required=True, validate=validate.Range(min=10, max=5000))
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
-    capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=10_000))
+    capacity = WholeNumber(required=True, validate=validate.Range(min=1, max=10_000))
     audience = fields.String(load_default=Audience.EVERYONE.value, validate=choices(Audience))
     checkin_mode = fields.String(required=True, validate=choices(CheckinMode))
     work_unit = fields.String(required=True, validate=choices(WorkUnit))
-    demand_id = fields.Integer(load_default=None, allow_none=True)
+    demand_id = WholeNumber(load_default=None, allow_none=True)
     publish = fields.Boolean(load_default=False, load_only=True)
     status = fields.String(dump_only=True, metadata={"enum": [s.value for s in TaskStatus]})
-    signed_up_count = fields.Integer(dump_only=True)
+    signed_up_count = WholeNumber(dump_only=True)
     cancel_reason = fields.String(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -72,7 +73,7 @@ class TaskListArgs(PageArgs):
     status = fields.String(validate=choices(TaskStatus))
     category = fields.String(validate=choices(Category))
     type = fields.String(validate=choices(TaskType))
-    org_id = fields.Integer(validate=validate.Range(min=1))
+    org_id = WholeNumber(validate=validate.Range(min=1))
     starts_from = fields.AwareDateTime(data_key="from")
     starts_before = fields.AwareDateTime(data_key="to")
     near = fields.String(metadata={"description": "lat,lng (GCJ-02): nearest first"})

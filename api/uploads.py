@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 
 from api import extensions
 from api.authentication import current_actor
+from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from points.uploads import LINK_LIFETIME, derive_key, sign_link
 from service.db import utcnow
@@ -44,19 +45,19 @@ class PhotoFileSchema(Schema):
 
 
 class PhotoUploadSchema(Schema):
-    id = fields.Integer(required=True)
+    id = WholeNumber(required=True)
     url = fields.Method("dump_url", metadata={"description": "valid for an hour; no token needed"})
     content_type = fields.String()
-    size_bytes = fields.Integer()
-    width = fields.Integer()
-    height = fields.Integer()
+    size_bytes = WholeNumber()
+    width = WholeNumber()
+    height = WholeNumber()
 
     def dump_url(self, upload: Upload) -> str:
         return photo_url(upload.id)
 
 
 class LinkArgs(Schema):
-    expires = fields.Integer(required=True, validate=validate.Range(min=0, max=2**40))
+    expires = WholeNumber(required=True, validate=validate.Range(min=0, max=2**40))
     signature = fields.String(required=True, validate=validate.Length(equal=32))
 
 

@@ -122,7 +122,7 @@ def test_the_api_beside_a_console_still_keeps_no_cookie_session(two_entrypoints:
             "/api/v1/auth/wechat",
             {"data": b"{not json", "content_type": "application/json"},
             400,
-            "bad_request",
+            "invalid_json",
         ),
         ("POST", "/api/v1/auth/wechat", {"json": {}}, 422, "validation_error"),
     ],
