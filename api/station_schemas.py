@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from api.nearness import NearArgs
 from api.numbers import WholeNumber
 from api.pagination import PageArgs
 from api.redemptions import RedemptionSchema
@@ -104,19 +105,8 @@ class NewItemSchema(ItemSchema):
             raise ValidationError({name: ["Missing data for required field."] for name in missing})
 
 
-class StationListArgs(PageArgs):
-    near = fields.String(metadata={"description": "lat,lng (GCJ-02): nearest first"})
+class StationListArgs(PageArgs, NearArgs):
     org_id = WholeNumber(validate=validate.Range(min=1))
-
-    @validates_schema
-    def near_is_a_point(self, data: dict[str, Any], **_: Any) -> None:
-        if "near" in data:
-            try:
-                lat, lng = (float(part) for part in data["near"].split(","))
-            except ValueError:
-                raise ValidationError("give near as lat,lng", "near") from None
-            if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-                raise ValidationError("not a point on Earth", "near")
 
 
 class StationRedemptionArgs(PageArgs):

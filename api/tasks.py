@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, fields, post_load, validate
 
 from api import extensions
 from api.authentication import current_actor
+from api.nearness import NearArgs
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
@@ -69,24 +70,13 @@ class TaskSchema(Schema):
         )
 
 
-class TaskListArgs(PageArgs):
+class TaskListArgs(PageArgs, NearArgs):
     status = fields.String(validate=choices(TaskStatus))
     category = fields.String(validate=choices(Category))
     type = fields.String(validate=choices(TaskType))
     org_id = WholeNumber(validate=validate.Range(min=1))
     starts_from = fields.AwareDateTime(data_key="from")
     starts_before = fields.AwareDateTime(data_key="to")
-    near = fields.String(metadata={"description": "lat,lng (GCJ-02): nearest first"})
-
-    @validates_schema
-    def near_is_a_point(self, data: dict[str, Any], **_: Any) -> None:
-        if "near" in data:
-            try:
-                lat, lng = (float(part) for part in data["near"].split(","))
-            except ValueError:
-                raise ValidationError("give near as lat,lng", "near") from None
-            if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-                raise ValidationError("not a point on Earth", "near")
 
     @post_load
     def to_filter(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
