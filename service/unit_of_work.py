@@ -124,9 +124,7 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         session = self.session
-        self._options_before.append(session.execution_options)
-        if len(self._options_before) == 1:
-            session.info[_ACTIVE] = self
+        options = session.execution_options
         if session.get_bind().dialect.name == "sqlite" and not self._holds_write_lock():
             if session.in_transaction():
                 if (
@@ -138,7 +136,11 @@ class UnitOfWork:
                     # Work done outside any unit of work: ending it would lose it.
                     raise RuntimeError("a unit of work began inside a transaction that wrote")
                 session.rollback()  # only reads happened: end their snapshot
-            session.execution_options = session.execution_options.union({WRITE_LOCK: True})
+            session.execution_options = options.union({WRITE_LOCK: True})
+        # Only once nothing can refuse to enter: __exit__ undoes these.
+        self._options_before.append(options)
+        if len(self._options_before) == 1:
+            session.info[_ACTIVE] = self
         return self
 
     def _holds_write_lock(self) -> bool:

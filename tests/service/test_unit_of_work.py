@@ -142,3 +142,21 @@ def test_a_before_commit_step_runs_once_last_and_the_parts_end_with_the_transact
     with uow:
         uow.commit()  # the rolled-back transaction's step went with it
     assert ran == [1]
+
+
+def test_a_unit_of_work_refused_at_the_door_leaves_no_trace(uow: UnitOfWork) -> None:
+    session = uow.session
+    options = session.execution_options
+    add_place(session, None, "未提交的街道", PlaceLevel.STREET)  # written outside any unit of work
+    if session.get_bind().dialect.name == "sqlite":
+        # Taking the write lock would mean ending that transaction, and losing the write.
+        with pytest.raises(RuntimeError, match="inside a transaction that wrote"):
+            uow.__enter__()
+        assert UnitOfWork.of(session) is None
+        assert session.execution_options == options
+    else:
+        with uow:  # PostgreSQL's row locks need no lock up front: the work joins in
+            assert UnitOfWork.of(session) is uow
+            uow.commit()
+        assert UnitOfWork.of(session) is None
+    session.rollback()
