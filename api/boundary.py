@@ -55,6 +55,7 @@ def is_api_endpoint(app: Flask, endpoint: str) -> bool:
 
 
 def is_api_request() -> bool:
-    if request.url_rule is None or request.endpoint is None:
+    endpoint = request.endpoint  # None when no route matched
+    if endpoint is None:
         return owns_path(current_app, request.path)
-    return is_api_endpoint(current_app, request.endpoint)
+    return is_api_endpoint(current_app, endpoint)

@@ -30,6 +30,7 @@ from service.ledger.models import Transfer
 from service.lifecycle import move_status
 from service.people.belonging import home_places
 from service.places.models import Place
+from service.places.tree import named_place
 from service.rules.crediting import Work, credit_work
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
@@ -64,13 +65,6 @@ def source_of(demand: Demand) -> str:
     return f"demand:{demand.id}"
 
 
-def _place(session: Session, place_id: int) -> Place:
-    place = session.get(Place, place_id)
-    if place is None:
-        raise NotFound("place not found", errors={"org_id": ["no such place"]})
-    return place
-
-
 def _may_report(session: Session, actor: Actor, place: Place) -> bool:
     """Where one lives (their community), or where one serves or lives by grant."""
     if can(actor, Action.REPORT_DEMANDS, Target(place_path=place.path)):
@@ -82,7 +76,7 @@ def _may_report(session: Session, actor: Actor, place: Place) -> bool:
 def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime) -> Demand:
     with uow:
         session = uow.session
-        place = _place(session, spec.place_id)
+        place = named_place(session, spec.place_id)
         if not _may_report(session, actor, place):
             raise NotFound("place not found", errors={"org_id": ["not where you live"]})
         demand = Demand(
@@ -102,7 +96,7 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
 
 
 def _path_of(session: Session, demand: Demand) -> str:
-    return _place(session, demand.place_id).path
+    return named_place(session, demand.place_id).path
 
 
 def get_demand(session: Session, actor: Actor, demand_id: int) -> Demand:
@@ -226,7 +220,7 @@ def list_demands(
     if wanted.status is not None:
         conditions.append(Demand.status == wanted.status.value)
     if wanted.place_id is not None:
-        conditions.append(Place.path.startswith(_place(session, wanted.place_id).path))
+        conditions.append(Place.path.startswith(named_place(session, wanted.place_id).path))
     query = (
         select(Demand)
         .join(Place, Place.id == Demand.place_id)

@@ -13,6 +13,7 @@ from points.access import Action, Actor, Target, place_prefixes, require
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.households.models import Household
 from service.places.models import Place
+from service.places.tree import named_place
 from service.unit_of_work import UnitOfWork
 
 
@@ -46,13 +47,6 @@ class HouseholdFilter:
     active: bool | None = None
 
 
-def _place(session: Session, place_id: int, field: str = "org_id") -> Place:
-    place = session.get(Place, place_id)
-    if place is None:
-        raise NotFound("place not found", errors={field: ["no such place"]})
-    return place
-
-
 def place_of(session: Session, household: Household) -> Place:
     place = session.get(Place, household.place_id)
     assert place is not None  # a foreign key
@@ -69,7 +63,7 @@ def _label(text: str) -> str:
 def create_household(uow: UnitOfWork, actor: Actor, spec: NewHousehold) -> Household:
     with uow:
         session = uow.session
-        place = _place(session, spec.place_id)
+        place = named_place(session, spec.place_id)
         require(actor, Action.MANAGE_HOUSEHOLDS, Target(place_path=place.path), what="place")
         household = Household(
             place_id=place.id,
@@ -140,7 +134,7 @@ def list_households(
         or_(*(Place.path.startswith(prefix) for prefix in prefixes))
     ]
     if wanted.place_id is not None:
-        conditions.append(Place.path.startswith(_place(session, wanted.place_id).path))
+        conditions.append(Place.path.startswith(named_place(session, wanted.place_id).path))
     if wanted.q:
         q = wanted.q.strip()
         conditions.append(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from points.errors import NotFound
 from points.places import PlaceLevel, ancestor_ids, child_path
 from service.organisation.models import Branch, Pairing
 from service.people.models import User
 from service.places.models import Place
+from service.places.tree import named_place
 
 
 def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
@@ -21,7 +21,7 @@ def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
     if user is None:
         return prefixes, set()
     if user.residence_place_id is not None:
-        residence = _place(session, user.residence_place_id)
+        residence = named_place(session, user.residence_place_id)
         community = session.scalars(
             select(Place).where(
                 Place.id.in_(ancestor_ids(residence.path)),
@@ -31,7 +31,7 @@ def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
         prefixes.append((community or residence).path)
     branch = session.get(Branch, user.home_branch_id) if user.home_branch_id else None
     if branch is not None and branch.place_id is not None:
-        prefixes.append(_place(session, branch.place_id).path)
+        prefixes.append(named_place(session, branch.place_id).path)
     elif branch is not None:
         prefixes += session.scalars(
             select(Place.path)
@@ -40,13 +40,6 @@ def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
         ).all()
     above = {path for prefix in prefixes for path in _paths_above(prefix)}
     return prefixes, above
-
-
-def _place(session: Session, place_id: int) -> Place:
-    place = session.get(Place, place_id)
-    if place is None:
-        raise NotFound("place not found", errors={"org_id": ["no such place"]})
-    return place
 
 
 def _paths_above(path: str) -> list[str]:

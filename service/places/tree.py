@@ -5,8 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from points.errors import NotFound
 from points.places import PlaceLevel, check_child_level, child_path
 from service.places.models import Place
+
+
+def named_place(session: Session, place_id: int, field: str = "org_id") -> Place:
+    """The place a request names in ``field``; NotFound naming that field if none."""
+    place = session.get(Place, place_id)
+    if place is None:
+        raise NotFound("place not found", errors={field: ["no such place"]})
+    return place
 
 
 def find_child(session: Session, parent: Place | None, name: str) -> Place | None:

@@ -25,6 +25,7 @@ from points.rules import (
 from service.audit.log import record
 from service.db import utcnow
 from service.places.models import Place
+from service.places.tree import named_place
 from service.rules.models import RuleSetVersion, rule_set_label
 from service.unit_of_work import UnitOfWork
 
@@ -61,13 +62,6 @@ def _audit(
     )
 
 
-def _place(session: Session, place_id: int) -> Place:
-    place = session.get(Place, place_id)
-    if place is None:
-        raise NotFound("place not found", errors={"org_id": ["no such place"]})
-    return place
-
-
 def get_version(session: Session, actor: Actor, rule_set_id: int) -> RuleSetVersion:
     version = session.get(RuleSetVersion, rule_set_id)
     if version is None:
@@ -75,14 +69,14 @@ def get_version(session: Session, actor: Actor, rule_set_id: int) -> RuleSetVers
     require(
         actor,
         Action.VIEW_RULES,
-        Target(place_path=_place(session, version.place_id).path),
+        Target(place_path=named_place(session, version.place_id).path),
         what="rule set",
     )
     return version
 
 
 def list_versions(session: Session, actor: Actor, place_id: int) -> list[RuleSetVersion]:
-    place = _place(session, place_id)
+    place = named_place(session, place_id)
     require(actor, Action.VIEW_RULES, Target(place_path=place.path), what="place")
     return list(
         session.scalars(
@@ -106,7 +100,7 @@ def draft_rule_set(
     rules = parse_rule_set(content)
     with uow:
         session = uow.session
-        place = _place(session, place_id)
+        place = named_place(session, place_id)
         require(actor, Action.MANAGE_RULES, Target(place_path=place.path), what="place")
         latest = session.scalar(
             select(func.max(RuleSetVersion.version)).where(RuleSetVersion.place_id == place.id)
@@ -134,7 +128,7 @@ def _canonical(rules: RuleSet) -> dict[str, Any]:
 
 def _draft_to_change(session: Session, actor: Actor, rule_set_id: int) -> RuleSetVersion:
     version = get_version(session, actor, rule_set_id)
-    place = _place(session, version.place_id)
+    place = named_place(session, version.place_id)
     require(actor, Action.MANAGE_RULES, Target(place_path=place.path), what="rule set")
     if version.status != "draft":
         raise AlreadyPublished("a published rule set never changes: draft a new version")

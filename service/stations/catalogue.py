@@ -22,6 +22,7 @@ from service.ledger.accounts import currency as find_currency
 from service.organisation.models import Station
 from service.people.models import RoleGrant
 from service.places.models import Place
+from service.places.tree import named_place
 from service.stations.models import CatalogueItem
 from service.unit_of_work import UnitOfWork
 
@@ -66,15 +67,8 @@ class StationView:
     distance_m: float | None = None
 
 
-def _place(session: Session, place_id: int) -> Place:
-    place = session.get(Place, place_id)
-    if place is None:
-        raise NotFound("place not found", errors={"org_id": ["no such place"]})
-    return place
-
-
 def station_target(session: Session, station: Station) -> Target:
-    return Target(place_path=_place(session, station.place_id).path, station_id=station.id)
+    return Target(place_path=named_place(session, station.place_id).path, station_id=station.id)
 
 
 def _managed(session: Session, actor: Actor, station: Station) -> bool:
@@ -153,7 +147,7 @@ def list_stations(
         )
     )
     if place_id is not None:
-        query = query.where(Place.path.startswith(_place(session, place_id).path))
+        query = query.where(Place.path.startswith(named_place(session, place_id).path))
     if near is not None:
         lat, lng = near
         check_point(lat, lng)
@@ -190,7 +184,7 @@ def create_station(uow: UnitOfWork, actor: Actor, spec: StationFields) -> Statio
     check_point(spec.lat, spec.lng)
     with uow:
         session = uow.session
-        place = _place(session, spec.place_id)
+        place = named_place(session, spec.place_id)
         require(actor, Action.MANAGE_STATIONS, Target(place_path=place.path), what="place")
         station = Station(**_changes(spec))
         session.add(station)
@@ -207,7 +201,7 @@ def update_station(
         station = station_for(session, actor, station_id, Action.MANAGE_STATIONS)
         changes = _changes(spec)
         if "place_id" in changes:
-            place = _place(session, spec.place_id or 0)
+            place = named_place(session, spec.place_id or 0)
             require(actor, Action.MANAGE_STATIONS, Target(place_path=place.path), what="place")
         lat, lng = changes.get("lat", station.lat), changes.get("lng", station.lng)
         check_point(float(lat), float(lng))  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from service.demands.serving import servable_demand
 from service.lifecycle import move_status
 from service.people.belonging import home_places
 from service.places.models import Place
+from service.places.tree import named_place
 from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 
@@ -73,13 +74,6 @@ class TaskFilter:
     near: tuple[float, float] | None = None
 
 
-def _place(session: Session, place_id: int) -> Place:
-    place = session.get(Place, place_id)
-    if place is None:
-        raise NotFound("place not found", errors={"org_id": ["no such place"]})
-    return place
-
-
 def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> Task:
     check_point(spec.lat, spec.lng)
     if spec.ends_at <= spec.starts_at:
@@ -88,7 +82,7 @@ def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> 
         raise InvalidInput("this task would be over already", errors={"ends_at": ["in the past"]})
     with uow:
         session = uow.session
-        place = _place(session, spec.place_id)
+        place = named_place(session, spec.place_id)
         require(actor, Action.MANAGE_TASKS, Target(place_path=place.path), what="place")
         if spec.demand_id is not None:
             servable_demand(session, actor, spec.demand_id)
@@ -110,7 +104,7 @@ def staff_task(session: Session, actor: Actor, task_id: int) -> Task:
     require(
         actor,
         Action.MANAGE_TASKS,
-        Target(place_path=_place(session, task.place_id).path),
+        Target(place_path=named_place(session, task.place_id).path),
         what="task",
     )
     return task
@@ -158,7 +152,7 @@ def get_task(session: Session, actor: Actor, task_id: int) -> Task:
 
 
 def _visible(session: Session, actor: Actor, task: Task) -> bool:
-    path = _place(session, task.place_id).path
+    path = named_place(session, task.place_id).path
     if can(actor, Action.MANAGE_TASKS, Target(place_path=path)):
         return True
     if task.status not in MEMBER_VISIBLE:
@@ -187,7 +181,7 @@ def list_tasks(
     if wanted.type is not None:
         conditions.append(Task.type == wanted.type.value)
     if wanted.place_id is not None:
-        conditions.append(Place.path.startswith(_place(session, wanted.place_id).path))
+        conditions.append(Place.path.startswith(named_place(session, wanted.place_id).path))
     if wanted.starts_from is not None:
         conditions.append(Task.starts_at >= wanted.starts_from)
     if wanted.starts_before is not None:

@@ -28,6 +28,21 @@ def grid(town: Town, n: int) -> Scope:
     return Scope(ScopeKind.PLACE, town.grids[n])
 
 
+def change_member(app: Flask, user_id: int, *, commit: bool = True, **changes: object) -> None:
+    """Change a member's row in a unit of work, as any use case would, naming no boards;
+    without ``commit`` the change is flushed and then rolled back."""
+    with app.app_context():
+        uow = extensions.unit_of_work()
+        with uow:
+            user = uow.session.get(User, user_id)
+            assert user is not None
+            for name, value in changes.items():
+                setattr(user, name, value)
+            uow.session.flush()
+            if commit:
+                uow.commit()
+
+
 def import_rows(app: Flask, path: Path) -> None:
     with app.app_context():
         with open_sheet(path, ("name", "phone", "residence")) as sheet:
@@ -64,23 +79,11 @@ def test_any_use_case_that_hides_or_moves_a_member_redoes_their_boards(
     rebuild(app)
     member = town.people[0]  # in grid 0, with the branch
     earn(app, member, 12)
-    with app.app_context():
-        uow = extensions.unit_of_work()
-        with uow:
-            user = uow.session.get(User, member)
-            assert user is not None
-            user.residence_place_id = town.grids[1]
-            uow.commit()
+    change_member(app, member, residence_place_id=town.grids[1])
     assert (member, 12) in in_redis(app, grid(town, 1))
     assert member not in dict(in_redis(app, grid(town, 0)))
 
-    with app.app_context():
-        uow = extensions.unit_of_work()
-        with uow:
-            user = uow.session.get(User, member)
-            assert user is not None
-            user.leaderboard_opt_out = True
-            uow.commit()
+    change_member(app, member, leaderboard_opt_out=True)
     assert member not in dict(in_redis(app, grid(town, 1)))
     assert member not in dict(in_redis(app, Scope(ScopeKind.BRANCH, town.branch)))
 
@@ -89,13 +92,6 @@ def test_a_move_rolled_back_leaves_the_boards_alone(app: Flask, town: Town) -> N
     rebuild(app)
     member = town.people[0]
     earn(app, member, 7)
-    with app.app_context():
-        uow = extensions.unit_of_work()
-        with uow:
-            user = uow.session.get(User, member)
-            assert user is not None
-            user.residence_place_id = town.grids[2]
-            uow.session.flush()
-            # no commit: the unit of work rolls back
+    change_member(app, member, commit=False, residence_place_id=town.grids[2])
     assert (member, 7) in in_redis(app, grid(town, 0))
     assert member not in dict(in_redis(app, grid(town, 2)))
