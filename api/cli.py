@@ -24,8 +24,9 @@ from api.app import create_app
 from api.awards import awards
 from api.idempotency_cli import idempotency
 from api.import_cli import import_group
-from api.leaderboard_cli import leaderboard, worker_command
+from api.leaderboard_cli import leaderboard
 from api.ledger_cli import ledger
+from api.outbox_cli import outbox, worker_command
 from api.points_cli import points
 from api.redemptions_cli import redemptions
 from api.uploads_cli import uploads
@@ -69,6 +70,7 @@ cli.add_command(uploads)
 cli.add_command(idempotency)
 cli.add_command(leaderboard)
 cli.add_command(worker_command)
+cli.add_command(outbox)
 
 
 @cli.command("serve", with_appcontext=False)

@@ -20,6 +20,7 @@ from service.db import configure_engine, engine_options
 from service.leaderboards.boards import Boards
 from service.leaderboards.feed import LeaderboardFeed
 from service.models import Base
+from service.outbox.dispatch import Dispatcher
 from service.people.phones import PhoneVault
 from service.redis_connection import connect_redis
 from service.unit_of_work import UnitOfWork
@@ -86,7 +87,14 @@ def session() -> Session:
 
 def unit_of_work() -> UnitOfWork:
     # After each commit, the leaderboards hear of the points it moved.
-    return UnitOfWork(session(), consumers=(LeaderboardFeed(leaderboards()),))
+    feed = LeaderboardFeed(leaderboards())
+    return UnitOfWork(session(), consumers=(feed,), dispatcher=outbox_dispatcher(feed))
+
+
+def outbox_dispatcher(feed: LeaderboardFeed | None = None) -> Dispatcher:
+    """Who handles each kind of outbox message (the leaderboards, for now)."""
+    feed = feed or LeaderboardFeed(leaderboards())
+    return Dispatcher(feed.handlers())
 
 
 def leaderboards() -> Boards:

@@ -1,25 +1,20 @@
-"""`lianxin leaderboard …` and `lianxin worker`: keeping the Redis boards in line with
-the ledger (sync after an outage, rebuild, nightly reconcile and prune)."""
+"""`lianxin leaderboard …`: keeping the Redis boards in line with the ledger (sync
+after an outage, rebuild, nightly reconcile and prune)."""
 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 import time
-from types import FrameType
 
 import click
-import redis
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import SQLAlchemyError
 
 from api import extensions
 from points.errors import DomainError
 from points.leaderboard import Period, parse_scope
 from service.db import utcnow
-from service.leaderboards.rebuild import Report, Selection, prune, rebuild_missing, regenerate, sync
+from service.leaderboards.rebuild import Report, Selection, prune, regenerate, sync
 
 log = logging.getLogger(__name__)
 
@@ -115,46 +110,3 @@ def prune_command() -> None:
     """Delete period boards older than LIANXIN_LEADERBOARD_KEEP_PERIODS periods."""
     pruned = prune(extensions.leaderboards(), now=utcnow())
     click.echo(f"leaderboards pruned: {pruned:,} old board(s)")
-
-
-@click.command("worker")
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.1),
-    default=5.0,
-    show_default=True,
-    help="seconds between sweeps",
-)
-@click.option("--once", is_flag=True, help="sweep once and stop (for cron and tests)")
-@with_appcontext
-def worker_command(interval: float, once: bool) -> None:
-    """Background loop: apply the leaderboard outbox and rebuild missing boards every
-    few seconds, until SIGTERM or SIGINT (it finishes the sweep it is in)."""
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("worker: stopping on signal %d", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    session, boards = extensions.session(), extensions.leaderboards()
-    click.echo(f"lianxin worker: sweeping every {interval:g} s")
-    while not stop.is_set():
-        try:
-            report = sync(session, boards, now=utcnow())
-            rebuilt = rebuild_missing(session, boards)
-            if report.applied or report.rebuilt or rebuilt:
-                log.info(
-                    "worker: %d event(s) applied, %d board(s) rebuilt",
-                    report.applied,
-                    report.rebuilt + rebuilt,
-                )
-        except (redis.RedisError, SQLAlchemyError, OSError) as error:
-            session.rollback()
-            log.warning("worker: sweep failed, retrying in %g s: %s", interval, error)
-        if once:
-            break
-        stop.wait(interval)
-    session.close()
-    click.echo("lianxin worker: stopped")

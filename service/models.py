@@ -16,6 +16,7 @@ from service.ledger.models import (
     Transfer,
 )
 from service.organisation.models import Branch, Department, Pairing, Station
+from service.outbox.models import OutboxMessage
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
@@ -38,6 +39,7 @@ __all__ = [
     "IdempotencyRecord",
     "LedgerAccount",
     "LotUse",
+    "OutboxMessage",
     "Pairing",
     "Participation",
     "ParticipationHousehold",

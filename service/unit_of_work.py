@@ -12,7 +12,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.util import immutabledict
 
-from service.db import WRITE_LOCK, sqlite_transaction_wrote
+from service.db import WRITE_LOCK, sqlite_transaction_wrote, utcnow
+from service.outbox.dispatch import Dispatcher, write
+from service.outbox.events import Durable
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +101,21 @@ class UnitOfWork:
     kept with the transaction, or savepoint, they were recorded in: one that rolls back
     takes its events with it. After commit each consumer gets them all; they are
     forgotten then, or on rollback.
+
+    Events that must outlive the process (``Durable`` ones) are also written to the
+    outbox in the same transaction, just before it commits, and handed to their
+    handlers by the ``dispatcher`` right after; what that misses, the sweeper hands out.
     """
 
-    def __init__(self, session: Session, consumers: Sequence[Consumer] = ()) -> None:
+    def __init__(
+        self,
+        session: Session,
+        consumers: Sequence[Consumer] = (),
+        dispatcher: Dispatcher | None = None,
+    ) -> None:
         self.session = session
         self.consumers = tuple(consumers)
+        self.dispatcher = dispatcher
         self._options_before: list[immutabledict[str, object]] = []
         self._events: list[tuple[object, SessionTransaction | None]] = []
 
@@ -167,15 +179,29 @@ class UnitOfWork:
             del self.session.info[_ACTIVE]
 
     def commit(self) -> None:
-        self.session.commit()
+        session = self.session
+        # Flushed first, so consumers record what the last changes mean (a member who
+        # moved) before the outbox is written; commit's own flush then has nothing to do.
+        session.flush()
+        stored = []
+        durable = [event for event, _ in self._events if isinstance(event, Durable)]
+        if durable:
+            stored = write(session, durable, utcnow())
+        session.commit()
         events = [event for event, _ in self._events]
         self._events.clear()
         for consumer in self.consumers:
             try:
-                consumer.committed(self.session, events)
+                consumer.committed(session, events)
             except Exception:  # the business transaction has committed; it stays done
                 log.exception("after commit, %r failed", consumer)
-                self.session.rollback()
+                session.rollback()
+        if stored and self.dispatcher is not None:
+            try:
+                self.dispatcher.deliver(session, stored)
+            except Exception:  # the messages stay in the outbox for the sweeper
+                log.exception("after commit, handing out the outbox failed")
+                session.rollback()
 
     def _forget(self, rolled_back: SessionTransaction) -> None:
         self._events = [

@@ -32,6 +32,8 @@ from service.leaderboards.store import applied_key
 from service.leaderboards.totals import stream_earnings
 from service.ledger.earnings import OutboxRow, Written
 from service.ledger.models import EARNING_EVENT_TABLE, Currency
+from service.outbox.dispatch import Handler
+from service.outbox.events import Durable
 from service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -167,8 +169,8 @@ def _currencies(session: Session) -> list[str]:
 
 class LeaderboardFeed:
     """The leaderboards' consumer of each unit of work: notices members whose boards a
-    flush changes, and after commit applies the outbox rows the transaction wrote and
-    redoes the boards of members who moved."""
+    flush changes (kept in the outbox, see ``member_moved``), and after commit applies
+    the earnings the transaction wrote."""
 
     def __init__(self, boards: Boards) -> None:
         self.boards = boards
@@ -178,12 +180,18 @@ class LeaderboardFeed:
 
     def committed(self, session: Session, events: Sequence[object]) -> None:
         apply_written(session, self.boards, [e for e in events if isinstance(e, Written)])
-        moved: dict[int, tuple[Scope, ...]] = {}
+
+    def handlers(self) -> dict[type[Durable], Handler]:
+        """What the leaderboards handle of the outbox."""
+        return {MemberMoved: self.member_moved}
+
+    def member_moved(self, session: Session, events: Sequence[Durable]) -> None:
+        """Redo the boards of members who moved; a failure raises, and the outbox
+        tries again later."""
+        # Every board a member was on before any of their moves: earnings applied
+        # between two moves not yet redone went to the boards of the first one.
+        moved: dict[int, dict[Scope, None]] = {}
         for event in events:
-            if isinstance(event, MemberMoved):
-                moved.setdefault(event.user_id, event.scopes_before)
-        try:
-            refresh_members(session, self.boards, moved)
-        except (redis.RedisError, SQLAlchemyError, OSError) as error:
-            session.rollback()
-            log.warning("leaderboards: %d member(s) left for reconcile: %s", len(moved), error)
+            if isinstance(event, MemberMoved):  # the dispatcher hands over only its kind
+                moved.setdefault(event.user_id, {}).update(dict.fromkeys(event.scopes_before))
+        refresh_members(session, self.boards, {id: tuple(s) for id, s in moved.items()})

@@ -4,22 +4,37 @@ again. Noticed at flush, whichever use case changed them, and redone after commi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Self
 
 from sqlalchemy import inspect
 
-from points.leaderboard import Scope
+from points.leaderboard import Scope, ScopeKind
 from service.leaderboards.members import members
+from service.outbox.events import Durable
 from service.people.models import User
 from service.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
-class MemberMoved:
+class MemberMoved(Durable, kind="leaderboard.member_moved"):
     """Something that decides a member's boards changed (residence, branch, hidden):
-    after commit they leave the boards they were on and join their boards now."""
+    after commit they leave the boards they were on and join their boards now. Kept in
+    the outbox: a Redis that is down then retries it, instead of boards staying wrong
+    until the nightly reconcile."""
 
     user_id: int
     scopes_before: tuple[Scope, ...]
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "scopes_before": [[scope.kind.value, scope.id] for scope in self.scopes_before],
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Self:
+        scopes = tuple(Scope(ScopeKind(kind), int(id)) for kind, id in payload["scopes_before"])
+        return cls(int(payload["user_id"]), scopes)
 
 
 # What decides which boards a member is on.

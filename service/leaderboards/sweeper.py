@@ -15,6 +15,7 @@ from service.leaderboards.boards import Boards
 from service.leaderboards.feed import apply_events
 from service.leaderboards.writing import rebuild_board
 from service.ledger.models import EarningEvent
+from service.outbox.status import oldest_waiting
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,15 @@ class SweepReport:
 
 
 def outbox_lag(session: Session, now: datetime) -> float:
-    """Seconds the oldest outbox row has waited for Redis (0 when none waits); reported
-    to the metrics, where a growing lag says the worker or Redis is down."""
-    oldest = session.scalar(
+    """Seconds the oldest earning not on the boards, or outbox message not handled, has
+    waited (0 when none waits); reported to the metrics, where a growing lag says the
+    worker or Redis is down, or a message was given up."""
+    oldest_earning = session.scalar(
         select(func.min(EarningEvent.created_at)).where(EarningEvent.applied_at.is_(None))
     )
     session.rollback()  # a read of its own: hold no snapshot open
-    return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    waiting = [when for when in (oldest_earning, oldest_waiting(session)) if when is not None]
+    return max(0.0, (now - min(waiting)).total_seconds()) if waiting else 0.0
 
 
 def sweep(session: Session, boards: Boards, *, batch: int = 1_000) -> SweepReport:

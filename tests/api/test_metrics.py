@@ -23,8 +23,11 @@ from api.authentication import is_public
 from api.observability import json_handler
 from service import telemetry
 from service.db import utcnow
+from service.leaderboards.moves import MemberMoved
 from service.ledger.models import EarningEvent
+from service.outbox.models import OutboxMessage
 from service.people.models import User
+from service.unit_of_work import UnitOfWork
 from tests.conftest import AppFactory, signed_in_headers
 from tests.ledger_helpers import credit
 
@@ -177,3 +180,19 @@ def test_any_lianxin_command_starts_with_a_metrics_folder_not_yet_made(tmp_path:
     )
     assert result.returncode == 0, result.stderr
     assert folder.is_dir()
+
+
+def test_an_outbox_message_not_handled_counts_in_the_lag(app: Flask, client: FlaskClient) -> None:
+    assert sample(client, "lianxin_outbox_lag_seconds") == 0
+    with app.app_context():
+        session = extensions.session()
+        user = User(name="搬家的人")
+        session.add(user)
+        session.commit()
+        uow = UnitOfWork(session)  # no one hands the message out: it waits
+        with uow:
+            uow.record(MemberMoved(user.id, ()))
+            uow.commit()
+        session.execute(update(OutboxMessage).values(created_at=utcnow() - timedelta(seconds=200)))
+        session.commit()
+    assert 200 <= sample(client, "lianxin_outbox_lag_seconds") < 230

@@ -3,16 +3,21 @@ import. Nothing calls the leaderboards to say so; the unit of work notices."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+import redis
 from flask import Flask
 from sqlalchemy import select
 
 from api import extensions
 from points.leaderboard import Scope, ScopeKind
+from service.db import utcnow
 from service.imports.roster import import_roster
 from service.imports.spreadsheet import open_sheet
+from service.outbox.status import status
 from service.people.models import User
 from tests.integration.leaderboard_world import Town, build_town, earn
 from tests.integration.test_leaderboards import in_redis, rebuild
@@ -95,3 +100,30 @@ def test_a_move_rolled_back_leaves_the_boards_alone(app: Flask, town: Town) -> N
     change_member(app, member, commit=False, residence_place_id=town.grids[2])
     assert (member, 7) in in_redis(app, grid(town, 0))
     assert member not in dict(in_redis(app, grid(town, 2)))
+
+
+def test_a_move_while_redis_is_down_is_redone_by_the_next_sweep(
+    app: Flask, town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuild(app)
+    member = town.people[0]
+    earn(app, member, 9)
+    with app.app_context():
+        client = extensions.leaderboards().client
+
+        def redis_down(*args: object, **kwargs: object) -> NoReturn:
+            raise redis.ConnectionError("Redis is down")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(client, "pipeline", redis_down)
+            change_member(app, member, residence_place_id=town.grids[1])
+        assert (member, 9) in in_redis(app, grid(town, 0))  # not redone yet
+        [waiting] = status(extensions.session())
+        assert (waiting.kind, waiting.waiting) == ("leaderboard.member_moved", 1)
+
+        report = extensions.outbox_dispatcher().sweep(
+            extensions.session(), now=utcnow() + timedelta(minutes=5)
+        )
+    assert report.handled == 1
+    assert (member, 9) in in_redis(app, grid(town, 1))
+    assert member not in dict(in_redis(app, grid(town, 0)))
