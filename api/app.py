@@ -80,6 +80,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(uploads.blp)
     api.register_blueprint(households.blp)
     api.register_blueprint(demands.blp)
+    api.register_blueprint(demands.public)
     api.register_blueprint(stations.blp)
     api.register_blueprint(redemptions.blp)
     api.register_blueprint(leaderboards.blp)

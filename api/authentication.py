@@ -13,7 +13,9 @@ from service.auth.current import Caller, caller_from_token
 from service.auth.tokens import AccessClaims, read_access_token
 
 # Blueprints anyone may call: sign-in itself, probes, and the API documents.
-PUBLIC_BLUEPRINTS = frozenset({"health", "health_v1", "api-docs", "swagger_ui_static"})
+PUBLIC_BLUEPRINTS = frozenset(
+    {"health", "health_v1", "api-docs", "swagger_ui_static", "public"}  # public: 公示
+)
 PUBLIC_ENDPOINTS = frozenset(
     {
         "auth.WechatSignIn",

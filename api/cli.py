@@ -22,6 +22,7 @@ from api import extensions
 from api.admin_cli import admin
 from api.app import create_app
 from api.awards import awards
+from api.demands_cli import demands
 from api.idempotency_cli import idempotency
 from api.import_cli import import_group
 from api.leaderboard_cli import leaderboard
@@ -71,6 +72,7 @@ cli.add_command(idempotency)
 cli.add_command(leaderboard)
 cli.add_command(worker_command)
 cli.add_command(outbox)
+cli.add_command(demands)
 
 
 @cli.command("serve", with_appcontext=False)

@@ -1,94 +1,68 @@
-"""Resident demands and problem reports (居民诉求 / 问题上报)."""
+"""Resident demands (居民诉求) and their closed loop: 收集 → 立项 → 交办 → 落实 → 反馈 →
+核查 → 公示 → 销号, the overdue list, the public list and the deadlines staff keep."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor
-from api.ledger import TransferSchema
-from api.numbers import WholeNumber
+from api.demand_schemas import (
+    AcceptSchema,
+    AssignSchema,
+    DecidedSchema,
+    DemandAndTimeline,
+    DemandListArgs,
+    DemandNoteSchema,
+    DemandReasonSchema,
+    DemandSchema,
+    DemandWithTimelineSchema,
+    LimitSchema,
+    OverdueArgs,
+    PublicArgs,
+    PublicDemandSchema,
+    PublishSchema,
+    ResolveSchema,
+)
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
-from api.uploads import photo_links
-from points.demands import DemandStatus
+from points.demands import DemandLevel, DemandStatus, Limit, LimitKey, LimitUnit, OwnerKind, Stage
 from points.rules import Category
 from service.db import utcnow
+from service.demands.deadlines import KeptLimit, forget_limit, keep_limit, list_limits
 from service.demands.handling import (
-    Decided,
     DemandFilter,
     NewDemand,
-    accept_demand,
-    close_demand,
-    decline_demand,
     get_demand,
     list_demands,
     my_demands,
     report_demand,
-    resolve_demand,
+    timeline_of,
 )
-from service.demands.models import Demand
+from service.demands.loop import (
+    Decided,
+    Owner,
+    accept_demand,
+    assign_demand,
+    close_demand,
+    decline_demand,
+    escalate_demand,
+    publish_demand,
+    resolve_demand,
+    return_demand,
+    send_back_demand,
+    start_demand,
+    verify_demand,
+)
+from service.demands.overdue import overdue_demands
+from service.demands.public import public_demands
 
 blp = Blueprint("demands", __name__, url_prefix="/api/v1", description="Demands (居民诉求)")
-
-
-class DemandSchema(Schema):
-    id = WholeNumber(dump_only=True)
-    category = fields.String(
-        required=True,
-        validate=validate.OneOf([c.value for c in Category]),
-        metadata={"description": "one of the eight 八微"},
-    )
-    description = fields.String(required=True, validate=validate.Length(min=2, max=2000))
-    org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
-    address = fields.String(load_default="", validate=validate.Length(max=200))
-    upload_ids = fields.List(
-        WholeNumber(validate=validate.Range(min=1)),
-        load_default=list,
-        validate=validate.Length(max=9),
-        metadata={"description": "photos, from POST /uploads"},
-    )
-    photos = fields.Method(
-        "dump_photos",
-        dump_only=True,
-        metadata={"description": "upload_ids as links valid for an hour"},
-    )
-    reporter_id = WholeNumber(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in DemandStatus]})
-    accepted_at = fields.DateTime(dump_only=True, allow_none=True)
-    decline_reason = fields.String(dump_only=True, allow_none=True)
-    resolution = fields.String(dump_only=True, allow_none=True)
-    resolved_at = fields.DateTime(dump_only=True, allow_none=True)
-    closed_at = fields.DateTime(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
-
-    def dump_photos(self, demand: Demand) -> list[dict[str, Any]]:
-        return photo_links(demand.upload_ids or ())
-
-
-class DemandListArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf([s.value for s in DemandStatus]))
-    org_id = WholeNumber(validate=validate.Range(min=1))
-
-
-class DeclineSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
-
-
-class ResolveSchema(Schema):
-    resolution = fields.String(required=True, validate=validate.Length(min=2, max=2000))
-
-
-class DecidedSchema(Schema):
-    demand = fields.Nested(DemandSchema, required=True)
-    transfers = fields.Method("dump_transfers")
-
-    def dump_transfers(self, decided: Decided) -> list[dict[str, Any]]:
-        views = [{"transfer": t, "direction": "in"} for t in decided.transfers]
-        return TransferSchema(many=True).dump(views)  # type: ignore[no-any-return]
+public = Blueprint(
+    "public", __name__, url_prefix="/api/v1/public", description="Read without signing in (公示)"
+)
 
 
 @blp.route("/demands")
@@ -96,7 +70,8 @@ class Demands(MethodView):
     @blp.arguments(DemandListArgs, location="query")
     @blp.response(200, page_schema(DemandSchema, "DemandPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Demands in the places you handle, oldest first."""
+        """Demands in the places you handle, oldest first; for a department's officers,
+        those whistled to it, soonest deadline first."""
         offset = int_cursor(args["cursor"])
         status = args.get("status")
         wanted = DemandFilter(
@@ -124,26 +99,112 @@ class Demands(MethodView):
 
 @blp.route("/demands/<int:demand_id>")
 class OneDemand(MethodView):
-    @blp.response(200, DemandSchema)
+    @blp.response(200, DemandWithTimelineSchema)
     def get(self, demand_id: int) -> Any:
-        """Your own demand, or one in the places you handle."""
-        return get_demand(extensions.session(), current_actor(), demand_id)
+        """Your own demand, one handed to you, or one in the places you handle; with its
+        timeline."""
+        session = extensions.session()
+        demand = get_demand(session, current_actor(), demand_id)
+        return DemandAndTimeline(demand, timeline_of(session, demand))
+
+
+@blp.route("/demands/overdue")
+class Overdue(MethodView):
+    @blp.arguments(OverdueArgs, location="query")
+    @blp.response(200, page_schema(DemandSchema, "OverdueDemandPage"))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Open demands past the deadline of the stage they wait in, longest overdue
+        first: in the places you handle, and those whistled to your department."""
+        offset = int_cursor(args["cursor"])
+        rows = overdue_demands(
+            extensions.session(),
+            current_actor(),
+            utcnow(),
+            args["limit"] + 1,
+            offset,
+            place_id=args.get("org_id"),
+        )
+        return offset_page(rows, args["limit"], offset)
 
 
 @blp.route("/demands/<int:demand_id>/accept")
 class Accept(MethodView):
+    @blp.arguments(AcceptSchema)
     @blp.response(200, DecidedSchema)
-    def post(self, demand_id: int) -> Decided:
-        """Accept (立项): the reporter is credited by the rules, once. Not your own."""
-        return accept_demand(extensions.unit_of_work(), current_actor(), demand_id, utcnow())
+    def post(self, body: dict[str, Any], demand_id: int) -> Decided:
+        """立项 at a level (三事分流; grid if none is named), which sets the deadline to
+        resolve it: the reporter is credited by the rules, once. Not your own."""
+        return accept_demand(
+            extensions.unit_of_work(),
+            current_actor(),
+            demand_id,
+            utcnow(),
+            level=DemandLevel(body["level"]),
+            note=body["note"],
+        )
 
 
 @blp.route("/demands/<int:demand_id>/decline")
 class Decline(MethodView):
-    @blp.arguments(DeclineSchema)
+    @blp.arguments(DemandReasonSchema)
     @blp.response(200, DemandSchema)
     def post(self, body: dict[str, Any], demand_id: int) -> Any:
         return decline_demand(
+            extensions.unit_of_work(), current_actor(), demand_id, body["reason"], utcnow()
+        )
+
+
+@blp.route("/demands/<int:demand_id>/assign")
+class Assign(MethodView):
+    @blp.arguments(AssignSchema)
+    @blp.response(200, DemandSchema)
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """交办 to a member or volunteer of the place, to yourself, or to a department
+        (吹哨报到: its officers must 报到 within the acknowledge limit)."""
+        owner = Owner(
+            OwnerKind(body["owner"]),
+            user_id=body.get("user_id"),
+            department_id=body.get("department_id"),
+        )
+        return assign_demand(
+            extensions.unit_of_work(),
+            current_actor(),
+            demand_id,
+            owner,
+            utcnow(),
+            note=body["note"],
+        )
+
+
+@blp.route("/demands/<int:demand_id>/start")
+class Start(MethodView):
+    @blp.arguments(DemandNoteSchema)
+    @blp.response(200, DemandSchema)
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """落实 begins, by the one it is assigned to; for a department, its 报到."""
+        return start_demand(
+            extensions.unit_of_work(), current_actor(), demand_id, utcnow(), note=body["note"]
+        )
+
+
+@blp.route("/demands/<int:demand_id>/return")
+class Return(MethodView):
+    @blp.arguments(DemandReasonSchema)
+    @blp.response(200, DemandSchema)
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """The one it is assigned to hands it back, saying why (a department's refusal)."""
+        return return_demand(
+            extensions.unit_of_work(), current_actor(), demand_id, body["reason"], utcnow()
+        )
+
+
+@blp.route("/demands/<int:demand_id>/escalate")
+class Escalate(MethodView):
+    @blp.arguments(DemandReasonSchema)
+    @blp.response(200, DemandSchema)
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """Up a level (grid → community → street), saying why; it is assigned anew."""
+        return escalate_demand(
             extensions.unit_of_work(), current_actor(), demand_id, body["reason"], utcnow()
         )
 
@@ -153,18 +214,60 @@ class Resolve(MethodView):
     @blp.arguments(ResolveSchema)
     @blp.response(200, DemandSchema)
     def post(self, body: dict[str, Any], demand_id: int) -> Any:
-        """Say what was done (反馈); the reporter sees it."""
+        """反馈: say what was done, with photos; the reporter sees it. By the one it is
+        assigned to, or staff for them (a department answers for itself)."""
         return resolve_demand(
-            extensions.unit_of_work(), current_actor(), demand_id, body["resolution"], utcnow()
+            extensions.unit_of_work(),
+            current_actor(),
+            demand_id,
+            body["resolution"],
+            utcnow(),
+            upload_ids=tuple(body["upload_ids"]),
+        )
+
+
+@blp.route("/demands/<int:demand_id>/verify")
+class Verify(MethodView):
+    @blp.arguments(DemandNoteSchema)
+    @blp.response(200, DemandSchema)
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """核查: it was done. Not by the one who did it."""
+        return verify_demand(
+            extensions.unit_of_work(), current_actor(), demand_id, utcnow(), note=body["note"]
+        )
+
+
+@blp.route("/demands/<int:demand_id>/send-back")
+class SendBack(MethodView):
+    @blp.arguments(DemandReasonSchema)
+    @blp.response(200, DemandSchema)
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """核查 found it not done: back to 落实, saying why."""
+        return send_back_demand(
+            extensions.unit_of_work(), current_actor(), demand_id, body["reason"], utcnow()
+        )
+
+
+@blp.route("/demands/<int:demand_id>/publish")
+class Publish(MethodView):
+    @blp.arguments(PublishSchema)
+    @blp.response(200, DemandSchema)
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """公示 on the community's public list, in words written for it."""
+        return publish_demand(
+            extensions.unit_of_work(), current_actor(), demand_id, body["summary"], utcnow()
         )
 
 
 @blp.route("/demands/<int:demand_id>/close")
 class Close(MethodView):
+    @blp.arguments(DemandNoteSchema)
     @blp.response(200, DemandSchema)
-    def post(self, demand_id: int) -> Any:
-        """Close (销号) an accepted or resolved demand."""
-        return close_demand(extensions.unit_of_work(), current_actor(), demand_id, utcnow())
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """销号: a published or verified demand, or an accepted one that went away."""
+        return close_demand(
+            extensions.unit_of_work(), current_actor(), demand_id, utcnow(), note=body["note"]
+        )
 
 
 @blp.route("/me/demands")
@@ -178,5 +281,74 @@ class MyDemands(MethodView):
             current_actor(),
             args["limit"] + 1,
             int_cursor(args["cursor"]) or None,
+        )
+        return page(rows, args["limit"], key=lambda row: row.id)
+
+
+def _limit_view(kept: KeptLimit) -> dict[str, Any]:
+    return {
+        "stage": kept.key.stage.value,
+        "level": kept.key.level.value if kept.key.level else None,
+        "category": kept.key.category,
+        "amount": kept.limit.amount,
+        "unit": kept.limit.unit.value,
+        "id": kept.id,
+        "default": kept.id is None,
+    }
+
+
+def _key(args: dict[str, Any]) -> LimitKey:
+    level = args.get("level")
+    return LimitKey(
+        Stage(args["stage"]), DemandLevel(level) if level else None, args.get("category")
+    )
+
+
+@blp.route("/demand-limits")
+class DemandLimits(MethodView):
+    @blp.response(200, LimitSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """The deadline of each stage of the loop: those kept, then the defaults none
+        replaces. The most specific one (level and category) applies. Admins."""
+        return [_limit_view(kept) for kept in list_limits(extensions.session(), current_actor())]
+
+    @blp.arguments(LimitSchema)
+    @blp.response(200, LimitSchema)
+    def put(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Keep a deadline for a stage, for one level and category or all. Applies to
+        stages begun from now on."""
+        kept = keep_limit(
+            extensions.unit_of_work(),
+            current_actor(),
+            _key(body),
+            Limit(body["amount"], LimitUnit(body["unit"])),
+            utcnow(),
+        )
+        return _limit_view(kept)
+
+
+@blp.route("/demand-limits/<int:limit_id>")
+class OneDemandLimit(MethodView):
+    @blp.response(204)
+    def delete(self, limit_id: int) -> None:
+        """Forget a kept deadline: the default (or a less specific one) applies again."""
+        forget_limit(extensions.unit_of_work(), current_actor(), limit_id)
+
+
+@public.route("/demands")
+class PublicDemands(MethodView):
+    @public.arguments(PublicArgs, location="query")
+    @public.response(200, page_schema(PublicDemandSchema, "PublicDemandPage"))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """公示: what was done about residents' demands in a place, newest first, for
+        anyone (no sign-in). No names, phones or doors: the grid, the category and what
+        staff wrote for the public."""
+        rows = public_demands(
+            extensions.session(),
+            args["org_id"],
+            utcnow(),
+            extensions.settings().demand_public_days,
+            args["limit"] + 1,
+            before_id=int_cursor(args["cursor"]) or None,
         )
         return page(rows, args["limit"], key=lambda row: row.id)

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 EXEMPT_BLUEPRINTS = frozenset({"health", "health_v1"})
 EXEMPT_ENDPOINTS = frozenset({"metrics.scrape"})
 SIGN_IN_BLUEPRINT = "auth"
+PUBLIC_BLUEPRINT = "public"  # read without signing in: 公示
 # After Redis fails, how long to count in memory before trying it again, so a dead
 # Redis costs one slow request a while, not every request its timeout.
 REDIS_RETRY_SECONDS = 10
@@ -55,6 +56,7 @@ class RateLimits:
         general: str,
         sign_in: str,
         sign_in_identity: str = "",
+        public: str = "",
     ) -> None:
         self.shared = FixedWindowRateLimiter(
             RedisStorage(
@@ -69,6 +71,7 @@ class RateLimits:
         self.general = parse(general) if general else None
         self.sign_in = parse(sign_in) if sign_in else None
         self.sign_in_identity = parse(sign_in_identity) if sign_in_identity else None
+        self.public = parse(public) if public else None
 
     @cache  # noqa: B019 - one entry per endpoint, for the app's lifetime
     def limits_for(self, endpoint: str) -> tuple[tuple[RateLimitItem, str], ...]:
@@ -81,6 +84,8 @@ class RateLimits:
             found.append((self.general, "all"))
         if self.sign_in is not None and blueprint == SIGN_IN_BLUEPRINT:
             found.append((self.sign_in, "sign-in"))
+        if self.public is not None and blueprint == PUBLIC_BLUEPRINT:
+            found.append((self.public, "public"))
         return tuple(found)
 
     def hit(self, endpoint: str, address: str) -> None:
@@ -130,6 +135,7 @@ def init_app(app: Flask, settings: Settings, client: redis.Redis) -> RateLimits:
         settings.rate_limit,
         settings.sign_in_rate_limit,
         settings.sign_in_identity_rate_limit,
+        settings.public_rate_limit,
     )
 
     @app.before_request

@@ -47,7 +47,9 @@ class Action(StrEnum):
     MANAGE_HOUSEHOLDS = "manage_households"  # keep the register, confirm visits
     RECORD_VISITS = "record_visits"  # log a visit to a household (走访)
     REPORT_DEMANDS = "report_demands"  # send in a demand or problem (诉求、上报)
-    HANDLE_DEMANDS = "handle_demands"  # accept, decline, resolve and close demands
+    HANDLE_DEMANDS = "handle_demands"  # accept, assign, verify, publish and close demands
+    ANSWER_WHISTLES = "answer_whistles"  # 报到 and respond to demands whistled to a department
+    MANAGE_DEMAND_LIMITS = "manage_demand_limits"  # the deadlines of the demand loop
     MANAGE_STATIONS = "manage_stations"  # open, move and close stations (驿站)
     MANAGE_CATALOGUE = "manage_catalogue"  # a station's items: prices, limits, windows
     ADJUST_STOCK = "adjust_stock"  # deliveries in and write-offs, each with a reason
@@ -66,7 +68,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.CLERK: frozenset(
         {Action.ADJUST_STOCK, Action.FULFIL_PICKUPS, Action.VIEW_STATION_REPORTS}
     ),
-    Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES}),
+    Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES, Action.ANSWER_WHISTLES}),
     Role.STAFF: frozenset(
         {
             Action.VIEW_PLACES,

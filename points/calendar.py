@@ -109,3 +109,17 @@ def year_of(day: date) -> Span:
 def _months_after(first: date, months: int) -> date:
     index = first.year * 12 + first.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def add_working_days(moment: datetime, days: int) -> datetime:
+    """``days`` working days (Monday to Friday, local time) after ``moment``, at the same
+    local time of day: Friday 17:00 plus one is Monday 17:00, and Saturday 10:00 plus
+    one is Monday 10:00. Public holidays and the weekend days worked in their place
+    (调休) are not known here, so a deadline over them counts them as ordinary days."""
+    local = moment.astimezone(LOCAL_TIME)
+    counted = 0
+    while counted < days:
+        local += _ONE_DAY
+        if local.weekday() < 5:
+            counted += 1
+    return local.astimezone(moment.tzinfo)

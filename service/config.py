@@ -64,6 +64,9 @@ class Settings:
     # Per wx.login() code or console username: one client retrying in a loop, or one
     # account's password guessed from many addresses.
     sign_in_identity_rate_limit: str = "10 per minute"
+    # Per client address on /public/* (no sign-in): a noticeboard screen refreshing, not
+    # a scraper walking every community.
+    public_rate_limit: str = "60 per minute"
     # Manual awards and deductions above this amount wait for a second staff member.
     second_confirmation_above: int = 100
     # A redemption not picked up within this many days expires: points and stock go back.
@@ -76,6 +79,8 @@ class Settings:
     # Period leaderboards kept in Redis: this many weeks, months, quarters and years
     # (the current one included); older ones are pruned, all-time boards stay.
     leaderboard_keep_periods: int = 4
+    # How long a published demand (公示) stays on its community's public list.
+    demand_public_days: int = 30
     log_level: str = "INFO"
 
     @classmethod
@@ -128,6 +133,9 @@ class Settings:
             sign_in_rate_limit=env.get(
                 "LIANXIN_SIGN_IN_RATE_LIMIT", defaults.sign_in_rate_limit
             ).strip(),
+            public_rate_limit=env.get(
+                "LIANXIN_PUBLIC_RATE_LIMIT", defaults.public_rate_limit
+            ).strip(),
             sign_in_identity_rate_limit=env.get(
                 "LIANXIN_SIGN_IN_IDENTITY_RATE_LIMIT", defaults.sign_in_identity_rate_limit
             ).strip(),
@@ -145,6 +153,7 @@ class Settings:
             leaderboard_keep_periods=number(
                 "LIANXIN_LEADERBOARD_KEEP_PERIODS", defaults.leaderboard_keep_periods
             ),
+            demand_public_days=number("LIANXIN_DEMAND_PUBLIC_DAYS", defaults.demand_public_days),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
 
@@ -206,6 +215,8 @@ class Settings:
             raise ConfigError("LIANXIN_MAX_OPEN_REDEMPTIONS must be positive")
         if self.leaderboard_keep_periods < 1:
             raise ConfigError("LIANXIN_LEADERBOARD_KEEP_PERIODS must be at least 1")
+        if self.demand_public_days < 1:
+            raise ConfigError("LIANXIN_DEMAND_PUBLIC_DAYS must be at least 1")
         if self.env is Environment.PRODUCTION:
             self._validate_production()
 

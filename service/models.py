@@ -3,7 +3,7 @@
 from service.audit.models import AuditEntry
 from service.auth.models import RefreshToken
 from service.db import Base
-from service.demands.models import Demand
+from service.demands.models import Demand, DemandEvent, DemandLimit, DemandOverdue
 from service.households.models import Household, HouseholdVisit, ParticipationHousehold
 from service.idempotency.models import IdempotencyRecord
 from service.ledger.models import (
@@ -32,6 +32,9 @@ __all__ = [
     "CatalogueItem",
     "Currency",
     "Demand",
+    "DemandEvent",
+    "DemandLimit",
+    "DemandOverdue",
     "Department",
     "EarningEvent",
     "Household",

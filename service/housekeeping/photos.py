@@ -1,10 +1,11 @@
 """Deleting photos nobody handed in (`lianxin uploads prune`, nightly).
 
 A photo is in use once a submission attaches it (participation_photo) or a visit or a
-demand names it (their ``upload_ids``). One sent but not in use after
-``UNATTACHED_KEPT`` can no longer be named (service/uploads/photos.py), so deleting it
-races with nothing. Rows go first, in one transaction, then files: a file whose
-deletion fails is left behind, never a row pointing at no file.
+demand names it (their ``upload_ids``, or a 反馈 step of a demand's timeline). One sent
+but not in use after ``UNATTACHED_KEPT`` can no longer be named
+(service/uploads/photos.py), so deleting it races with nothing. Rows go first, in one
+transaction, then files: a file whose deletion fails is left behind, never a row
+pointing at no file.
 
 Then files that no row names are swept, once a day has passed since they were saved (a
 photo's file is saved just before its row, in the same request): what a crash between
@@ -20,8 +21,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from points.demands import DemandAction
 from points.uploads import UNATTACHED_KEPT
-from service.demands.models import Demand
+from service.demands.models import Demand, DemandEvent
 from service.households.models import HouseholdVisit
 from service.unit_of_work import UnitOfWork
 from service.uploads.models import ParticipationPhoto, Upload
@@ -109,6 +111,15 @@ def _not_in_use(session: Session, sent_before: datetime) -> dict[int, str]:
             select(HouseholdVisit.upload_ids).where(HouseholdVisit.created_at >= since)
         ),
         session.scalars(select(Demand.upload_ids).where(Demand.created_at >= since)),
+        # Each 反馈's photos stay with its step of the timeline, even one sent back.
+        (
+            details.get("upload_ids")
+            for details in session.scalars(
+                select(DemandEvent.details).where(
+                    DemandEvent.at >= since, DemandEvent.action == DemandAction.RESOLVE.value
+                )
+            )
+        ),
     ):
         for upload_ids in named:
             for upload_id in upload_ids or ():

@@ -15,6 +15,7 @@ from points.errors import DomainError, Forbidden, InvalidInput, NotFound
 from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
 from points.tasks import PARTICIPATION_TRANSITIONS, ParticipationAction, ParticipationStatus
+from service.demands.serving import resolve_by_task
 from service.ledger.models import Transfer
 from service.ledger.reversals import reverse_source
 from service.places.models import Place
@@ -23,7 +24,7 @@ from service.tasks.households import link_households
 from service.tasks.models import Participation, Task
 from service.tasks.signups import move_participation, own_participation_and_task
 from service.unit_of_work import UnitOfWork
-from service.uploads.photos import attach_to_participation
+from service.uploads.photos import attach_to_participation, photo_ids
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class _TaskFacts:
     type: str
     category: str
     work_unit: str
+    title: str
+    demand_id: int | None  # the demand the task serves: its work is the demand's 反馈
 
 
 # Built once (every approval runs it): building costs more than the query.
@@ -90,6 +93,8 @@ _FOR_REVIEW = (
         Task.type,
         Task.category,
         Task.work_unit,
+        Task.title,
+        Task.demand_id,
     )
     .join(Task, Task.id == Participation.task_id)
     .join(Place, Place.id == Task.place_id)
@@ -101,8 +106,8 @@ def _for_approver(session: Session, actor: Actor, participation_id: int) -> _Rev
     row = session.execute(_FOR_REVIEW, {"participation_id": participation_id}).first()
     if row is None:
         raise NotFound("participation not found")
-    participation, place_id, place_path, starts_at, type_, category, work_unit = row
-    facts = _TaskFacts(place_id, place_path, starts_at, type_, category, work_unit)
+    participation, place_id, place_path, starts_at, type_, category, work_unit, title, demand = row
+    facts = _TaskFacts(place_id, place_path, starts_at, type_, category, work_unit, title, demand)
     require(
         actor,
         Action.MANAGE_TASKS,
@@ -159,6 +164,16 @@ def approve_participation(
             ),
             now,
         )
+        if task.demand_id is not None:
+            resolve_by_task(
+                session,
+                actor,
+                task.demand_id,
+                participation.task_id,
+                f"任务「{task.title}」的服务已完成并通过审核",
+                photo_ids(session, participation.id),
+                now,
+            )
         uow.commit()
         return Approved(participation, credited.transfers)
 

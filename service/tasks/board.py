@@ -26,7 +26,7 @@ from points.tasks import (
     TaskAction,
     TaskStatus,
 )
-from service.demands.serving import servable_demand
+from service.demands.serving import assign_to_task, servable_demand
 from service.lifecycle import move_status
 from service.people.belonging import home_places
 from service.places.models import Place
@@ -84,8 +84,7 @@ def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> 
         session = uow.session
         place = named_place(session, spec.place_id)
         require(actor, Action.MANAGE_TASKS, Target(place_path=place.path), what="place")
-        if spec.demand_id is not None:
-            servable_demand(session, actor, spec.demand_id)
+        served = servable_demand(session, actor, spec.demand_id) if spec.demand_id else None
         fields: dict[str, Any] = {
             name: value.value if isinstance(value, StrEnum) else value
             for name, value in vars(spec).items()
@@ -94,6 +93,9 @@ def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> 
         status = TaskStatus.PUBLISHED if spec.publish else TaskStatus.DRAFT
         task = Task(**fields, status=status.value, created_by_id=actor.user_id)
         session.add(task)
+        if served is not None:
+            session.flush()
+            assign_to_task(session, actor, served, task.id, now)
         uow.commit()
         return task
 

@@ -166,3 +166,14 @@ def open_photo(
     except FileNotFoundError:
         raise BadPhotoLink("photo not found") from None
     return PhotoFile(data=data, content_type=upload.content_type)
+
+
+def photo_ids(session: Session, participation_id: int) -> list[int]:
+    """The photos handed in with a participation, in their order."""
+    return list(
+        session.scalars(
+            select(ParticipationPhoto.upload_id)
+            .where(ParticipationPhoto.participation_id == participation_id)
+            .order_by(ParticipationPhoto.position)
+        )
+    )

@@ -69,6 +69,7 @@ def same(status_by_role: dict[str, int]) -> tuple[dict[str, int], dict[str, int]
 APPROVERS = {r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}
 IN_GRID_A = {"member": 403, "volunteer": 403, "resident": 403}
 APPROVERS_ONLY = ("staff", "admin", "root")
+HANDLERS = {**APPROVERS, "dept_officer": 200}
 AT_STATION_A = {"clerk": 403}  # the clerk's grant covers station A, not its catalogue
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/me"): route(lambda w, s: ((), None), same(EVERYONE)),
@@ -303,7 +304,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         # Everyone in the world lives in grid A; only the street's admin reaches B.
         scoped(201, a=dict.fromkeys(ROLES, 201)),
     ),
-    ("GET", "/api/v1/demands"): route(lambda w, s: ((), None), same(APPROVERS)),
+    # A department's officers list the demands whistled to it (none in the world).
+    ("GET", "/api/v1/demands"): route(lambda w, s: ((), None), same(HANDLERS)),
+    ("GET", "/api/v1/demands/overdue"): route(lambda w, s: ((), None), same(HANDLERS)),
     ("GET", "/api/v1/demands/<int:demand_id>"): route(
         lambda w, s: ((w.side(s, "demand"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
     ),
@@ -321,6 +324,47 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/api/v1/demands/<int:demand_id>/close"): route(
         lambda w, s: ((w.side(s, "demand"),), None), scoped(409, a={"staff": 409, **IN_GRID_A})
+    ),
+    # The world's demand is submitted: past access, the loop's later steps are 409.
+    ("POST", "/api/v1/demands/<int:demand_id>/assign"): route(
+        lambda w, s: ((w.side(s, "demand"),), {"owner": "staff"}),
+        scoped(409, a={"staff": 409, **IN_GRID_A}),
+    ),
+    ("POST", "/api/v1/demands/<int:demand_id>/escalate"): route(
+        lambda w, s: ((w.side(s, "demand"),), {"reason": "涉及多个网格"}),
+        scoped(409, a={"staff": 409, **IN_GRID_A}),
+    ),
+    ("POST", "/api/v1/demands/<int:demand_id>/verify"): route(
+        lambda w, s: ((w.side(s, "demand"),), None), scoped(409, a={"staff": 409, **IN_GRID_A})
+    ),
+    ("POST", "/api/v1/demands/<int:demand_id>/send-back"): route(
+        lambda w, s: ((w.side(s, "demand"),), {"reason": "仍未处理"}),
+        scoped(409, a={"staff": 409, **IN_GRID_A}),
+    ),
+    ("POST", "/api/v1/demands/<int:demand_id>/publish"): route(
+        lambda w, s: ((w.side(s, "demand"),), {"summary": "已处理"}),
+        scoped(409, a={"staff": 409, **IN_GRID_A}),
+    ),
+    # Only the one it is assigned to starts or hands it back; nobody has it yet.
+    ("POST", "/api/v1/demands/<int:demand_id>/start"): route(
+        lambda w, s: ((w.side(s, "demand"),), None), scoped(403, a={"staff": 403, **IN_GRID_A})
+    ),
+    ("POST", "/api/v1/demands/<int:demand_id>/return"): route(
+        lambda w, s: ((w.side(s, "demand"),), {"reason": "不归我管"}),
+        scoped(403, a={"staff": 403, **IN_GRID_A}),
+    ),
+    # The deadlines hold for the whole organisation: the street's admin keeps them.
+    ("GET", "/api/v1/demand-limits"): route(
+        lambda w, s: ((), None), same({r: 200 if r == "root" else 404 for r in ROLES})
+    ),
+    ("PUT", "/api/v1/demand-limits"): route(
+        lambda w, s: ((), {"stage": "accept", "amount": 2, "unit": "working_days"}),
+        same({r: 200 if r == "root" else 404 for r in ROLES}),
+    ),
+    # Nothing is kept in the world, so the street's admin finds nothing to forget either
+    # (tests/api/test_demand_loop.py forgets one).
+    ("DELETE", "/api/v1/demand-limits/<int:limit_id>"): route(
+        lambda w, s: ((1,), None), same(dict.fromkeys(ROLES, 404))
     ),
     ("GET", "/api/v1/me/demands"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/users"): route(

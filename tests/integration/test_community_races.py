@@ -17,7 +17,7 @@ from points.places import PlaceLevel
 from points.rules import starter_rule_set
 from service.access import load_actor
 from service.db import utcnow
-from service.demands.handling import accept_demand
+from service.demands.loop import accept_demand
 from service.demands.models import Demand
 from service.households.models import Household, HouseholdVisit
 from service.households.visits import confirm_visit

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.access import load_actor
 from service.db import utcnow
-from service.demands.handling import accept_demand
+from service.demands.loop import accept_demand
 from service.demo.world import seed_demo_world
 from service.households.visits import NewVisit, confirm_visit, record_visit
 from service.ledger.verify import verify

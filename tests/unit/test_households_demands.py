@@ -24,9 +24,23 @@ VISIT_EDGES = {
 DEMAND_EDGES = {
     ("submitted", "accept"): "accepted",
     ("submitted", "decline"): "declined",
-    ("accepted", "resolve"): "resolved",
+    ("accepted", "assign"): "assigned",
+    ("accepted", "escalate"): "accepted",
     ("accepted", "close"): "closed",
-    ("resolved", "close"): "closed",
+    ("assigned", "assign"): "assigned",
+    ("assigned", "start"): "in_progress",
+    ("assigned", "resolve"): "resolved",
+    ("assigned", "return"): "accepted",
+    ("assigned", "escalate"): "accepted",
+    ("in_progress", "assign"): "assigned",
+    ("in_progress", "resolve"): "resolved",
+    ("in_progress", "return"): "accepted",
+    ("in_progress", "escalate"): "accepted",
+    ("resolved", "verify"): "verified",
+    ("resolved", "send_back"): "in_progress",
+    ("verified", "publish"): "published",
+    ("verified", "close"): "closed",
+    ("published", "close"): "closed",
 }
 
 
@@ -59,7 +73,7 @@ def test_declined_and_closed_demands_are_final_and_not_servable() -> None:
         assert allowed_actions(DEMAND_TRANSITIONS, final) == []
         assert final not in SERVABLE
         assert not final.open
-    assert {DemandStatus.SUBMITTED, DemandStatus.ACCEPTED} == SERVABLE
+    assert {DemandStatus.ACCEPTED, DemandStatus.ASSIGNED, DemandStatus.IN_PROGRESS} == SERVABLE
 
 
 def test_the_visit_day_is_the_local_day() -> None:

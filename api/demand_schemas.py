@@ -1,0 +1,248 @@
+"""What the demand endpoints read and write (api/demands.py serves them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from api.ledger import TransferSchema
+from api.numbers import WholeNumber
+from api.uploads import photo_links
+from points.demands import DemandLevel, DemandStatus, LimitUnit, OwnerKind, Stage
+from points.rules import Category
+from service.demands.handling import TimelineStep
+from service.demands.loop import Decided
+from service.demands.models import Demand
+
+CATEGORIES = [c.value for c in Category]
+NOTE = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class OwnerSchema(Schema):
+    kind = fields.String(required=True, metadata={"enum": [k.value for k in OwnerKind]})
+    user_id = WholeNumber(allow_none=True)
+    department_id = WholeNumber(allow_none=True)
+    task_id = WholeNumber(allow_none=True)
+
+
+class DeadlinesSchema(Schema):
+    accept = fields.DateTime(attribute="accept_due_at", allow_none=True)
+    acknowledge = fields.DateTime(attribute="acknowledge_due_at", allow_none=True)
+    resolve = fields.DateTime(attribute="resolve_due_at", allow_none=True)
+    verify = fields.DateTime(attribute="verify_due_at", allow_none=True)
+
+
+class DemandSchema(Schema):
+    id = WholeNumber(dump_only=True)
+    category = fields.String(
+        required=True,
+        validate=validate.OneOf(CATEGORIES),
+        metadata={"description": "one of the eight 八微"},
+    )
+    description = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
+    address = fields.String(load_default="", validate=validate.Length(max=200))
+    upload_ids = fields.List(
+        WholeNumber(validate=validate.Range(min=1)),
+        load_default=list,
+        validate=validate.Length(max=9),
+        metadata={"description": "photos, from POST /uploads"},
+    )
+    photos = fields.Method(
+        "dump_photos",
+        dump_only=True,
+        metadata={"description": "upload_ids as links valid for an hour"},
+    )
+    reporter_id = WholeNumber(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in DemandStatus]})
+    level = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"enum": [lv.value for lv in DemandLevel], "description": "三事分流, from 立项"},
+    )
+    owner = fields.Method(
+        "dump_owner", dump_only=True, metadata={"description": "交办: who has it"}
+    )
+    accepted_at = fields.DateTime(dump_only=True, allow_none=True)
+    decline_reason = fields.String(dump_only=True, allow_none=True)
+    assigned_at = fields.DateTime(dump_only=True, allow_none=True)
+    whistled_at = fields.DateTime(dump_only=True, allow_none=True)
+    acknowledged_at = fields.DateTime(
+        dump_only=True, allow_none=True, metadata={"description": "the department's 报到"}
+    )
+    resolution = fields.String(dump_only=True, allow_none=True)
+    resolution_photos = fields.Method("dump_resolution_photos", dump_only=True)
+    resolved_at = fields.DateTime(dump_only=True, allow_none=True)
+    verified_at = fields.DateTime(dump_only=True, allow_none=True)
+    public_summary = fields.String(dump_only=True, allow_none=True)
+    published_at = fields.DateTime(dump_only=True, allow_none=True)
+    closed_at = fields.DateTime(dump_only=True, allow_none=True)
+    deadlines = fields.Method("dump_deadlines", dump_only=True)
+    due_stage = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"enum": [s.value for s in Stage], "description": "the stage it waits in"},
+    )
+    due_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+    def dump_photos(self, demand: Demand) -> list[dict[str, Any]]:
+        return photo_links(demand.upload_ids or ())
+
+    def dump_resolution_photos(self, demand: Demand) -> list[dict[str, Any]]:
+        return photo_links(demand.resolution_upload_ids or ())
+
+    def dump_owner(self, demand: Demand) -> dict[str, Any] | None:
+        if demand.owner_kind is None:
+            return None
+        return OwnerSchema().dump(  # type: ignore[no-any-return]
+            {
+                "kind": demand.owner_kind,
+                "user_id": demand.owner_user_id,
+                "department_id": demand.owner_department_id,
+                "task_id": demand.owner_task_id,
+            }
+        )
+
+    def dump_deadlines(self, demand: Demand) -> dict[str, Any]:
+        return DeadlinesSchema().dump(demand)  # type: ignore[no-any-return]
+
+
+class TimelineStepSchema(Schema):
+    action = fields.String(required=True)
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(required=True)
+    actor_id = WholeNumber(allow_none=True)
+    actor_name = fields.String(allow_none=True)
+    note = fields.String()
+    details = fields.Dict()
+    at = fields.DateTime(required=True)
+
+
+class DemandAndTimeline:
+    """A demand read with its timeline, for DemandWithTimelineSchema: the demand's
+    fields, and ``timeline`` beside them."""
+
+    def __init__(self, demand: Demand, timeline: list[TimelineStep]) -> None:
+        self._demand = demand
+        self.timeline = timeline
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._demand, name)
+
+
+class DemandWithTimelineSchema(DemandSchema):
+    timeline = fields.List(
+        fields.Nested(TimelineStepSchema),
+        dump_only=True,
+        metadata={"description": "every step, oldest first: who, when, why"},
+    )
+
+
+class DemandListArgs(Schema):
+    limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
+    status = fields.String(validate=validate.OneOf([s.value for s in DemandStatus]))
+    org_id = WholeNumber(validate=validate.Range(min=1))
+
+
+class OverdueArgs(Schema):
+    limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
+    org_id = WholeNumber(validate=validate.Range(min=1))
+
+
+class PublicArgs(Schema):
+    org_id = WholeNumber(required=True, validate=validate.Range(min=1))
+    limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
+
+
+class AcceptSchema(Schema):
+    level = fields.String(
+        load_default=DemandLevel.GRID.value,
+        validate=validate.OneOf([lv.value for lv in DemandLevel]),
+        metadata={"description": "三事分流: grid, community or street"},
+    )
+    note = NOTE
+
+
+class DemandReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+
+
+class DemandNoteSchema(Schema):
+    note = NOTE
+
+
+class AssignSchema(Schema):
+    owner = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            [OwnerKind.MEMBER.value, OwnerKind.STAFF.value, OwnerKind.DEPARTMENT.value]
+        ),
+        metadata={
+            "description": "member (name user_id), staff (yourself) or department "
+            "(吹哨: name department_id); a task owns it by being posted with demand_id"
+        },
+    )
+    user_id = WholeNumber(validate=validate.Range(min=1))
+    department_id = WholeNumber(validate=validate.Range(min=1))
+    note = NOTE
+
+
+class ResolveSchema(Schema):
+    resolution = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    upload_ids = fields.List(
+        WholeNumber(validate=validate.Range(min=1)),
+        load_default=list,
+        validate=validate.Length(max=9),
+        metadata={"description": "photos of what was done, from POST /uploads"},
+    )
+
+
+class PublishSchema(Schema):
+    summary = fields.String(
+        required=True,
+        validate=validate.Length(min=2, max=500),
+        metadata={"description": "what the public list says: no names, phones or doors"},
+    )
+
+
+class DecidedSchema(Schema):
+    demand = fields.Nested(DemandSchema, required=True)
+    transfers = fields.Method("dump_transfers")
+
+    def dump_transfers(self, decided: Decided) -> list[dict[str, Any]]:
+        views = [{"transfer": t, "direction": "in"} for t in decided.transfers]
+        return TransferSchema(many=True).dump(views)  # type: ignore[no-any-return]
+
+
+class PublicDemandSchema(Schema):
+    id = WholeNumber(required=True)
+    category = fields.String(required=True)
+    grid = fields.String(required=True, metadata={"description": "the grid it was in"})
+    summary = fields.String(required=True, metadata={"description": "what was done"})
+    resolved_at = fields.DateTime(allow_none=True)
+    published_at = fields.DateTime(required=True)
+
+
+class LimitSchema(Schema):
+    stage = fields.String(required=True, validate=validate.OneOf([s.value for s in Stage]))
+    level = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf([lv.value for lv in DemandLevel]),
+        metadata={"description": "one level, or null for all"},
+    )
+    category = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(CATEGORIES),
+        metadata={"description": "one category, or null for all"},
+    )
+    amount = WholeNumber(required=True, validate=validate.Range(min=1, max=365))
+    unit = fields.String(required=True, validate=validate.OneOf([u.value for u in LimitUnit]))
+    id = WholeNumber(dump_only=True, allow_none=True, metadata={"description": "null: built in"})
+    default = fields.Boolean(dump_only=True, metadata={"description": "built in, not kept"})

@@ -1,0 +1,485 @@
+"""The demand loop over HTTP: 收集 → 立项 → 交办 → 落实 → 反馈 → 核查 → 公示 → 销号, with
+sending back, escalating, handing back, 吹哨报到 to a department, tasks that own a
+demand, the public list (anonymised, no sign-in), deadlines and the overdue sweep."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+
+from api import extensions
+from api.cli import cli
+from points.access import Role, ScopeType
+from service.auth.tokens import issue_access_token
+from service.db import utcnow
+from service.demands.models import Demand, DemandEvent, DemandOverdue
+from service.organisation.models import Department
+from service.people.models import RoleGrant, User
+from tests.all_at_once import all_at_once
+from tests.api.community_helpers import publish_starter_rules
+from tests.api.test_access_matrix import new_task_body
+from tests.api.test_approvals import done_and_submitted
+from tests.api.test_demands import reported
+from tests.api.test_uploads import uploaded
+from tests.api.world import World
+
+
+def user_id(world: World, role: str) -> int:
+    claims = jwt.decode(world.tokens[role], options={"verify_signature": False})
+    return int(claims["sub"])
+
+
+def act(client: FlaskClient, world: World, role: str, demand: int, step: str, **body: Any) -> Any:
+    return world.call(client, role, "POST", f"/demands/{demand}/{step}", body)
+
+
+def ok(response: Any) -> dict[str, Any]:
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body.get("demand", body)
+
+
+def shown(client: FlaskClient, world: World, role: str, demand: int) -> dict[str, Any]:
+    response = world.call(client, role, "GET", f"/demands/{demand}")
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def test_the_whole_loop_from_report_to_closing(client: FlaskClient, world: World) -> None:
+    member = user_id(world, "member")
+    demand = reported(client, world)
+    submitted = shown(client, world, "resident", demand)
+    assert submitted["due_stage"] == "accept"
+    assert submitted["deadlines"]["accept"] == submitted["due_at"]
+
+    accepted = ok(act(client, world, "staff", demand, "accept", level="grid"))
+    assert (accepted["status"], accepted["level"], accepted["due_stage"]) == (
+        "accepted",
+        "grid",
+        "resolve",
+    )
+    resolve_by = datetime.fromisoformat(accepted["deadlines"]["resolve"])
+    accepted_at = datetime.fromisoformat(accepted["accepted_at"])
+    assert resolve_by - accepted_at == timedelta(days=3)  # the grid's default
+
+    assigned = ok(act(client, world, "staff", demand, "assign", owner="member", user_id=member))
+    assert assigned["owner"] == {
+        "kind": "member",
+        "user_id": member,
+        "department_id": None,
+        "task_id": None,
+    }
+    assert act(client, world, "volunteer", demand, "start").status_code == 403  # not theirs
+    assert ok(act(client, world, "member", demand, "start", note="下午去看"))["status"] == (
+        "in_progress"
+    )
+    photo = uploaded(client, world, "member")
+    resolved = ok(
+        act(
+            client,
+            world,
+            "member",
+            demand,
+            "resolve",
+            resolution="已更换灯泡",
+            upload_ids=[photo],
+        )
+    )
+    assert (resolved["status"], resolved["resolution"], resolved["due_stage"]) == (
+        "resolved",
+        "已更换灯泡",
+        "verify",
+    )
+    assert [p["id"] for p in resolved["resolution_photos"]] == [photo]
+    # The resident reading their demand sees what was done.
+    assert shown(client, world, "resident", demand)["resolution"] == "已更换灯泡"
+
+    assert ok(act(client, world, "staff", demand, "verify"))["status"] == "verified"
+    published = ok(
+        act(client, world, "staff", demand, "publish", summary="网格A路灯已修复，夜间出行恢复照明")
+    )
+    assert (published["status"], published["due_at"]) == ("published", None)
+
+    board = client.get(f"/api/v1/public/demands?org_id={world.ids['community_A']}")
+    assert board.status_code == 200  # no token
+    (entry,) = [item for item in board.get_json()["items"] if item["id"] == demand]
+    assert set(entry) == {"id", "category", "grid", "summary", "resolved_at", "published_at"}
+    assert (entry["grid"], entry["category"], entry["summary"]) == (
+        "网格A",
+        "facility",
+        "网格A路灯已修复，夜间出行恢复照明",
+    )
+    text = str(board.get_json())
+    for private in ("3栋路灯不亮", "居民", "resident", "1390000000"):
+        assert private not in text
+
+    closed = ok(act(client, world, "staff", demand, "close"))
+    assert (closed["status"], closed["due_at"]) == ("closed", None)
+    timeline = shown(client, world, "resident", demand)["timeline"]
+    assert [(step["action"], step["to_status"]) for step in timeline] == [
+        ("report", "submitted"),
+        ("accept", "accepted"),
+        ("assign", "assigned"),
+        ("start", "in_progress"),
+        ("resolve", "resolved"),
+        ("verify", "verified"),
+        ("publish", "published"),
+        ("close", "closed"),
+    ]
+    assert [step["actor_name"] for step in timeline] == [
+        "resident",
+        "staff",
+        "staff",
+        "member",
+        "member",
+        "staff",
+        "staff",
+        "staff",
+    ]
+    assert timeline[3]["note"] == "下午去看"
+    assert timeline[4]["details"] == {"upload_ids": [photo]}
+    # Still on the public list once closed, for the days it is kept there.
+    board = client.get(f"/api/v1/public/demands?org_id={world.ids['grid_A']}").get_json()
+    assert [item["id"] for item in board["items"]] == [demand]
+    other = client.get(f"/api/v1/public/demands?org_id={world.ids['community_B']}").get_json()
+    assert other["items"] == []
+
+
+def test_verification_can_send_it_back_and_nobody_verifies_their_own_work(
+    client: FlaskClient, world: World
+) -> None:
+    demand = reported(client, world)
+    ok(act(client, world, "staff", demand, "accept"))
+    ok(act(client, world, "staff", demand, "assign", owner="staff"))
+    ok(act(client, world, "staff", demand, "resolve", resolution="已清理"))
+    own = act(client, world, "staff", demand, "verify")
+    assert (own.status_code, own.get_json()["code"]) == (403, "self_approval")
+    assert act(client, world, "admin", demand, "send-back").status_code == 422  # no reason
+    back = ok(act(client, world, "admin", demand, "send-back", reason="楼道仍有杂物"))
+    assert (back["status"], back["due_stage"]) == ("in_progress", "resolve")
+    ok(act(client, world, "staff", demand, "resolve", resolution="已全部清走"))
+    assert ok(act(client, world, "admin", demand, "verify"))["status"] == "verified"
+    steps = [step["action"] for step in shown(client, world, "staff", demand)["timeline"]]
+    assert steps == ["report", "accept", "assign", "resolve", "send_back", "resolve", "verify"]
+    # Verified but not for the public: closed without publishing.
+    assert ok(act(client, world, "staff", demand, "close"))["published_at"] is None
+
+
+def test_escalating_goes_up_a_level_with_more_time_and_needs_assigning_anew(
+    client: FlaskClient, world: World
+) -> None:
+    demand = reported(client, world)
+    ok(act(client, world, "staff", demand, "accept"))
+    ok(act(client, world, "staff", demand, "assign", owner="staff"))
+    assert act(client, world, "staff", demand, "escalate").status_code == 422
+    up = ok(act(client, world, "staff", demand, "escalate", reason="涉及多个网格"))
+    assert (up["status"], up["level"], up["owner"]) == ("accepted", "community", None)
+    updated = datetime.fromisoformat(up["deadlines"]["resolve"])
+    assert timedelta(days=7) - (updated - utcnow()) < timedelta(minutes=1)
+    assert ok(act(client, world, "staff", demand, "escalate", reason="需要街道协调"))["level"] == (
+        "street"
+    )
+    top = act(client, world, "staff", demand, "escalate", reason="再往上")
+    assert (top.status_code, top.get_json()["code"]) == (409, "already_at_the_top")
+    (step,) = [
+        s for s in shown(client, world, "staff", demand)["timeline"] if s["note"] == "涉及多个网格"
+    ]
+    assert step["details"] == {"from_level": "grid", "level": "community"}
+
+
+def test_a_member_hands_it_back_and_only_members_of_the_place_are_assigned(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    demand = reported(client, world)
+    ok(act(client, world, "staff", demand, "accept"))
+    nobody = act(client, world, "staff", demand, "assign", owner="member", user_id=999_999)
+    assert (nobody.status_code, nobody.get_json()["errors"]) == (
+        404,
+        {"user_id": ["not a member or volunteer of this place"]},
+    )
+    elsewhere = act(
+        client, world, "staff", demand, "assign", owner="member", user_id=world.ids["person_B"]
+    )
+    assert elsewhere.status_code == 404
+    no_one = act(client, world, "staff", demand, "assign", owner="member")
+    assert (no_one.status_code, no_one.get_json()["errors"]) == (
+        422,
+        {"user_id": ["required for a member"]},
+    )
+    ok(
+        act(
+            client,
+            world,
+            "staff",
+            demand,
+            "assign",
+            owner="member",
+            user_id=user_id(world, "volunteer"),
+        )
+    )
+    assert act(client, world, "volunteer", demand, "return").status_code == 422
+    back = ok(act(client, world, "volunteer", demand, "return", reason="不是我的网格"))
+    assert (back["status"], back["owner"]) == ("accepted", None)
+    # Back with staff, the volunteer can do nothing more to it.
+    assert act(client, world, "volunteer", demand, "start").status_code == 403
+
+
+def test_a_whistle_is_answered_by_the_departments_officers_only(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    other_officer = _officer_of_another_department(app, world)
+    demand = reported(client, world)
+    ok(act(client, world, "staff", demand, "accept", level="street"))
+    whistled = ok(
+        act(
+            client,
+            world,
+            "staff",
+            demand,
+            "assign",
+            owner="department",
+            department_id=world.ids["department"],
+            note="请民政局协调",
+        )
+    )
+    assert (whistled["due_stage"], whistled["owner"]["department_id"]) == (
+        "acknowledge",
+        world.ids["department"],
+    )
+    ack_by = datetime.fromisoformat(whistled["deadlines"]["acknowledge"])
+    assert ack_by - datetime.fromisoformat(whistled["whistled_at"]) == timedelta(hours=24)
+
+    listed = world.call(client, "dept_officer", "GET", "/demands").get_json()["items"]
+    assert [d["id"] for d in listed] == [demand]
+    assert shown(client, world, "dept_officer", demand)["status"] == "assigned"
+    theirs = world.call(client, other_officer, "GET", f"/demands/{demand}")
+    assert theirs.status_code == 404
+    assert world.call(client, other_officer, "GET", "/demands").get_json()["items"] == []
+    assert act(client, world, other_officer, demand, "start").status_code == 404
+    # Staff can't answer for the department.
+    on_behalf = act(client, world, "staff", demand, "resolve", resolution="已协调")
+    assert (on_behalf.status_code, on_behalf.get_json()["code"]) == (403, "self_approval")
+
+    acknowledged = ok(act(client, world, "dept_officer", demand, "start", note="已报到"))
+    assert acknowledged["acknowledged_at"]
+    assert acknowledged["due_stage"] == "resolve"
+    done = ok(act(client, world, "dept_officer", demand, "resolve", resolution="已安排维修"))
+    assert done["status"] == "resolved"
+    # The officer can't verify it, and staff can.
+    assert act(client, world, "dept_officer", demand, "verify").status_code == 404
+    assert ok(act(client, world, "staff", demand, "verify"))["status"] == "verified"
+
+
+def _officer_of_another_department(app: Flask, world: World) -> str:
+    with app.app_context():
+        session = extensions.session()
+        department = Department(name="区住建局")
+        officer = User(name="住建局联络员")
+        session.add_all([department, officer])
+        session.flush()
+        session.add(
+            RoleGrant(
+                user_id=officer.id,
+                role=Role.DEPT_OFFICER.value,
+                scope_type=ScopeType.DEPARTMENT.value,
+                scope_id=department.id,
+            )
+        )
+        session.commit()
+        world.tokens["other_officer"] = issue_access_token(
+            extensions.settings().secret_key,
+            user_id=officer.id,
+            token_version=0,
+            family="fam-other-officer",
+            now=utcnow(),
+        )
+    return "other_officer"
+
+
+def test_a_task_posted_for_a_demand_owns_it_and_its_approved_work_resolves_it(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    publish_starter_rules(app, world)
+    demand = reported(client, world)
+    now = utcnow()
+    body = {
+        **new_task_body(world.ids["community_A"]),
+        "demand_id": demand,
+        "starts_at": (now - timedelta(minutes=10)).isoformat(),
+        "ends_at": (now + timedelta(hours=2)).isoformat(),
+        "publish": True,
+    }
+    early = world.call(client, "staff", "POST", "/tasks", body)
+    assert (early.status_code, early.get_json()["code"]) == (409, "demand_not_open")
+    ok(act(client, world, "staff", demand, "accept"))
+    posted = world.call(client, "staff", "POST", "/tasks", body)
+    assert posted.status_code == 201, posted.get_json()
+    task = posted.get_json()["id"]
+    owned = shown(client, world, "staff", demand)
+    assert (owned["status"], owned["owner"]["kind"], owned["owner"]["task_id"]) == (
+        "assigned",
+        "task",
+        task,
+    )
+    # A second task for the same demand is welcome; the owner stays the first.
+    assert world.call(client, "staff", "POST", "/tasks", body).status_code == 201
+    assert shown(client, world, "staff", demand)["owner"]["task_id"] == task
+
+    participation = done_and_submitted(client, world, task)
+    approved = world.call(client, "staff", "POST", f"/participations/{participation}/approve")
+    assert approved.status_code == 200, approved.get_json()
+    resolved = shown(client, world, "resident", demand)
+    assert resolved["status"] == "resolved"
+    assert resolved["resolution"] == "任务「敲门行动」的服务已完成并通过审核"
+    assert len(resolved["resolution_photos"]) == 1  # the participant's photo
+    assert resolved["timeline"][-1]["actor_name"] == "staff"
+    # A member's own demand can't be served and verified by the same hands: staff
+    # verify, as for any 反馈.
+    assert ok(act(client, world, "admin", demand, "verify"))["status"] == "verified"
+
+
+def test_the_sweep_marks_each_overdue_stage_once(
+    app: Flask, client: FlaskClient, world: World, runner: FlaskCliRunner
+) -> None:
+    waiting = reported(client, world)  # due to be accepted within a working day
+    accepted = reported(client, world)
+    ok(act(client, world, "staff", accepted, "accept"))  # 3 days to resolve
+    fresh_demand = world.ids["demand_A"]  # from before the loop: no deadline at all
+    later = utcnow() + timedelta(days=4)  # past a working day even over a weekend
+    with time_machine.travel(later, tick=False):
+        first = runner.invoke(cli, ["demands", "sweep"])
+        second = runner.invoke(cli, ["demands", "sweep"])
+    assert first.exit_code == 0, first.output
+    assert "2 stage(s) newly overdue, 2 open demand(s) past their deadline" in first.output
+    assert "0 stage(s) newly overdue, 2 open demand(s) past their deadline" in second.output
+    with app.app_context():
+        session = extensions.session()
+        marked = session.execute(
+            select(DemandOverdue.demand_id, DemandOverdue.stage).order_by(DemandOverdue.demand_id)
+        ).all()
+        notes = session.scalar(
+            select(func.count()).select_from(DemandEvent).where(DemandEvent.action == "overdue")
+        )
+    assert [tuple(row) for row in marked] == [(waiting, "accept"), (accepted, "resolve")]
+    assert notes == 2
+    assert fresh_demand not in {row[0] for row in marked}
+
+    with time_machine.travel(later, tick=False):
+        for role in ("staff", "resident"):
+            world.refresh_token(app, role)
+        overdue = world.call(client, "staff", "GET", "/demands/overdue").get_json()["items"]
+        refused = world.call(client, "resident", "GET", "/demands/overdue")
+    assert [d["id"] for d in overdue] == [waiting, accepted]  # the longest overdue first
+    assert refused.status_code == 403
+
+
+def test_admins_keep_the_deadlines_and_new_stages_use_them(
+    client: FlaskClient, world: World
+) -> None:
+    grid_default = {"stage": "resolve", "level": "grid", "category": None, "amount": 3}
+    limits = world.call(client, "root", "GET", "/demand-limits").get_json()
+    assert {**grid_default, "unit": "days", "id": None, "default": True} in limits
+    assert world.call(client, "staff", "GET", "/demand-limits").status_code == 404
+    kept = world.call(
+        client,
+        "root",
+        "PUT",
+        "/demand-limits",
+        {
+            "stage": "resolve",
+            "level": "grid",
+            "category": "facility",
+            "amount": 12,
+            "unit": "hours",
+        },
+    )
+    assert kept.status_code == 200, kept.get_json()
+    assert kept.get_json()["default"] is False
+    bad = world.call(
+        client, "root", "PUT", "/demand-limits", {"stage": "resolve", "amount": 0, "unit": "days"}
+    )
+    assert bad.status_code == 422
+    demand = reported(client, world)  # category facility
+    accepted = ok(act(client, world, "staff", demand, "accept"))
+    resolve_by = datetime.fromisoformat(accepted["deadlines"]["resolve"])
+    assert resolve_by - datetime.fromisoformat(accepted["accepted_at"]) == timedelta(hours=12)
+
+    kept_id = kept.get_json()["id"]
+    assert world.call(client, "admin", "DELETE", f"/demand-limits/{kept_id}").status_code == 404
+    assert world.call(client, "root", "DELETE", f"/demand-limits/{kept_id}").status_code == 204
+    assert world.call(client, "root", "DELETE", f"/demand-limits/{kept_id}").status_code == 404
+    limits = world.call(client, "root", "GET", "/demand-limits").get_json()
+    assert {**grid_default, "unit": "days", "id": None, "default": True} in limits
+
+
+def test_another_communitys_staff_cannot_touch_the_loop(client: FlaskClient, world: World) -> None:
+    demand_b = world.ids["demand_B"]
+    for step, body in (
+        ("accept", {}),
+        ("assign", {"owner": "staff"}),
+        ("escalate", {"reason": "越权"}),
+        ("publish", {"summary": "越权公示"}),
+        ("close", {}),
+    ):
+        assert act(client, world, "staff", demand_b, step, **body).status_code == 404
+    with_b = world.call(client, "staff", "GET", f"/demands/{demand_b}")
+    assert with_b.status_code == 404
+
+
+@pytest.mark.parametrize("racers", [4])
+def test_two_staff_accepting_at_once_move_it_once(
+    app: Flask, client: FlaskClient, world: World, racers: int
+) -> None:
+    demand = reported(client, world)
+
+    def accept(index: int, go: Any) -> int:
+        local = app.test_client()
+        go()
+        role = "staff" if index % 2 == 0 else "admin"
+        return act(local, world, role, demand, "accept").status_code
+
+    statuses = sorted(all_at_once(racers, accept))
+    assert statuses == [200] + [409] * (racers - 1)
+    with app.app_context():
+        session = extensions.session()
+        accepts = session.scalar(
+            select(func.count())
+            .select_from(DemandEvent)
+            .where(DemandEvent.demand_id == demand, DemandEvent.action == "accept")
+        )
+        row = session.get(Demand, demand)
+        assert row is not None
+        assert (row.status, row.version, accepts) == ("accepted", 1, 1)
+
+
+def test_the_public_list_needs_a_place_and_is_rate_limited(
+    client: FlaskClient, world: World
+) -> None:
+    missing = client.get("/api/v1/public/demands")
+    assert (missing.status_code, missing.get_json()["code"]) == (422, "validation_error")
+    nowhere = client.get("/api/v1/public/demands?org_id=999999")
+    assert nowhere.status_code == 404
+
+
+def test_the_public_list_forgets_what_was_published_long_ago(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    demand = reported(client, world)
+    ok(act(client, world, "staff", demand, "accept"))
+    ok(act(client, world, "staff", demand, "assign", owner="staff"))
+    ok(act(client, world, "staff", demand, "resolve", resolution="已修好"))
+    ok(act(client, world, "admin", demand, "verify"))
+    ok(act(client, world, "staff", demand, "publish", summary="路灯已修好"))
+    place = world.ids["community_A"]
+    assert len(client.get(f"/api/v1/public/demands?org_id={place}").get_json()["items"]) == 1
+    with time_machine.travel(utcnow() + timedelta(days=31), tick=False):
+        gone = client.get(f"/api/v1/public/demands?org_id={place}").get_json()["items"]
+    assert gone == []
