@@ -32,7 +32,10 @@ def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
     branch = session.get(Branch, user.home_branch_id) if user.home_branch_id else None
     if branch is not None and branch.place_id is not None:
         prefixes.append(named_place(session, branch.place_id).path)
-    elif branch is not None:
+    # Asked of every branch, not only of those without a place: pairings are the
+    # department's (百部联百村), whatever else its branch has. Today a branch has one
+    # owner (CHECK one_owner), so a community's branch has no department to ask.
+    if branch is not None and branch.department_id is not None:
         prefixes += session.scalars(
             select(Place.path)
             .join(Pairing, Pairing.place_id == Place.id)
