@@ -21,6 +21,7 @@ from points.access import (
     require,
     serving_role,
 )
+from points.calendar import local_date
 from points.demands import DEMAND_TRANSITIONS, DemandAction, DemandStatus
 from points.errors import Conflict, Forbidden, NotFound
 from points.lifecycle import transition
@@ -65,11 +66,11 @@ def source_of(demand: Demand) -> str:
     return f"demand:{demand.id}"
 
 
-def _may_report(session: Session, actor: Actor, place: Place) -> bool:
+def _may_report(session: Session, actor: Actor, place: Place, now: datetime) -> bool:
     """Where one lives (their community), or where one serves or lives by grant."""
     if can(actor, Action.REPORT_DEMANDS, Target(place_path=place.path)):
         return True
-    prefixes, _ = home_places(session, actor.user_id)
+    prefixes, _ = home_places(session, actor.user_id, local_date(now))
     return any(place.path.startswith(prefix) for prefix in prefixes)
 
 
@@ -77,7 +78,7 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
     with uow:
         session = uow.session
         place = named_place(session, spec.place_id)
-        if not _may_report(session, actor, place):
+        if not _may_report(session, actor, place, now):
             raise NotFound("place not found", errors={"org_id": ["not where you live"]})
         demand = Demand(
             place_id=place.id,

@@ -19,7 +19,7 @@ from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place
 from service.tasks.models import Participation, Task
-from tests.api.test_access_matrix import new_task_body
+from tests.api.test_access_matrix import days_from_today, new_task_body
 from tests.api.world import World, demo_task
 
 
@@ -173,6 +173,67 @@ def test_a_members_branch_opens_the_same_communities_to_the_list_the_detail_and_
         client, "member", "POST", "/demands", {**demand, "org_id": community_c_id}
     )
     assert (not_there.status_code, not_there.get_json()["code"]) == (404, "not_found")
+
+
+def test_a_pairing_opens_its_community_from_its_first_day_to_its_last(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    """A pairing is dated (结对 from a day, ended on a day): a department's member
+    finds the community's tasks while today lies between the two, and only then."""
+    with app.app_context():
+        session = extensions.session()
+        street = session.get(Place, world.ids["street"])
+        later, done = (add_place(session, street, name, PlaceLevel.COMMUNITY) for name in "CD")
+        branch = Branch(name="民政局机关支部", department_id=world.ids["department"])
+        session.add(branch)
+        session.flush()
+        tasks = {
+            place.name: Task(
+                **demo_task(place.id), status="published", created_by_id=world.ids["person_A"]
+            )
+            for place in (later, done)
+        }
+        session.add_all(tasks.values())
+        member = session.get(User, user_id(world, "member"))
+        assert member is not None
+        member.home_branch_id = branch.id
+        session.commit()
+        starts_later, ended = tasks[later.name].id, tasks[done.name].id
+        later_id, done_id = later.id, done.id
+
+    def pair(place_id: int, started_on: str) -> int:
+        body = {"department_id": world.ids["department"], "place_id": place_id}
+        paired = world.call(client, "root", "POST", "/pairings", {**body, "started_on": started_on})
+        assert paired.status_code == 201, paired.get_json()
+        pairing: int = paired.get_json()["id"]
+        return pairing
+
+    def end(pairing: int, ended_on: str) -> None:
+        path = f"/pairings/{pairing}/end"
+        ended = world.call(client, "root", "POST", path, {"ended_on": ended_on})
+        assert ended.status_code == 200, ended.get_json()
+
+    pair(later_id, days_from_today(30))
+    end(pair(done_id, days_from_today(-60)), days_from_today(-1))
+    end(world.ids["pairing_B"], days_from_today(0))  # today is its last day
+    seen = visible_ids(client, world, "member")
+    demand = {"category": "facility", "description": "路灯不亮"}
+
+    def found(task: int, place: int) -> tuple[bool, int, int]:
+        """In the list, the task's detail, and a problem report there."""
+        detail = world.call(client, "member", "GET", f"/tasks/{task}")
+        reported = world.call(client, "member", "POST", "/demands", {**demand, "org_id": place})
+        return task in seen, detail.status_code, reported.status_code
+
+    assert {
+        "ends today": found(world.ids["published_task_B"], world.ids["community_B"]),
+        "starts in 30 days": found(starts_later, later_id),
+        "ended yesterday": found(ended, done_id),
+    } == {
+        "ends today": (True, 200, 201),
+        "starts in 30 days": (False, 404, 404),
+        "ended yesterday": (False, 404, 404),
+    }
 
 
 def test_filters_nearest_first_and_pages(client: FlaskClient, world: World) -> None:
