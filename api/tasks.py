@@ -106,7 +106,12 @@ class Tasks(MethodView):
         where they live, in their branch's place and in paired communities."""
         limit, offset = args["limit"], args["offset"]
         rows = list_tasks(
-            extensions.session(), current_actor(), args["filter"], limit=limit + 1, offset=offset
+            extensions.session(),
+            current_actor(),
+            args["filter"],
+            utcnow(),
+            limit=limit + 1,
+            offset=offset,
         )
         return offset_page(rows, limit, offset)
 
@@ -121,14 +126,16 @@ class Tasks(MethodView):
 class OneTask(MethodView):
     @blp.response(200, TaskSchema)
     def get(self, task_id: int) -> Any:
-        return get_task(extensions.session(), current_actor(), task_id)
+        return get_task(extensions.session(), current_actor(), task_id, utcnow())
 
 
 def _action_route(action: TaskAction) -> None:
     class Act(MethodView):
         @blp.response(200, TaskSchema)
         def post(self, task_id: int) -> Any:
-            return change_status(extensions.unit_of_work(), current_actor(), task_id, action)
+            return change_status(
+                extensions.unit_of_work(), current_actor(), task_id, action, utcnow()
+            )
 
     Act.__name__ = f"{action.value.title()}Task"
     Act.post.__doc__ = f"{action.value.title()} the task."
@@ -146,5 +153,10 @@ class CancelTask(MethodView):
     def post(self, body: dict[str, Any], task_id: int) -> Any:
         """Cancel the task, saying why."""
         return change_status(
-            extensions.unit_of_work(), current_actor(), task_id, TaskAction.CANCEL, body["reason"]
+            extensions.unit_of_work(),
+            current_actor(),
+            task_id,
+            TaskAction.CANCEL,
+            utcnow(),
+            body["reason"],
         )

@@ -243,7 +243,16 @@ class Member:
 def scopes_of(
     place_path: str | None, branch_id: int | None, department_id: int | None
 ) -> list[Scope]:
-    """Every place from the residence up, the party branch, and its department."""
+    """Every place from the residence up, the party branch, and its department.
+
+    A board ranks people by where they belong, not by where they served: 双报到 puts a
+    member on the boards of both their scopes, residence and branch (with its
+    department). Pairings (百部联百村) are left out on purpose. They pair a department
+    with communities for its work there, and that work already counts on the
+    department's and its branch's boards; putting every member of a department on
+    each paired community's boards, with all they earned anywhere, would rank the
+    community's residents below people who don't live there. For the same reason a
+    community's branch puts its members on the branch board, not on its place's."""
     scopes = [Scope(ScopeKind.PLACE, place_id) for place_id in ancestor_ids(place_path or "")]
     if branch_id is not None:
         scopes.append(Scope(ScopeKind.BRANCH, branch_id))

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, Target, can, place_prefixes, require, serving_role
+from points.calendar import local_date
 from points.demands import DemandStatus, Stage
 from points.errors import Forbidden, NotFound
 from points.rules import Category
@@ -40,11 +41,11 @@ class DemandFilter:
     place_id: int | None = None
 
 
-def _may_report(session: Session, actor: Actor, place: Place) -> bool:
+def _may_report(session: Session, actor: Actor, place: Place, now: datetime) -> bool:
     """Where one lives (their community), or where one serves or lives by grant."""
     if can(actor, Action.REPORT_DEMANDS, Target(place_path=place.path)):
         return True
-    prefixes, _ = home_places(session, actor.user_id)
+    prefixes, _ = home_places(session, actor.user_id, local_date(now))
     return any(place.path.startswith(prefix) for prefix in prefixes)
 
 
@@ -52,7 +53,7 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
     with uow:
         session = uow.session
         place = named_place(session, spec.place_id)
-        if not _may_report(session, actor, place):
+        if not _may_report(session, actor, place, now):
             raise NotFound("place not found", errors={"org_id": ["not where you live"]})
         demand = Demand(
             place_id=place.id,

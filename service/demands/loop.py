@@ -26,6 +26,7 @@ from points.access import (
     can,
     require,
 )
+from points.calendar import local_date
 from points.demands import (
     DEMAND_TRANSITIONS,
     NEEDS_A_REASON,
@@ -303,7 +304,7 @@ def assign_demand(
         match owner.kind:
             case OwnerKind.MEMBER:
                 assert owner.user_id is not None  # Owner checks it
-                _require_member_here(session, owner.user_id, demand)
+                _require_member_here(session, owner.user_id, demand, now)
                 values["owner_user_id"] = details["user_id"] = owner.user_id
             case OwnerKind.STAFF:
                 values["owner_user_id"] = details["user_id"] = actor.user_id
@@ -329,7 +330,7 @@ def assign_demand(
     return _step(uow, demand_id, take)
 
 
-def _require_member_here(session: Session, user_id: int, demand: Demand) -> None:
+def _require_member_here(session: Session, user_id: int, demand: Demand, now: datetime) -> None:
     """A member or volunteer who lives or serves where the demand is."""
     refused = NotFound(
         "no such member here", errors={"user_id": ["not a member or volunteer of this place"]}
@@ -338,7 +339,7 @@ def _require_member_here(session: Session, user_id: int, demand: Demand) -> None
     if not {Role.MEMBER, Role.VOLUNTEER} & assignee.roles:
         raise refused
     path = named_place(session, demand.place_id).path
-    prefixes, _ = home_places(session, user_id)
+    prefixes, _ = home_places(session, user_id, local_date(now))
     serves_here = any(
         grant.scope_path is not None and path.startswith(grant.scope_path)
         for grant in assignee.grants

@@ -2,7 +2,9 @@
 
 Who may read which board: the boards of the places they live in and above (and
 below), their own party branch and its department; and any board inside, or above,
-the scopes their roles are granted on. Others don't exist for them (404).
+the scopes their roles are granted on. Others don't exist for them (404). As with
+counting (``scopes_of``), a pairing with a community, or a branch's place, opens the
+community's tasks to a member but not its boards: those rank the people who live there.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from points.places import PlaceLevel, ancestor_ids, child_path
@@ -12,10 +14,10 @@ from service.places.models import Place
 from service.places.tree import named_place
 
 
-def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
-    """Where a person's tasks are: their community, their branch's place, and the
-    communities their department is paired with (双报到); and every place above those,
-    whose tasks (a street's, say) concern them too."""
+def home_places(session: Session, user_id: int, today: date) -> tuple[list[str], set[str]]:
+    """Where a person's tasks are on a local day: their community, their branch's place,
+    and the communities their department is paired with that day (双报到); and every
+    place above those, whose tasks (a street's, say) concern them too."""
     user = session.get(User, user_id)
     prefixes: list[str] = []
     if user is None:
@@ -32,11 +34,21 @@ def home_places(session: Session, user_id: int) -> tuple[list[str], set[str]]:
     branch = session.get(Branch, user.home_branch_id) if user.home_branch_id else None
     if branch is not None and branch.place_id is not None:
         prefixes.append(named_place(session, branch.place_id).path)
-    elif branch is not None:
+    # Asked of every branch, not only of those without a place: pairings are the
+    # department's (百部联百村), whatever else its branch has. Today a branch has one
+    # owner (CHECK one_owner), so a community's branch has no department to ask.
+    if branch is not None and branch.department_id is not None:
         prefixes += session.scalars(
             select(Place.path)
             .join(Pairing, Pairing.place_id == Place.id)
-            .where(Pairing.department_id == branch.department_id, Pairing.ended_on.is_(None))
+            .where(
+                Pairing.department_id == branch.department_id,
+                # Dated at both ends, and both days count: a pairing recorded ahead
+                # of its first day, or ended on a day still to come (a term's last
+                # day), serves the community on exactly the days it names.
+                Pairing.started_on <= today,
+                or_(Pairing.ended_on.is_(None), Pairing.ended_on >= today),
+            )
         ).all()
     above = {path for prefix in prefixes for path in _paths_above(prefix)}
     return prefixes, above

@@ -79,7 +79,7 @@ def checkin_code_for(
     session: Session, actor: Actor, task_id: int, secret_key: str, now: datetime
 ) -> CheckinCode:
     """The code (and QR scene) a staff device shows now; it changes every minute."""
-    task = staff_task(session, actor, task_id)
+    task = staff_task(session, actor, task_id, now)
     return issue_code(derive_key(secret_key), task.id, now)
 
 

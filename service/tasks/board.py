@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, Target, can, place_prefixes, require
+from points.calendar import local_date
 from points.errors import Conflict, InvalidInput, NotFound
 from points.geo import check_point
 from points.lifecycle import transition
@@ -100,9 +101,9 @@ def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> 
         return task
 
 
-def staff_task(session: Session, actor: Actor, task_id: int) -> Task:
+def staff_task(session: Session, actor: Actor, task_id: int, now: datetime) -> Task:
     """A task the actor may manage; a draft they can't see stays a 404, not a 403."""
-    task = get_task(session, actor, task_id)
+    task = get_task(session, actor, task_id, now)
     require(
         actor,
         Action.MANAGE_TASKS,
@@ -113,11 +114,16 @@ def staff_task(session: Session, actor: Actor, task_id: int) -> Task:
 
 
 def change_status(
-    uow: UnitOfWork, actor: Actor, task_id: int, action: TaskAction, reason: str | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    task_id: int,
+    action: TaskAction,
+    now: datetime,
+    reason: str | None = None,
 ) -> Task:
     with uow:
         session = uow.session
-        task = staff_task(session, actor, task_id)
+        task = staff_task(session, actor, task_id, now)
         current = TaskStatus(task.status)
         target = transition(TASK_TRANSITIONS, current, action)
         if action is TaskAction.CANCEL and not (reason and reason.strip()):
@@ -146,29 +152,36 @@ def _close_open_participations(session: Session, task_id: int) -> None:
         )
 
 
-def get_task(session: Session, actor: Actor, task_id: int) -> Task:
+def get_task(session: Session, actor: Actor, task_id: int, now: datetime) -> Task:
+    """A task the actor may see ``now``: pairings, and so paired communities, are dated."""
     task = session.get(Task, task_id)
-    if task is None or not _visible(session, actor, task):
+    if task is None or not _visible(session, actor, task, now):
         raise NotFound("task not found")
     return task
 
 
-def _visible(session: Session, actor: Actor, task: Task) -> bool:
+def _visible(session: Session, actor: Actor, task: Task, now: datetime) -> bool:
     path = named_place(session, task.place_id).path
     if can(actor, Action.MANAGE_TASKS, Target(place_path=path)):
         return True
     if task.status not in MEMBER_VISIBLE:
         return False
-    prefixes, above = home_places(session, actor.user_id)
+    prefixes, above = home_places(session, actor.user_id, local_date(now))
     return any(path.startswith(p) for p in prefixes) or path in above
 
 
 def list_tasks(
-    session: Session, actor: Actor, wanted: TaskFilter, *, limit: int, offset: int
+    session: Session,
+    actor: Actor,
+    wanted: TaskFilter,
+    now: datetime,
+    *,
+    limit: int,
+    offset: int,
 ) -> list[Task]:
-    """Tasks the actor may see, soonest first (or nearest first with ``near``)."""
+    """Tasks the actor may see ``now``, soonest first (or nearest first with ``near``)."""
     managed = place_prefixes(actor, Action.MANAGE_TASKS)
-    prefixes, above = home_places(session, actor.user_id)
+    prefixes, above = home_places(session, actor.user_id, local_date(now))
     as_staff = or_(false(), *(Place.path.startswith(p) for p in managed))
     as_member = and_(
         Task.status.in_(MEMBER_VISIBLE),

@@ -65,7 +65,7 @@ def _take_seat(session: Session, task: Task) -> None:
 def sign_up(uow: UnitOfWork, actor: Actor, task_id: int, now: datetime) -> Participation:
     with uow:
         session = uow.session
-        task = get_task(session, actor, task_id)
+        task = get_task(session, actor, task_id, now)
         if task.status != TaskStatus.PUBLISHED.value or now >= task.ends_at:
             raise NotOpen("this task is not open for sign-up")
         check_audience(Audience(task.audience), actor.roles)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from api import extensions
 from points.ledger import TransferKind
@@ -160,6 +161,66 @@ def test_branch_and_department_boards(app: Flask, client: FlaskClient, world: Wo
         client, "dept_officer", "GET", f"/leaderboards/jifen?scope=branch:{branch_id}"
     )
     assert officer.status_code == 200
+
+
+def test_boards_follow_where_members_live_and_their_branch_not_pairings(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    """Both live in community A. The member's branch is the department's, which the
+    world pairs with A and B; the volunteer's is community B's own branch. Each counts
+    on A's boards and on their branch's (and department's), and on no board of B:
+    neither the pairing nor the branch's place puts them there, or lets them read it."""
+    member, volunteer = user_id(world, "member"), user_id(world, "volunteer")
+    with app.app_context():
+        session = extensions.session()
+        department_branch = Branch(name="机关支部", department_id=world.ids["department"])
+        session.add(department_branch)
+        session.flush()
+        community_branch = session.scalars(
+            select(Branch).where(Branch.place_id == world.ids["community_B"])
+        ).one()
+        for someone, branch in ((member, department_branch), (volunteer, community_branch)):
+            user = session.get(User, someone)
+            assert user is not None
+            user.home_branch_id = branch.id
+        session.commit()
+        branches = {"department": department_branch.id, "community_B": community_branch.id}
+        credit(session, member, "jifen", 12)
+        credit(session, volunteer, "jifen", 7)
+    swept(app)
+
+    def ranked(scope: str) -> tuple[bool, list[tuple[int, int]]]:
+        """Whether the answer came from SQL, and our two on the board (as root sees it)."""
+        answer = board(client, world, "root", f"scope={scope}")
+        ours = (member, volunteer)
+        return answer["stale"], [
+            (i["user_id"], i["score"]) for i in answer["items"] if i["user_id"] in ours
+        ]
+
+    expected = {
+        f"org:{world.ids['community_A']}": [(member, 12), (volunteer, 7)],
+        f"org:{world.ids['street']}": [(member, 12), (volunteer, 7)],
+        f"branch:{branches['department']}": [(member, 12)],
+        f"dept:{world.ids['department']}": [(member, 12)],
+        f"branch:{branches['community_B']}": [(volunteer, 7)],
+        f"org:{world.ids['community_B']}": [],
+        f"org:{world.ids['grid_B']}": [],
+    }
+    assert {scope: ranked(scope) for scope in expected} == {
+        scope: (False, rows) for scope, rows in expected.items()
+    }
+    # SQL, answering while the boards are missing from Redis, reads the same rule.
+    with app.app_context():
+        redis_client = extensions.redis_client()
+        for key in redis_client.scan_iter(match=f"{extensions.settings().redis_prefix}lb:*"):
+            redis_client.delete(key)
+    assert {scope: ranked(scope) for scope in expected} == {
+        scope: (True, rows) for scope, rows in expected.items()
+    }
+    for role in ("member", "volunteer"):
+        path = f"/leaderboards/jifen?scope=org:{world.ids['community_B']}"
+        refused = world.call(client, role, "GET", path)
+        assert (refused.status_code, refused.get_json()["code"]) == (404, "not_found")
 
 
 @pytest.mark.parametrize(

@@ -5,17 +5,21 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import jwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from api import extensions
+from points.places import PlaceLevel
 from service.db import utcnow
 from service.organisation.models import Branch
 from service.people.models import User
+from service.places.models import Place
+from service.places.tree import add_place
 from service.tasks.models import Participation, Task
-from tests.api.test_access_matrix import new_task_body
+from tests.api.test_access_matrix import days_from_today, new_task_body
 from tests.api.world import World, demo_task
 
 
@@ -27,6 +31,11 @@ def post_task(client: FlaskClient, world: World, role: str = "staff", **changes:
 def task_count(app: Flask) -> int:
     with app.app_context():
         return extensions.session().scalar(select(func.count()).select_from(Task)) or 0
+
+
+def user_id(world: World, role: str) -> int:
+    user: int = jwt.decode(world.tokens[role], options={"verify_signature": False})["sub"]
+    return int(user)
 
 
 def visible_ids(client: FlaskClient, world: World, role: str, query: str = "") -> list[int]:
@@ -115,26 +124,116 @@ def test_members_see_their_community_and_the_street_above_not_the_other_communit
     assert {world.ids["draft_task_A"], world.ids["draft_task_B"]} <= set(everything)
 
 
-def test_dual_reporting_members_see_their_paired_communitys_tasks(
-    app: Flask, client: FlaskClient, world: World
+@pytest.mark.parametrize("branch_of", ["department", "community_B"])
+def test_a_members_branch_opens_the_same_communities_to_the_list_the_detail_and_sign_up(
+    app: Flask, client: FlaskClient, world: World, branch_of: str
 ) -> None:
+    """双报到: the member lives in community A. A department's branch brings the
+    communities its department is paired with (the world pairs it with B); a
+    community's branch brings its own community (B). Either way B's tasks are theirs
+    to find, open and sign up for, and B is theirs to report problems in; a community
+    neither brings (C) stays out of sight everywhere."""
     with app.app_context():
         session = extensions.session()
-        branch = Branch(name="民政局机关支部", department_id=world.ids["department"])
-        session.add(branch)
-        session.flush()
-        member = session.get(
-            User,
-            client.get(
-                "/api/v1/me", headers={"Authorization": f"Bearer {world.tokens['member']}"}
-            ).get_json()["id"],
+        street = session.get(Place, world.ids["street"])
+        community_c = add_place(session, street, "社区C", PlaceLevel.COMMUNITY)
+        elsewhere = Task(
+            **demo_task(community_c.id), status="published", created_by_id=world.ids["person_A"]
         )
+        owner = (
+            {"department_id": world.ids["department"]}
+            if branch_of == "department"
+            else {"place_id": world.ids["community_B"]}
+        )
+        branch = Branch(name="支部二", **owner)
+        session.add_all([elsewhere, branch])
+        session.flush()
+        member = session.get(User, user_id(world, "member"))
         assert member is not None
         member.home_branch_id = branch.id
         session.commit()
-    # The world pairs the department with both communities.
+        community_c_id, elsewhere_id = community_c.id, elsewhere.id
+    paired = world.ids["published_task_B"]
+
     seen = visible_ids(client, world, "member")
-    assert {world.ids["published_task_A"], world.ids["published_task_B"]} <= set(seen)
+    assert paired in seen
+    assert elsewhere_id not in seen
+    assert world.call(client, "member", "GET", f"/tasks/{paired}").status_code == 200
+    assert world.call(client, "member", "GET", f"/tasks/{elsewhere_id}").status_code == 404
+    signed = world.call(client, "member", "POST", f"/tasks/{paired}/signups")
+    assert signed.status_code == 201, signed.get_json()
+    refused = world.call(client, "member", "POST", f"/tasks/{elsewhere_id}/signups")
+    assert (refused.status_code, refused.get_json()["code"]) == (404, "not_found")
+    demand = {"category": "facility", "description": "路灯不亮"}
+    there = world.call(
+        client, "member", "POST", "/demands", {**demand, "org_id": world.ids["community_B"]}
+    )
+    assert there.status_code == 201, there.get_json()
+    not_there = world.call(
+        client, "member", "POST", "/demands", {**demand, "org_id": community_c_id}
+    )
+    assert (not_there.status_code, not_there.get_json()["code"]) == (404, "not_found")
+
+
+def test_a_pairing_opens_its_community_from_its_first_day_to_its_last(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    """A pairing is dated (结对 from a day, ended on a day): a department's member
+    finds the community's tasks while today lies between the two, and only then."""
+    with app.app_context():
+        session = extensions.session()
+        street = session.get(Place, world.ids["street"])
+        later, done = (add_place(session, street, name, PlaceLevel.COMMUNITY) for name in "CD")
+        branch = Branch(name="民政局机关支部", department_id=world.ids["department"])
+        session.add(branch)
+        session.flush()
+        tasks = {
+            place.name: Task(
+                **demo_task(place.id), status="published", created_by_id=world.ids["person_A"]
+            )
+            for place in (later, done)
+        }
+        session.add_all(tasks.values())
+        member = session.get(User, user_id(world, "member"))
+        assert member is not None
+        member.home_branch_id = branch.id
+        session.commit()
+        starts_later, ended = tasks[later.name].id, tasks[done.name].id
+        later_id, done_id = later.id, done.id
+
+    def pair(place_id: int, started_on: str) -> int:
+        body = {"department_id": world.ids["department"], "place_id": place_id}
+        paired = world.call(client, "root", "POST", "/pairings", {**body, "started_on": started_on})
+        assert paired.status_code == 201, paired.get_json()
+        pairing: int = paired.get_json()["id"]
+        return pairing
+
+    def end(pairing: int, ended_on: str) -> None:
+        path = f"/pairings/{pairing}/end"
+        ended = world.call(client, "root", "POST", path, {"ended_on": ended_on})
+        assert ended.status_code == 200, ended.get_json()
+
+    pair(later_id, days_from_today(30))
+    end(pair(done_id, days_from_today(-60)), days_from_today(-1))
+    end(world.ids["pairing_B"], days_from_today(0))  # today is its last day
+    seen = visible_ids(client, world, "member")
+    demand = {"category": "facility", "description": "路灯不亮"}
+
+    def found(task: int, place: int) -> tuple[bool, int, int]:
+        """In the list, the task's detail, and a problem report there."""
+        detail = world.call(client, "member", "GET", f"/tasks/{task}")
+        reported = world.call(client, "member", "POST", "/demands", {**demand, "org_id": place})
+        return task in seen, detail.status_code, reported.status_code
+
+    assert {
+        "ends today": found(world.ids["published_task_B"], world.ids["community_B"]),
+        "starts in 30 days": found(starts_later, later_id),
+        "ended yesterday": found(ended, done_id),
+    } == {
+        "ends today": (True, 200, 201),
+        "starts in 30 days": (False, 404, 404),
+        "ended yesterday": (False, 404, 404),
+    }
 
 
 def test_filters_nearest_first_and_pages(client: FlaskClient, world: World) -> None:
