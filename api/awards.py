@@ -18,6 +18,7 @@ from api import extensions
 from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
+from api.text import Text
 from points.access import Actor
 from points.errors import InvalidInput
 from service.access import load_actor
@@ -57,7 +58,7 @@ class UploadSchema(Schema):
 
 
 class BatchSchema(Schema):
-    batch = fields.String(
+    batch = Text(
         required=True,
         validate=BATCH,
         metadata={
@@ -68,8 +69,8 @@ class BatchSchema(Schema):
 
 class RowErrorSchema(Schema):
     row = WholeNumber()
-    field = fields.String(allow_none=True)
-    message = fields.String()
+    field = Text(allow_none=True)
+    message = Text()
 
 
 class AwardReportSchema(Schema):

@@ -13,6 +13,7 @@ from api.ledger import TransferSchema
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
+from api.text import MultilineText, Text
 from api.uploads import photo_links
 from points.demands import DemandStatus
 from points.rules import Category
@@ -37,14 +38,14 @@ blp = Blueprint("demands", __name__, url_prefix="/api/v1", description="Demands 
 
 class DemandSchema(Schema):
     id = WholeNumber(dump_only=True)
-    category = fields.String(
+    category = Text(
         required=True,
         validate=validate.OneOf([c.value for c in Category]),
         metadata={"description": "one of the eight 八微"},
     )
-    description = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    description = MultilineText(required=True, validate=validate.Length(min=2, max=2000))
     org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
-    address = fields.String(load_default="", validate=validate.Length(max=200))
+    address = Text(load_default="", validate=validate.Length(max=200))
     upload_ids = fields.List(
         WholeNumber(validate=validate.Range(min=1)),
         load_default=list,
@@ -57,10 +58,10 @@ class DemandSchema(Schema):
         metadata={"description": "upload_ids as links valid for an hour"},
     )
     reporter_id = WholeNumber(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in DemandStatus]})
+    status = Text(dump_only=True, metadata={"enum": [s.value for s in DemandStatus]})
     accepted_at = fields.DateTime(dump_only=True, allow_none=True)
-    decline_reason = fields.String(dump_only=True, allow_none=True)
-    resolution = fields.String(dump_only=True, allow_none=True)
+    decline_reason = Text(dump_only=True, allow_none=True)
+    resolution = MultilineText(dump_only=True, allow_none=True)
     resolved_at = fields.DateTime(dump_only=True, allow_none=True)
     closed_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
@@ -70,16 +71,16 @@ class DemandSchema(Schema):
 
 
 class DemandListArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf([s.value for s in DemandStatus]))
+    status = Text(validate=validate.OneOf([s.value for s in DemandStatus]))
     org_id = WholeNumber(validate=validate.Range(min=1))
 
 
 class DeclineSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    reason = Text(required=True, validate=validate.Length(min=2, max=500))
 
 
 class ResolveSchema(Schema):
-    resolution = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    resolution = MultilineText(required=True, validate=validate.Length(min=2, max=2000))
 
 
 class DecidedSchema(Schema):
