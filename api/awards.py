@@ -18,7 +18,7 @@ from api import extensions
 from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
-from api.text import Text
+from api.text import Text, cli_text
 from points.access import Actor
 from points.errors import InvalidInput
 from service.access import load_actor
@@ -105,7 +105,9 @@ awards = AppGroup("awards", help="Bulk awards.")
 
 @awards.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--batch", required=True, help="The award round, e.g. 2026年度优秀志愿者.")
+@click.option(
+    "--batch", required=True, callback=cli_text(), help="The award round, e.g. 2026年度优秀志愿者."
+)
 @click.option("--by", "by", required=True, help="Username or openid of the admin awarding.")
 def import_command(path: Path, batch: str, by: str) -> None:
     """Award from a spreadsheet (columns: phone, amount, reason; optional currency)."""

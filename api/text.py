@@ -8,9 +8,10 @@ wrong with the request (api/openapi.py). The OpenAPI document marks each field w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import click
 from marshmallow import ValidationError, fields
 
 from points.text import InvalidText, TextKind, clean_text
@@ -62,3 +63,20 @@ def only_text_refused(messages: Any) -> bool:
     if isinstance(messages, list):
         return bool(messages) and all(only_text_refused(m) for m in messages)
     return isinstance(messages, TextRefusal)
+
+
+def cli_text(
+    kind: TextKind = TextKind.LINE,
+) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    """A click option's callback, so that what a command stores (an admin's name, an
+    award batch) is text as the API would take it, or a usage error naming the option."""
+
+    def clean(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return clean_text(value, kind)
+        except InvalidText as refused:
+            raise click.BadParameter(refused.problem) from None
+
+    return clean
