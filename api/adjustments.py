@@ -13,6 +13,7 @@ from api.ledger import CURRENCIES, AccountListSchema, TransferListArgs, Transfer
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
+from api.text import Text
 from points.adjustments import AdjustmentKind, AdjustmentStatus
 from service.db import utcnow
 from service.ledger import adjustments
@@ -28,10 +29,10 @@ STATUSES = [status.value for status in AdjustmentStatus]
 
 
 class AdjustmentRequestSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    currency = fields.String(required=True, validate=validate.OneOf(CURRENCIES))
+    kind = Text(required=True, validate=validate.OneOf(KINDS))
+    currency = Text(required=True, validate=validate.OneOf(CURRENCIES))
     amount = WholeNumber(required=True, validate=validate.Range(min=1, max=1_000_000))
-    reason = fields.String(required=True, validate=REASON)
+    reason = Text(required=True, validate=REASON)
 
     @post_load
     def kind_as_enum(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -41,11 +42,11 @@ class AdjustmentRequestSchema(Schema):
 class AdjustmentSchema(Schema):
     id = WholeNumber()
     user_id = WholeNumber()
-    kind = fields.String()
-    currency = fields.String()
+    kind = Text()
+    currency = Text()
     amount = WholeNumber()
-    reason = fields.String()
-    status = fields.String(metadata={"enum": STATUSES})
+    reason = Text()
+    status = Text(metadata={"enum": STATUSES})
     requested_by_id = WholeNumber()
     decided_by_id = WholeNumber(allow_none=True)
     transfer_id = WholeNumber(allow_none=True)
@@ -54,7 +55,7 @@ class AdjustmentSchema(Schema):
 
 
 class ReasonSchema(Schema):
-    reason = fields.String(required=True, validate=REASON)
+    reason = Text(required=True, validate=REASON)
 
 
 class ReversalSchema(Schema):

@@ -8,20 +8,28 @@ import click
 from flask.cli import AppGroup
 
 from api import extensions
+from api.text import cli_text
 from points.errors import DomainError
 from points.places import PlaceLevel
+from points.text import TextKind, text_problem
 from service.auth.bootstrap import NewAdmin, create_admin
 
 admin = AppGroup("admin", help="Operator commands.")
 
 
 @admin.command("create")
-@click.option("--name", required=True, help="The admin's display name.")
-@click.option("--openid", help="Sign in with WeChat as this openid.")
-@click.option("--username", help="Sign in to the console with this username.")
+@click.option("--name", required=True, callback=cli_text(), help="The admin's display name.")
+@click.option(
+    "--openid", callback=cli_text(TextKind.VERBATIM), help="Sign in with WeChat as this openid."
+)
+@click.option("--username", callback=cli_text(), help="Sign in to the console with this username.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--org", "org_id", type=int, help="Place id the role covers, with its subtree.")
-@click.option("--root-name", help="On an empty installation: create the root place first.")
+@click.option(
+    "--root-name",
+    callback=cli_text(),
+    help="On an empty installation: create the root place first.",
+)
 @click.option(
     "--root-level",
     type=click.Choice([level.value for level in PlaceLevel]),
@@ -44,6 +52,10 @@ def create(
             password = sys.stdin.readline().rstrip("\n")
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        # Signing in takes a password as sent, and refuses one with a control character.
+        problem = text_problem(password, TextKind.VERBATIM)
+        if problem is not None:
+            raise click.BadParameter(problem, param_hint="password")
     spec = NewAdmin(
         name=name,
         openid=openid,

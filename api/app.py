@@ -10,6 +10,7 @@ from api import (
     approvals,
     authentication,
     awards,
+    bodies,
     demands,
     errors,
     extensions,
@@ -64,6 +65,8 @@ def create_app(config: Settings | None = None) -> Flask:
     errors.init_app(app)
     health.init_app(app, api)
     authentication.init_app(app)
+    # After authenticating, as a body schema is only read for someone signed in.
+    bodies.init_app(app)
     metrics.init_app(app)
     api.register_blueprint(sign_in.blp)
     api.register_blueprint(me.blp)

@@ -14,6 +14,7 @@ from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
 from api.participations import ParticipationSchema
+from api.text import MultilineText, Text
 from api.uploads import photo_links
 from points.uploads import MAX_PHOTOS_PER_SUBMISSION
 from service.db import utcnow
@@ -34,7 +35,7 @@ blp = Blueprint(
 
 
 class SubmitSchema(Schema):
-    note = fields.String(load_default="", validate=validate.Length(max=1000))
+    note = MultilineText(load_default="", validate=validate.Length(max=1000))
     units = WholeNumber(
         validate=validate.Range(min=0, max=100_000),
         metadata={"description": "households visited or residents helped"},
@@ -63,11 +64,11 @@ class ReviewedParticipationSchema(ParticipationSchema):
 
 
 class RejectSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    reason = Text(required=True, validate=validate.Length(min=2, max=500))
 
 
 class QueueArgs(PageArgs):
-    status = fields.String(load_default="pending", validate=validate.OneOf(["pending"]))
+    status = Text(load_default="pending", validate=validate.OneOf(["pending"]))
     org_id = WholeNumber(validate=validate.Range(min=1))
 
 
@@ -95,9 +96,9 @@ class BulkSchema(Schema):
 
 class BulkResultSchema(Schema):
     participation_id = WholeNumber()
-    status = fields.String()
-    code = fields.String(allow_none=True)
-    message = fields.String(allow_none=True)
+    status = Text()
+    code = Text(allow_none=True)
+    message = Text(allow_none=True)
 
 
 class BulkResultsSchema(Schema):

@@ -18,6 +18,7 @@ from api import extensions
 from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
+from api.text import Text, cli_text
 from points.access import Actor
 from points.errors import InvalidInput
 from service.access import load_actor
@@ -57,7 +58,7 @@ class UploadSchema(Schema):
 
 
 class BatchSchema(Schema):
-    batch = fields.String(
+    batch = Text(
         required=True,
         validate=BATCH,
         metadata={
@@ -68,8 +69,8 @@ class BatchSchema(Schema):
 
 class RowErrorSchema(Schema):
     row = WholeNumber()
-    field = fields.String(allow_none=True)
-    message = fields.String()
+    field = Text(allow_none=True)
+    message = Text()
 
 
 class AwardReportSchema(Schema):
@@ -104,7 +105,9 @@ awards = AppGroup("awards", help="Bulk awards.")
 
 @awards.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--batch", required=True, help="The award round, e.g. 2026年度优秀志愿者.")
+@click.option(
+    "--batch", required=True, callback=cli_text(), help="The award round, e.g. 2026年度优秀志愿者."
+)
 @click.option("--by", "by", required=True, help="Username or openid of the admin awarding.")
 def import_command(path: Path, batch: str, by: str) -> None:
     """Award from a spreadsheet (columns: phone, amount, reason; optional currency)."""

@@ -8,6 +8,8 @@ from marshmallow import Schema, fields, validate
 
 from api.ledger import TransferSchema
 from api.numbers import WholeNumber
+from api.pagination import PageArgs
+from api.text import MultilineText, Text
 from api.uploads import photo_links
 from points.demands import DemandLevel, DemandStatus, LimitUnit, OwnerKind, Stage
 from points.rules import Category
@@ -16,11 +18,11 @@ from service.demands.loop import Decided
 from service.demands.models import Demand
 
 CATEGORIES = [c.value for c in Category]
-NOTE = fields.String(load_default="", validate=validate.Length(max=500))
+NOTE = MultilineText(load_default="", validate=validate.Length(max=500))
 
 
 class OwnerSchema(Schema):
-    kind = fields.String(required=True, metadata={"enum": [k.value for k in OwnerKind]})
+    kind = Text(required=True, metadata={"enum": [k.value for k in OwnerKind]})
     user_id = WholeNumber(allow_none=True)
     department_id = WholeNumber(allow_none=True)
     task_id = WholeNumber(allow_none=True)
@@ -35,14 +37,14 @@ class DeadlinesSchema(Schema):
 
 class DemandSchema(Schema):
     id = WholeNumber(dump_only=True)
-    category = fields.String(
+    category = Text(
         required=True,
         validate=validate.OneOf(CATEGORIES),
         metadata={"description": "one of the eight 八微"},
     )
-    description = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    description = MultilineText(required=True, validate=validate.Length(min=2, max=2000))
     org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
-    address = fields.String(load_default="", validate=validate.Length(max=200))
+    address = Text(load_default="", validate=validate.Length(max=200))
     upload_ids = fields.List(
         WholeNumber(validate=validate.Range(min=1)),
         load_default=list,
@@ -55,8 +57,8 @@ class DemandSchema(Schema):
         metadata={"description": "upload_ids as links valid for an hour"},
     )
     reporter_id = WholeNumber(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in DemandStatus]})
-    level = fields.String(
+    status = Text(dump_only=True, metadata={"enum": [s.value for s in DemandStatus]})
+    level = Text(
         dump_only=True,
         allow_none=True,
         metadata={"enum": [lv.value for lv in DemandLevel], "description": "三事分流, from 立项"},
@@ -65,21 +67,21 @@ class DemandSchema(Schema):
         "dump_owner", dump_only=True, metadata={"description": "交办: who has it"}
     )
     accepted_at = fields.DateTime(dump_only=True, allow_none=True)
-    decline_reason = fields.String(dump_only=True, allow_none=True)
+    decline_reason = Text(dump_only=True, allow_none=True)
     assigned_at = fields.DateTime(dump_only=True, allow_none=True)
     whistled_at = fields.DateTime(dump_only=True, allow_none=True)
     acknowledged_at = fields.DateTime(
         dump_only=True, allow_none=True, metadata={"description": "the department's 报到"}
     )
-    resolution = fields.String(dump_only=True, allow_none=True)
+    resolution = MultilineText(dump_only=True, allow_none=True)
     resolution_photos = fields.Method("dump_resolution_photos", dump_only=True)
     resolved_at = fields.DateTime(dump_only=True, allow_none=True)
     verified_at = fields.DateTime(dump_only=True, allow_none=True)
-    public_summary = fields.String(dump_only=True, allow_none=True)
+    public_summary = MultilineText(dump_only=True, allow_none=True)
     published_at = fields.DateTime(dump_only=True, allow_none=True)
     closed_at = fields.DateTime(dump_only=True, allow_none=True)
     deadlines = fields.Method("dump_deadlines", dump_only=True)
-    due_stage = fields.String(
+    due_stage = Text(
         dump_only=True,
         allow_none=True,
         metadata={"enum": [s.value for s in Stage], "description": "the stage it waits in"},
@@ -110,12 +112,12 @@ class DemandSchema(Schema):
 
 
 class TimelineStepSchema(Schema):
-    action = fields.String(required=True)
-    from_status = fields.String(allow_none=True)
-    to_status = fields.String(required=True)
+    action = Text(required=True)
+    from_status = Text(allow_none=True)
+    to_status = Text(required=True)
     actor_id = WholeNumber(allow_none=True)
-    actor_name = fields.String(allow_none=True)
-    note = fields.String()
+    actor_name = Text(allow_none=True)
+    note = MultilineText()
     details = fields.Dict()
     at = fields.DateTime(required=True)
 
@@ -140,27 +142,21 @@ class DemandWithTimelineSchema(DemandSchema):
     )
 
 
-class DemandListArgs(Schema):
-    limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
-    status = fields.String(validate=validate.OneOf([s.value for s in DemandStatus]))
+class DemandListArgs(PageArgs):
+    status = Text(validate=validate.OneOf([s.value for s in DemandStatus]))
     org_id = WholeNumber(validate=validate.Range(min=1))
 
 
-class OverdueArgs(Schema):
-    limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
+class OverdueArgs(PageArgs):
     org_id = WholeNumber(validate=validate.Range(min=1))
 
 
-class PublicArgs(Schema):
+class PublicArgs(PageArgs):
     org_id = WholeNumber(required=True, validate=validate.Range(min=1))
-    limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
 
 
 class AcceptSchema(Schema):
-    level = fields.String(
+    level = Text(
         load_default=DemandLevel.GRID.value,
         validate=validate.OneOf([lv.value for lv in DemandLevel]),
         metadata={"description": "三事分流: grid, community or street"},
@@ -169,7 +165,7 @@ class AcceptSchema(Schema):
 
 
 class DemandReasonSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    reason = Text(required=True, validate=validate.Length(min=2, max=500))
 
 
 class DemandNoteSchema(Schema):
@@ -177,7 +173,7 @@ class DemandNoteSchema(Schema):
 
 
 class AssignSchema(Schema):
-    owner = fields.String(
+    owner = Text(
         required=True,
         validate=validate.OneOf(
             [OwnerKind.MEMBER.value, OwnerKind.STAFF.value, OwnerKind.DEPARTMENT.value]
@@ -193,7 +189,7 @@ class AssignSchema(Schema):
 
 
 class ResolveSchema(Schema):
-    resolution = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    resolution = MultilineText(required=True, validate=validate.Length(min=2, max=2000))
     upload_ids = fields.List(
         WholeNumber(validate=validate.Range(min=1)),
         load_default=list,
@@ -203,7 +199,7 @@ class ResolveSchema(Schema):
 
 
 class PublishSchema(Schema):
-    summary = fields.String(
+    summary = MultilineText(
         required=True,
         validate=validate.Length(min=2, max=500),
         metadata={"description": "what the public list says: no names, phones or doors"},
@@ -221,28 +217,28 @@ class DecidedSchema(Schema):
 
 class PublicDemandSchema(Schema):
     id = WholeNumber(required=True)
-    category = fields.String(required=True)
-    grid = fields.String(required=True, metadata={"description": "the grid it was in"})
-    summary = fields.String(required=True, metadata={"description": "what was done"})
+    category = Text(required=True)
+    grid = Text(required=True, metadata={"description": "the grid it was in"})
+    summary = MultilineText(required=True, metadata={"description": "what was done"})
     resolved_at = fields.DateTime(allow_none=True)
     published_at = fields.DateTime(required=True)
 
 
 class LimitSchema(Schema):
-    stage = fields.String(required=True, validate=validate.OneOf([s.value for s in Stage]))
-    level = fields.String(
+    stage = Text(required=True, validate=validate.OneOf([s.value for s in Stage]))
+    level = Text(
         load_default=None,
         allow_none=True,
         validate=validate.OneOf([lv.value for lv in DemandLevel]),
         metadata={"description": "one level, or null for all"},
     )
-    category = fields.String(
+    category = Text(
         load_default=None,
         allow_none=True,
         validate=validate.OneOf(CATEGORIES),
         metadata={"description": "one category, or null for all"},
     )
     amount = WholeNumber(required=True, validate=validate.Range(min=1, max=365))
-    unit = fields.String(required=True, validate=validate.OneOf([u.value for u in LimitUnit]))
+    unit = Text(required=True, validate=validate.OneOf([u.value for u in LimitUnit]))
     id = WholeNumber(dump_only=True, allow_none=True, metadata={"description": "null: built in"})
     default = fields.Boolean(dump_only=True, metadata={"description": "built in, not kept"})

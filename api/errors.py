@@ -113,7 +113,7 @@ def handle_http_error(error: HTTPException) -> tuple[Response, int]:
     # An edge that knows better names the error itself (invalid_json, say).
     code = data.get("code") or HTTP_CODES.get(status, "http_error")
     message = data.get("message") or error.description or error.name
-    if status == 422 and errors:
+    if status == 422 and errors and not data.get("message"):
         message = "The request has invalid fields; see errors."
     headers = dict(data.get("headers") or {})
     if error.response is not None:

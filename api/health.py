@@ -11,14 +11,15 @@ from marshmallow import Schema, fields
 from api import extensions
 from api.errors import error_response
 from api.openapi import Blueprint
+from api.text import Text
 from service.health import check_readiness
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True, metadata={"example": "ok"})
-    checks = fields.Dict(keys=fields.String(), values=fields.String())
+    status = Text(required=True, metadata={"example": "ok"})
+    checks = fields.Dict(keys=Text(), values=Text())
 
 
 @blp.route("/healthz")

@@ -13,6 +13,7 @@ from api.ledger import TransferSchema
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
+from api.text import MultilineText, Text
 from api.uploads import photo_links
 from points.households import VisitStatus
 from service.db import utcnow
@@ -49,15 +50,13 @@ class HouseholdSchema(Schema):
         validate=validate.Range(min=1),
         metadata={"description": "the place node, usually a grid"},
     )
-    label = fields.String(
+    label = Text(
         required=True,
         validate=validate.Length(min=1, max=64),
         metadata={"description": "the door, e.g. 3栋2单元401"},
     )
-    head_name = fields.String(
-        allow_none=True, load_default=None, validate=validate.Length(max=64)
-    )  # 户主
-    needs = fields.String(
+    head_name = Text(allow_none=True, load_default=None, validate=validate.Length(max=64))  # 户主
+    needs = MultilineText(
         load_default="",
         validate=validate.Length(max=1000),
         metadata={"description": "what the household needs, e.g. 独居老人"},
@@ -67,15 +66,15 @@ class HouseholdSchema(Schema):
 
 
 class HouseholdChangesSchema(Schema):
-    label = fields.String(validate=validate.Length(min=1, max=64))
-    head_name = fields.String(allow_none=True, validate=validate.Length(max=64))
-    needs = fields.String(validate=validate.Length(max=1000))
+    label = Text(validate=validate.Length(min=1, max=64))
+    head_name = Text(allow_none=True, validate=validate.Length(max=64))
+    needs = MultilineText(validate=validate.Length(max=1000))
     active = fields.Boolean(metadata={"description": "false takes it off the register"})
 
 
 class HouseholdListArgs(PageArgs):
     org_id = WholeNumber(validate=validate.Range(min=1))
-    q = fields.String(
+    q = Text(
         validate=validate.Length(min=1, max=64),
         metadata={"description": "part of the door label or the head's name"},
     )
@@ -86,9 +85,9 @@ class VisitSchema(Schema):
     id = WholeNumber(dump_only=True)
     household_id = WholeNumber(required=True, validate=validate.Range(min=1))
     visitor_id = WholeNumber(dump_only=True)
-    role = fields.String(dump_only=True)
+    role = Text(dump_only=True)
     visited_at = fields.AwareDateTime(required=True)
-    note = fields.String(load_default="", validate=validate.Length(max=1000))
+    note = MultilineText(load_default="", validate=validate.Length(max=1000))
     upload_ids = fields.List(
         WholeNumber(validate=validate.Range(min=1)),
         load_default=list,
@@ -100,9 +99,9 @@ class VisitSchema(Schema):
         dump_only=True,
         metadata={"description": "upload_ids as links valid for an hour"},
     )
-    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in VisitStatus]})
+    status = Text(dump_only=True, metadata={"enum": [s.value for s in VisitStatus]})
     decided_at = fields.DateTime(dump_only=True, allow_none=True)
-    reject_reason = fields.String(dump_only=True, allow_none=True)
+    reject_reason = Text(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
     def dump_photos(self, visit: HouseholdVisit) -> list[dict[str, Any]]:
@@ -110,11 +109,11 @@ class VisitSchema(Schema):
 
 
 class VisitRejectSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    reason = Text(required=True, validate=validate.Length(min=2, max=500))
 
 
 class VisitQueueArgs(PageArgs):
-    status = fields.String(load_default="pending", validate=validate.OneOf(["pending"]))
+    status = Text(load_default="pending", validate=validate.OneOf(["pending"]))
     org_id = WholeNumber(validate=validate.Range(min=1))
 
 

@@ -11,6 +11,7 @@ from api import extensions
 from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
+from api.text import Text
 from points.leaderboard import Period
 from service.db import utcnow
 from service.leaderboards.reading import read_board
@@ -23,18 +24,21 @@ AROUND_ME = 5  # people shown either side of the caller with ?around=me
 
 
 class BoardArgs(Schema):
-    scope = fields.String(
+    scope = Text(
         required=True,
         validate=validate.Regexp(r"^(org|branch|dept):[1-9][0-9]{0,9}$"),
-        metadata={"description": "org:<place id>, branch:<branch id> or dept:<department id>"},
+        metadata={
+            "description": "org:<place id>, branch:<branch id> or dept:<department id>",
+            "example": "org:1",
+        },
     )
-    period = fields.String(
+    period = Text(
         load_default=Period.ALL.value,
         validate=validate.OneOf([p.value for p in Period]),
         metadata={"description": "the current ISO week, month, quarter or year (Beijing time)"},
     )
     limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
-    around = fields.String(
+    around = Text(
         load_default=None,
         validate=validate.OneOf(["me"]),
         metadata={"description": f"'me': also the {AROUND_ME} people either side of you"},
@@ -46,7 +50,7 @@ class EntrySchema(Schema):
         required=True, metadata={"description": "competition rank: ties share it (1, 2, 2, 4)"}
     )
     user_id = WholeNumber(required=True)
-    name = fields.String(required=True)
+    name = Text(required=True)
     score = WholeNumber(required=True, metadata={"description": "points earned"})
 
 

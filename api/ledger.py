@@ -12,6 +12,7 @@ from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
+from api.text import Text
 from service.ledger.balances import accounts_of, transfers_of
 from service.ledger.expiry import expiring_for
 
@@ -21,8 +22,8 @@ CURRENCIES = ["jifen", "xingfubi"]
 
 
 class AccountSchema(Schema):
-    currency = fields.String(required=True, metadata={"enum": CURRENCIES})
-    name = fields.String(required=True, metadata={"example": "幸福币"})
+    currency = Text(required=True, metadata={"enum": CURRENCIES})
+    name = Text(required=True, metadata={"example": "幸福币"})
     balance = WholeNumber(required=True)
     available = WholeNumber(
         required=True, metadata={"description": "balance less what open redemptions reserve"}
@@ -38,18 +39,18 @@ class AccountListSchema(Schema):
 
 class TransferSchema(Schema):
     id = WholeNumber(attribute="transfer.id", required=True)
-    kind = fields.String(attribute="transfer.kind", required=True)
-    phase = fields.String(attribute="transfer.phase")
+    kind = Text(attribute="transfer.kind", required=True)
+    phase = Text(attribute="transfer.phase")
     amount = WholeNumber(attribute="transfer.amount", required=True)
-    currency = fields.String(attribute="transfer.currency", required=True)
-    direction = fields.String(required=True, metadata={"enum": ["in", "out"]})
-    explanation = fields.String(attribute="transfer.explanation")
+    currency = Text(attribute="transfer.currency", required=True)
+    direction = Text(required=True, metadata={"enum": ["in", "out"]})
+    explanation = Text(attribute="transfer.explanation")
     reverses_id = WholeNumber(attribute="transfer.reverses_id", allow_none=True)
     created_at = fields.DateTime(attribute="transfer.created_at")
 
 
 class TransferListArgs(PageArgs):
-    currency = fields.String(validate=validate.OneOf(CURRENCIES))
+    currency = Text(validate=validate.OneOf(CURRENCIES))
 
 
 @blp.route("/accounts")
@@ -61,7 +62,7 @@ class Accounts(MethodView):
 
 
 class ExpiringSchema(Schema):
-    currency = fields.String(required=True)
+    currency = Text(required=True)
     amount = WholeNumber(required=True)
     expires_at = fields.DateTime(required=True)
 

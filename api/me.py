@@ -12,6 +12,7 @@ from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.people_schemas import MeSchema, ProfileChangesSchema
+from api.text import VerbatimText
 from service.auth.phone_binding import bind_phone
 from service.db import utcnow
 from service.people.profile import ProfileChanges, own_user, update_profile
@@ -20,7 +21,7 @@ blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="Your own p
 
 
 class PhoneCodeSchema(Schema):
-    code = fields.String(
+    code = VerbatimText(
         required=True,
         validate=validate.Length(min=1, max=128),
         metadata={"description": "the code from the getPhoneNumber button"},
@@ -36,8 +37,8 @@ class PhoneBoundSchema(Schema):
             "use the new tokens from now on"
         },
     )
-    access_token = fields.String()
-    refresh_token = fields.String()
+    access_token = VerbatimText()
+    refresh_token = VerbatimText()
     expires_in = WholeNumber()
 
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, validate, validates_schema
+
+from api.text import Text
+
+_NUMBER = r"[-+]?(\d+\.?\d*|\.\d+)"
 
 
 class NearArgs(Schema):
-    near = fields.String(metadata={"description": "lat,lng (GCJ-02): nearest first"})
+    near = Text(
+        validate=validate.Regexp(f"^{_NUMBER} *, *{_NUMBER}$", error="give near as lat,lng"),
+        metadata={"description": "lat,lng (GCJ-02): nearest first"},
+    )
 
     @validates_schema
     def near_is_a_point(self, data: dict[str, Any], **_: Any) -> None:

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from api import boundary
 from api.errors import answer_http_error
+from api.text import only_text_refused
 
 # JSON nested deeper than this is refused before it is parsed: the decoder recurses
 # once per level, and a body nested as deep as the interpreter's limit would crash it.
@@ -56,7 +57,8 @@ def json_depth_over(body: bytes, limit: int) -> bool:
 class _OneSchemaPerClass(FlaskParser):
     """webargs builds a new instance of an arguments schema class for every request;
     a marshmallow schema is reusable, so each class is built once. A body that is not
-    JSON the API can read, for whatever reason, is 400 ``invalid_json``."""
+    JSON the API can read, for whatever reason, is 400 ``invalid_json``; arguments whose
+    only fault is text the API doesn't take are 422 ``invalid_text``."""
 
     def _raw_load_json(self, req: Request) -> Any:
         if is_json_request(req) and json_depth_over(req.get_data(cache=True), MAX_JSON_DEPTH):
@@ -67,6 +69,31 @@ class _OneSchemaPerClass(FlaskParser):
         self, error: Exception, req: Request, *args: Any, **kwargs: Any
     ) -> NoReturn:
         abort(400, code="invalid_json", message="the body is not valid JSON")
+
+    def handle_error(
+        self,
+        error: ma.ValidationError,
+        req: Request,
+        schema: ma.Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Any,
+    ) -> NoReturn:
+        if not only_text_refused(error.messages):
+            super().handle_error(
+                error,
+                req,
+                schema,
+                error_status_code=error_status_code,
+                error_headers=error_headers,
+            )
+        abort(
+            error_status_code or self.DEFAULT_VALIDATION_STATUS,
+            code="invalid_text",
+            message="Text in the request holds characters it may not; see errors.",
+            messages=error.messages,
+            headers=error_headers,
+        )
 
     def _get_schema(self, argmap: Any, req: Request) -> ma.Schema:
         if isinstance(argmap, type) and issubclass(argmap, ma.Schema):

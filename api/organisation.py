@@ -12,6 +12,7 @@ from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
+from api.text import Text
 from service.organisation import admin
 
 blp = Blueprint(
@@ -26,16 +27,16 @@ NAME = validate.Length(min=1, max=100)
 
 class DepartmentSchema(Schema):
     id = WholeNumber(required=True)
-    name = fields.String(required=True, validate=NAME)
+    name = Text(required=True, validate=NAME)
 
 
 class DepartmentNameSchema(Schema):
-    name = fields.String(required=True, validate=NAME)
+    name = Text(required=True, validate=NAME)
 
 
 class BranchSchema(Schema):
     id = WholeNumber(dump_only=True)
-    name = fields.String(required=True, validate=NAME)
+    name = Text(required=True, validate=NAME)
     department_id = WholeNumber(allow_none=True, validate=validate.Range(min=1))
     place_id = WholeNumber(allow_none=True, validate=validate.Range(min=1))
 

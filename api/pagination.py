@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from marshmallow import Schema, fields, validate
 
 from api.numbers import WholeNumber
+from api.text import VerbatimText
 from points.errors import InvalidInput
 
 T = TypeVar("T")
@@ -18,7 +19,7 @@ T = TypeVar("T")
 
 class PageArgs(Schema):
     limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
+    cursor = VerbatimText(load_default=None, validate=validate.Length(max=512))
 
 
 def decode_cursor(cursor: str | None) -> str | None:
@@ -59,7 +60,7 @@ def page_schema(item: type[Schema], name: str) -> type[Schema]:
     return Schema.from_dict(
         {
             "items": fields.List(fields.Nested(item), required=True),
-            "next_cursor": fields.String(allow_none=True, required=True),
+            "next_cursor": VerbatimText(allow_none=True, required=True),
         },
         name=name,
     )

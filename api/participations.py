@@ -12,6 +12,7 @@ from api.authentication import current_actor, current_claims
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
+from api.text import MultilineText, Text, VerbatimText
 from points.tasks import ParticipationStatus
 from service.db import utcnow
 from service.tasks.attendance import Position, check_in, check_out, checkin_code_for
@@ -29,19 +30,19 @@ class ParticipationSchema(Schema):
     id = WholeNumber(required=True)
     task_id = WholeNumber(required=True)
     user_id = WholeNumber(required=True)
-    status = fields.String(required=True, metadata={"enum": [s.value for s in ParticipationStatus]})
-    role = fields.String(metadata={"description": "the role served in, which prices the work"})
+    status = Text(required=True, metadata={"enum": [s.value for s in ParticipationStatus]})
+    role = Text(metadata={"description": "the role served in, which prices the work"})
     signed_up_at = fields.DateTime()
     checked_in_at = fields.DateTime(allow_none=True)
     checked_out_at = fields.DateTime(allow_none=True)
     hours = fields.Float(allow_none=True, metadata={"description": "within the task window"})
     checkin_distance_m = fields.Float(allow_none=True)
     failed_checkins = WholeNumber()
-    flags = fields.List(fields.String(), metadata={"description": "signs for the approver"})
-    note = fields.String(allow_none=True)
+    flags = fields.List(Text(), metadata={"description": "signs for the approver"})
+    note = MultilineText(allow_none=True)
     units = WholeNumber(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
-    reject_reason = fields.String(allow_none=True)
+    reject_reason = Text(allow_none=True)
 
 
 class PositionSchema(Schema):
@@ -54,15 +55,15 @@ class PositionSchema(Schema):
 
 
 class CheckinSchema(PositionSchema):
-    code = fields.String(
+    code = VerbatimText(
         validate=validate.Length(max=40),
         metadata={"description": "the code (or QR scene) staff show"},
     )
 
 
 class CheckinCodeSchema(Schema):
-    code = fields.String(required=True)
-    scene = fields.String(required=True, metadata={"description": "≤ 32 chars, for a QR"})
+    code = VerbatimText(required=True)
+    scene = VerbatimText(required=True, metadata={"description": "≤ 32 chars, for a QR"})
     expires_at = fields.DateTime(required=True)
     refresh_at = fields.DateTime(required=True, metadata={"description": "fetch the next"})
 

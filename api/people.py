@@ -12,6 +12,7 @@ from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
+from api.text import Text
 from points.access import Role, ScopeType
 from service.people.admin import (
     PersonChanges,
@@ -27,15 +28,15 @@ blp = Blueprint("people", __name__, url_prefix="/api/v1/users", description="Peo
 
 class GrantSchema(Schema):
     id = WholeNumber(dump_only=True)
-    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
-    scope_type = fields.String(required=True, validate=validate.OneOf([s.value for s in ScopeType]))
+    role = Text(required=True, validate=validate.OneOf([r.value for r in Role]))
+    scope_type = Text(required=True, validate=validate.OneOf([s.value for s in ScopeType]))
     scope_id = WholeNumber(required=True, validate=validate.Range(min=1))
 
 
 class PersonSchema(Schema):
     id = WholeNumber(required=True)
-    name = fields.String(required=True)
-    phone_masked = fields.String(allow_none=True)
+    name = Text(required=True)
+    phone_masked = Text(allow_none=True)
     residence_place_id = WholeNumber(allow_none=True)
     home_branch_id = WholeNumber(allow_none=True)
     active = fields.Boolean()
@@ -60,7 +61,7 @@ class People(MethodView):
 
 
 class PersonChangesSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=32))
+    name = Text(validate=validate.Length(min=1, max=32))
     residence_place_id = WholeNumber(validate=validate.Range(min=1))
     home_branch_id = WholeNumber(validate=validate.Range(min=1))
     active = fields.Boolean(metadata={"description": "false disables sign-in (admins only)"})

@@ -7,17 +7,18 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from api.numbers import WholeNumber
+from api.text import Text, VerbatimText
 
 
 class MeSchema(Schema):
     id = WholeNumber(required=True)
-    name = fields.String(required=True)
-    avatar_url = fields.String(allow_none=True)
-    phone_masked = fields.String(allow_none=True, metadata={"example": "138****1234"})
+    name = Text(required=True)
+    avatar_url = Text(allow_none=True)
+    phone_masked = Text(allow_none=True, metadata={"example": "138****1234"})
     residence_place_id = WholeNumber(allow_none=True)
     home_branch_id = WholeNumber(allow_none=True)
     roles = fields.Method("dump_roles")
-    privacy_policy_version = fields.String(allow_none=True)
+    privacy_policy_version = Text(allow_none=True)
     privacy_consented_at = fields.DateTime(allow_none=True)
     hide_from_leaderboards = fields.Boolean(attribute="leaderboard_opt_out")
     created_at = fields.DateTime()
@@ -30,8 +31,8 @@ class MeSchema(Schema):
 
 
 class TokensSchema(Schema):
-    access_token = fields.String(required=True)
-    refresh_token = fields.String(required=True)
+    access_token = VerbatimText(required=True)
+    refresh_token = VerbatimText(required=True)
     expires_in = WholeNumber(required=True, metadata={"description": "seconds"})
     token_type = fields.Constant("Bearer")
     user = fields.Nested(MeSchema, required=True)
@@ -41,9 +42,12 @@ class ProfileChangesSchema(Schema):
     """What a person may change about themselves. Anything else (roles, points,
     scope, ids) is refused with 422 rather than silently ignored."""
 
-    name = fields.String(validate=validate.Length(min=1, max=32))
-    avatar_url = fields.URL(validate=validate.Length(max=512), schemes={"https"})
-    privacy_policy_version = fields.String(
+    name = Text(validate=validate.Length(min=1, max=32))
+    avatar_url = Text(
+        validate=[validate.URL(schemes={"https"}), validate.Length(max=512)],
+        metadata={"format": "url"},
+    )
+    privacy_policy_version = Text(
         validate=validate.Length(min=1, max=32),
         metadata={"description": "the privacy policy version the person consents to"},
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
 from api import extensions
 from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, decode_cursor, page, page_schema
+from api.text import Text
 from points.places import PlaceLevel
 from service.places.admin import (
     PlaceChanges,
@@ -28,20 +29,20 @@ LEVELS = [level.value for level in PlaceLevel]
 
 class PlaceSchema(Schema):
     id = WholeNumber(required=True)
-    name = fields.String(required=True)
-    level = fields.String(required=True, metadata={"enum": LEVELS})
+    name = Text(required=True)
+    level = Text(required=True, metadata={"enum": LEVELS})
     parent_id = WholeNumber(allow_none=True)
-    path = fields.String(metadata={"description": "ids from the root, e.g. /1/2/5/"})
+    path = Text(metadata={"description": "ids from the root, e.g. /1/2/5/"})
 
 
 class NewPlaceSchema(Schema):
     parent_id = WholeNumber(required=True, validate=validate.Range(min=1))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
+    level = Text(required=True, validate=validate.OneOf(LEVELS))
 
 
 class PlaceChangesSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = Text(validate=validate.Length(min=1, max=100))
     parent_id = WholeNumber(
         validate=validate.Range(min=1), metadata={"description": "move under this place"}
     )

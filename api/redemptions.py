@@ -14,6 +14,7 @@ from api.idempotency import HEADER_DOC, once
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
+from api.text import Text, VerbatimText
 from points.redemption import RedemptionStatus, derive_qr_key
 from service.db import utcnow
 from service.stations.redemption import (
@@ -39,26 +40,26 @@ def policy() -> RedemptionPolicy:
 
 class RedemptionSchema(Schema):
     id = WholeNumber(attribute="redemption.id", required=True)
-    status = fields.String(
+    status = Text(
         attribute="redemption.status",
         required=True,
         metadata={"enum": [s.value for s in RedemptionStatus]},
     )
-    pickup_code = fields.String(
+    pickup_code = VerbatimText(
         attribute="redemption.pickup_code",
         required=True,
         metadata={"description": "six digits (2-9) to tell the clerk"},
     )
-    qr_payload = fields.String(
+    qr_payload = VerbatimText(
         allow_none=True, metadata={"description": "signed, for a QR the clerk scans; while held"}
     )
     expires_at = fields.DateTime(attribute="redemption.expires_at", required=True)
     item_id = WholeNumber(attribute="redemption.item_id")
-    item_name = fields.String(attribute="redemption.item_name")
+    item_name = Text(attribute="redemption.item_name")
     station_id = WholeNumber(attribute="redemption.station_id")
     quantity = WholeNumber(attribute="redemption.quantity")
     amount = WholeNumber(attribute="redemption.amount")
-    currency = fields.String(attribute="redemption.currency")
+    currency = Text(attribute="redemption.currency")
     created_at = fields.DateTime(attribute="redemption.created_at")
     fulfilled_at = fields.DateTime(attribute="redemption.fulfilled_at", allow_none=True)
     closed_at = fields.DateTime(attribute="redemption.closed_at", allow_none=True)
@@ -75,7 +76,7 @@ _REDEMPTION = RedemptionSchema()
 
 
 class MineArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf([s.value for s in RedemptionStatus]))
+    status = Text(validate=validate.OneOf([s.value for s in RedemptionStatus]))
 
 
 @blp.route("/redemptions")

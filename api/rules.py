@@ -12,6 +12,7 @@ from api import extensions
 from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
+from api.text import MultilineText, Text
 from points.access import Role
 from points.currency import Currency
 from points.rules import (
@@ -40,11 +41,11 @@ class RuleSetSchema(Schema):
     id = WholeNumber(dump_only=True)
     org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
     version = WholeNumber(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": ["draft", "published"]})
-    label = fields.String(dump_only=True, metadata={"example": "place:2/v3"})
+    status = Text(dump_only=True, metadata={"enum": ["draft", "published"]})
+    label = Text(dump_only=True, metadata={"example": "place:2/v3"})
     effective_from = fields.Date(required=True)
     content = fields.Dict(required=True, metadata={"description": "rules and caps; see docs"})
-    note = fields.String(load_default="", validate=validate.Length(max=500))
+    note = MultilineText(load_default="", validate=validate.Length(max=500))
     created_at = fields.DateTime(dump_only=True)
     published_at = fields.DateTime(dump_only=True, allow_none=True)
 
@@ -52,7 +53,7 @@ class RuleSetSchema(Schema):
 class RuleSetChangesSchema(Schema):
     effective_from = fields.Date()
     content = fields.Dict()
-    note = fields.String(validate=validate.Length(max=500))
+    note = MultilineText(validate=validate.Length(max=500))
 
 
 class RuleSetListArgs(Schema):
@@ -69,12 +70,10 @@ class ValidationResultSchema(Schema):
 
 
 class FactsSchema(Schema):
-    event = fields.String(required=True, validate=choices(EarningEvent))
-    role = fields.String(
-        required=True, validate=validate.OneOf([role.value for role in EARNING_ROLES])
-    )
-    task_type = fields.String(load_default=None, validate=choices(TaskType))
-    category = fields.String(load_default=None, validate=choices(Category))
+    event = Text(required=True, validate=choices(EarningEvent))
+    role = Text(required=True, validate=validate.OneOf([role.value for role in EARNING_ROLES]))
+    task_type = Text(load_default=None, validate=choices(TaskType))
+    category = Text(load_default=None, validate=choices(Category))
     # Range is written as a number here: apispec would render a Decimal bound as a string.
     hours = fields.Decimal(
         load_default=Decimal(0),
@@ -83,7 +82,7 @@ class FactsSchema(Schema):
         metadata={"minimum": 0, "maximum": 10_000, "default": 0},
     )
     units = WholeNumber(load_default=0, validate=validate.Range(min=0))
-    work_unit = fields.String(load_default=None, validate=choices(WorkUnit))
+    work_unit = Text(load_default=None, validate=choices(WorkUnit))
 
     @post_load
     def to_facts(self, data: dict[str, Any], **_: Any) -> Facts:
@@ -126,15 +125,15 @@ class SimulationSchema(Schema):
 
 
 class AwardSchema(Schema):
-    currency = fields.String()
+    currency = Text()
     amount = WholeNumber()
     uncapped = WholeNumber()
-    explanation = fields.String()
+    explanation = Text()
 
 
 class EvaluationSchema(Schema):
     rule_index = WholeNumber(allow_none=True)
-    rule_name = fields.String(allow_none=True)
+    rule_name = Text(allow_none=True)
     awards = fields.List(fields.Nested(AwardSchema))
 
 
@@ -145,7 +144,7 @@ class RuleSetListSchema(Schema):
 class AuditEntrySchema(Schema):
     id = WholeNumber()
     actor_id = WholeNumber(allow_none=True)
-    action = fields.String()
+    action = Text()
     before = fields.Dict(allow_none=True)
     after = fields.Dict(allow_none=True)
     at = fields.DateTime()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
 from api import extensions
 from api.authentication import current_caller
 from api.openapi import Blueprint
 from api.people_schemas import TokensSchema
+from api.text import Text, VerbatimText
 from service.auth.sign_in import (
     SignedIn,
     refresh_tokens,
@@ -24,7 +25,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Signin
 
 
 class WechatCodeSchema(Schema):
-    code = fields.String(
+    code = VerbatimText(
         required=True,
         validate=validate.Length(min=1, max=128),
         metadata={"description": "the code from wx.login()"},
@@ -32,12 +33,12 @@ class WechatCodeSchema(Schema):
 
 
 class PasswordSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    username = Text(required=True, validate=validate.Length(min=1, max=64))
+    password = VerbatimText(required=True, validate=validate.Length(min=1, max=256))
 
 
 class RefreshSchema(Schema):
-    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    refresh_token = VerbatimText(required=True, validate=validate.Length(min=1, max=256))
 
 
 def tokens(signed_in: SignedIn) -> dict[str, Any]:

@@ -7,10 +7,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from api.ledger import CURRENCIES
 from api.nearness import NearArgs
 from api.numbers import WholeNumber
 from api.pagination import PageArgs
 from api.redemptions import RedemptionSchema
+from api.text import MultilineText, Text, VerbatimText
 from points.redemption import ItemAudience, LimitPeriod, RedemptionStatus
 from service.stations.catalogue import (
     CLEARABLE,
@@ -27,11 +29,11 @@ def choices(kind: Any) -> validate.OneOf:
 class StationSchema(Schema):
     id = WholeNumber(attribute="station.id", dump_only=True)
     org_id = WholeNumber(attribute="station.place_id", dump_only=True)
-    name = fields.String(attribute="station.name", dump_only=True)
-    address = fields.String(attribute="station.address", dump_only=True)
+    name = Text(attribute="station.name", dump_only=True)
+    address = Text(attribute="station.address", dump_only=True)
     lat = fields.Float(attribute="station.lat", dump_only=True)
     lng = fields.Float(attribute="station.lng", dump_only=True)
-    opening_hours = fields.String(attribute="station.opening_hours", dump_only=True)
+    opening_hours = MultilineText(attribute="station.opening_hours", dump_only=True)
     active = fields.Boolean(attribute="station.active", dump_only=True)
     clerk_ids = fields.List(WholeNumber(), dump_only=True)
     distance_m = fields.Float(allow_none=True, dump_only=True)
@@ -39,11 +41,11 @@ class StationSchema(Schema):
 
 class StationInSchema(Schema):
     org_id = WholeNumber(attribute="place_id", validate=validate.Range(min=1))
-    name = fields.String(validate=validate.Length(min=2, max=100))
-    address = fields.String(validate=validate.Length(max=200))
+    name = Text(validate=validate.Length(min=2, max=100))
+    address = Text(validate=validate.Length(max=200))
     lat = fields.Float(validate=validate.Range(min=-90, max=90))
     lng = fields.Float(validate=validate.Range(min=-180, max=180))
-    opening_hours = fields.String(validate=validate.Length(max=200))
+    opening_hours = MultilineText(validate=validate.Length(max=200))
     active = fields.Boolean()
 
     @post_load
@@ -72,15 +74,15 @@ class NewStationSchema(StationInSchema):
 class ItemSchema(Schema):
     id = WholeNumber(dump_only=True)
     station_id = WholeNumber(dump_only=True)
-    name = fields.String(validate=validate.Length(min=1, max=100))
-    description = fields.String(validate=validate.Length(max=4000))
-    image_url = fields.String(allow_none=True, validate=validate.Length(max=500))
+    name = Text(validate=validate.Length(min=1, max=100))
+    description = MultilineText(validate=validate.Length(max=4000))
+    image_url = Text(allow_none=True, validate=validate.Length(max=500))
     price = WholeNumber(validate=validate.Range(min=1, max=10_000_000))
-    currency = fields.String(validate=validate.Length(min=1, max=16))
+    currency = Text(validate=validate.OneOf(CURRENCIES))
     stock = WholeNumber(validate=validate.Range(min=0, max=1_000_000))
     per_member_limit = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=10_000))
-    limit_period = fields.String(validate=choices(LimitPeriod))
-    audience = fields.String(validate=choices(ItemAudience))
+    limit_period = Text(validate=choices(LimitPeriod))
+    audience = Text(validate=choices(ItemAudience))
     active = fields.Boolean()
     available_from = fields.AwareDateTime(allow_none=True)
     available_until = fields.AwareDateTime(allow_none=True)
@@ -110,7 +112,7 @@ class StationListArgs(PageArgs, NearArgs):
 
 
 class StationRedemptionArgs(PageArgs):
-    status = fields.String(validate=choices(RedemptionStatus))
+    status = Text(validate=choices(RedemptionStatus))
 
 
 class StationRedemptionSchema(RedemptionSchema):
@@ -127,32 +129,32 @@ class StockChangeSchema(Schema):
         validate=validate.Range(min=-1_000_000, max=1_000_000),
         metadata={"description": "+ delivered in, − written off"},
     )
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    reason = Text(required=True, validate=validate.Length(min=2, max=500))
 
 
 class StockMovementSchema(Schema):
     id = WholeNumber()
     item_id = WholeNumber()
     delta = WholeNumber()
-    reason = fields.String()
+    reason = Text()
     actor_id = WholeNumber()
     stock_after = WholeNumber()
     created_at = fields.DateTime()
 
 
 class PickupSchema(Schema):
-    pickup_code = fields.String(validate=validate.Length(min=1, max=20))
-    qr_payload = fields.String(
+    pickup_code = VerbatimText(validate=validate.Length(min=1, max=20))
+    qr_payload = VerbatimText(
         validate=validate.Length(min=1, max=100), metadata={"description": "instead of the code"}
     )
 
 
 class PickupResultSchema(Schema):
     redemption = fields.Nested(RedemptionSchema, required=True)
-    status = fields.String(required=True)
+    status = Text(required=True)
 
 
 class ReportArgs(Schema):
     start = fields.AwareDateTime(data_key="from", required=True)
     end = fields.AwareDateTime(data_key="to", required=True)
-    format = fields.String(load_default=ReportFormat.CSV.value, validate=choices(ReportFormat))
+    format = Text(load_default=ReportFormat.CSV.value, validate=choices(ReportFormat))

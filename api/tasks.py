@@ -13,6 +13,7 @@ from api.nearness import NearArgs
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
+from api.text import MultilineText, Text
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import Audience, CheckinMode, TaskAction, TaskStatus
 from service.db import utcnow
@@ -34,26 +35,26 @@ def choices(kind: Any) -> validate.OneOf:
 
 class TaskSchema(Schema):
     id = WholeNumber(dump_only=True)
-    title = fields.String(required=True, validate=validate.Length(min=2, max=100))
-    description = fields.String(load_default="", validate=validate.Length(max=4000))
-    category = fields.String(required=True, validate=choices(Category))
-    type = fields.String(required=True, validate=choices(TaskType))
+    title = Text(required=True, validate=validate.Length(min=2, max=100))
+    description = MultilineText(load_default="", validate=validate.Length(max=4000))
+    category = Text(required=True, validate=choices(Category))
+    type = Text(required=True, validate=choices(TaskType))
     org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
-    address = fields.String(load_default="", validate=validate.Length(max=200))
+    address = Text(load_default="", validate=validate.Length(max=200))
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
     radius_m = WholeNumber(required=True, validate=validate.Range(min=10, max=5000))
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
     capacity = WholeNumber(required=True, validate=validate.Range(min=1, max=10_000))
-    audience = fields.String(load_default=Audience.EVERYONE.value, validate=choices(Audience))
-    checkin_mode = fields.String(required=True, validate=choices(CheckinMode))
-    work_unit = fields.String(required=True, validate=choices(WorkUnit))
+    audience = Text(load_default=Audience.EVERYONE.value, validate=choices(Audience))
+    checkin_mode = Text(required=True, validate=choices(CheckinMode))
+    work_unit = Text(required=True, validate=choices(WorkUnit))
     demand_id = WholeNumber(load_default=None, allow_none=True)
     publish = fields.Boolean(load_default=False, load_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in TaskStatus]})
+    status = Text(dump_only=True, metadata={"enum": [s.value for s in TaskStatus]})
     signed_up_count = WholeNumber(dump_only=True)
-    cancel_reason = fields.String(dump_only=True, allow_none=True)
+    cancel_reason = Text(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
     @post_load
@@ -71,9 +72,9 @@ class TaskSchema(Schema):
 
 
 class TaskListArgs(PageArgs, NearArgs):
-    status = fields.String(validate=choices(TaskStatus))
-    category = fields.String(validate=choices(Category))
-    type = fields.String(validate=choices(TaskType))
+    status = Text(validate=choices(TaskStatus))
+    category = Text(validate=choices(Category))
+    type = Text(validate=choices(TaskType))
     org_id = WholeNumber(validate=validate.Range(min=1))
     starts_from = fields.AwareDateTime(data_key="from")
     starts_before = fields.AwareDateTime(data_key="to")
@@ -94,7 +95,7 @@ class TaskListArgs(PageArgs, NearArgs):
 
 
 class CancelSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    reason = Text(required=True, validate=validate.Length(min=2, max=500))
 
 
 @blp.route("")

@@ -15,6 +15,7 @@ from api import extensions
 from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
+from api.text import Text, VerbatimText
 from points.uploads import LINK_LIFETIME, derive_key, sign_link
 from service.db import utcnow
 from service.uploads.models import Upload
@@ -47,7 +48,7 @@ class PhotoFileSchema(Schema):
 class PhotoUploadSchema(Schema):
     id = WholeNumber(required=True)
     url = fields.Method("dump_url", metadata={"description": "valid for an hour; no token needed"})
-    content_type = fields.String()
+    content_type = Text()
     size_bytes = WholeNumber()
     width = WholeNumber()
     height = WholeNumber()
@@ -58,7 +59,7 @@ class PhotoUploadSchema(Schema):
 
 class LinkArgs(Schema):
     expires = WholeNumber(required=True, validate=validate.Range(min=0, max=2**40))
-    signature = fields.String(required=True, validate=validate.Length(equal=32))
+    signature = VerbatimText(required=True, validate=validate.Length(equal=32))
 
 
 @blp.route("/uploads")

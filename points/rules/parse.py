@@ -33,6 +33,7 @@ from points.rules.model import (
     Window,
 )
 from points.rules.vocabulary import EARNING_ROLES, Category, EarningEvent, TaskType, WorkUnit
+from points.text import InvalidText, clean_text
 
 _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T")
@@ -140,8 +141,13 @@ def _name(data: object, path: str, problems: _Problems) -> str | None:
     if not isinstance(data, str):
         problems.add(path, "must be text" if data is not None else "required")
         return None
-    problems.add(path, name_problem(data))
-    return data
+    try:
+        name = clean_text(data)
+    except InvalidText as refused:
+        problems.add(path, refused.problem)
+        return None
+    problems.add(path, name_problem(name))
+    return name
 
 
 def _match(data: object, path: str, problems: _Problems) -> Match | None:

@@ -17,7 +17,7 @@ from points.access import Action, Actor, allows
 from points.adjustments import AdjustmentKind, AdjustmentStatus
 from points.currency import Currency
 from points.errors import DomainError, Forbidden, InvalidInput
-from service.imports.spreadsheet import RowError
+from service.imports.spreadsheet import RowError, clean_cells
 from service.ledger.adjustments import AdjustmentRequest, request_adjustment
 from service.people.models import User
 from service.people.phones import PhoneVault
@@ -67,8 +67,9 @@ def import_awards(
         raise Forbidden("your roles do not include awarding points")
     report = AwardReport()
     first_row: dict[tuple[int, str], int] = {}
-    for number, record in rows:
+    for number, raw in rows:
         try:
+            record = clean_cells(raw)
             phone_hash = vault.lookup_hash(record["phone"])
             user_id = uow.session.scalar(select(User.id).where(User.phone_hash == phone_hash))
             if user_id is None:

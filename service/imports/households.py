@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from points.errors import InvalidInput
 from service.households.models import Household
 from service.imports.places import PlaceIndex, split_path
-from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked
+from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked, clean_cells
 from service.unit_of_work import UnitOfWork
 
 REQUIRED = ("residence", "label")
@@ -52,6 +52,7 @@ def _text(record: dict[str, str], key: str) -> str:
 
 
 def _import_row(session: Session, places: PlaceIndex, record: dict[str, str]) -> Outcome:
+    record = clean_cells(record)
     place_id = places.find(split_path(record["residence"], "residence"), "residence")
     label = _text(record, "label")
     if not label:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from points.errors import InvalidInput
 from points.places import PlaceLevel
-from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked
+from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked, clean_cells
 from service.places.models import Place
 from service.places.tree import add_place
 from service.unit_of_work import UnitOfWork
@@ -128,6 +128,7 @@ def import_places(
 
 
 def _import_row(session: Session, index: PlaceIndex, record: dict[str, str]) -> Outcome:
+    record = clean_cells(record)
     names = split_path(record["path"], "path")
     level = parse_level(record["level"])
     shown = "/".join(names)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from points.access import Role, ScopeType
 from points.errors import InvalidInput
 from service.imports.places import PlaceIndex, split_path
-from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked
+from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked, clean_cells
 from service.organisation.models import Branch, Department
 from service.people.directory import ensure_grant, move_home
 from service.people.models import RoleGrant, User
@@ -156,6 +156,10 @@ class _Reader:
                 report.reject(number, error)
                 return None
 
+        cleaned = check(lambda: clean_cells(record))
+        if cleaned is None:
+            return None
+        record = cleaned
         name = check(lambda: _name(record["name"]))
         phone = check(lambda: self._phone(number, record["phone"]))
         residence_id = check(lambda: self._residence(record["residence"]))

@@ -2,7 +2,9 @@
 
 Headers are matched loosely (case, spaces, a trailing ``*`` marking a required
 column, and the Chinese names offices actually use), so a roster exported from a
-community's Excel sheet imports without being retyped.
+community's Excel sheet imports without being retyped. A cell is text as the API takes
+it (points/text.py): each importer reads a row through ``clean_cells``, so a cell with
+a control character rejects its row rather than reaching the database.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from points.errors import InvalidInput
+from points.text import TextKind, clean_text
 
 Row = tuple[int, dict[str, str]]
 OnRow = Callable[[int], None]
@@ -42,6 +45,8 @@ ALIASES = {
     "needs": ("需求", "情况", "特殊情况", "困难情况"),
 }
 _CANONICAL = {alias: key for key, aliases in ALIASES.items() for alias in (key, *aliases)}
+# Cells that may wrap (Alt+Enter in Excel), as the API's multi-line fields do.
+MULTILINE_COLUMNS = frozenset({"needs"})
 # A title row (e.g. "幸福社区党员花名册") may sit above the header in office sheets.
 _HEADER_SEARCH_ROWS = 10
 
@@ -97,6 +102,20 @@ def cell_text(value: Any) -> str:
     if value is None:
         return ""
     return str(value).strip()
+
+
+def clean_cells(record: dict[str, str]) -> dict[str, str]:
+    """The row's cells as Lianxin stores text, or InvalidText naming the first column
+    whose cell holds what no text may. Columns no import reads (a 备注 of notes, say)
+    are left as they are: nothing stores them."""
+    return {
+        column: clean_text(value, _kind(column), column) if column in ALIASES else value
+        for column, value in record.items()
+    }
+
+
+def _kind(column: str) -> TextKind:
+    return TextKind.MULTILINE if column in MULTILINE_COLUMNS else TextKind.LINE
 
 
 def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:

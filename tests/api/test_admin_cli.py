@@ -1,3 +1,4 @@
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
@@ -99,3 +100,52 @@ def test_refusals_are_one_line(runner: FlaskCliRunner) -> None:
         cli, ["admin", "create", "--name", "x", "--openid", "o", "--org", "999"]
     )
     assert "no place with id 999" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "password"),
+    [
+        ("--name", "周\x1b建华", "a long enough password"),
+        ("--root-name", "连心\n区", "a long enough password"),
+        ("--username", "zh\x7fou", "a long enough password"),
+        ("password", "周建华", "a long\tenough password"),
+    ],
+)
+def test_what_the_command_stores_is_text_as_the_api_takes_it(
+    app: Flask, runner: FlaskCliRunner, option: str, value: str, password: str
+) -> None:
+    given = {"--name": "周建华", "--username": "zhou", "--root-name": "连心区", option: value}
+    arguments = [
+        part for name in ("--name", "--username", "--root-name") for part in (name, given[name])
+    ]
+    result = runner.invoke(
+        cli, ["admin", "create", *arguments, "--password-stdin"], input=f"{password}\n"
+    )
+    assert result.exit_code == 2, result.output
+    assert option in result.output
+    assert "control characters" in result.output
+    with app.app_context():
+        assert extensions.session().scalars(select(Place)).all() == []
+
+
+def test_the_names_the_command_stores_are_trimmed_and_nfc(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    result = runner.invoke(
+        cli,
+        [
+            "admin",
+            "create",
+            "--name",
+            " Jose\u0301 周 ",
+            "--openid",
+            "o-j",
+            "--root-name",
+            "连心区 ",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        session = extensions.session()
+        assert session.scalars(select(User.name)).all() == ["José 周"]
+        assert session.scalars(select(Place.name)).all() == ["连心区"]

@@ -81,6 +81,19 @@ def test_large_awards_wait_for_a_second_staff_member(
     assert award_count(app) == 0
 
 
+@pytest.mark.parametrize("column", ["phone", "amount", "currency", "reason"])
+def test_a_cell_with_a_control_character_rejects_its_row(
+    app: Flask, client: FlaskClient, world: World, column: str
+) -> None:
+    good = {"phone": "13900000000", "amount": "30", "currency": "幸福币", "reason": "防汛值守"}
+    bad = {**good, "currency": "积分", column: f"{good[column][:1]}\x00{good[column][1:]}"}
+    rows = ["phone,amount,currency,reason", ",".join(good.values()), ",".join(bad.values())]
+    report = upload(client, world, "admin", "\n".join(rows) + "\n").get_json()
+    assert report["posted"] == 1
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [(3, column)]
+    assert award_count(app) == 1
+
+
 @pytest.mark.parametrize(
     ("text", "name", "status"),
     [

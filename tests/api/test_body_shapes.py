@@ -6,8 +6,6 @@ is 422 naming the field and is never rounded; JSON nested too deep is 400
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,31 +13,11 @@ import jwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 
-from api import extensions
-from service.models import Base
+from tests.api.openapi_walk import operations, resolved, rows_everywhere, send
 from tests.api.world import World
 
 NOT_WHOLE = (2.9, "2", True)
-
-
-def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(method, path with ids filled in, JSON body schema) of every operation taking one."""
-    for path, item in spec["paths"].items():
-        for method, operation in item.items():
-            if method not in ("post", "put", "patch", "delete"):
-                continue  # "parameters" shared by the path's operations, and reads
-            content = operation.get("requestBody", {}).get("content", {})
-            if "application/json" in content:
-                concrete = re.sub(r"\{[^}]+\}", "1", path)
-                yield method.upper(), concrete, content["application/json"]["schema"]
-
-
-def resolved(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
 
 
 def whole_number_fields(spec: dict[str, Any], schema: dict[str, Any]) -> Iterator[tuple[str, bool]]:
@@ -55,31 +33,6 @@ def whole_number_fields(spec: dict[str, Any], schema: dict[str, Any]) -> Iterato
             and resolved(spec, prop.get("items", {})).get("type") == "integer"
         ):
             yield name, True
-
-
-@pytest.fixture
-def spec(client: FlaskClient) -> dict[str, Any]:
-    document: dict[str, Any] = client.get("/api/openapi.json").get_json()
-    return document
-
-
-def rows_everywhere(app: Flask) -> int:
-    with app.app_context():
-        session = extensions.session()
-        total = sum(
-            session.scalar(select(func.count()).select_from(table)) or 0
-            for table in Base.metadata.sorted_tables
-        )
-        session.rollback()
-        return total
-
-
-def send(client: FlaskClient, world: World, method: str, path: str, **kwargs: Any) -> Any:
-    headers = {
-        "Authorization": f"Bearer {world.tokens['root']}",
-        "Idempotency-Key": uuid.uuid4().hex,
-    }
-    return client.open(path, method=method, headers=headers, **kwargs)
 
 
 def test_a_whole_number_that_is_not_one_is_refused_in_every_body(

@@ -243,6 +243,18 @@ def test_shape_errors(data: Any, errors: dict[str, list[str]]) -> None:
     assert errors_of(data) == errors
 
 
+@pytest.mark.parametrize("name", ["敲门\x00入户", "敲门\n入户", "\u009b敲门"])
+def test_a_rule_name_is_a_line_of_text(name: str) -> None:
+    problems = errors_of(with_rule(name=name))
+    assert list(problems) == ["rules[0].name"]
+    assert "no line breaks or control characters" in str(problems["rules[0].name"])
+
+
+def test_a_rule_name_is_trimmed_and_nfc_as_names_are() -> None:
+    rule_set = parse_rule_set(with_rule(name=" Jose\u0301 敲门 "))
+    assert rule_set.rules[0].name == "José 敲门"
+
+
 def test_null_means_left_out() -> None:
     data = with_rule(
         match={"events": None, "roles": None}, awards={"jifen": {"base": 3, "per_hour": None}}
