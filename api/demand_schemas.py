@@ -87,6 +87,9 @@ class DemandSchema(Schema):
         metadata={"enum": [s.value for s in Stage], "description": "the stage it waits in"},
     )
     due_at = fields.DateTime(dump_only=True, allow_none=True)
+    rating = fields.Method(
+        "dump_rating", dump_only=True, metadata={"description": "群众来评判, once given"}
+    )
     created_at = fields.DateTime(dump_only=True)
 
     def dump_photos(self, demand: Demand) -> list[dict[str, Any]]:
@@ -106,6 +109,17 @@ class DemandSchema(Schema):
                 "task_id": demand.owner_task_id,
             }
         )
+
+    def dump_rating(self, demand: Demand) -> dict[str, Any] | None:
+        rating = demand.rating
+        if rating is None:
+            return None
+        return {
+            "score": rating.score,
+            "comment": rating.comment,
+            "rated_at": rating.created_at.isoformat(),
+            "changed_at": rating.updated_at.isoformat(),
+        }
 
     def dump_deadlines(self, demand: Demand) -> dict[str, Any]:
         return DeadlinesSchema().dump(demand)  # type: ignore[no-any-return]
@@ -215,11 +229,45 @@ class DecidedSchema(Schema):
         return TransferSchema(many=True).dump(views)  # type: ignore[no-any-return]
 
 
+class RatingSchema(Schema):
+    score = WholeNumber(required=True, validate=validate.Range(min=1, max=5))
+    comment = MultilineText(load_default="", validate=validate.Length(max=300))
+
+
+class WhistleStatsArgs(Schema):
+    # ?from= is a Python keyword: the fields are named apart from the query string.
+    first = fields.Date(data_key="from", metadata={"description": "first day; the quarter's"})
+    last = fields.Date(data_key="to", metadata={"description": "last day, included"})
+
+
+class WhistleStatsSchema(Schema):
+    department_id = WholeNumber(required=True)
+    first_day = fields.Date(attribute="span.first", required=True)
+    last_day = fields.Date(attribute="span.last", required=True)
+    received = WholeNumber(required=True)
+    due = WholeNumber(required=True, metadata={"description": "past their time to 报到, or 报到'd"})
+    acknowledged_on_time = WholeNumber(required=True)
+    acknowledged_late = WholeNumber(required=True)
+    acknowledge_rate = fields.Float(
+        allow_none=True, metadata={"description": "报到率: on time / due; null when none is due"}
+    )
+    resolved = WholeNumber(required=True)
+    resolved_on_time = WholeNumber(required=True)
+    returned = WholeNumber(required=True)
+    withdrawn = WholeNumber(required=True)
+    waiting = WholeNumber(required=True)
+    average_hours_to_acknowledge = fields.Float(allow_none=True)
+    average_hours_to_answer = fields.Float(allow_none=True)
+    average_rating = fields.Float(allow_none=True)
+    ratings = WholeNumber(required=True)
+
+
 class PublicDemandSchema(Schema):
     id = WholeNumber(required=True)
     category = Text(required=True)
     grid = Text(required=True, metadata={"description": "the grid it was in"})
     summary = MultilineText(required=True, metadata={"description": "what was done"})
+    rating = WholeNumber(allow_none=True, metadata={"description": "the resident's 1 to 5"})
     resolved_at = fields.DateTime(allow_none=True)
     published_at = fields.DateTime(required=True)
 

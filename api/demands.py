@@ -24,7 +24,10 @@ from api.demand_schemas import (
     PublicArgs,
     PublicDemandSchema,
     PublishSchema,
+    RatingSchema,
     ResolveSchema,
+    WhistleStatsArgs,
+    WhistleStatsSchema,
 )
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
@@ -58,6 +61,8 @@ from service.demands.loop import (
 )
 from service.demands.overdue import overdue_demands
 from service.demands.public import public_demands
+from service.demands.rating import rate_demand
+from service.demands.whistles import whistle_stats
 
 blp = Blueprint("demands", __name__, url_prefix="/api/v1", description="Demands (居民诉求)")
 public = Blueprint(
@@ -283,6 +288,41 @@ class MyDemands(MethodView):
             int_cursor(args["cursor"]) or None,
         )
         return page(rows, args["limit"], key=lambda row: row.id)
+
+
+@blp.route("/demands/<int:demand_id>/rating")
+class Rating(MethodView):
+    @blp.arguments(RatingSchema)
+    @blp.response(200, DemandSchema)
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """群众来评判: rate what was done, 1 to 5, once it was done (the resident who
+        raised it; changeable for 7 days). 1 or 2 sends it back to 核查."""
+        return rate_demand(
+            extensions.unit_of_work(),
+            current_actor(),
+            demand_id,
+            body["score"],
+            body["comment"],
+            utcnow(),
+        )
+
+
+@blp.route("/departments/<int:department_id>/whistle-stats")
+class WhistleStatistics(MethodView):
+    @blp.arguments(WhistleStatsArgs, location="query")
+    @blp.response(200, WhistleStatsSchema)
+    def get(self, args: dict[str, Any], department_id: int) -> Any:
+        """吹哨报到 by the numbers for the whistles a department received in a period
+        (this quarter unless from/to say otherwise): 报到率, answers on time, hours to
+        报到 and to answer, ratings. The department's officers and organisation admins."""
+        return whistle_stats(
+            extensions.session(),
+            current_actor(),
+            department_id,
+            utcnow(),
+            first=args.get("first"),
+            last=args.get("last"),
+        )
 
 
 def _limit_view(kept: KeptLimit) -> dict[str, Any]:

@@ -54,6 +54,7 @@ class DemandAction(StrEnum):
     SEND_BACK = "send_back"  # 核查 found it not done: back to 落实, with a reason
     PUBLISH = "publish"
     CLOSE = "close"
+    REOPEN = "reopen"  # 群众来评判: a rating of 1 or 2 sends it back to 核查
 
 
 _S, _A = DemandStatus, DemandAction
@@ -82,6 +83,9 @@ DEMAND_TRANSITIONS: Mapping[tuple[DemandStatus, DemandAction], DemandStatus] = M
         # Not everything belongs on a public list (a family dispute mediated, say).
         (_S.VERIFIED, _A.CLOSE): _S.CLOSED,
         (_S.PUBLISHED, _A.CLOSE): _S.CLOSED,
+        (_S.VERIFIED, _A.REOPEN): _S.RESOLVED,
+        (_S.PUBLISHED, _A.REOPEN): _S.RESOLVED,
+        (_S.CLOSED, _A.REOPEN): _S.RESOLVED,
     }
 )
 
@@ -213,9 +217,41 @@ def stage_of(status: DemandStatus, owner: OwnerKind | None, acknowledged: bool) 
     return None
 
 
+# 群众来评判: a resident rates what was done once it was done (反馈 on), 1 to 5; a low
+# rating reopens 核查, with its comment as the reason; a rating may be changed for a
+# week after it was first given.
+RATEABLE = frozenset({_S.RESOLVED, _S.VERIFIED, _S.PUBLISHED, _S.CLOSED})
+LOW_RATING = 2
+RATING_CHANGEABLE = timedelta(days=7)
+RATING_COMMENT_MAX = 300
+
+
+class WhistleOutcome(StrEnum):
+    """How a department answered a whistle (吹哨报到)."""
+
+    RESOLVED = "resolved"  # it said what was done
+    RETURNED = "returned"  # it refused, with a reason
+    WITHDRAWN = "withdrawn"  # staff took it back (escalated, reassigned) before an answer
+
+
+def check_score(score: int) -> None:
+    if not 1 <= score <= 5:
+        raise InvalidInput("a rating is 1 to 5", errors={"score": ["1 to 5"]})
+
+
 class DemandNotOpen(Conflict):
     code = "demand_not_open"
 
 
 class AlreadyAtTheTop(Conflict):
     code = "already_at_the_top"
+
+
+class NotRateable(Conflict):
+    code = "not_rateable"
+
+
+class RatingSettled(Conflict):
+    """A rating is kept as given once its week to change it has passed."""
+
+    code = "rating_settled"

@@ -3,7 +3,14 @@
 from service.audit.models import AuditEntry
 from service.auth.models import RefreshToken
 from service.db import Base
-from service.demands.models import Demand, DemandEvent, DemandLimit, DemandOverdue
+from service.demands.models import (
+    Demand,
+    DemandEvent,
+    DemandLimit,
+    DemandOverdue,
+    DemandRating,
+    DemandWhistle,
+)
 from service.households.models import Household, HouseholdVisit, ParticipationHousehold
 from service.idempotency.models import IdempotencyRecord
 from service.ledger.models import (
@@ -35,6 +42,8 @@ __all__ = [
     "DemandEvent",
     "DemandLimit",
     "DemandOverdue",
+    "DemandRating",
+    "DemandWhistle",
     "Department",
     "EarningEvent",
     "Household",

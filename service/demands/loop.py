@@ -35,6 +35,7 @@ from points.demands import (
     DemandStatus,
     OwnerKind,
     Stage,
+    WhistleOutcome,
     stage_of,
 )
 from points.errors import Conflict, InvalidInput, NotFound
@@ -43,7 +44,13 @@ from points.rules import Category, EarningEvent, Facts
 from service.access import load_actor
 from service.db import rows_changed
 from service.demands.deadlines import deadline
-from service.demands.models import DEMAND_TABLE, Demand, DemandEvent
+from service.demands.models import (
+    DEMAND_TABLE,
+    WHISTLE_TABLE,
+    Demand,
+    DemandEvent,
+    DemandWhistle,
+)
 from service.ledger.models import Transfer
 from service.organisation.models import Department
 from service.people.belonging import home_places
@@ -179,6 +186,7 @@ def move_demand(
     )
     if not rows_changed(moved):
         raise DemandChanged("this demand changed a moment ago; reload it")
+    _follow_whistle(session, actor, demand, action, values, now)
     session.add(
         DemandEvent(
             demand_id=demand.id,
@@ -193,6 +201,48 @@ def move_demand(
     )
     session.flush()
     session.expire(demand)  # read back as stored
+
+
+# What a department's answer to a whistle, or the lack of one, makes of it.
+_WHISTLE_ENDED_BY = {
+    DemandAction.RESOLVE: WhistleOutcome.RESOLVED,
+    DemandAction.RETURN: WhistleOutcome.RETURNED,
+    DemandAction.ASSIGN: WhistleOutcome.WITHDRAWN,
+    DemandAction.ESCALATE: WhistleOutcome.WITHDRAWN,
+}
+
+
+def _follow_whistle(
+    session: Session,
+    actor: Actor,
+    demand: Demand,
+    action: DemandAction,
+    values: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Keep the record of each whistle (吹哨报到) in step with the demand: its 报到, its
+    answer, or staff taking it back; and a new one when it is whistled."""
+    if demand.owner_kind == OwnerKind.DEPARTMENT.value:
+        open_whistle = update(WHISTLE_TABLE).where(
+            WHISTLE_TABLE.c.demand_id == demand.id, WHISTLE_TABLE.c.answered_at.is_(None)
+        )
+        if action is DemandAction.START:
+            session.execute(open_whistle.values(acknowledged_at=now))
+        elif action in _WHISTLE_ENDED_BY:
+            session.execute(
+                open_whistle.values(answered_at=now, outcome=_WHISTLE_ENDED_BY[action].value)
+            )
+    if action is DemandAction.ASSIGN and values.get("owner_kind") == OwnerKind.DEPARTMENT.value:
+        session.add(
+            DemandWhistle(
+                demand_id=demand.id,
+                department_id=values["owner_department_id"],
+                whistled_by_id=actor.user_id,
+                whistled_at=now,
+                acknowledge_due_at=values["acknowledge_due_at"],
+                answer_due_at=values["resolve_due_at"],
+            )
+        )
 
 
 def _columns(demand: Demand) -> dict[str, Any]:

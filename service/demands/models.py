@@ -16,9 +16,17 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from points.demands import DemandAction, DemandLevel, DemandStatus, LimitUnit, OwnerKind, Stage
+from points.demands import (
+    DemandAction,
+    DemandLevel,
+    DemandStatus,
+    LimitUnit,
+    OwnerKind,
+    Stage,
+    WhistleOutcome,
+)
 from points.rules import Category
 from service.db import Base, UTCDateTime, utcnow
 
@@ -81,6 +89,8 @@ class Demand(Base):
     # one moves the demand and the other is told it changed (steps that keep the
     # status, as escalating or reassigning, race like the rest).
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 群众来评判, read with the demand (lists load them in one more query).
+    rating: Mapped[DemandRating | None] = relationship(lazy="selectin", uselist=False)
 
     __table_args__ = (
         CheckConstraint(_one_of("category", Category), name="category"),
@@ -108,7 +118,8 @@ class DemandEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), index=True)
-    # An action of the loop, or "report" (sent in) and "overdue" (the sweep's note).
+    # An action of the loop, or "report" (sent in), "overdue" (the sweep's note) and
+    # "rate" (a resident's rating).
     action: Mapped[str] = mapped_column(String(16))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
@@ -118,7 +129,9 @@ class DemandEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        CheckConstraint(_one_of("action", DemandAction, "report", "overdue"), name="action"),
+        CheckConstraint(
+            _one_of("action", DemandAction, "report", "overdue", "rate"), name="action"
+        ),
     )
 
 
@@ -136,6 +149,45 @@ class DemandOverdue(Base):
     __table_args__ = (
         UniqueConstraint("demand_id", "stage"),
         CheckConstraint(_one_of("stage", Stage), name="stage"),
+    )
+
+
+class DemandRating(Base):
+    """群众来评判: the resident's rating of what was done, one per demand."""
+
+    __tablename__ = "demand_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), unique=True)
+    rater_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+
+
+class DemandWhistle(Base):
+    """One whistle (吹哨) of a demand to a department, and how the department answered:
+    what 报到率 and the department's statistics count."""
+
+    __tablename__ = "demand_whistle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    whistled_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    whistled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledge_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (
+        CheckConstraint(f"outcome IS NULL OR {_one_of('outcome', WhistleOutcome)}", name="outcome"),
+        Index("ix_demand_whistle_department", "department_id", "whistled_at"),
     )
 
 
@@ -166,3 +218,4 @@ class DemandLimit(Base):
 
 
 DEMAND_TABLE = cast(Table, Demand.__table__)
+WHISTLE_TABLE = cast(Table, DemandWhistle.__table__)

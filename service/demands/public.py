@@ -27,6 +27,7 @@ class PublicDemand:
     summary: str
     resolved_at: datetime | None
     published_at: datetime | None  # never None here: the WHERE asks for it
+    rating: int | None  # the resident's score, once they gave one
 
 
 def public_demands(
@@ -62,6 +63,7 @@ def public_demands(
             summary=demand.public_summary or "",
             resolved_at=demand.resolved_at,
             published_at=demand.published_at,
+            rating=demand.rating.score if demand.rating is not None else None,
         )
         for demand, path, name, level in rows
     ]

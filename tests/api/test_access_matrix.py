@@ -353,6 +353,16 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "demand"),), {"reason": "不归我管"}),
         scoped(403, a={"staff": 403, **IN_GRID_A}),
     ),
+    # Only the resident who raised it rates it: handlers and neighbours are refused.
+    ("POST", "/api/v1/demands/<int:demand_id>/rating"): route(
+        lambda w, s: ((w.side(s, "demand"),), {"score": 5}),
+        scoped(403, a={"staff": 403, **IN_GRID_A}),
+    ),
+    # A department's own officers, and admins of the whole organisation.
+    ("GET", "/api/v1/departments/<int:department_id>/whistle-stats"): route(
+        lambda w, s: ((w.ids["department"],), None),
+        same({r: 200 if r in ("dept_officer", "root") else 404 for r in ROLES}),
+    ),
     # The deadlines hold for the whole organisation: the street's admin keeps them.
     ("GET", "/api/v1/demand-limits"): route(
         lambda w, s: ((), None), same({r: 200 if r == "root" else 404 for r in ROLES})

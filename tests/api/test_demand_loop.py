@@ -111,7 +111,15 @@ def test_the_whole_loop_from_report_to_closing(client: FlaskClient, world: World
     board = client.get(f"/api/v1/public/demands?org_id={world.ids['community_A']}")
     assert board.status_code == 200  # no token
     (entry,) = [item for item in board.get_json()["items"] if item["id"] == demand]
-    assert set(entry) == {"id", "category", "grid", "summary", "resolved_at", "published_at"}
+    assert set(entry) == {
+        "id",
+        "category",
+        "grid",
+        "summary",
+        "resolved_at",
+        "published_at",
+        "rating",
+    }
     assert (entry["grid"], entry["category"], entry["summary"]) == (
         "网格A",
         "facility",
@@ -483,3 +491,138 @@ def test_the_public_list_forgets_what_was_published_long_ago(
     with time_machine.travel(utcnow() + timedelta(days=31), tick=False):
         gone = client.get(f"/api/v1/public/demands?org_id={place}").get_json()["items"]
     assert gone == []
+
+
+def walk_to(client: FlaskClient, world: World, demand: int, *, publish: bool = True) -> None:
+    """Accepted, done by staff, verified by the admin and (``publish``) published."""
+    ok(act(client, world, "staff", demand, "accept"))
+    ok(act(client, world, "staff", demand, "assign", owner="staff"))
+    ok(act(client, world, "staff", demand, "resolve", resolution="已修好"))
+    ok(act(client, world, "admin", demand, "verify"))
+    if publish:
+        ok(act(client, world, "staff", demand, "publish", summary="路灯已修好"))
+
+
+def test_the_resident_rates_what_was_done_and_a_low_rating_reopens_verification(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    demand = reported(client, world)
+    early = act(client, world, "resident", demand, "rating", score=5)
+    assert (early.status_code, early.get_json()["code"]) == (409, "not_rateable")
+    walk_to(client, world, demand)
+    assert act(client, world, "resident", demand, "rating", score=6).status_code == 422
+    not_theirs = act(client, world, "member", demand, "rating", score=5)
+    assert not_theirs.status_code == 403  # a member of the grid, who didn't raise it
+    by_staff = act(client, world, "staff", demand, "rating", score=5)
+    assert (by_staff.status_code, by_staff.get_json()["code"]) == (403, "forbidden")
+
+    rated = ok(act(client, world, "resident", demand, "rating", score=4, comment="很及时"))
+    assert (rated["status"], rated["rating"]["score"], rated["rating"]["comment"]) == (
+        "published",
+        4,
+        "很及时",
+    )
+    place = world.ids["community_A"]
+    (entry,) = client.get(f"/api/v1/public/demands?org_id={place}").get_json()["items"]
+    assert entry["rating"] == 4
+
+    low = ok(act(client, world, "resident", demand, "rating", score=2, comment="灯又坏了"))
+    assert (low["status"], low["published_at"], low["rating"]["score"]) == ("resolved", None, 2)
+    assert low["due_stage"] == "verify"
+    assert client.get(f"/api/v1/public/demands?org_id={place}").get_json()["items"] == []
+    steps = shown(client, world, "staff", demand)["timeline"][-3:]
+    assert [(s["action"], s["to_status"], s["note"]) for s in steps] == [
+        ("rate", "published", "很及时"),
+        ("rate", "published", "灯又坏了"),
+        ("reopen", "resolved", "灯又坏了"),
+    ]
+    with time_machine.travel(utcnow() + timedelta(days=8), tick=False):
+        for role in ("resident", "admin"):
+            world.refresh_token(app, role)
+        settled = act(client, world, "resident", demand, "rating", score=5)
+        # 核查 again: staff send it back to the one who did it.
+        back = ok(act(client, world, "admin", demand, "send-back", reason="居民反映灯又坏了"))
+    assert (settled.status_code, settled.get_json()["code"]) == (409, "rating_settled")
+    assert back["status"] == "in_progress"
+
+
+def test_nobody_rates_their_own_work(client: FlaskClient, world: World) -> None:
+    member = user_id(world, "member")
+    demand = reported(client, world, role="member")
+    ok(act(client, world, "staff", demand, "accept"))
+    ok(act(client, world, "staff", demand, "assign", owner="member", user_id=member))
+    ok(act(client, world, "member", demand, "resolve", resolution="我自己修好了"))
+    own = act(client, world, "member", demand, "rating", score=5)
+    assert (own.status_code, own.get_json()["code"]) == (403, "self_approval")
+
+
+def test_whistle_statistics_count_what_the_department_did_and_when(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    department = world.ids["department"]
+    started = utcnow()
+    on_time, late = reported(client, world), reported(client, world)
+    for demand in (on_time, late):
+        ok(act(client, world, "staff", demand, "accept", level="street"))
+        ok(
+            act(
+                client,
+                world,
+                "staff",
+                demand,
+                "assign",
+                owner="department",
+                department_id=department,
+            )
+        )
+    ok(act(client, world, "dept_officer", on_time, "start"))
+    ok(act(client, world, "dept_officer", on_time, "resolve", resolution="已协调解决"))
+    ok(act(client, world, "admin", on_time, "verify"))
+    with time_machine.travel(started + timedelta(hours=30), tick=False):
+        for role in ("dept_officer", "resident", "root", "staff"):
+            world.refresh_token(app, role)
+        ok(act(client, world, "dept_officer", late, "start"))
+        ok(act(client, world, "dept_officer", late, "return", reason="不属于本部门职责"))
+        ok(act(client, world, "resident", on_time, "rating", score=5))
+        path = f"/departments/{department}/whistle-stats"
+        stats = world.call(client, "dept_officer", "GET", path)
+        assert stats.status_code == 200, stats.get_json()
+        body = stats.get_json()
+        assert world.call(client, "root", "GET", path).get_json() == body
+        assert world.call(client, "staff", "GET", path).status_code == 404
+        empty = world.call(client, "root", "GET", f"{path}?from=2020-01-01&to=2020-03-31")
+        backwards = world.call(client, "root", "GET", f"{path}?from=2026-03-31&to=2026-01-01")
+    assert {
+        k: body[k]
+        for k in (
+            "received",
+            "due",
+            "acknowledged_on_time",
+            "acknowledged_late",
+            "acknowledge_rate",
+            "resolved",
+            "resolved_on_time",
+            "returned",
+            "withdrawn",
+            "waiting",
+            "average_rating",
+            "ratings",
+        )
+    } == {
+        "received": 2,
+        "due": 2,
+        "acknowledged_on_time": 1,
+        "acknowledged_late": 1,
+        "acknowledge_rate": 0.5,
+        "resolved": 1,
+        "resolved_on_time": 1,
+        "returned": 1,
+        "withdrawn": 0,
+        "waiting": 0,
+        "average_rating": 5.0,
+        "ratings": 1,
+    }
+    # One 报到 at once, one after 30 hours.
+    assert 14.9 < body["average_hours_to_acknowledge"] < 15.1
+    assert empty.get_json()["received"] == 0
+    assert (backwards.status_code, backwards.get_json()["errors"]) == (422, {"to": ["before from"]})

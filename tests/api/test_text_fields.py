@@ -295,6 +295,13 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/demands/{demand_id}/verify"): Case(
         LOOP, role="admin", shown={"note": None}, prepare=demand_at(*RESOLVED)
     ),
+    ("POST", "/api/v1/demands/{demand_id}/rating"): Case(
+        LOOP,
+        role="resident",
+        body=lambda _: {"score": 4},
+        shown={"comment": "rating.comment"},
+        prepare=demand_at(*VERIFIED),
+    ),
     ("POST", "/api/v1/demands/{demand_id}/publish"): Case(
         LOOP, shown={"summary": "public_summary"}, prepare=demand_at(*VERIFIED)
     ),

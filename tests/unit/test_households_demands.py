@@ -41,6 +41,9 @@ DEMAND_EDGES = {
     ("verified", "publish"): "published",
     ("verified", "close"): "closed",
     ("published", "close"): "closed",
+    ("verified", "reopen"): "resolved",
+    ("published", "reopen"): "resolved",
+    ("closed", "reopen"): "resolved",
 }
 
 
@@ -69,8 +72,10 @@ def test_every_demand_pair(status: DemandStatus, action: DemandAction) -> None:
 
 
 def test_declined_and_closed_demands_are_final_and_not_servable() -> None:
+    assert allowed_actions(DEMAND_TRANSITIONS, DemandStatus.DECLINED) == []
+    # A closed demand moves again only when a resident's low rating reopens it.
+    assert allowed_actions(DEMAND_TRANSITIONS, DemandStatus.CLOSED) == [DemandAction.REOPEN]
     for final in (DemandStatus.DECLINED, DemandStatus.CLOSED):
-        assert allowed_actions(DEMAND_TRANSITIONS, final) == []
         assert final not in SERVABLE
         assert not final.open
     assert {DemandStatus.ACCEPTED, DemandStatus.ASSIGNED, DemandStatus.IN_PROGRESS} == SERVABLE
