@@ -290,3 +290,38 @@ class LimitSchema(Schema):
     unit = Text(required=True, validate=validate.OneOf([u.value for u in LimitUnit]))
     id = WholeNumber(dump_only=True, allow_none=True, metadata={"description": "null: built in"})
     default = fields.Boolean(dump_only=True, metadata={"description": "built in, not kept"})
+
+
+class ListArgs(PageArgs):
+    org_id = WholeNumber(validate=validate.Range(min=1))
+    first = fields.Date(data_key="from", metadata={"description": "first day, included"})
+    last = fields.Date(data_key="to", metadata={"description": "last day, included"})
+    level = Text(validate=validate.OneOf([lv.value for lv in DemandLevel]))
+    category = Text(validate=validate.OneOf(CATEGORIES))
+    format = Text(
+        load_default="json",
+        validate=validate.OneOf(["json", "xlsx"]),
+        metadata={"description": "xlsx: the whole list as a spreadsheet (limit and cursor aside)"},
+    )
+
+
+class ListRowSchema(Schema):
+    id = WholeNumber(required=True)
+    place = Text(required=True)
+    category = Text(required=True)
+    description = MultilineText(required=True)
+    status = Text(required=True)
+    level = Text(allow_none=True)
+    owner_kind = Text(allow_none=True)
+    owner = Text(allow_none=True, metadata={"description": "who has it, by name"})
+    created_at = fields.DateTime(required=True)
+    assigned_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    resolve_due_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    resolution = MultilineText(allow_none=True)
+    public_summary = MultilineText(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    rating = WholeNumber(allow_none=True)
+    rating_comment = MultilineText(allow_none=True)
+    overdue = fields.Boolean(required=True)

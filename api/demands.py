@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import send_file
 from flask.views import MethodView
 
 from api import extensions
@@ -20,6 +21,8 @@ from api.demand_schemas import (
     DemandSchema,
     DemandWithTimelineSchema,
     LimitSchema,
+    ListArgs,
+    ListRowSchema,
     OverdueArgs,
     PublicArgs,
     PublicDemandSchema,
@@ -35,6 +38,7 @@ from points.demands import DemandLevel, DemandStatus, Limit, LimitKey, LimitUnit
 from points.rules import Category
 from service.db import utcnow
 from service.demands.deadlines import KeptLimit, forget_limit, keep_limit, list_limits
+from service.demands.export import XLSX, export_list
 from service.demands.handling import (
     DemandFilter,
     NewDemand,
@@ -44,6 +48,7 @@ from service.demands.handling import (
     report_demand,
     timeline_of,
 )
+from service.demands.lists import DemandList, ListFilter, list_page
 from service.demands.loop import (
     Decided,
     Owner,
@@ -323,6 +328,38 @@ class WhistleStatistics(MethodView):
             first=args.get("first"),
             last=args.get("last"),
         )
+
+
+@blp.route("/demand-lists/<any(problems, tasks, effects):which>")
+class DemandLists(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, page_schema(ListRowSchema, "DemandListPage"))
+    @blp.alt_response(200, description="with format=xlsx: the spreadsheet", content_type=XLSX)
+    def get(self, args: dict[str, Any], which: str) -> Any:
+        """三个清单: problems (every demand, by when it was sent in), tasks (what was
+        handed to whom and by when, by when it was handed out) and effects (what was
+        done and how residents rated it, by when it was closed), for the places you
+        handle; ?format=xlsx gives the whole list as a spreadsheet."""
+        session, actor, now = extensions.session(), current_actor(), utcnow()
+        wanted = ListFilter(
+            place_id=args.get("org_id"),
+            first=args.get("first"),
+            last=args.get("last"),
+            level=DemandLevel(args["level"]) if args.get("level") else None,
+            category=Category(args["category"]) if args.get("category") else None,
+        )
+        kind = DemandList(which)
+        if args["format"] == "xlsx":
+            spreadsheet = export_list(session, actor, kind, wanted, now)
+            return send_file(
+                spreadsheet.file,
+                mimetype=XLSX,
+                as_attachment=True,
+                download_name=spreadsheet.file_name,
+            )
+        offset = int_cursor(args["cursor"])
+        rows = list_page(session, actor, kind, wanted, now, args["limit"] + 1, offset)
+        return offset_page(rows, args["limit"], offset)
 
 
 def _limit_view(kept: KeptLimit) -> dict[str, Any]:

@@ -239,6 +239,26 @@ def check_score(score: int) -> None:
         raise InvalidInput("a rating is 1 to 5", errors={"score": ["1 to 5"]})
 
 
+STATUS_LABELS = {
+    DemandStatus.SUBMITTED: "待立项",
+    DemandStatus.ACCEPTED: "已立项",
+    DemandStatus.DECLINED: "不予立项",
+    DemandStatus.ASSIGNED: "已交办",
+    DemandStatus.IN_PROGRESS: "落实中",
+    DemandStatus.RESOLVED: "已反馈",
+    DemandStatus.VERIFIED: "已核查",
+    DemandStatus.PUBLISHED: "公示中",
+    DemandStatus.CLOSED: "已销号",
+}
+LEVEL_LABELS = {DemandLevel.GRID: "网格", DemandLevel.COMMUNITY: "社区", DemandLevel.STREET: "街道"}
+OWNER_LABELS = {
+    OwnerKind.MEMBER: "党员/志愿者",
+    OwnerKind.STAFF: "社区工作者",
+    OwnerKind.TASK: "任务",
+    OwnerKind.DEPARTMENT: "职能部门",
+}
+
+
 class DemandNotOpen(Conflict):
     code = "demand_not_open"
 

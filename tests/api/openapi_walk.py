@@ -24,9 +24,15 @@ WRITES = ("post", "put", "patch", "delete")
 NOT_TEXT_FORMATS = frozenset({"date", "date-time", "binary"})
 
 
-def concrete(path: str) -> str:
-    """The path with every parameter filled in (1: an id, or a name that finds nothing)."""
-    return re.sub(r"\{[^}]+\}", "1", path)
+def concrete(path: str, parameters: list[dict[str, Any]] | None = None) -> str:
+    """The path with every parameter filled in: 1 (an id, or a name that finds nothing),
+    or the first of the values the route takes, where it names them."""
+    named = {
+        p["name"]: str(p["schema"]["enum"][0])
+        for p in parameters or ()
+        if p.get("in") == "path" and p.get("schema", {}).get("enum")
+    }
+    return re.sub(r"\{([^}]+)\}", lambda m: named.get(m.group(1), "1"), path)
 
 
 def all_operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -213,5 +219,6 @@ def request_for(
             if prop.get("format") == "binary" and name in schema.get("required", [])
         }
     query |= {str(at[0]): value for at, value in values.items() if at[0] in in_query}
-    arguments["path"] = with_query(path or concrete(field.path), query)
+    all_parameters = [*spec["paths"][field.path].get("parameters", []), *parameters]
+    arguments["path"] = with_query(path or concrete(field.path, all_parameters), query)
     return arguments

@@ -353,6 +353,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "demand"),), {"reason": "不归我管"}),
         scoped(403, a={"staff": 403, **IN_GRID_A}),
     ),
+    ("GET", "/api/v1/demand-lists/<any(problems, tasks, effects):which>"): route(
+        lambda w, s: (("problems",), None), same(APPROVERS)
+    ),
     # Only the resident who raised it rates it: handlers and neighbours are refused.
     ("POST", "/api/v1/demands/<int:demand_id>/rating"): route(
         lambda w, s: ((w.side(s, "demand"),), {"score": 5}),

@@ -4,6 +4,7 @@ demand, the public list (anonymised, no sign-in), deadlines and the overdue swee
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from api import extensions
@@ -19,6 +21,7 @@ from api.cli import cli
 from points.access import Role, ScopeType
 from service.auth.tokens import issue_access_token
 from service.db import utcnow
+from service.demands.export import XLSX
 from service.demands.models import Demand, DemandEvent, DemandOverdue
 from service.organisation.models import Department
 from service.people.models import RoleGrant, User
@@ -626,3 +629,104 @@ def test_whistle_statistics_count_what_the_department_did_and_when(
     assert 14.9 < body["average_hours_to_acknowledge"] < 15.1
     assert empty.get_json()["received"] == 0
     assert (backwards.status_code, backwards.get_json()["errors"]) == (422, {"to": ["before from"]})
+
+
+def test_the_three_lists_filter_page_and_export(client: FlaskClient, world: World) -> None:
+    done = reported(client, world)
+    walk_to(client, world, done)
+    ok(act(client, world, "resident", done, "rating", score=5, comment="满意"))
+    ok(act(client, world, "staff", done, "close"))
+    handed = reported(client, world)
+    ok(act(client, world, "staff", handed, "accept", level="community"))
+    ok(
+        act(
+            client,
+            world,
+            "staff",
+            handed,
+            "assign",
+            owner="member",
+            user_id=user_id(world, "member"),
+        )
+    )
+    waiting = reported(client, world)
+
+    def listed(which: str, query: str = "") -> list[dict[str, Any]]:
+        response = world.call(client, "staff", "GET", f"/demand-lists/{which}?{query}")
+        assert response.status_code == 200, response.get_json()
+        items: list[dict[str, Any]] = response.get_json()["items"]
+        return items
+
+    problems = listed("problems")
+    assert [row["id"] for row in problems][:3] == [waiting, handed, done]  # newest first
+    assert {row["id"] for row in listed("problems", "level=community")} == {handed}
+    assert listed("problems", "category=culture") == []
+    tasks = listed("tasks")
+    assert [row["id"] for row in tasks] == [done, handed]  # the soonest deadline first
+    task = tasks[1]
+    assert (task["id"], task["owner_kind"], task["owner"], task["overdue"]) == (
+        handed,
+        "member",
+        "member",
+        False,
+    )
+    (effect,) = listed("effects")
+    assert (effect["id"], effect["resolution"], effect["rating"], effect["rating_comment"]) == (
+        done,
+        "已修好",
+        5,
+        "满意",
+    )
+    assert listed("effects", "from=2020-01-01&to=2020-12-31") == []
+    assert len(listed("problems", "limit=1")) == 1
+    backwards = world.call(
+        client, "staff", "GET", "/demand-lists/tasks?from=2026-03-01&to=2026-01-01"
+    )
+    assert backwards.status_code == 422
+    assert world.call(client, "staff", "GET", "/demand-lists/others").status_code == 404
+    assert world.call(client, "resident", "GET", "/demand-lists/problems").status_code == 403
+    elsewhere = world.call(
+        client, "staff", "GET", f"/demand-lists/problems?org_id={world.ids['community_B']}"
+    )
+    assert elsewhere.status_code == 404
+
+    with world.call(client, "staff", "GET", "/demand-lists/effects?format=xlsx") as sheet:
+        assert sheet.status_code == 200
+        assert sheet.mimetype == XLSX
+        assert "attachment" in sheet.headers["Content-Disposition"]
+        book = load_workbook(io.BytesIO(sheet.data))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][0].startswith("效果清单（全部")
+    assert rows[1][:4] == ("编号", "所在地", "类别", "办理结果")
+    assert rows[2][:4] == (done, "网格A", "微设施", "已修好")
+    assert rows[2][7:9] == (5, "满意")
+    assert isinstance(rows[2][5], datetime)  # a date a spreadsheet can sort and count
+    assert book.active.freeze_panes == "A3"
+    assert len(rows) == 3
+
+
+def test_lianxin_demands_export_writes_the_list_as_the_staff_member_sees_it(
+    app: Flask, client: FlaskClient, world: World, runner: FlaskCliRunner, tmp_path: Any
+) -> None:
+    mine, theirs = reported(client, world), world.ids["demand_B"]
+    with app.app_context():
+        session = extensions.session()
+        staff = session.get(User, user_id(world, "staff"))
+        assert staff is not None
+        staff.openid = "o-staff-export"
+        session.commit()
+    out = tmp_path / "问题清单.xlsx"
+    result = runner.invoke(
+        cli,
+        ["demands", "export", "--list", "problems", "--by", "o-staff-export", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    ids = [row[0] for row in load_workbook(out).active.iter_rows(min_row=3, values_only=True)]
+    assert mine in ids
+    assert world.ids["demand_A"] in ids
+    assert theirs not in ids  # community B's, which this staff member doesn't handle
+    nobody = runner.invoke(
+        cli, ["demands", "export", "--list", "tasks", "--by", "nobody", "--out", str(out)]
+    )
+    assert nobody.exit_code == 1
+    assert "no user 'nobody'" in nobody.output
