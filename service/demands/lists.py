@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from points.access import Action, Actor, Target, place_prefixes, require
 from points.calendar import local_midnight
@@ -119,6 +119,8 @@ def _query(session: Session, actor: Actor, which: DemandList, wanted: ListFilter
         .outerjoin(DemandRating, DemandRating.demand_id == Demand.id)
         .where(*conditions)
         .order_by(*_ORDER[which])
+        # The rating comes by the join above, not by the relationship's own query.
+        .options(lazyload(Demand.rating))
     )
     return cast("Select[Any]", query)
 
@@ -163,7 +165,6 @@ def list_page(
     offset: int,
 ) -> list[ListRow]:
     query = _query(session, actor, which, wanted).offset(offset).limit(limit)
-    # The rating is read by the join: the relationship's own load is not needed.
     return [_row(found, now) for found in session.execute(query)]
 
 

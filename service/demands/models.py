@@ -108,6 +108,8 @@ class Demand(Base):
             sqlite_where=text(f"status IN ({_OPEN})"),
         ),
         Index("ix_demand_owner_department", "owner_department_id"),
+        # The problem list, newest first, reads along it and stops at a page.
+        Index("ix_demand_created", "created_at", "id"),
     )
 
 

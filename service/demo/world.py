@@ -15,6 +15,7 @@ from sqlalchemy import select
 from points.access import Role, ScopeType
 from points.calendar import LOCAL_TIME
 from points.places import PlaceLevel
+from service.db import utcnow
 from service.demo.cast import (
     ADMIN,
     COMMUNITIES,
@@ -22,12 +23,14 @@ from service.demo.cast import (
     DEMO_POINTS,
     DEPARTMENT,
     DEPARTMENT_BRANCH,
+    OFFICER,
     PAIRED_SINCE,
     PEOPLE,
     STATIONS,
     STREET,
     _Row,
 )
+from service.demo.journeys import walk_demand_journeys
 from service.demo.parts import (
     demo_demand,
     demo_households,
@@ -59,6 +62,8 @@ class DemoWorld:
     rule_sets: list[dict[str, Any]] = field(default_factory=list)
     households: list[dict[str, Any]] = field(default_factory=list)
     demands: list[dict[str, Any]] = field(default_factory=list)
+    # Demands at each stage of the loop (立项 … 销号, a whistle, a low rating, overdue).
+    demand_journeys: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +77,7 @@ class DemoWorld:
             "rule_sets": self.rule_sets,
             "households": self.households,
             "demands": self.demands,
+            "demand_journeys": self.demand_journeys,
         }
 
 
@@ -106,6 +112,9 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
         world.departments.append({"id": department.id, "name": department.name})
         branches = [department_branch]
         people: list[User] = [person(*ADMIN, Role.ADMIN, street, street)]
+        officer = ensure_user(session, openid=OFFICER[0], name=OFFICER[1], residence_place_id=None)
+        ensure_grant(session, officer, Role.DEPT_OFFICER, ScopeType.DEPARTMENT, department.id)
+        people.append(officer)
         for number, ((community_name, grid_names), roster) in enumerate(
             zip(COMMUNITIES, PEOPLE, strict=True)
         ):
@@ -238,4 +247,6 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
             for user in people
         ]
         uow.commit()
-        return world
+    # Each step its own transaction, as staff, members and officers take them.
+    world.demand_journeys = walk_demand_journeys(uow, department.id, utcnow())
+    return world

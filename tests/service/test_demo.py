@@ -2,6 +2,8 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from service.db import utcnow
+from service.demands.models import Demand, DemandRating, DemandWhistle
 from service.demo.world import seed_demo_world
 from service.people.models import RoleGrant, User
 from service.places.models import Place
@@ -94,3 +96,31 @@ def test_demo_world_has_households_and_an_open_demand_per_community(uow: UnitOfW
     assert sorted(parents[d["org_id"]] for d in world.demands) == sorted(communities)
     again = seed_demo_world(uow)
     assert (again.households, again.demands) == (world.households, world.demands)
+
+
+def test_demo_demands_stand_at_every_stage_of_the_loop(uow: UnitOfWork) -> None:
+    world = seed_demo_world(uow)
+    statuses = sorted(d["status"] for d in world.demand_journeys)
+    assert statuses == sorted(
+        [
+            "accepted",
+            "in_progress",
+            "resolved",
+            "published",
+            "closed",
+            "in_progress",  # whistled to the department, which has 报到'd
+            "resolved",  # published, then a resident's 2 stars reopened 核查
+            "declined",
+            "submitted",  # three days old: overdue
+        ]
+    )
+    session = uow.session
+    whistled = session.scalars(select(DemandWhistle)).one()
+    assert whistled.acknowledged_at is not None
+    assert whistled.acknowledged_at <= whistled.acknowledge_due_at
+    ratings = sorted(r.score for r in session.scalars(select(DemandRating)))
+    assert ratings == [2, 4, 5]
+    overdue = session.scalars(select(Demand).where(Demand.due_at < utcnow())).all()
+    assert [d.description for d in overdue] == ["6栋电梯按钮失灵，已经三天了"]
+    again = seed_demo_world(uow)
+    assert again.demand_journeys == world.demand_journeys
