@@ -56,6 +56,18 @@ class DemandSchema(Schema):
         dump_only=True,
         metadata={"description": "upload_ids as links valid for an hour"},
     )
+    lat = fields.Float(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "移动探头: where the problem is (GCJ-02, kept to about 10 m); "
+            "with it anyone may report a problem anywhere"
+        },
+    )
+    lng = fields.Float(load_default=None, allow_none=True)
+    duplicate_of_id = WholeNumber(
+        dump_only=True, allow_none=True, metadata={"description": "merged into this demand"}
+    )
     reporter_id = WholeNumber(dump_only=True)
     status = Text(dump_only=True, metadata={"enum": [s.value for s in DemandStatus]})
     level = Text(
@@ -209,6 +221,14 @@ class ResolveSchema(Schema):
         load_default=list,
         validate=validate.Length(max=9),
         metadata={"description": "photos of what was done, from POST /uploads"},
+    )
+
+
+class MergeSchema(Schema):
+    into = WholeNumber(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "the demand this one repeats"},
     )
 
 

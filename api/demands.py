@@ -23,6 +23,7 @@ from api.demand_schemas import (
     LimitSchema,
     ListArgs,
     ListRowSchema,
+    MergeSchema,
     OverdueArgs,
     PublicArgs,
     PublicDemandSchema,
@@ -57,6 +58,7 @@ from service.demands.loop import (
     close_demand,
     decline_demand,
     escalate_demand,
+    merge_demand,
     publish_demand,
     resolve_demand,
     return_demand,
@@ -95,8 +97,9 @@ class Demands(MethodView):
     @blp.arguments(DemandSchema)
     @blp.response(201, DemandSchema)
     def post(self, body: dict[str, Any]) -> Any:
-        """Send in a demand or report a problem where you live. An accepted report earns
-        points by the rules."""
+        """Send in a demand or report a problem where you live; or, saying where it is
+        (lat, lng), a problem anywhere (移动探头). An accepted report earns points by the
+        rules."""
         spec = NewDemand(
             **{
                 **body,
@@ -161,6 +164,18 @@ class Decline(MethodView):
     def post(self, body: dict[str, Any], demand_id: int) -> Any:
         return decline_demand(
             extensions.unit_of_work(), current_actor(), demand_id, body["reason"], utcnow()
+        )
+
+
+@blp.route("/demands/<int:demand_id>/merge")
+class Merge(MethodView):
+    @blp.arguments(MergeSchema)
+    @blp.response(200, DemandSchema)
+    def post(self, body: dict[str, Any], demand_id: int) -> Any:
+        """The same problem as another demand: declined as its duplicate (the reporter is
+        told which, and earns nothing for it)."""
+        return merge_demand(
+            extensions.unit_of_work(), current_actor(), demand_id, body["into"], utcnow()
         )
 
 

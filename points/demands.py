@@ -55,6 +55,7 @@ class DemandAction(StrEnum):
     PUBLISH = "publish"
     CLOSE = "close"
     REOPEN = "reopen"  # 群众来评判: a rating of 1 or 2 sends it back to 核查
+    MERGE = "merge"  # the same problem as another: declined as its duplicate
 
 
 _S, _A = DemandStatus, DemandAction
@@ -63,6 +64,9 @@ DEMAND_TRANSITIONS: Mapping[tuple[DemandStatus, DemandAction], DemandStatus] = M
     {
         (_S.SUBMITTED, _A.ACCEPT): _S.ACCEPTED,
         (_S.SUBMITTED, _A.DECLINE): _S.DECLINED,
+        # 移动探头 often see the same thing: the later report joins the first, and its
+        # reporter is told which, and earns nothing for it.
+        (_S.SUBMITTED, _A.MERGE): _S.DECLINED,
         (_S.ACCEPTED, _A.ASSIGN): _S.ASSIGNED,
         (_S.ACCEPTED, _A.ESCALATE): _S.ACCEPTED,
         # It went away, or was merged into another: the reporter keeps the credit.

@@ -112,3 +112,14 @@ def impossible_travel(
     distance = haversine_m(prev_lat, prev_lng, lat, lng)
     elapsed = abs((time - prev_time).total_seconds())
     return distance - slack_m > max_speed_mps * elapsed
+
+
+# Four decimals of a degree: about 11 m of latitude, and as much or less of longitude.
+REPORT_DECIMALS = 4
+
+
+def rounded_report_point(lat: float, lng: float) -> tuple[float, float]:
+    """Where a problem was seen, kept only to about ten metres: enough to find it, not
+    enough to follow the person who reported it (and no more than this one point)."""
+    check_point(lat, lng)
+    return round(lat, REPORT_DECIMALS), round(lng, REPORT_DECIMALS)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from points.access import Action, Actor, Target, can, place_prefixes, require, serving_role
 from points.calendar import local_date
 from points.demands import DemandStatus, Stage
-from points.errors import Forbidden, NotFound
+from points.errors import Forbidden, InvalidInput, NotFound
+from points.geo import rounded_report_point
 from points.rules import Category
 from service.demands.deadlines import deadline
 from service.demands.loop import answering_departments, is_owner, load_demand, place_target
@@ -33,6 +34,9 @@ class NewDemand:
     description: str
     address: str = ""
     upload_ids: tuple[int, ...] = ()
+    # Where the problem is, as the phone saw it: lets anyone report it (移动探头).
+    lat: float | None = None
+    lng: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,17 +54,29 @@ def _may_report(session: Session, actor: Actor, place: Place, now: datetime) -> 
 
 
 def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime) -> Demand:
+    """Where one lives or serves, anything; anywhere else, a problem seen on the spot
+    (移动探头: a rider, a driver), which must say where it is."""
+    point = None
+    if spec.lat is not None and spec.lng is not None:
+        point = rounded_report_point(spec.lat, spec.lng)
+    elif spec.lat is not None or spec.lng is not None:
+        raise InvalidInput("give both lat and lng, or neither", errors={"lng": ["with lat"]})
     with uow:
         session = uow.session
         place = named_place(session, spec.place_id)
-        if not _may_report(session, actor, place, now):
-            raise NotFound("place not found", errors={"org_id": ["not where you live"]})
+        if point is None and not _may_report(session, actor, place, now):
+            raise NotFound(
+                "place not found",
+                errors={"org_id": ["not where you live: say where the problem is (lat, lng)"]},
+            )
         demand = Demand(
             place_id=place.id,
             category=spec.category.value,
             description=spec.description.strip(),
             address=spec.address.strip(),
             upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids, now),
+            lat=point[0] if point else None,
+            lng=point[1] if point else None,
             reporter_id=actor.user_id,
             reporter_role=serving_role(actor.roles).value,
             accept_due_at=deadline(session, Stage.ACCEPT, None, spec.category.value, now),

@@ -562,3 +562,33 @@ def close_demand(
         move_demand(session, actor, demand, DemandAction.CLOSE, now, note=note, closed_at=now)
 
     return _step(uow, demand_id, take)
+
+
+def merge_demand(
+    uow: UnitOfWork, actor: Actor, demand_id: int, into_id: int, now: datetime
+) -> Demand:
+    """The same problem as another demand (移动探头 often see one thing): declined as its
+    duplicate, its reporter told which, earning nothing for it."""
+
+    def take(session: Session, demand: Demand) -> None:
+        require_handler(session, actor, demand)
+        into = session.get(Demand, into_id)
+        if into is None or into.id == demand.id:
+            raise NotFound("demand not found", errors={"into": ["no such other demand"]})
+        require(actor, Action.HANDLE_DEMANDS, place_target(session, into), what="demand")
+        original = into.duplicate_of_id or into.id  # a duplicate's duplicate joins the first
+        reason = f"与诉求 #{original} 反映的是同一问题，已合并办理"
+        move_demand(
+            session,
+            actor,
+            demand,
+            DemandAction.MERGE,
+            now,
+            note=reason,
+            details={"into": original},
+            handled_by_id=actor.user_id,
+            decline_reason=reason,
+            duplicate_of_id=original,
+        )
+
+    return _step(uow, demand_id, take)

@@ -7,6 +7,7 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -50,6 +51,10 @@ class Demand(Base):
     description: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(String(200), default="")
     upload_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # 移动探头: where the problem was seen (GCJ-02, rounded to about 10 m), if said.
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("demand.id"))
     reporter_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
     # The role they reported in, fixed when they report: it prices an accepted report.
     reporter_role: Mapped[str] = mapped_column(String(16))

@@ -356,6 +356,14 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/demand-lists/<any(problems, tasks, effects):which>"): route(
         lambda w, s: (("problems",), None), same(APPROVERS)
     ),
+    # Merging into the other side's demand: only the street's admin sees both.
+    ("POST", "/api/v1/demands/<int:demand_id>/merge"): route(
+        lambda w, s: ((w.side(s, "demand"),), {"into": w.side("B" if s == "A" else "A", "demand")}),
+        (
+            {**dict.fromkeys(ROLES, 404), **IN_GRID_A, "root": 200},
+            {**dict.fromkeys(ROLES, 404), "root": 200},
+        ),
+    ),
     # Only the resident who raised it rates it: handlers and neighbours are refused.
     ("POST", "/api/v1/demands/<int:demand_id>/rating"): route(
         lambda w, s: ((w.side(s, "demand"),), {"score": 5}),

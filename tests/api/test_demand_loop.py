@@ -26,7 +26,7 @@ from service.demands.models import Demand, DemandEvent, DemandOverdue
 from service.organisation.models import Department
 from service.people.models import RoleGrant, User
 from tests.all_at_once import all_at_once
-from tests.api.community_helpers import publish_starter_rules
+from tests.api.community_helpers import balances, publish_starter_rules
 from tests.api.test_access_matrix import new_task_body
 from tests.api.test_approvals import done_and_submitted
 from tests.api.test_demands import reported
@@ -730,3 +730,57 @@ def test_lianxin_demands_export_writes_the_list_as_the_staff_member_sees_it(
     )
     assert nobody.exit_code == 1
     assert "no user 'nobody'" in nobody.output
+
+
+def _rider(app: Flask, world: World) -> str:
+    """A delivery rider: signed in, no role and no home anywhere (移动探头)."""
+    with app.app_context():
+        session = extensions.session()
+        rider = User(name="外卖骑手")
+        session.add(rider)
+        session.commit()
+        world.tokens["rider"] = issue_access_token(
+            extensions.settings().secret_key,
+            user_id=rider.id,
+            token_version=0,
+            family="fam-rider",
+            now=utcnow(),
+        )
+    return "rider"
+
+
+def test_anyone_reports_a_problem_where_they_see_it_and_duplicates_are_merged(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    publish_starter_rules(app, world)
+    rider = _rider(app, world)
+    body = {"category": "safety", "description": "路口井盖缺失", "org_id": world.ids["grid_A"]}
+    nowhere = world.call(client, rider, "POST", "/demands", body)
+    assert (nowhere.status_code, nowhere.get_json()["code"]) == (404, "not_found")
+    half = world.call(client, rider, "POST", "/demands", {**body, "lat": 39.9163})
+    assert (half.status_code, half.get_json()["errors"]) == (422, {"lng": ["with lat"]})
+    seen = world.call(
+        client, rider, "POST", "/demands", {**body, "lat": 39.91634567, "lng": 116.40391234}
+    )
+    assert seen.status_code == 201, seen.get_json()
+    first = seen.get_json()
+    assert (first["lat"], first["lng"]) == (39.9163, 116.4039)  # about 10 m, no more
+    again = world.call(client, "resident", "POST", "/demands", {**body, "description": "井盖没了"})
+    second = again.get_json()["id"]
+
+    assert act(client, world, "staff", second, "merge", into=second).status_code == 404
+    other_side = act(client, world, "staff", second, "merge", into=world.ids["demand_B"])
+    assert other_side.status_code == 404
+    merged = ok(act(client, world, "staff", second, "merge", into=first["id"]))
+    assert (merged["status"], merged["duplicate_of_id"]) == ("declined", first["id"])
+    assert merged["decline_reason"] == f"与诉求 #{first['id']} 反映的是同一问题，已合并办理"
+    told = shown(client, world, "resident", second)["timeline"][-1]
+    assert (told["action"], told["details"]) == ("merge", {"into": first["id"]})
+    late = act(client, world, "staff", second, "merge", into=first["id"])
+    assert (late.status_code, late.get_json()["code"]) == (409, "invalid_transition")
+
+    accepted = act(client, world, "staff", first["id"], "accept")
+    assert accepted.status_code == 200
+    # The rider, who holds no role, earns as a resident does; the duplicate earns nothing.
+    assert balances(client, world, rider) == {"jifen": 3, "xingfubi": 2}
+    assert balances(client, world, "resident") == {"jifen": 0, "xingfubi": 0}

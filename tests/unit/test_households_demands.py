@@ -24,6 +24,7 @@ VISIT_EDGES = {
 DEMAND_EDGES = {
     ("submitted", "accept"): "accepted",
     ("submitted", "decline"): "declined",
+    ("submitted", "merge"): "declined",
     ("accepted", "assign"): "assigned",
     ("accepted", "escalate"): "accepted",
     ("accepted", "close"): "closed",
