@@ -1,4 +1,5 @@
 import flask_migrate
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
@@ -105,3 +106,26 @@ def test_the_append_only_guard_goes_down_and_up_again(
         flask_migrate.upgrade()
         with engine.connect() as connection:
             assert _ledger_triggers(connection) == guards
+
+
+def test_going_back_before_the_new_place_levels_refuses_while_places_use_them(
+    make_app: AppFactory, scratch_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(database_url=scratch_database)
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+        flask_migrate.upgrade()
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO place (id, parent_id, name, level, path, created_at) "
+                    "VALUES (1, NULL, '阳光小区', 'estate', '/1/', CURRENT_TIMESTAMP)"
+                )
+            )
+        with pytest.raises(SystemExit):  # as `lianxin db downgrade` ends, naming why
+            flask_migrate.downgrade(revision="0016")
+        assert "1 place(s) are at a level 0016 does not know" in caplog.text
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT level FROM place")).scalar() == "estate"
+            revision = connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert revision.scalar() == "0017"
