@@ -20,7 +20,7 @@ from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place
 from service.unit_of_work import UnitOfWork
-from tests.service.test_imports import counts, write_csv
+from tests.service.test_imports import ROSTER_HEADER, counts, person, roster, write_csv
 
 
 def test_where_one_belongs_is_the_nearest_community_above_them(uow: UnitOfWork) -> None:
@@ -125,4 +125,22 @@ def test_a_deep_tree_imports_with_its_chinese_level_names(uow: UnitOfWork, tmp_p
         "estate",
         "grid",
         "natural_village",
+    )
+
+    # The roster places people anywhere from a community down, however deep.
+    people = write_csv(
+        tmp_path / "roster.csv",
+        [
+            ROSTER_HEADER,
+            ("李建国", "13800001234", "", "阳光小区/第一网格/第一微网格/3栋/2单元", "member"),
+            ("王秀英", "13800005678", "", "青山村/上湾", "volunteer"),
+            ("赵四", "13800009999", "", "连心区/青山镇", "member"),  # a town: too high
+        ],
+    )
+    placed = roster(uow, people)
+    assert counts(placed) == (2, 0, 0, 1)
+    assert [(e.row, e.field) for e in placed.errors] == [(4, "residence")]
+    assert person(session, "13800001234").residence_place_id == unit.id
+    assert person(session, "13800005678").residence_place_id == session.scalar(
+        select(Place.id).where(Place.name == "上湾")
     )
