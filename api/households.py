@@ -12,7 +12,15 @@ from api.authentication import current_actor
 from api.ledger import TransferSchema
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
-from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
+from api.pagination import (
+    PageArgs,
+    int_cursor,
+    offset_page,
+    page,
+    page_schema,
+    time_id_cursor,
+    time_id_key,
+)
 from api.text import MultilineText, Text
 from api.uploads import photo_links
 from points.households import VisitStatus
@@ -21,6 +29,7 @@ from service.households.models import HouseholdVisit
 from service.households.register import (
     HouseholdChanges,
     HouseholdFilter,
+    HouseholdOrder,
     NewHousehold,
     create_household,
     get_household,
@@ -34,6 +43,7 @@ from service.households.visits import (
     my_visits,
     record_visit,
     reject_visit,
+    visit_history,
     visit_queue,
 )
 
@@ -63,6 +73,11 @@ class HouseholdSchema(Schema):
     )
     active = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+    last_visited_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "when it was last visited, by confirmed visits; null if never"},
+    )
 
 
 class HouseholdChangesSchema(Schema):
@@ -79,6 +94,20 @@ class HouseholdListArgs(PageArgs):
         metadata={"description": "part of the door label or the head's name"},
     )
     active = fields.Boolean()
+    sort = Text(
+        load_default=HouseholdOrder.ID.value,
+        validate=validate.OneOf([order.value for order in HouseholdOrder]),
+        metadata={
+            "description": "`id`: as put on the register; `last_visit`: longest since a "
+            "confirmed visit first, never visited before them all"
+        },
+    )
+    never_visited_since = fields.Date(
+        metadata={
+            "description": "only households with no confirmed visit on this day (Beijing "
+            "time) or after, e.g. the quarter's first day"
+        }
+    )
 
 
 class VisitSchema(Schema):
@@ -108,6 +137,13 @@ class VisitSchema(Schema):
         return photo_links(visit.upload_ids or ())
 
 
+class VisitHistorySchema(VisitSchema):
+    visitor_name = Text(dump_only=True, metadata={"description": "who visited"})
+    decided_by_id = WholeNumber(
+        dump_only=True, allow_none=True, metadata={"description": "who confirmed or rejected"}
+    )
+
+
 class VisitRejectSchema(Schema):
     reason = Text(required=True, validate=validate.Length(min=2, max=500))
 
@@ -133,16 +169,35 @@ class Households(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Households in your scope (staff; members and volunteers where they serve)."""
         wanted = HouseholdFilter(
-            place_id=args.get("org_id"), q=args.get("q"), active=args.get("active")
+            place_id=args.get("org_id"),
+            q=args.get("q"),
+            active=args.get("active"),
+            never_visited_since=args.get("never_visited_since"),
         )
+        order, limit, position = (
+            HouseholdOrder(args["sort"]),
+            args["limit"],
+            int_cursor(args["cursor"]),
+        )
+        if order is HouseholdOrder.LAST_VISIT:
+            # An order that changes as visits are confirmed: pages go by offset.
+            rows = list_households(
+                extensions.session(),
+                current_actor(),
+                wanted,
+                limit=limit + 1,
+                order=order,
+                offset=position,
+            )
+            return offset_page(rows, limit, position)
         rows = list_households(
             extensions.session(),
             current_actor(),
             wanted,
-            limit=args["limit"] + 1,
-            after_id=int_cursor(args["cursor"]) or None,
+            limit=limit + 1,
+            after_id=position or None,
         )
-        return page(rows, args["limit"], key=lambda row: row.id)
+        return page(rows, limit, key=lambda row: row.id)
 
     @blp.arguments(HouseholdSchema)
     @blp.response(201, HouseholdSchema)
@@ -166,6 +221,23 @@ class OneHousehold(MethodView):
             clear_head_name="head_name" in body and body["head_name"] is None,
         )
         return update_household(extensions.unit_of_work(), current_actor(), household_id, changes)
+
+
+@blp.route("/households/<int:household_id>/visits")
+class HouseholdVisits(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(VisitHistorySchema, "VisitHistoryPage"))
+    def get(self, args: dict[str, Any], household_id: int) -> dict[str, Any]:
+        """A household's visits, newest first: who, when, what they wrote, and whether
+        staff confirmed it (staff and admins of its place)."""
+        rows = visit_history(
+            extensions.session(),
+            current_actor(),
+            household_id,
+            args["limit"] + 1,
+            time_id_cursor(args["cursor"]),
+        )
+        return page(rows, args["limit"], key=lambda row: time_id_key(row.visited_at, row.id))
 
 
 @blp.route("/household-visits")

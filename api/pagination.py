@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from marshmallow import Schema, fields, validate
@@ -39,6 +40,25 @@ def int_cursor(cursor: str | None) -> int:
     if not raw.isdigit():
         raise InvalidInput("bad cursor", errors={"cursor": ["not a cursor we issued"]})
     return int(raw)
+
+
+def time_id_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """A cursor of a list in time order, issued as ``<ISO time>|<id>`` (``time_id_key``)."""
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    at, _, row_id = raw.partition("|")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or not row_id.isdigit():
+        raise InvalidInput("bad cursor", errors={"cursor": ["not a cursor we issued"]})
+    return moment, int(row_id)
+
+
+def time_id_key(at: datetime, row_id: int) -> str:
+    return f"{at.isoformat()}|{row_id}"
 
 
 def page(rows: Sequence[T], limit: int, key: Callable[[T], object]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, decode_cursor, page, page_schema
 from api.text import Text
-from points.places import PlaceLevel
+from points.places import MAX_DEPTH, PlaceLevel
 from service.places.admin import (
     PlaceChanges,
     create_place,
@@ -38,7 +38,15 @@ class PlaceSchema(Schema):
 class NewPlaceSchema(Schema):
     parent_id = WholeNumber(required=True, validate=validate.Range(min=1))
     name = Text(required=True, validate=validate.Length(min=1, max=100))
-    level = Text(required=True, validate=validate.OneOf(LEVELS))
+    level = Text(
+        required=True,
+        validate=validate.OneOf(LEVELS),
+        metadata={
+            "description": "at the parent's tier or below it (tiers, top down: district; "
+            "street; community; estate, natural_village and grid; building; unit); "
+            f"the tree is at most {MAX_DEPTH} levels deep"
+        },
+    )
 
 
 class PlaceChangesSchema(Schema):

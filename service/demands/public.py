@@ -70,7 +70,8 @@ def public_demands(
 
 
 def _grid_names(session: Session, paths: set[str]) -> dict[str, str]:
-    """For places below a grid (a building, a unit), the grid's name, by their path."""
+    """For places below a grid (a building, a unit, a micro-grid's estate…), the name of
+    the nearest grid above them, by their path; a place with no grid above is left out."""
     wanted = {path: ancestor_ids(path) for path in paths}
     ids = {place_id for chain in wanted.values() for place_id in chain}
     if not ids:
@@ -82,9 +83,9 @@ def _grid_names(session: Session, paths: set[str]) -> dict[str, str]:
             )
         ).all()
     )
-    return {
-        path: grids[place_id]
-        for path, chain in wanted.items()
-        for place_id in chain
-        if place_id in grids
-    }
+    found = {}
+    for path, chain in wanted.items():
+        nearest_grid = next((i for i in reversed(chain) if i in grids), None)
+        if nearest_grid is not None:
+            found[path] = grids[nearest_grid]
+    return found

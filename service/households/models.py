@@ -12,37 +12,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
     text,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from points.households import VisitStatus
 from service.db import Base, UTCDateTime, utcnow
+from service.people.models import User
 
 _VISIT_STATUSES = ", ".join(repr(s.value) for s in VisitStatus)
-
-
-class Household(Base):
-    """A household (户) on the register: where it is and what it needs, nothing more.
-
-    Personal data is kept to what a visitor needs to find the door and know whom to ask
-    for; no phone numbers or ID numbers live here."""
-
-    __tablename__ = "household"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"))  # usually a grid
-    label: Mapped[str] = mapped_column(String(64))  # the door, e.g. "3栋2单元401"
-    head_name: Mapped[str | None] = mapped_column(String(64))  # 户主
-    needs: Mapped[str] = mapped_column(Text, default="")  # e.g. 独居老人, 行动不便
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    __table_args__ = (
-        UniqueConstraint("place_id", "label"),
-        Index("ix_household_place_active", "place_id", "active"),
-    )
 
 
 class HouseholdVisit(Base):
@@ -65,6 +46,10 @@ class HouseholdVisit(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reject_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Who visited, by the name they go by now: read only where asked for (the history).
+    visitor_name: Mapped[str] = column_property(
+        select(User.name).where(User.id == visitor_id).scalar_subquery(), deferred=True
+    )
 
     __table_args__ = (
         CheckConstraint(f"status IN ({_VISIT_STATUSES})", name="status"),
@@ -81,6 +66,39 @@ class HouseholdVisit(Base):
             sqlite_where=text("status = 'confirmed'"),
             postgresql_where=text("status = 'confirmed'"),
         ),
+    )
+
+
+class Household(Base):
+    """A household (户) on the register: where it is and what it needs, nothing more.
+
+    Personal data is kept to what a visitor needs to find the door and know whom to ask
+    for; no phone numbers or ID numbers live here."""
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"))  # usually a grid
+    label: Mapped[str] = mapped_column(String(64))  # the door, e.g. "3栋2单元401"
+    head_name: Mapped[str | None] = mapped_column(String(64))  # 户主
+    needs: Mapped[str] = mapped_column(Text, default="")  # e.g. 独居老人, 行动不便
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When someone last visited, by the visits staff confirmed; None if nobody has. Read
+    # from the visits each time, so it can't drift from them.
+    last_visited_at: Mapped[datetime | None] = column_property(
+        select(func.max(HouseholdVisit.visited_at))
+        .where(
+            HouseholdVisit.household_id == id,
+            HouseholdVisit.status == VisitStatus.CONFIRMED.value,
+        )
+        .correlate_except(HouseholdVisit)
+        .scalar_subquery()
+    )
+
+    __table_args__ = (
+        UniqueConstraint("place_id", "label"),
+        Index("ix_household_place_active", "place_id", "active"),
     )
 
 

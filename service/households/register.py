@@ -4,14 +4,17 @@ read it where they serve, to log their visits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, Target, place_prefixes, require
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.households.models import Household
+from points.households import VisitStatus
+from service.households.models import Household, HouseholdVisit
 from service.places.models import Place
 from service.places.tree import named_place
 from service.unit_of_work import UnitOfWork
@@ -40,11 +43,19 @@ class HouseholdChanges:
     clear_head_name: bool = False
 
 
+class HouseholdOrder(StrEnum):
+    ID = "id"  # as they were put on the register
+    # Longest since a confirmed visit first, those nobody has visited before them all.
+    LAST_VISIT = "last_visit"
+
+
 @dataclass(frozen=True)
 class HouseholdFilter:
     place_id: int | None = None
     q: str | None = None  # part of the door label or the head's name
     active: bool | None = None
+    # No confirmed visit on this local day or after ("not visited this quarter").
+    never_visited_since: date | None = None
 
 
 def place_of(session: Session, household: Household) -> Place:
@@ -124,9 +135,17 @@ def update_household(
 
 
 def list_households(
-    session: Session, actor: Actor, wanted: HouseholdFilter, *, limit: int, after_id: int | None
+    session: Session,
+    actor: Actor,
+    wanted: HouseholdFilter,
+    *,
+    limit: int,
+    order: HouseholdOrder = HouseholdOrder.ID,
+    after_id: int | None = None,
+    offset: int = 0,
 ) -> list[Household]:
-    """Households in the places the actor may see, by id."""
+    """Households in the places the actor may see: by id (a page resumes after an id),
+    or by when they were last visited (a page resumes at an offset)."""
     prefixes = place_prefixes(actor, Action.VIEW_HOUSEHOLDS)
     if not prefixes:
         raise Forbidden("your roles do not include the household register")
@@ -145,13 +164,20 @@ def list_households(
         )
     if wanted.active is not None:
         conditions.append(Household.active == wanted.active)
-    if after_id is not None:
-        conditions.append(Household.id > after_id)
-    query = (
-        select(Household)
-        .join(Place, Place.id == Household.place_id)
-        .where(*conditions)
-        .order_by(Household.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+    if wanted.never_visited_since is not None:
+        conditions.append(
+            ~exists().where(
+                HouseholdVisit.household_id == Household.id,
+                HouseholdVisit.status == VisitStatus.CONFIRMED.value,
+                HouseholdVisit.visit_day >= wanted.never_visited_since,
+            )
+        )
+    query = select(Household).join(Place, Place.id == Household.place_id).limit(limit)
+    if order is HouseholdOrder.LAST_VISIT:
+        by_last_visit = (Household.last_visited_at.asc().nulls_first(), Household.id)
+        query = query.order_by(*by_last_visit).offset(offset)
+    else:
+        if after_id is not None:
+            conditions.append(Household.id > after_id)
+        query = query.order_by(Household.id)
+    return list(session.scalars(query.where(*conditions)))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from points.access import Action, Actor, Role, SelfApproval, place_prefixes, serving_role
 from points.errors import Conflict, Forbidden, NotFound
@@ -206,4 +206,27 @@ def my_visits(
     )
     if before_id is not None:
         query = query.where(HouseholdVisit.id < before_id)
+    return list(session.scalars(query))
+
+
+def visit_history(
+    session: Session,
+    actor: Actor,
+    household_id: int,
+    limit: int,
+    before: tuple[datetime, int] | None = None,
+) -> list[HouseholdVisit]:
+    """Every visit logged to one household, whatever became of it, newest first (by when
+    it happened); a page resumes before the (visited_at, id) it ended at. For those who
+    keep the register there: who visited and what they wrote is theirs to read."""
+    household, _ = household_in_scope(session, actor, household_id, Action.MANAGE_HOUSEHOLDS)
+    query = (
+        select(HouseholdVisit)
+        .where(HouseholdVisit.household_id == household.id)
+        .options(undefer(HouseholdVisit.visitor_name))
+        .order_by(HouseholdVisit.visited_at.desc(), HouseholdVisit.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(tuple_(HouseholdVisit.visited_at, HouseholdVisit.id) < before)
     return list(session.scalars(query))

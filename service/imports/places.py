@@ -23,14 +23,23 @@ REQUIRED = ("path", "level")
 BATCH_SIZE = 500
 NAME_LENGTH = 100  # Place.name
 LEVEL_ALIASES = {
+    "市": PlaceLevel.DISTRICT,
     "区": PlaceLevel.DISTRICT,
+    "县": PlaceLevel.DISTRICT,
     "街道": PlaceLevel.STREET,
     "镇": PlaceLevel.STREET,
+    "乡": PlaceLevel.STREET,
     "社区": PlaceLevel.COMMUNITY,
     "村": PlaceLevel.COMMUNITY,
+    "行政村": PlaceLevel.COMMUNITY,
+    "小区": PlaceLevel.ESTATE,
+    "自然村": PlaceLevel.NATURAL_VILLAGE,
+    "村民小组": PlaceLevel.NATURAL_VILLAGE,
     "网格": PlaceLevel.GRID,
-    "小区": PlaceLevel.GRID,
+    "微网格": PlaceLevel.GRID,
     "楼栋": PlaceLevel.BUILDING,
+    "楼": PlaceLevel.BUILDING,
+    "单元": PlaceLevel.UNIT,
 }
 
 Names = tuple[str, ...]

@@ -184,8 +184,8 @@ class _Reader:
         if self.places.levels[place_id] not in RESIDENCE_LEVELS:
             raise InvalidInput(
                 f"{text} is a {self.places.levels[place_id].value}; "
-                "a residence is a community, grid or building",
-                errors={"residence": ["not a community, grid or building"]},
+                "a residence is a community or a place in one",
+                errors={"residence": ["not a community or below one"]},
             )
         return place_id
 

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from points.places import PlaceLevel, ancestor_ids, child_path
+from points.places import PlaceLevel, ancestor_ids, child_path, nearest
 from service.organisation.models import Branch, Pairing
 from service.people.models import User
 from service.places.models import Place
@@ -24,13 +24,7 @@ def home_places(session: Session, user_id: int, today: date) -> tuple[list[str],
         return prefixes, set()
     if user.residence_place_id is not None:
         residence = named_place(session, user.residence_place_id)
-        community = session.scalars(
-            select(Place).where(
-                Place.id.in_(ancestor_ids(residence.path)),
-                Place.level == PlaceLevel.COMMUNITY.value,
-            )
-        ).first()
-        prefixes.append((community or residence).path)
+        prefixes.append(_community_path(session, residence))
     branch = session.get(Branch, user.home_branch_id) if user.home_branch_id else None
     if branch is not None and branch.place_id is not None:
         prefixes.append(named_place(session, branch.place_id).path)
@@ -52,6 +46,22 @@ def home_places(session: Session, user_id: int, today: date) -> tuple[list[str],
         ).all()
     above = {path for prefix in prefixes for path in _paths_above(prefix)}
     return prefixes, above
+
+
+def _community_path(session: Session, residence: Place) -> str:
+    """The path of the nearest community at or above where one lives, however deep the
+    tree (a unit of a building of a grid of an estate…); the residence's own path if no
+    community is above it."""
+    above = dict(
+        session.execute(
+            select(Place.id, Place.level).where(Place.id.in_(ancestor_ids(residence.path)))
+        ).all()
+    )
+    chain = ancestor_ids(residence.path)
+    found = nearest([PlaceLevel(above[place_id]) for place_id in chain], PlaceLevel.COMMUNITY)
+    if found is None:
+        return residence.path
+    return "/" + "".join(f"{place_id}/" for place_id in chain[: found + 1])
 
 
 def _paths_above(path: str) -> list[str]:

@@ -13,8 +13,10 @@ from service.people.models import User
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork
 
-# Where a resident may say they live: a community or anything below it.
-RESIDENCE_LEVELS = frozenset({PlaceLevel.COMMUNITY, PlaceLevel.GRID, PlaceLevel.BUILDING})
+# Where a resident may say they live: a community or anything below it, however deep.
+RESIDENCE_LEVELS = frozenset(
+    level for level in PlaceLevel if level.rank >= PlaceLevel.COMMUNITY.rank
+)
 
 
 class ResidenceLocked(Conflict):
@@ -68,8 +70,8 @@ def _choose_residence(uow: UnitOfWork, user: User, place_id: int) -> None:
         raise NotFound("place not found", errors={"residence_place_id": ["no such place"]})
     if place.place_level not in RESIDENCE_LEVELS:
         raise InvalidInput(
-            "choose a community, grid or building",
-            errors={"residence_place_id": ["must be a community, grid or building"]},
+            "choose a community or a place in one",
+            errors={"residence_place_id": ["must be a community or below one"]},
         )
     user.residence_place_id = place.id
     ensure_grant(uow.session, user, Role.RESIDENT, ScopeType.PLACE, place.id)

@@ -1,1 +1,1 @@
-"""The place tree: district → street → community → grid → building."""
+"""The place tree: district → street → community → … → building → unit, at any depth."""

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, Target, require
 from points.errors import Conflict, InvalidInput, NotFound
-from points.places import PlaceLevel, check_child_level
+from points.places import PlaceLevel, check_child_level, check_depth, depth_of
 from service.places.models import Place
 from service.places.tree import add_place
 from service.unit_of_work import UnitOfWork
@@ -96,6 +96,11 @@ def _move(session: Session, actor: Actor, place: Place, parent_id: int) -> None:
     # Everything below the place sits below it already, so checking the place suffices.
     check_child_level(parent.place_level, place.place_level)
     old_prefix, new_prefix = place.path, f"{parent.path}{place.id}/"
+    # The subtree moves whole: its deepest place must still be within the limit.
+    slashes = func.length(Place.path) - func.length(func.replace(Place.path, "/", ""))
+    deepest = session.scalar(select(func.max(slashes)).where(Place.path.startswith(old_prefix)))
+    below = (deepest or 0) - 1 - depth_of(old_prefix)
+    check_depth(depth_of(new_prefix) + below)
     # One statement rewrites the whole subtree's paths, so readers never see half a move.
     session.execute(
         update(Place)

@@ -13,8 +13,9 @@ _LEVELS = ", ".join(f"'{level.value}'" for level in PlaceLevel)
 
 
 class Place(Base):
-    """A node of the place tree (组织/地点). ``path`` is the materialised path of ids,
-    ``/1/2/5/``, so a subtree is one indexed prefix match on either backend."""
+    """A node of the place tree (组织/地点), at any depth (points/places.py). ``path`` is
+    the materialised path of ids, ``/1/2/5/``, so a subtree is one indexed prefix match
+    on either backend."""
 
     __tablename__ = "place"
 

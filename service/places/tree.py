@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.errors import NotFound
-from points.places import PlaceLevel, check_child_level, child_path
+from points.places import PlaceLevel, check_child_level, check_depth, child_path, depth_of
 from service.places.models import Place
 
 
@@ -25,6 +25,7 @@ def find_child(session: Session, parent: Place | None, name: str) -> Place | Non
 
 def add_place(session: Session, parent: Place | None, name: str, level: PlaceLevel) -> Place:
     check_child_level(parent.place_level if parent is not None else None, level)
+    check_depth(depth_of(parent.path) + 1 if parent is not None else 1)
     place = Place(parent_id=parent.id if parent else None, name=name, level=level.value)
     session.add(place)
     session.flush()  # the path holds the node's own id

@@ -276,6 +276,11 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "household"),), None),
         scoped(200, a={"staff": 200, "member": 200, "volunteer": 200, "resident": 403}),
     ),
+    # Who visited and what they wrote: for those who keep the register there.
+    ("GET", "/api/v1/households/<int:household_id>/visits"): route(
+        lambda w, s: ((w.side(s, "household"),), None),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
     ("PATCH", "/api/v1/households/<int:household_id>"): route(
         lambda w, s: ((w.side(s, "household"),), {"needs": "独居老人，行动不便"}),
         scoped(200, a={"staff": 200, **IN_GRID_A}),

@@ -1,8 +1,9 @@
 import flask_migrate
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from service.models import Base
 from tests.conftest import AppFactory
@@ -63,3 +64,68 @@ def test_upgrading_keeps_the_rows_already_there(
                 text("SELECT name, token_version, failed_logins, active FROM app_user")
             ).one()
         assert tuple(user) == ("王芳", 0, 0, True)
+
+
+def _ledger_triggers(connection: Connection) -> set[tuple[str, str]]:
+    """(table, trigger) of every user trigger: the ledger's append-only guards."""
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(
+            text(
+                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+                "WHERE NOT tgisinternal AND tgenabled <> 'D'"
+            )
+        )
+    else:
+        rows = connection.execute(
+            text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")
+        )
+    return {(table, name) for table, name in rows}
+
+
+def test_the_ledger_is_append_only_at_head(app: Flask) -> None:
+    """Guards a later migration too: on SQLite, rebuilding one of these tables in batch
+    mode drops its triggers, and that migration must create them again."""
+    with app.app_context(), app.extensions["sqlalchemy"].engine.connect() as connection:
+        tables = {table for table, _ in _ledger_triggers(connection)}
+    assert tables == {"ledger_transfer", "point_lot_use"}
+
+
+def test_the_append_only_guard_goes_down_and_up_again(
+    make_app: AppFactory, scratch_database: str
+) -> None:
+    app = make_app(database_url=scratch_database)
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+        flask_migrate.upgrade()
+        with engine.connect() as connection:
+            guards = _ledger_triggers(connection)
+        assert len(guards) == (2 if engine.dialect.name == "postgresql" else 4)
+        flask_migrate.downgrade(revision="0015")
+        with engine.connect() as connection:
+            assert _ledger_triggers(connection) == set()
+        flask_migrate.upgrade()
+        with engine.connect() as connection:
+            assert _ledger_triggers(connection) == guards
+
+
+def test_going_back_before_the_new_place_levels_refuses_while_places_use_them(
+    make_app: AppFactory, scratch_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(database_url=scratch_database)
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+        flask_migrate.upgrade()
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO place (id, parent_id, name, level, path, created_at) "
+                    "VALUES (1, NULL, '阳光小区', 'estate', '/1/', CURRENT_TIMESTAMP)"
+                )
+            )
+        with pytest.raises(SystemExit):  # as `lianxin db downgrade` ends, naming why
+            flask_migrate.downgrade(revision="0016")
+        assert "1 place(s) are at a level 0016 does not know" in caplog.text
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT level FROM place")).scalar() == "estate"
+            revision = connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert revision.scalar() == "0017"

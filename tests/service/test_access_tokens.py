@@ -32,7 +32,8 @@ def test_a_token_read_again_still_expires_on_time() -> None:
 
 def test_a_token_of_another_key_or_tampered_is_refused_every_time() -> None:
     token = _token(datetime.now(UTC))
-    read_access_token(SECRET, token)  # valid, and now remembered for this key
+    # Valid, and now remembered for this key.
+    assert read_access_token(SECRET, token).user_id == 7
     for _ in range(2):
         with pytest.raises(InvalidToken):
             read_access_token("another-secret-key-entirely-0123456789", token)

@@ -245,6 +245,14 @@ def test_only_the_redeemer_cancels(shop: Shop) -> None:
     for someone in (shop.clerk, shop.staff):
         with pytest.raises(NotFound):
             cancel_redemption(shop.uow, someone, held.redemption.id, NOW, POLICY)
+    # Nothing came back: the hold, the stock and the reserved points stay as they were.
+    shop.uow.session.expire_all()
+    assert shop.uow.session.get(Redemption, held.redemption.id).status == "held"
+    assert shop.stock() == 9
+    account = shop.account(shop.member.user_id)
+    assert (account.debits_pending, account.debits_posted) == (30, 0)
+    assert shop.uow.session.scalar(select(func.count()).select_from(Transfer)) == 2
+    shop.verify_clean()
 
 
 def test_expiry_releases_unclaimed_holds_once_and_leaves_the_rest(shop: Shop) -> None:
@@ -343,7 +351,26 @@ def test_a_cancelled_redemption_does_not_count_against_the_limit(shop: Shop) -> 
     shop.item_row(per_member_limit=1, price=5)
     held = shop.redeem()
     cancel_redemption(shop.uow, shop.member, held.redemption.id, NOW, POLICY)
-    shop.redeem()
+
+    again = shop.redeem()
+
+    assert again.redemption.id != held.redemption.id
+    assert (again.redemption.status, again.redemption.amount) == ("held", 5)
+    session = shop.uow.session
+    assert session.get(Redemption, held.redemption.id).status == "cancelled"
+    assert shop.stock() == 9  # the cancelled one came back, the new one is set aside
+    account = shop.account(shop.member.user_id)
+    assert (account.credits_posted, account.debits_pending, account.debits_posted) == (100, 5, 0)
+    kinds = session.scalars(
+        select(Transfer.kind).where(Transfer.source.like("redemption:%")).order_by(Transfer.id)
+    ).all()
+    assert kinds == ["redeem_hold", "redeem_void", "redeem_hold"]
+    # The limit still holds: the live hold counts.
+    with pytest.raises(DomainError) as refused:
+        shop.redeem()
+    assert refused.value.code == "limit_reached"
+    assert shop.stock() == 9
+    shop.verify_clean()
 
 
 def test_open_holds_are_capped_per_member(shop: Shop) -> None:

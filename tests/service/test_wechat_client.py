@@ -104,7 +104,7 @@ def test_login_returns_the_identity_and_forgets_the_session_key(
 
 def test_a_login_code_works_once(stub: WechatStub, wechat: WechatClient) -> None:
     stub.add_user("code-1", openid="openid-1")
-    wechat.login("code-1")
+    assert wechat.login("code-1").openid == "openid-1"
 
     with pytest.raises(WechatCodeInvalid, match="40163"):
         wechat.login("code-1")

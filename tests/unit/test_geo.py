@@ -148,9 +148,11 @@ def test_bad_inputs_name_every_bad_field(
 
 
 def test_the_extreme_valid_coordinates_are_accepted() -> None:
-    check_point(90.0, 180.0)
+    check_point(90.0, 180.0)  # raises InvalidInput if not
     check_point(-90.0, -180.0)
-    check_geofence(90.0, 180.0, 1, 90.0, -180.0, 0)  # the pole is one point
+    # The pole is one point, whatever its longitude; the date line is no distance.
+    assert check_geofence(90.0, 180.0, 1, 90.0, -180.0, 0) == pytest.approx(0, abs=1e-6)
+    assert check_geofence(0.0, 180.0, 1, 0.0, -180.0, 0) == pytest.approx(0, abs=1e-6)
 
 
 def test_check_point_names_its_fields() -> None:

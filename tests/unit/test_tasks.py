@@ -131,12 +131,32 @@ def test_a_participant_may_cancel_until_the_start() -> None:
         assert isinstance(raised.value, Conflict)
 
 
+def _window_open(now: datetime, early: timedelta | None = None) -> bool:
+    try:
+        if early is None:
+            check_in_window(now, START, END)
+        else:
+            check_in_window(now, START, END, early=early)
+    except OutsideWindow:
+        return False
+    return True
+
+
 @pytest.mark.parametrize(
-    "now",
-    [START - timedelta(minutes=30), START, START + timedelta(hours=1), END],
+    ("now", "is_open"),
+    [
+        (START - timedelta(minutes=30, seconds=1), False),
+        (START - timedelta(minutes=30), True),
+        (START, True),
+        (START + timedelta(hours=1), True),
+        (END, True),
+        (END + timedelta(microseconds=1), False),
+    ],
 )
-def test_check_in_is_open_from_half_an_hour_before_until_the_end(now: datetime) -> None:
-    check_in_window(now, START, END)
+def test_check_in_is_open_from_half_an_hour_before_until_the_end(
+    now: datetime, is_open: bool
+) -> None:
+    assert _window_open(now) is is_open
 
 
 @pytest.mark.parametrize(
@@ -156,9 +176,9 @@ def test_check_in_outside_the_window_is_refused(now: datetime) -> None:
 
 
 def test_the_early_allowance_can_be_changed() -> None:
-    check_in_window(START - timedelta(minutes=10), START, END, early=timedelta(minutes=10))
-    with pytest.raises(OutsideWindow):
-        check_in_window(START - timedelta(minutes=11), START, END, early=timedelta(minutes=10))
+    ten = timedelta(minutes=10)
+    assert _window_open(START - timedelta(minutes=10), early=ten)
+    assert not _window_open(START - timedelta(minutes=11), early=ten)
 
 
 def _at(hour: int, minute: int = 0, second: int = 0) -> datetime:
