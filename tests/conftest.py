@@ -217,7 +217,7 @@ def empty_tables(app: Flask) -> None:
 
 @contextmanager
 def _append_only_lifted(session: Session) -> Iterator[None]:
-    """The ledger's tables refuse UPDATE and DELETE in the database (migration 0016),
+    """The ledger's tables refuse UPDATE and DELETE in the database (migration 0017),
     with no switch the app could flip. Only their owner's DDL lifts that, and the wipe
     between tests uses it, in its own transaction: the triggers are back before it
     commits, so no other connection ever sees them gone. Tables with no rows keep

@@ -24,7 +24,8 @@ def test_the_openapi_document_is_valid_openapi(app: Flask, client: FlaskClient) 
     # …and it is the whole API: every route the app serves under /api/v1 is in it.
     documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
     served = {
-        (method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule))
+        # A converter may take arguments: <any(problems, tasks):which>.
+        (method, re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule))
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/v1/")
         for method in rule.methods or ()

@@ -123,9 +123,9 @@ def test_going_back_before_the_new_place_levels_refuses_while_places_use_them(
                 )
             )
         with pytest.raises(SystemExit):  # as `lianxin db downgrade` ends, naming why
-            flask_migrate.downgrade(revision="0016")
-        assert "1 place(s) are at a level 0016 does not know" in caplog.text
+            flask_migrate.downgrade(revision="0017")
+        assert "1 place(s) are at a level 0017 does not know" in caplog.text
         with engine.connect() as connection:
             assert connection.execute(text("SELECT level FROM place")).scalar() == "estate"
             revision = connection.execute(text("SELECT version_num FROM alembic_version"))
-            assert revision.scalar() == "0017"
+            assert revision.scalar() == "0018"

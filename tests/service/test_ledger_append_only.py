@@ -1,4 +1,4 @@
-"""Transfers and lot uses are append-only in the database itself (migration 0016), not
+"""Transfers and lot uses are append-only in the database itself (migration 0017), not
 only by the code paths that write them: an UPDATE or DELETE sent by anyone, through the
 ORM or as raw SQL, is refused, and the ledger stays as it was."""
 

@@ -14,8 +14,8 @@ On SQLite, a later migration that rebuilds one of these tables in batch mode (co
 drop, rename) drops its triggers with it and must create them again;
 tests/integration/test_migrations.py checks they are there at head.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-10 09:00:00.000000
 
 """
@@ -23,8 +23,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0016'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

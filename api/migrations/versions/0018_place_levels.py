@@ -4,8 +4,8 @@ The tree had five levels, each child strictly below its parent, so it stopped at
 Now a child may sit at its parent's tier or below (points/places.py), and three more
 well-known levels exist; only the CHECK on the stored level changes here.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-10 10:00:00.000000
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0017'
-down_revision = '0016'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
@@ -39,7 +39,7 @@ def downgrade():
     ).scalar()
     if newer:
         raise RuntimeError(
-            f"{newer} place(s) are at a level 0016 does not know (estate, natural_village, "
+            f"{newer} place(s) are at a level 0017 does not know (estate, natural_village, "
             "unit); change their level or remove them before going back"
         )
     with op.batch_alter_table('place', schema=None) as batch_op:
