@@ -23,6 +23,7 @@ from service.models import Base
 from service.outbox.dispatch import Dispatcher
 from service.people.phones import PhoneVault
 from service.redis_connection import connect_redis
+from service.tasks.editing import task_edit_handlers
 from service.unit_of_work import UnitOfWork
 from service.uploads.storage import LocalDiskStore, UploadStore
 from service.wechat.client import WechatGateway, wechat_gateway
@@ -92,9 +93,10 @@ def unit_of_work() -> UnitOfWork:
 
 
 def outbox_dispatcher(feed: LeaderboardFeed | None = None) -> Dispatcher:
-    """Who handles each kind of outbox message (the leaderboards, for now)."""
+    """Who handles each kind of outbox message: the leaderboards, and task edits (only
+    acknowledged until notifications tell the people signed up)."""
     feed = feed or LeaderboardFeed(leaderboards())
-    return Dispatcher(feed.handlers())
+    return Dispatcher({**feed.handlers(), **task_edit_handlers()})
 
 
 def leaderboards() -> Boards:

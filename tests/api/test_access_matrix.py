@@ -210,6 +210,14 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "published_task"),), None),
         (EVERYONE, {r: 200 if r == "root" else 404 for r in ROLES}),
     ),
+    ("PATCH", "/api/v1/tasks/<int:task_id>"): route(
+        lambda w, s: ((w.side(s, "published_task"),), {"version": 1, "title": "敲门行动（改）"}),
+        scoped(200, a={"staff": 200}),
+    ),
+    ("GET", "/api/v1/tasks/<int:task_id>/changes"): route(
+        lambda w, s: ((w.side(s, "published_task"),), None),
+        (EVERYONE, {r: 200 if r == "root" else 404 for r in ROLES}),
+    ),
     ("POST", "/api/v1/tasks/<int:task_id>/publish"): route(
         lambda w, s: ((w.side(s, "draft_task"),), None), scoped(200, a={"staff": 200})
     ),
