@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from api import (
     adjustments,
     approvals,
+    audit,
     authentication,
     awards,
     bodies,
@@ -87,4 +88,5 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(stations.blp)
     api.register_blueprint(redemptions.blp)
     api.register_blueprint(leaderboards.blp)
+    api.register_blueprint(audit.blp)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import redis
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Session
@@ -87,9 +87,15 @@ def session() -> Session:
 
 
 def unit_of_work() -> UnitOfWork:
-    # After each commit, the leaderboards hear of the points it moved.
+    # After each commit, the leaderboards hear of the points it moved; what it audits
+    # carries the request's id (api/observability.py), None outside a request.
     feed = LeaderboardFeed(leaderboards())
-    return UnitOfWork(session(), consumers=(feed,), dispatcher=outbox_dispatcher(feed))
+    return UnitOfWork(
+        session(),
+        consumers=(feed,),
+        dispatcher=outbox_dispatcher(feed),
+        request_id=g.get("request_id") if has_request_context() else None,
+    )
 
 
 def outbox_dispatcher(feed: LeaderboardFeed | None = None) -> Dispatcher:

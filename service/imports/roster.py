@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +19,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from points.access import Role, ScopeType
 from points.errors import InvalidInput
+from service.audit.log import entry_row, record_many
 from service.imports.places import PlaceIndex, split_path
 from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked, clean_cells
 from service.organisation.models import Branch, Department
-from service.people.directory import ensure_grant, move_home
+from service.people.directory import (
+    described,
+    ensure_grant,
+    grant_entry,
+    move_home,
+    moved_grant_entries,
+)
 from service.people.models import RoleGrant, User
 from service.people.phones import PhoneVault
 from service.people.profile import RESIDENCE_LEVELS
@@ -125,12 +132,17 @@ def import_roster(
                 else:
                     entries.append((number, entry))
             known = _people_by_phone_hash(session, [entry.phone_hash for _, entry in entries])
+            audited: list[dict[str, Any]] = []  # the roles each row gave or moved
             for number, entry in entries:
                 try:
-                    report.count(_apply(session, vault, entry, known.get(entry.phone_hash)))
+                    outcome, rights = _apply(session, vault, entry, known.get(entry.phone_hash))
                 except IntegrityError:
                     report.reject(number, InvalidInput("conflicts with a person added meanwhile"))
+                else:
+                    report.count(outcome)
+                    audited += rights
                 finished()
+            record_many(session, audited)
             uow.commit()
     report.errors.sort(key=lambda error: error.row)
     return report
@@ -205,12 +217,15 @@ def _people_by_phone_hash(session: Session, hashes: list[str]) -> dict[str, User
     return {user.phone_hash or "": user for user in session.scalars(query)}
 
 
-def _apply(session: Session, vault: PhoneVault, entry: RosterEntry, user: User | None) -> Outcome:
-    """Write the row in a savepoint of its own, so a failure undoes this row alone."""
+def _apply(
+    session: Session, vault: PhoneVault, entry: RosterEntry, user: User | None
+) -> tuple[Outcome, list[dict[str, Any]]]:
+    """Write the row in a savepoint of its own, so a failure undoes this row alone; with
+    the audit entries of the roles it gave or moved, written with its batch."""
     if user is None:
         with session.begin_nested():
-            _create(session, vault, entry)
-        return Outcome.CREATED
+            created = _create(session, vault, entry)
+        return Outcome.CREATED, created
     changes: dict[str, object] = {}
     # Once someone has signed in, the name is theirs to keep.
     if user.openid is None and user.name != entry.name:
@@ -218,25 +233,46 @@ def _apply(session: Session, vault: PhoneVault, entry: RosterEntry, user: User |
     # A blank branch cell says nothing, rather than "leave the branch".
     if entry.branch_id is not None and user.home_branch_id != entry.branch_id:
         changes["home_branch_id"] = entry.branch_id
-    grant = (entry.role.value, ScopeType.PLACE.value, entry.residence_id)
-    new_grant = grant not in {(g.role, g.scope_type, g.scope_id) for g in user.grants}
+    wanted = (entry.role.value, ScopeType.PLACE.value, entry.residence_id)
+    new_grant = wanted not in {_key(g) for g in user.grants}
     moved = user.residence_place_id != entry.residence_id
     if not changes and not moved and not new_grant:
-        return Outcome.UNCHANGED
+        return Outcome.UNCHANGED, []
+    rights: list[dict[str, Any]] = []
     with session.begin_nested():
         for attribute, value in changes.items():
             setattr(user, attribute, value)
         if moved:
             # The roles held at the old home move with the person, as PATCH /users does.
-            move_home(user, entry.residence_id)
+            rights += moved_grant_entries(
+                session, move_home(user, entry.residence_id), actor_id=None
+            )
         if moved or new_grant:
-            ensure_grant(session, user, entry.role, ScopeType.PLACE, entry.residence_id)
+            held = {_key(g) for g in user.grants}
+            grant = ensure_grant(session, user, entry.role, ScopeType.PLACE, entry.residence_id)
+            if _key(grant) not in held:
+                rights.append(_granted(session, grant))
             # Tokens already issued carry the old roles.
             user.token_version = User.token_version + 1
-    return Outcome.UPDATED
+    return Outcome.UPDATED, rights
 
 
-def _create(session: Session, vault: PhoneVault, entry: RosterEntry) -> None:
+def _key(grant: RoleGrant) -> tuple[str, str, int]:
+    return (grant.role, grant.scope_type, grant.scope_id)
+
+
+def _granted(session: Session, grant: RoleGrant) -> dict[str, Any]:
+    return grant_entry(
+        session,
+        grant,
+        actor_id=None,
+        action="grant.create",
+        before=None,
+        after=described(grant),
+    )
+
+
+def _create(session: Session, vault: PhoneVault, entry: RosterEntry) -> list[dict[str, Any]]:
     # Core inserts with bound parameters, compiled once: a new person has no grants to
     # look through, and skipping the ORM's unit of work per row is most of what keeps a
     # 10,000-row roster well under 30 s.
@@ -253,12 +289,22 @@ def _create(session: Session, vault: PhoneVault, entry: RosterEntry) -> None:
             "home_branch_id": entry.branch_id,
         },
     ).scalar_one()
-    connection.execute(
-        insert(RoleGrant),
-        {
-            "user_id": user_id,
-            "role": entry.role.value,
-            "scope_type": ScopeType.PLACE.value,
-            "scope_id": entry.residence_id,
-        },
-    )
+    grant = {
+        "user_id": user_id,
+        "role": entry.role.value,
+        "scope_type": ScopeType.PLACE.value,
+        "scope_id": entry.residence_id,
+    }
+    grant_id = connection.execute(insert(RoleGrant).returning(RoleGrant.id), grant).scalar_one()
+    return [
+        entry_row(
+            session,
+            actor_id=None,
+            action="grant.create",
+            object_type="grant",
+            object_id=grant_id,
+            before=None,
+            after=grant,
+            place_id=entry.residence_id,
+        )
+    ]

@@ -462,6 +462,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/redemptions/<int:redemption_id>/cancel"): route(
         lambda w, s: ((w.side(s, "redemption"),), None), same(dict.fromkeys(ROLES, 404))
     ),
+    # The audit trail is the admins' of the place; staff there are refused.
+    ("GET", "/api/v1/audit"): route(
+        lambda w, s: ((), {"scope": f"org:{w.side(s, 'community')}"}),
+        scoped(200, a={"staff": 403}),
+    ),
     # A board is readable where one lives (and above), and in one's granted scopes.
     # Every role's user lives in grid A; only the street's admin reaches community B.
     ("GET", "/api/v1/leaderboards/<string:currency>"): route(
