@@ -17,6 +17,7 @@ from api import (
     extensions,
     health,
     households,
+    imports,
     leaderboards,
     ledger,
     me,
@@ -89,4 +90,5 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(redemptions.blp)
     api.register_blueprint(leaderboards.blp)
     api.register_blueprint(audit.blp)
+    api.register_blueprint(imports.blp)
     return app
