@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from api import (
     adjustments,
     approvals,
+    audit,
     authentication,
     awards,
     bodies,
@@ -16,6 +17,7 @@ from api import (
     extensions,
     health,
     households,
+    imports,
     leaderboards,
     ledger,
     me,
@@ -87,4 +89,6 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(stations.blp)
     api.register_blueprint(redemptions.blp)
     api.register_blueprint(leaderboards.blp)
+    api.register_blueprint(audit.blp)
+    api.register_blueprint(imports.blp)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import redis
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from service.models import Base
 from service.outbox.dispatch import Dispatcher
 from service.people.phones import PhoneVault
 from service.redis_connection import connect_redis
+from service.tasks.editing import task_edit_handlers
 from service.unit_of_work import UnitOfWork
 from service.uploads.storage import LocalDiskStore, UploadStore
 from service.wechat.client import WechatGateway, wechat_gateway
@@ -86,15 +87,22 @@ def session() -> Session:
 
 
 def unit_of_work() -> UnitOfWork:
-    # After each commit, the leaderboards hear of the points it moved.
+    # After each commit, the leaderboards hear of the points it moved; what it audits
+    # carries the request's id (api/observability.py), None outside a request.
     feed = LeaderboardFeed(leaderboards())
-    return UnitOfWork(session(), consumers=(feed,), dispatcher=outbox_dispatcher(feed))
+    return UnitOfWork(
+        session(),
+        consumers=(feed,),
+        dispatcher=outbox_dispatcher(feed),
+        request_id=g.get("request_id") if has_request_context() else None,
+    )
 
 
 def outbox_dispatcher(feed: LeaderboardFeed | None = None) -> Dispatcher:
-    """Who handles each kind of outbox message (the leaderboards, for now)."""
+    """Who handles each kind of outbox message: the leaderboards, and task edits (only
+    acknowledged until notifications tell the people signed up)."""
     feed = feed or LeaderboardFeed(leaderboards())
-    return Dispatcher(feed.handlers())
+    return Dispatcher({**feed.handlers(), **task_edit_handlers()})
 
 
 def leaderboards() -> Boards:

@@ -12,7 +12,7 @@ from api.authentication import current_actor
 from api.nearness import NearArgs
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
-from api.pagination import PageArgs, int_cursor, offset_page, page_schema
+from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
 from api.text import MultilineText, Text
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import Audience, CheckinMode, TaskAction, TaskStatus
@@ -25,6 +25,7 @@ from service.tasks.board import (
     get_task,
     list_tasks,
 )
+from service.tasks.editing import TaskEdit, edit_task, task_changes
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks (任务)")
 
@@ -56,6 +57,14 @@ class TaskSchema(Schema):
     signed_up_count = WholeNumber(dump_only=True)
     cancel_reason = Text(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+    version = WholeNumber(
+        dump_only=True, metadata={"description": "send it back with an edit (PATCH)"}
+    )
+    updated_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "last edited; later than your signed_up_at: changed since"},
+    )
 
     @post_load
     def to_new_task(self, data: dict[str, Any], **_: Any) -> NewTask:
@@ -69,6 +78,55 @@ class TaskSchema(Schema):
                 "work_unit": WorkUnit(data["work_unit"]),
             }
         )
+
+
+class TaskEditSchema(Schema):
+    """An edit: the version you saw and only the fields to change."""
+
+    version = WholeNumber(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "the task's version as you read it; 409 task_changed if not"},
+    )
+    note = Text(
+        load_default="",
+        validate=validate.Length(max=200),
+        metadata={"description": "for those signed up: what changed and why"},
+    )
+    title = Text(validate=validate.Length(min=2, max=100))
+    description = MultilineText(validate=validate.Length(max=4000))
+    category = Text(validate=choices(Category))
+    type = Text(validate=choices(TaskType))
+    org_id = WholeNumber(attribute="place_id", validate=validate.Range(min=1))
+    address = Text(validate=validate.Length(max=200))
+    lat = fields.Float(validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(validate=validate.Range(min=-180, max=180))
+    radius_m = WholeNumber(validate=validate.Range(min=10, max=5000))
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    capacity = WholeNumber(validate=validate.Range(min=1, max=10_000))
+    audience = Text(validate=choices(Audience))
+    checkin_mode = Text(validate=choices(CheckinMode))
+    work_unit = Text(validate=choices(WorkUnit))
+
+    @post_load
+    def to_edit(self, data: dict[str, Any], **_: Any) -> TaskEdit:
+        version, note = data.pop("version"), data.pop("note")
+        return TaskEdit(version=version, changes=data, note=note)
+
+
+class TaskChangeSchema(Schema):
+    version = WholeNumber(required=True, metadata={"description": "the version it made"})
+    changed_at = fields.DateTime(required=True)
+    changed_by_id = WholeNumber(required=True)
+    changes = fields.Dict(
+        required=True,
+        metadata={
+            "description": "field → {before, after}, fields as a task names them",
+            "example": {"capacity": {"before": 5, "after": 8}},
+        },
+    )
+    note = Text(required=True)
 
 
 class TaskListArgs(PageArgs, NearArgs):
@@ -128,6 +186,34 @@ class OneTask(MethodView):
     @blp.response(200, TaskSchema)
     def get(self, task_id: int) -> Any:
         return get_task(extensions.session(), current_actor(), task_id, utcnow())
+
+    @blp.arguments(TaskEditSchema)
+    @blp.response(200, TaskSchema)
+    def patch(self, edit: TaskEdit, task_id: int) -> Any:
+        """Correct or change an open task. Words and the pin always; capacity down to
+        the seats taken; the window, type, category, unit and check-in mode until
+        anyone checks in; the place (within your scope) and a narrower audience until
+        anyone signs up. Each edit is kept for those signed up (`/changes`)."""
+        return edit_task(extensions.unit_of_work(), current_actor(), task_id, edit, utcnow())
+
+
+@blp.route("/<int:task_id>/changes")
+class TaskChanges(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(TaskChangeSchema, "TaskChangePage"))
+    def get(self, args: dict[str, Any], task_id: int) -> dict[str, Any]:
+        """What each edit of the task changed, newest first: those signed up compare
+        it with when they did."""
+        before = int_cursor(args["cursor"]) or None
+        rows = task_changes(
+            extensions.session(),
+            current_actor(),
+            task_id,
+            utcnow(),
+            limit=args["limit"] + 1,
+            before=before,
+        )
+        return page(rows, args["limit"], key=lambda change: change.version)
 
 
 def _action_route(action: TaskAction) -> None:

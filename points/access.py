@@ -55,6 +55,7 @@ class Action(StrEnum):
     ADJUST_STOCK = "adjust_stock"  # deliveries in and write-offs, each with a reason
     FULFIL_PICKUPS = "fulfil_pickups"  # hand goods over against a pickup code
     VIEW_STATION_REPORTS = "view_station_reports"  # what a station handed out
+    VIEW_AUDIT = "view_audit"  # the audit trail: changes of rights, decisions on points
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {

@@ -1,6 +1,7 @@
 """Tasks and participations: their life cycles as transition tables (moved by
-``points.lifecycle``), and the pure rules of attendance (the check-in window on the
-server clock, withdrawing only before the start, hours worked, who may sign up).
+``points.lifecycle``), the pure rules of attendance (the check-in window on the
+server clock, withdrawing only before the start, hours worked, who may sign up), and
+what an edit of a task may change at which point of its life (``check_edit``).
 
 A table maps ``(state, action)`` to the next state; a pair that is not in it is
 refused with ``InvalidTransition``. Keeping the tables as data lets the tests check
@@ -13,6 +14,7 @@ with a naive one raises ``TypeError``, which is a bug in the caller, not a user 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -199,3 +201,103 @@ def check_audience(audience: Audience, roles: Iterable[Role]) -> None:
     if not may_sign_up(audience, roles):
         who = "party members" if audience is Audience.MEMBERS else "party members and volunteers"
         raise NotInAudience(f"this task is open to {who} only")
+
+
+# --- editing a task ---------------------------------------------------------------------
+#
+# A task is edited only while it is open (a draft or published). What may change depends
+# on how far the people taking part have got, because each later step read something:
+#
+# - its words and its pin (title, description, address, lat, lng, radius_m) may always be
+#   corrected: a wrong pin is exactly what keeps people from checking in;
+# - capacity may shrink no lower than the seats already taken;
+# - the window and what prices or checks the work (starts_at, ends_at, checkin_mode,
+#   work_unit, type, category) stay as they are once anyone has checked in: hours are
+#   counted inside the window, and the rules price the work by its type and unit;
+# - the place and the audience stay as they are once anyone holds a seat: a member saw
+#   the task where they live, or was let in by its audience, and moving it elsewhere (or
+#   narrowing who may come) would take it away from under them. Widening the audience
+#   to everyone takes nothing from anyone. To move a task people signed up for, cancel
+#   it (they are told why) and post it again.
+
+EDITABLE_TASK_STATES = frozenset({TaskStatus.DRAFT, TaskStatus.PUBLISHED})
+ALWAYS_EDITABLE = frozenset({"title", "description", "address", "lat", "lng", "radius_m"})
+FIXED_ONCE_CHECKED_IN = frozenset(
+    {"starts_at", "ends_at", "checkin_mode", "work_unit", "type", "category"}
+)
+FIXED_ONCE_SIGNED_UP = frozenset({"place_id", "audience"})
+EDITABLE_TASK_FIELDS = (
+    ALWAYS_EDITABLE | FIXED_ONCE_CHECKED_IN | FIXED_ONCE_SIGNED_UP | frozenset({"capacity"})
+)
+
+
+# Fields as the API names them in errors (a task's place is its ``org_id`` there).
+_SHOWN_AS = {"place_id": "org_id"}
+
+
+def _errors(names: Iterable[str], message: str) -> dict[str, list[str]]:
+    return {_SHOWN_AS.get(name, name): [message] for name in names}
+
+
+class TaskNotEditable(Conflict):
+    code = "task_not_editable"
+
+
+class CapacityBelowSignUps(Conflict):
+    code = "capacity_below_signups"
+
+
+class TaskUnderWay(Conflict):
+    code = "task_under_way"
+
+
+class TaskHasSignUps(Conflict):
+    code = "task_has_signups"
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    """How far the people taking part in a task have got, as an edit must know it."""
+
+    status: TaskStatus
+    seats_taken: int
+    anyone_checked_in: bool
+
+
+def fixed_by_seats(changed: Mapping[str, tuple[object, object]]) -> frozenset[str]:
+    """The changed fields that only an empty task may change (see above): the place,
+    and the audience unless it widens to everyone."""
+    fixed = set(FIXED_ONCE_SIGNED_UP & changed.keys())
+    if "audience" in fixed and changed["audience"][1] == Audience.EVERYONE.value:
+        fixed.discard("audience")
+    return frozenset(fixed)
+
+
+def check_edit(progress: TaskProgress, changed: Mapping[str, tuple[object, object]]) -> None:
+    """Raise unless a task this far along may take these changes, given as
+    ``field: (before, after)``."""
+    unknown = changed.keys() - EDITABLE_TASK_FIELDS
+    if unknown:
+        raise ValueError(f"not task fields one edits: {sorted(unknown)}")
+    if progress.status not in EDITABLE_TASK_STATES:
+        raise TaskNotEditable(f"a {progress.status.value} task can no longer be edited")
+    if "capacity" in changed:
+        capacity = changed["capacity"][1]
+        if not isinstance(capacity, int) or capacity < progress.seats_taken:
+            raise CapacityBelowSignUps(
+                f"{progress.seats_taken} people have signed up; capacity can't go below that",
+                errors={"capacity": [f"at least {progress.seats_taken}"]},
+            )
+    frozen = sorted(FIXED_ONCE_CHECKED_IN & changed.keys())
+    if frozen and progress.anyone_checked_in:
+        raise TaskUnderWay(
+            "someone has checked in: the window and what prices the work stay as they are",
+            errors=_errors(frozen, "fixed once anyone has checked in"),
+        )
+    seated = sorted(fixed_by_seats(changed))
+    if seated and progress.seats_taken:
+        raise TaskHasSignUps(
+            "people have signed up: the place and who may come stay as they are "
+            "(cancel the task and post it again to move it)",
+            errors=_errors(seated, "fixed once anyone has signed up"),
+        )

@@ -57,6 +57,10 @@ class Settings:
     max_request_bytes: int = 10 * 1024 * 1024
     upload_max_bytes: int = 5 * 1024 * 1024  # one photo; below max_request_bytes
     upload_dir: Path | None = None  # None: uploads/ in the instance folder
+    # A spreadsheet uploaded to POST /imports/{kind}: its size, and the rows it may hold
+    # (a 10,000-row roster imports in about 15 s, inside the workers' 30 s timeout).
+    import_max_bytes: int = 5 * 1024 * 1024
+    import_max_rows: int = 10_000
     rate_limit: str = "600 per minute"  # per client address; empty disables
     # Per client address on /auth/*: high enough for an event whose members share one
     # address (the community centre's Wi-Fi, a carrier's NAT), low enough to stop a flood.
@@ -126,6 +130,8 @@ class Settings:
             wechat_secret=text("LIANXIN_WECHAT_SECRET", "") or "",
             max_request_bytes=number("LIANXIN_MAX_REQUEST_BYTES", defaults.max_request_bytes),
             upload_max_bytes=number("LIANXIN_UPLOAD_MAX_BYTES", defaults.upload_max_bytes),
+            import_max_bytes=number("LIANXIN_IMPORT_MAX_BYTES", defaults.import_max_bytes),
+            import_max_rows=number("LIANXIN_IMPORT_MAX_ROWS", defaults.import_max_rows),
             upload_dir=Path(upload_dir).absolute()
             if (upload_dir := text("LIANXIN_UPLOAD_DIR"))
             else None,
@@ -209,6 +215,10 @@ class Settings:
         # A photo above LIANXIN_MAX_REQUEST_BYTES is refused by that limit first.
         if self.upload_max_bytes <= 0:
             raise ConfigError("LIANXIN_UPLOAD_MAX_BYTES must be positive")
+        if self.import_max_bytes <= 0:
+            raise ConfigError("LIANXIN_IMPORT_MAX_BYTES must be positive")
+        if self.import_max_rows <= 0:
+            raise ConfigError("LIANXIN_IMPORT_MAX_ROWS must be positive")
         if self.redemption_hold_days <= 0:
             raise ConfigError("LIANXIN_REDEMPTION_HOLD_DAYS must be positive")
         if self.max_open_redemptions <= 0:

@@ -28,7 +28,7 @@ from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
 from service.stations.models import CatalogueItem, Redemption, StockMovement
-from service.tasks.models import Participation, Task
+from service.tasks.models import Participation, Task, TaskChange
 from service.uploads.models import ParticipationPhoto, Upload
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "Station",
     "StockMovement",
     "Task",
+    "TaskChange",
     "Transfer",
     "Upload",
     "User",

@@ -112,10 +112,14 @@ class UnitOfWork:
         session: Session,
         consumers: Sequence[Consumer] = (),
         dispatcher: Dispatcher | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.session = session
         self.consumers = tuple(consumers)
         self.dispatcher = dispatcher
+        # The request this work answers (None from the CLI): the audit trail keeps it,
+        # so an entry leads to the request's log lines.
+        self.request_id = request_id
         self._options_before: list[immutabledict[str, object]] = []
         self._events: list[tuple[object, SessionTransaction | None]] = []
 

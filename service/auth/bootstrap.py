@@ -10,7 +10,7 @@ from points.access import Role, ScopeType
 from points.errors import Conflict, InvalidInput, NotFound
 from points.places import PlaceLevel
 from service.auth.passwords import hash_password
-from service.people.directory import ensure_grant
+from service.people.directory import grant_role_to
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place
@@ -63,6 +63,7 @@ def create_admin(uow: UnitOfWork, spec: NewAdmin) -> tuple[User, Place]:
                 raise InvalidInput("a console admin needs a password")
             user.password_hash = hash_password(spec.password)
         session.flush()
-        ensure_grant(session, user, Role.ADMIN, ScopeType.PLACE, place.id)
+        # At the console: nobody to name as the one who granted it (actor None).
+        grant_role_to(session, user, Role.ADMIN, ScopeType.PLACE, place.id, actor_id=None)
         uow.commit()
         return user, place

@@ -42,6 +42,7 @@ from points.errors import Conflict, InvalidInput, NotFound
 from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts
 from service.access import load_actor
+from service.audit.log import record
 from service.db import rows_changed
 from service.demands.deadlines import deadline
 from service.demands.models import (
@@ -315,6 +316,24 @@ def accept_demand(
                 actor_id=actor.user_id,
             ),
             now,
+        )
+        record(
+            session,
+            actor_id=actor.user_id,
+            action="demand.accept",
+            object_type="demand",
+            object_id=demand.id,
+            before={"status": DemandStatus.SUBMITTED.value},
+            after={
+                "status": DemandStatus.ACCEPTED.value,
+                "user_id": demand.reporter_id,
+                "level": level.value,
+                "transfers": [
+                    {"id": t.id, "currency": t.currency, "amount": t.amount}
+                    for t in credited.transfers
+                ],
+            },
+            place_id=demand.place_id,
         )
         uow.commit()
         session.refresh(demand)

@@ -23,6 +23,7 @@ from points.households import (
 )
 from points.lifecycle import transition
 from points.rules import EarningEvent, Facts
+from service.audit.log import record
 from service.households.models import Household, HouseholdVisit
 from service.households.register import household_in_scope
 from service.ledger.models import Transfer
@@ -151,6 +152,24 @@ def confirm_visit(uow: UnitOfWork, actor: Actor, visit_id: int, now: datetime) -
                 actor_id=actor.user_id,
             ),
             now,
+        )
+        record(
+            session,
+            actor_id=actor.user_id,
+            action="visit.confirm",
+            object_type="household_visit",
+            object_id=visit.id,
+            before={"status": VisitStatus.SUBMITTED.value},
+            after={
+                "status": VisitStatus.CONFIRMED.value,
+                "user_id": visit.visitor_id,
+                "household_id": visit.household_id,
+                "transfers": [
+                    {"id": t.id, "currency": t.currency, "amount": t.amount}
+                    for t in credited.transfers
+                ],
+            },
+            place_id=household.place_id,
         )
         uow.commit()
         session.refresh(visit)

@@ -11,20 +11,30 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from points.access import Action, Target
 from points.errors import InvalidInput
 from service.households.models import Household
 from service.imports.places import PlaceIndex, split_path
+from service.imports.scope import CONSOLE, ImportScope
 from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked, clean_cells
 from service.unit_of_work import UnitOfWork
 
+# What an importer needs the right to do somewhere (the console always may).
+RIGHT = (Action.MANAGE_HOUSEHOLDS, "households")
 REQUIRED = ("residence", "label")
 BATCH_SIZE = 500
 TEXT_LENGTH = 64  # Household.label and head_name
 
 
 def import_households(
-    uow: UnitOfWork, rows: Iterable[Row], on_row: OnRow | None = None, batch_size: int = BATCH_SIZE
+    uow: UnitOfWork,
+    rows: Iterable[Row],
+    on_row: OnRow | None = None,
+    batch_size: int = BATCH_SIZE,
+    scope: ImportScope = CONSOLE,
 ) -> ImportReport:
+    """For an actor, only households at places where they keep the register."""
+    scope.require_right(*RIGHT)
     report = ImportReport()
     done = 0
     with uow:
@@ -32,7 +42,7 @@ def import_households(
         for batch in chunked(rows, batch_size):
             for number, record in batch:
                 try:
-                    report.count(_import_row(uow.session, places, record))
+                    report.count(_import_row(uow.session, places, record, scope), number)
                 except InvalidInput as error:
                     report.reject(number, error)
                 done += 1
@@ -51,9 +61,13 @@ def _text(record: dict[str, str], key: str) -> str:
     return value
 
 
-def _import_row(session: Session, places: PlaceIndex, record: dict[str, str]) -> Outcome:
+def _import_row(
+    session: Session, places: PlaceIndex, record: dict[str, str], scope: ImportScope
+) -> Outcome:
     record = clean_cells(record)
     place_id = places.find(split_path(record["residence"], "residence"), "residence")
+    keeps = Target(place_path=places.tree_paths[place_id])
+    scope.check(scope.allows(Action.MANAGE_HOUSEHOLDS, keeps), record["residence"], "residence")
     label = _text(record, "label")
     if not label:
         raise InvalidInput("label is missing", errors={"label": ["required"]})

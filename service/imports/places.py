@@ -12,13 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from points.access import Action, Target
 from points.errors import InvalidInput
 from points.places import PlaceLevel
+from service.imports.scope import CONSOLE, ImportScope
 from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked, clean_cells
 from service.places.models import Place
 from service.places.tree import add_place
 from service.unit_of_work import UnitOfWork
 
+# What an importer needs the right to do somewhere (the console always may).
+RIGHT = (Action.MANAGE_PLACES, "places")
 REQUIRED = ("path", "level")
 BATCH_SIZE = 500
 NAME_LENGTH = 100  # Place.name
@@ -73,10 +77,13 @@ class PlaceIndex:
     paths: dict[int, Names] = field(default_factory=dict)
     levels: dict[int, PlaceLevel] = field(default_factory=dict)
     by_suffix: defaultdict[Names, list[int]] = field(default_factory=lambda: defaultdict(list))
+    tree_paths: dict[int, str] = field(default_factory=dict)  # Place.path, for scopes
 
     @classmethod
     def load(cls, session: Session) -> PlaceIndex:
-        rows = session.execute(select(Place.id, Place.parent_id, Place.name, Place.level)).all()
+        rows = session.execute(
+            select(Place.id, Place.parent_id, Place.name, Place.level, Place.path)
+        ).all()
         parents = {row.id: (row.parent_id, row.name) for row in rows}
         index = cls()
 
@@ -88,13 +95,14 @@ class PlaceIndex:
             return index.paths[place_id]
 
         for row in rows:
-            index.add(row.id, names_of(row.id), PlaceLevel(row.level))
+            index.add(row.id, names_of(row.id), PlaceLevel(row.level), row.path)
         return index
 
-    def add(self, place_id: int, names: Names, level: PlaceLevel) -> None:
+    def add(self, place_id: int, names: Names, level: PlaceLevel, tree_path: str) -> None:
         self.by_path[names] = place_id
         self.paths[place_id] = names
         self.levels[place_id] = level
+        self.tree_paths[place_id] = tree_path
         for start in range(len(names)):
             self.by_suffix[names[start:]].append(place_id)
 
@@ -116,9 +124,15 @@ class PlaceIndex:
 
 
 def import_places(
-    uow: UnitOfWork, rows: Iterable[Row], on_row: OnRow | None = None, batch_size: int = BATCH_SIZE
+    uow: UnitOfWork,
+    rows: Iterable[Row],
+    on_row: OnRow | None = None,
+    batch_size: int = BATCH_SIZE,
+    scope: ImportScope = CONSOLE,
 ) -> ImportReport:
-    """Create the places the rows name, in file order; a parent must come first."""
+    """Create the places the rows name, in file order; a parent must come first. For an
+    actor, only places in the subtrees they manage (a new root only at the console)."""
+    scope.require_right(*RIGHT)
     report = ImportReport()
     done = 0
     with uow:
@@ -126,7 +140,7 @@ def import_places(
         for batch in chunked(rows, batch_size):
             for number, record in batch:
                 try:
-                    report.count(_import_row(uow.session, index, record))
+                    report.count(_import_row(uow.session, index, record, scope), number)
                 except InvalidInput as error:
                     report.reject(number, error)
                 done += 1
@@ -136,13 +150,16 @@ def import_places(
     return report
 
 
-def _import_row(session: Session, index: PlaceIndex, record: dict[str, str]) -> Outcome:
+def _import_row(
+    session: Session, index: PlaceIndex, record: dict[str, str], scope: ImportScope
+) -> Outcome:
     record = clean_cells(record)
     names = split_path(record["path"], "path")
     level = parse_level(record["level"])
     shown = "/".join(names)
     existing = index.by_path.get(names)
     if existing is not None:
+        scope.check(_manages(scope, index, existing), shown, "path")
         if index.levels[existing] is level:
             return Outcome.UNCHANGED
         raise InvalidInput(
@@ -159,12 +176,19 @@ def _import_row(session: Session, index: PlaceIndex, record: dict[str, str]) -> 
                 f"parent {'/'.join(names[:-1])} not found (list it on an earlier row)",
                 errors={"path": ["unknown parent"]},
             )
+        scope.check(_manages(scope, index, parent_id), shown, "path")
         parent = session.get(Place, parent_id)
+    else:
+        scope.check(scope.actor is None, shown, "path")  # a new root: at the console
     try:
         with session.begin_nested():
             place = add_place(session, parent, names[-1], level)
     except IntegrityError:
         # Someone added the same place since the index was loaded.
         raise InvalidInput(f"{shown} already exists", errors={"path": ["exists"]}) from None
-    index.add(place.id, names, level)
+    index.add(place.id, names, level, place.path)
     return Outcome.CREATED
+
+
+def _manages(scope: ImportScope, index: PlaceIndex, place_id: int) -> bool:
+    return scope.allows(Action.MANAGE_PLACES, Target(place_path=index.tree_paths[place_id]))

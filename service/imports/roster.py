@@ -11,23 +11,33 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from points.access import Role, ScopeType
+from points.access import Action, Role, ScopeType, Target
 from points.errors import InvalidInput
+from service.audit.log import entry_row, record_many
 from service.imports.places import PlaceIndex, split_path
+from service.imports.scope import CONSOLE, ImportScope
 from service.imports.spreadsheet import ImportReport, OnRow, Outcome, Row, chunked, clean_cells
 from service.organisation.models import Branch, Department
-from service.people.directory import ensure_grant, move_home
+from service.people.directory import (
+    described,
+    ensure_grant,
+    grant_entry,
+    move_home,
+    moved_grant_entries,
+)
 from service.people.models import RoleGrant, User
 from service.people.phones import PhoneVault
 from service.people.profile import RESIDENCE_LEVELS
 from service.unit_of_work import UnitOfWork
 
+# What an importer needs the right to do somewhere (the console always may).
+RIGHT = (Action.GRANT_SERVICE_ROLES, "a roster")
 REQUIRED = ("name", "phone", "residence")
 BATCH_SIZE = 500
 NAME_LENGTH = 64  # User.name
@@ -55,16 +65,25 @@ class BranchIndex:
     by_name: defaultdict[str, list[tuple[int, str | None, int | None]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    owners: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> BranchIndex:
         index = cls()
-        query = select(Branch.id, Branch.name, Department.name, Branch.place_id).outerjoin(
-            Department, Department.id == Branch.department_id
-        )
-        for branch_id, name, department, place_id in session.execute(query):
+        query = select(
+            Branch.id, Branch.name, Department.name, Branch.place_id, Branch.department_id
+        ).outerjoin(Department, Department.id == Branch.department_id)
+        for branch_id, name, department, place_id, department_id in session.execute(query):
             index.by_name[name].append((branch_id, department, place_id))
+            index.owners[branch_id] = (place_id, department_id)
         return index
+
+    def target(self, branch_id: int, places: PlaceIndex) -> Target:
+        """Where the branch is, as access judges it (as PATCH /users does)."""
+        place_id, department_id = self.owners.get(branch_id, (None, None))
+        if place_id is not None:
+            return Target(place_path=places.tree_paths.get(place_id), branch_id=branch_id)
+        return Target(organisation_wide=True, branch_id=branch_id, department_id=department_id)
 
     def find(self, text: str, places: PlaceIndex) -> int:
         *owner, name = split_path(text, "branch")
@@ -103,7 +122,12 @@ def import_roster(
     rows: Iterable[Row],
     on_row: OnRow | None = None,
     batch_size: int = BATCH_SIZE,
+    scope: ImportScope = CONSOLE,
 ) -> ImportReport:
+    """For an actor, only as they could by hand: people placed, put in a branch and
+    given the row's role where the actor may grant it, and people already known only
+    if they are in the actor's care."""
+    scope.require_right(*RIGHT)
     report = ImportReport()
     done = 0
 
@@ -115,7 +139,7 @@ def import_roster(
 
     with uow:
         session = uow.session
-        reader = _Reader(vault, PlaceIndex.load(session), BranchIndex.load(session))
+        reader = _Reader(vault, PlaceIndex.load(session), BranchIndex.load(session), scope)
         for batch in chunked(rows, batch_size):
             entries: list[tuple[int, RosterEntry]] = []
             for number, record in batch:
@@ -125,12 +149,22 @@ def import_roster(
                 else:
                     entries.append((number, entry))
             known = _people_by_phone_hash(session, [entry.phone_hash for _, entry in entries])
+            audited: list[dict[str, Any]] = []  # the roles each row gave or moved
             for number, entry in entries:
+                person = known.get(entry.phone_hash)
                 try:
-                    report.count(_apply(session, vault, entry, known.get(entry.phone_hash)))
+                    if person is not None:
+                        reader.check_in_care(person)
+                    outcome, rights = _apply(session, vault, entry, person, scope.actor_id)
                 except IntegrityError:
                     report.reject(number, InvalidInput("conflicts with a person added meanwhile"))
+                except InvalidInput as error:
+                    report.reject(number, error)
+                else:
+                    report.count(outcome, number)
+                    audited += rights
                 finished()
+            record_many(session, audited)
             uow.commit()
     report.errors.sort(key=lambda error: error.row)
     return report
@@ -141,6 +175,7 @@ class _Reader:
     vault: PhoneVault
     places: PlaceIndex
     branches: BranchIndex
+    scope: ImportScope
     first_row_of: dict[str, int] = field(default_factory=dict)  # phone hash → row
 
     def entry(
@@ -170,7 +205,38 @@ class _Reader:
             return None
         if name is None or phone is None or residence_id is None or role is None:
             return None  # for the type checker: each None was reported above
+        check(lambda: self._in_scope(record, residence_id, branch_id, role))
+        if len(report.errors) > before:
+            return None
         return RosterEntry(name, phone[0], phone[1], residence_id, branch_id, role)
+
+    def _in_scope(
+        self, record: dict[str, str], residence_id: int, branch_id: int | None, role: Role
+    ) -> None:
+        home = Target(place_path=self.places.tree_paths[residence_id])
+        self.scope.check(self.scope.may_grant(role, home), record["residence"], "residence")
+        if branch_id is not None:
+            branch = self.branches.target(branch_id, self.places)
+            self.scope.check(self.scope.may_grant(Role.MEMBER, branch), record["branch"], "branch")
+
+    def check_in_care(self, user: User) -> None:
+        """Someone already known (by phone) is updated only by those who look after
+        them where they are now, as PATCH /users would be."""
+        if self.scope.actor is None:
+            return
+        place_id, branch_id = user.residence_place_id, user.home_branch_id
+        branch = self.branches.target(branch_id, self.places) if branch_id else Target()
+        where = Target(
+            place_path=self.places.tree_paths.get(place_id) if place_id else None,
+            branch_id=branch.branch_id,
+            department_id=branch.department_id,
+        )
+        if not self.scope.may_grant(Role.RESIDENT, where):
+            raise InvalidInput(
+                "someone with this phone is looked after outside your places; "
+                "ask their community's staff",
+                errors={"phone": ["outside your scope"]},
+            )
 
     def _phone(self, number: int, raw: str) -> tuple[str, str]:
         phone_hash = self.vault.lookup_hash(raw)
@@ -205,12 +271,20 @@ def _people_by_phone_hash(session: Session, hashes: list[str]) -> dict[str, User
     return {user.phone_hash or "": user for user in session.scalars(query)}
 
 
-def _apply(session: Session, vault: PhoneVault, entry: RosterEntry, user: User | None) -> Outcome:
-    """Write the row in a savepoint of its own, so a failure undoes this row alone."""
+def _apply(
+    session: Session,
+    vault: PhoneVault,
+    entry: RosterEntry,
+    user: User | None,
+    actor_id: int | None,
+) -> tuple[Outcome, list[dict[str, Any]]]:
+    """Write the row in a savepoint of its own, so a failure undoes this row alone; with
+    the audit entries of the roles it gave or moved (by ``actor_id``, None at the
+    console), written with its batch."""
     if user is None:
         with session.begin_nested():
-            _create(session, vault, entry)
-        return Outcome.CREATED
+            created = _create(session, vault, entry, actor_id)
+        return Outcome.CREATED, created
     changes: dict[str, object] = {}
     # Once someone has signed in, the name is theirs to keep.
     if user.openid is None and user.name != entry.name:
@@ -218,25 +292,49 @@ def _apply(session: Session, vault: PhoneVault, entry: RosterEntry, user: User |
     # A blank branch cell says nothing, rather than "leave the branch".
     if entry.branch_id is not None and user.home_branch_id != entry.branch_id:
         changes["home_branch_id"] = entry.branch_id
-    grant = (entry.role.value, ScopeType.PLACE.value, entry.residence_id)
-    new_grant = grant not in {(g.role, g.scope_type, g.scope_id) for g in user.grants}
+    wanted = (entry.role.value, ScopeType.PLACE.value, entry.residence_id)
+    new_grant = wanted not in {_key(g) for g in user.grants}
     moved = user.residence_place_id != entry.residence_id
     if not changes and not moved and not new_grant:
-        return Outcome.UNCHANGED
+        return Outcome.UNCHANGED, []
+    rights: list[dict[str, Any]] = []
     with session.begin_nested():
         for attribute, value in changes.items():
             setattr(user, attribute, value)
         if moved:
             # The roles held at the old home move with the person, as PATCH /users does.
-            move_home(user, entry.residence_id)
+            rights += moved_grant_entries(
+                session, move_home(user, entry.residence_id), actor_id=actor_id
+            )
         if moved or new_grant:
-            ensure_grant(session, user, entry.role, ScopeType.PLACE, entry.residence_id)
+            held = {_key(g) for g in user.grants}
+            grant = ensure_grant(session, user, entry.role, ScopeType.PLACE, entry.residence_id)
+            if _key(grant) not in held:
+                grant.granted_by_id = actor_id
+                rights.append(_granted(session, grant, actor_id))
             # Tokens already issued carry the old roles.
             user.token_version = User.token_version + 1
-    return Outcome.UPDATED
+    return Outcome.UPDATED, rights
 
 
-def _create(session: Session, vault: PhoneVault, entry: RosterEntry) -> None:
+def _key(grant: RoleGrant) -> tuple[str, str, int]:
+    return (grant.role, grant.scope_type, grant.scope_id)
+
+
+def _granted(session: Session, grant: RoleGrant, actor_id: int | None) -> dict[str, Any]:
+    return grant_entry(
+        session,
+        grant,
+        actor_id=actor_id,
+        action="grant.create",
+        before=None,
+        after=described(grant),
+    )
+
+
+def _create(
+    session: Session, vault: PhoneVault, entry: RosterEntry, actor_id: int | None
+) -> list[dict[str, Any]]:
     # Core inserts with bound parameters, compiled once: a new person has no grants to
     # look through, and skipping the ORM's unit of work per row is most of what keeps a
     # 10,000-row roster well under 30 s.
@@ -253,12 +351,24 @@ def _create(session: Session, vault: PhoneVault, entry: RosterEntry) -> None:
             "home_branch_id": entry.branch_id,
         },
     ).scalar_one()
-    connection.execute(
-        insert(RoleGrant),
-        {
-            "user_id": user_id,
-            "role": entry.role.value,
-            "scope_type": ScopeType.PLACE.value,
-            "scope_id": entry.residence_id,
-        },
-    )
+    grant: dict[str, Any] = {
+        "user_id": user_id,
+        "role": entry.role.value,
+        "scope_type": ScopeType.PLACE.value,
+        "scope_id": entry.residence_id,
+    }
+    grant_id = connection.execute(
+        insert(RoleGrant).returning(RoleGrant.id), {**grant, "granted_by_id": actor_id}
+    ).scalar_one()
+    return [
+        entry_row(
+            session,
+            actor_id=actor_id,
+            action="grant.create",
+            object_type="grant",
+            object_id=grant_id,
+            before=None,
+            after=grant,
+            place_id=entry.residence_id,
+        )
+    ]

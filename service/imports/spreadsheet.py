@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from points.errors import InvalidInput
+from points.errors import InvalidInput, TooLarge
 from points.text import TextKind, clean_text
 
 Row = tuple[int, dict[str, str]]
@@ -64,19 +64,27 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
 
 
+@dataclass(frozen=True)
+class Landed:
+    row: int
+    outcome: Outcome
+
+
 @dataclass
 class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    landed: list[Landed] = field(default_factory=list)  # each good row, in file order
 
     @property
     def rejected(self) -> int:
         return len({error.row for error in self.errors})
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: Outcome, row: int) -> None:
         setattr(self, outcome.value, getattr(self, outcome.value) + 1)
+        self.landed.append(Landed(row, outcome))
 
     def reject(self, row: int, error: InvalidInput) -> None:
         fields = list(error.errors)
@@ -124,6 +132,27 @@ def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
+class NotASpreadsheet(InvalidInput):
+    """The file is no CSV or XLSX the imports can read."""
+
+    code = "not_a_spreadsheet"
+
+
+class MissingColumns(InvalidInput):
+    """The sheet has no header row with the columns the import needs."""
+
+    code = "missing_columns"
+
+
+class TooManyRows(TooLarge):
+    code = "too_many_rows"
+
+
+_ZIP = b"PK\x03\x04"  # XLSX is a zip of XML parts
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
+_SNIFF = 8192
+
+
 @contextmanager
 def open_sheet(path: Path, required: Collection[str]) -> Iterator[Sheet]:
     """The data rows of a CSV file or of an XLSX workbook's first sheet, numbered as
@@ -131,27 +160,67 @@ def open_sheet(path: Path, required: Collection[str]) -> Iterator[Sheet]:
     file can't be read or lacks a required column."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        try:
-            records = list(csv.reader(io.StringIO(_decode(path.read_bytes()), newline="")))
-        except csv.Error as error:
-            raise InvalidInput(f"not a readable CSV file ({error})") from None
-        yield _table(enumerate(records, start=1), required, len(records))
+        yield _csv_sheet(path.read_bytes(), required)
     elif suffix in (".xlsx", ".xlsm"):
-        try:
-            workbook = load_workbook(path, read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
-            raise InvalidInput(f"not a readable XLSX workbook ({error})") from None
-        try:
-            sheet = workbook.worksheets[0]
-            total = sheet.max_row
-            # Some exporters write a wrong sheet size; read every row whatever it says.
-            sheet.reset_dimensions()
-            values = sheet.iter_rows(values_only=True)
-            yield _table(enumerate(values, start=1), required, total)
-        finally:
-            workbook.close()
+        with _xlsx_sheet(path, required) as sheet:
+            yield sheet
     else:
-        raise InvalidInput("expected a .csv or .xlsx file (save .xls as .xlsx)")
+        raise NotASpreadsheet("expected a .csv or .xlsx file (save .xls as .xlsx)")
+
+
+def read_upload(data: bytes, required: Collection[str], max_rows: int) -> list[Row]:
+    """The data rows of an uploaded CSV or XLSX file, recognised by its content (not
+    its name), read whole before anything is imported: a file that can't be read, or
+    holds more than ``max_rows`` rows, is refused before any row lands."""
+    if data.startswith(_OLE2):
+        raise NotASpreadsheet("this is an old .xls workbook; save it as .xlsx and upload again")
+    if data.startswith(_ZIP):
+        try:
+            with _xlsx_sheet(io.BytesIO(data), required) as sheet:
+                return _at_most(sheet.rows, max_rows)
+        except (InvalidInput, TooLarge):
+            raise
+        except Exception as error:  # an untrusted file, read by openpyxl: anything goes
+            raise NotASpreadsheet(f"not a readable XLSX workbook ({error})") from None
+    head = data[:_SNIFF]
+    if b"\x00" in head or any(byte < 0x20 and byte not in b"\t\n\r" for byte in head):
+        raise NotASpreadsheet("this file is neither a CSV text nor an XLSX workbook")
+    return _at_most(_csv_sheet(data, required).rows, max_rows)
+
+
+def _at_most(rows: Iterator[Row], max_rows: int) -> list[Row]:
+    kept = list(islice(rows, max_rows + 1))
+    if len(kept) > max_rows:
+        raise TooManyRows(
+            f"at most {max_rows:,} rows per upload; split the file, "
+            "or import it at the console (lianxin import)"
+        )
+    return kept
+
+
+def _csv_sheet(data: bytes, required: Collection[str]) -> Sheet:
+    try:
+        records = list(csv.reader(io.StringIO(_decode(data), newline="")))
+    except csv.Error as error:
+        raise NotASpreadsheet(f"not a readable CSV file ({error})") from None
+    return _table(enumerate(records, start=1), required, len(records))
+
+
+@contextmanager
+def _xlsx_sheet(source: Path | IO[bytes], required: Collection[str]) -> Iterator[Sheet]:
+    try:
+        workbook = load_workbook(source, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        raise NotASpreadsheet(f"not a readable XLSX workbook ({error})") from None
+    try:
+        sheet = workbook.worksheets[0]
+        total = sheet.max_row
+        # Some exporters write a wrong sheet size; read every row whatever it says.
+        sheet.reset_dimensions()
+        values = sheet.iter_rows(values_only=True)
+        yield _table(enumerate(values, start=1), required, total)
+    finally:
+        workbook.close()
 
 
 def _decode(data: bytes) -> str:
@@ -163,7 +232,7 @@ def _decode(data: bytes) -> str:
         # Excel on Chinese Windows saves CSV as GBK, of which GB18030 is a superset.
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise InvalidInput("the CSV file is neither UTF-8 nor GB18030/GBK text") from None
+        raise NotASpreadsheet("the CSV file is neither UTF-8 nor GB18030/GBK text") from None
 
 
 def _table(
@@ -181,9 +250,9 @@ def _table(
         if number >= _HEADER_SEARCH_ROWS:
             break
     if first is None:
-        raise InvalidInput("the file has no header row")
+        raise MissingColumns("the file has no header row")
     missing = ", ".join(key for key in required if key not in first)
-    raise InvalidInput(f"missing required column(s): {missing}")
+    raise MissingColumns(f"missing required column(s): {missing}")
 
 
 def _columns(header: list[str]) -> dict[str, int]:

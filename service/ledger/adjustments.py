@@ -107,6 +107,8 @@ def request_adjustment(
         )
         session.add(adjustment)
         session.flush()
+        if wanted.amount <= confirm_above:
+            _post(session, adjustment, member, actor.user_id, now)
         record(
             session,
             actor_id=actor.user_id,
@@ -119,10 +121,11 @@ def request_adjustment(
                 "currency": wanted.currency,
                 "user_id": wanted.user_id,
                 "reason": wanted.reason,
+                "status": adjustment.status,
+                "transfer_id": adjustment.transfer_id,
             },
+            place_id=member.residence_place_id,
         )
-        if wanted.amount <= confirm_above:
-            _post(session, adjustment, member, actor.user_id, now)
         uow.commit()
         return adjustment
 
@@ -143,7 +146,8 @@ def confirm_adjustment(
             object_type="adjustment",
             object_id=adjustment.id,
             before={"status": _PENDING.value},
-            after={"status": AdjustmentStatus.POSTED.value},
+            after={"status": AdjustmentStatus.POSTED.value, "transfer_id": adjustment.transfer_id},
+            place_id=member.residence_place_id,
         )
         uow.commit()
         return adjustment
@@ -154,7 +158,7 @@ def reject_adjustment(
 ) -> Adjustment:
     with uow:
         session = uow.session
-        adjustment, _ = _pending(session, actor, adjustment_id)
+        adjustment, member = _pending(session, actor, adjustment_id)
         _decide(session, adjustment, AdjustmentAction.REJECT, actor.user_id, now)
         record(
             session,
@@ -164,6 +168,7 @@ def reject_adjustment(
             object_id=adjustment.id,
             before={"status": _PENDING.value},
             after={"status": AdjustmentStatus.REJECTED.value, "reason": reason},
+            place_id=member.residence_place_id,
         )
         uow.commit()
         session.refresh(adjustment)
@@ -266,7 +271,7 @@ def reverse_for_staff(uow: UnitOfWork, actor: Actor, transfer_id: int, reason: s
         owners = _account_owners(session, original) if original is not None else []
         if original is None or not owners:
             raise NotFound("transfer not found")
-        _member(session, actor, owners[0])
+        member = _member(session, actor, owners[0])
         done = reverse(session, original.id, actor_id=actor.user_id, reason=reason)
         record(
             session,
@@ -274,8 +279,13 @@ def reverse_for_staff(uow: UnitOfWork, actor: Actor, transfer_id: int, reason: s
             action="transfer.reverse",
             object_type="transfer",
             object_id=original.id,
-            before=None,
-            after={"reversal": done.id, "reason": reason},
+            before={
+                "kind": original.kind,
+                "amount": original.amount,
+                "currency": original.currency,
+            },
+            after={"reversal": done.id, "reason": reason, "user_id": member.id},
+            place_id=member.residence_place_id,
         )
         uow.commit()
         return done

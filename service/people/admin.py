@@ -19,9 +19,16 @@ from points.access import (
     require,
 )
 from points.errors import Forbidden, NotFound
-from service.audit.log import record
+from service.audit.log import record, record_many
 from service.organisation.models import Branch, Department, Station
-from service.people.directory import bump_token_version, ensure_grant, move_home
+from service.people.directory import (
+    bump_token_version,
+    described,
+    grant_entry,
+    grant_role_to,
+    move_home,
+    moved_grant_entries,
+)
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork
@@ -102,8 +109,7 @@ def grant_role(
         session = uow.session
         user = get_person(session, actor, user_id)
         _require_may_grant(actor, role, _scope_target(session, scope_type, scope_id))
-        grant = ensure_grant(session, user, role, scope_type, scope_id)
-        grant.granted_by_id = actor.user_id
+        grant_role_to(session, user, role, scope_type, scope_id, actor_id=actor.user_id)
         bump_token_version(session, user.id)
         uow.commit()
         session.refresh(user)
@@ -144,6 +150,7 @@ def update_person(uow: UnitOfWork, actor: Actor, user_id: int, changes: PersonCh
                 object_id=user.id,
                 before={"leaderboard_banned": not banned},
                 after={"leaderboard_banned": banned},
+                place_id=user.residence_place_id,
             )
         if changes.active is not None and changes.active != user.active:
             if user.id == actor.user_id:
@@ -151,6 +158,17 @@ def update_person(uow: UnitOfWork, actor: Actor, user_id: int, changes: PersonCh
             require(actor, Action.MANAGE_PEOPLE, person_target(session, user), what="person")
             user.active = changes.active
             bump_token_version(session, user.id)
+            # An account that can't act holds its roles in name only: a change of rights.
+            record(
+                session,
+                actor_id=actor.user_id,
+                action="person.enable" if changes.active else "person.disable",
+                object_type="user",
+                object_id=user.id,
+                before={"active": not changes.active},
+                after={"active": changes.active},
+                place_id=user.residence_place_id,
+            )
         uow.commit()
         session.refresh(user)
         return user
@@ -160,7 +178,8 @@ def _move_residence(uow: UnitOfWork, actor: Actor, user: User, place_id: int) ->
     session = uow.session
     target = _scope_target(session, ScopeType.PLACE, place_id)
     _require_may_grant(actor, Role.RESIDENT, target)
-    move_home(user, place_id)
+    moved = move_home(user, place_id)
+    record_many(session, moved_grant_entries(session, moved, actor_id=actor.user_id))
     bump_token_version(session, user.id)
 
 
@@ -175,7 +194,17 @@ def revoke_grant(uow: UnitOfWork, actor: Actor, user_id: int, grant_id: int) -> 
         _require_may_grant(actor, Role(grant.role), target)
         if user.id == actor.user_id and grant.role == Role.ADMIN:
             raise Forbidden("an admin cannot remove their own admin role")
+        entry = grant_entry(
+            session,
+            grant,
+            actor_id=actor.user_id,
+            action="grant.revoke",
+            before=described(grant),
+            after=None,
+        )
         session.delete(grant)
+        session.flush()
+        record_many(session, [entry])
         bump_token_version(session, user.id)
         uow.commit()
         session.refresh(user)

@@ -8,7 +8,7 @@ from points.access import Actor, Role, ScopeType
 from points.errors import Conflict, InvalidInput, NotFound
 from points.places import PlaceLevel
 from service.db import utcnow
-from service.people.directory import ensure_grant
+from service.people.directory import grant_role_to
 from service.people.models import User
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork
@@ -74,4 +74,4 @@ def _choose_residence(uow: UnitOfWork, user: User, place_id: int) -> None:
             errors={"residence_place_id": ["must be a community or below one"]},
         )
     user.residence_place_id = place.id
-    ensure_grant(uow.session, user, Role.RESIDENT, ScopeType.PLACE, place.id)
+    grant_role_to(uow.session, user, Role.RESIDENT, ScopeType.PLACE, place.id, actor_id=user.id)

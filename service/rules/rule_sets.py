@@ -59,6 +59,7 @@ def _audit(
         object_id=version.id,
         before=before,
         after=_snapshot(version),
+        place_id=version.place_id,
     )
 
 

@@ -19,6 +19,7 @@ from points.redemption import (
     read_qr_payload,
     redemption_transition,
 )
+from service.audit.log import record
 from service.ledger.accounts import redeemed_sink_key, system_account
 from service.ledger.holds import resolve_hold
 from service.lifecycle import move_status
@@ -107,6 +108,23 @@ def hand_over(
             key=f"redeem_post:redemption:{redemption.id}",
             settle_to=sink.id,
         )
+    record(
+        session,
+        actor_id=actor.user_id,
+        action="redemption.fulfil",
+        object_type="redemption",
+        object_id=redemption.id,
+        before={"status": RedemptionStatus.HELD.value},
+        after={
+            "status": target.value,
+            "user_id": redemption.user_id,
+            "item_id": redemption.item_id,
+            "quantity": redemption.quantity,
+            "amount": redemption.amount,
+            "currency": redemption.currency,
+        },
+        place_id=station.place_id,
+    )
     session.refresh(redemption)
     return view(redemption, policy)
 

@@ -15,8 +15,10 @@ from points.redemption import (
     RedemptionStatus,
     redemption_transition,
 )
+from service.audit.log import record
 from service.ledger.holds import resolve_hold
 from service.lifecycle import move_status
+from service.organisation.models import Station
 from service.stations import stock
 from service.stations.models import Redemption
 from service.stations.redemption import (
@@ -61,6 +63,25 @@ def cancel_redemption(
         if redemption is None or redemption.user_id != actor.user_id:
             raise NotFound("redemption not found")
         _release(session, redemption, RedemptionAction.CANCEL, actor.user_id, now)
+        record(
+            session,
+            actor_id=actor.user_id,
+            action="redemption.cancel",
+            object_type="redemption",
+            object_id=redemption.id,
+            before={"status": RedemptionStatus.HELD.value},
+            after={
+                "status": RedemptionStatus.CANCELLED.value,
+                "user_id": redemption.user_id,
+                "item_id": redemption.item_id,
+                "quantity": redemption.quantity,
+                "amount": redemption.amount,
+                "currency": redemption.currency,
+            },
+            place_id=session.scalar(
+                select(Station.place_id).where(Station.id == redemption.station_id)
+            ),
+        )
         uow.commit()
         session.refresh(redemption)
         return view(redemption, policy)

@@ -15,6 +15,7 @@ from points.errors import DomainError, Forbidden, InvalidInput, NotFound
 from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
 from points.tasks import PARTICIPATION_TRANSITIONS, ParticipationAction, ParticipationStatus
+from service.audit.log import record
 from service.demands.serving import resolve_by_task
 from service.ledger.models import Transfer
 from service.ledger.reversals import reverse_source
@@ -164,6 +165,7 @@ def approve_participation(
             ),
             now,
         )
+        _audit(session, actor, reviewed, "approve", {"transfers": _moved(credited.transfers)})
         if task.demand_id is not None:
             resolve_by_task(
                 session,
@@ -176,6 +178,37 @@ def approve_participation(
             )
         uow.commit()
         return Approved(participation, credited.transfers)
+
+
+def _moved(transfers: Sequence[Transfer]) -> list[dict[str, object]]:
+    return [{"id": t.id, "currency": t.currency, "amount": t.amount} for t in transfers]
+
+
+def _audit(
+    session: Session,
+    actor: Actor,
+    reviewed: _Reviewed,
+    verb: str,
+    after: dict[str, object],
+    before: ParticipationStatus = ParticipationStatus.SUBMITTED,
+) -> None:
+    """A decision on someone's work, where the task is: who, on whose work, what moved."""
+    participation = reviewed.participation
+    record(
+        session,
+        actor_id=actor.user_id,
+        action=f"participation.{verb}",
+        object_type="participation",
+        object_id=participation.id,
+        before={"status": before.value},
+        after={
+            "status": participation.status,
+            "user_id": participation.user_id,
+            "task_id": participation.task_id,
+            **after,
+        },
+        place_id=reviewed.task.place_id,
+    )
 
 
 def _facts(task: _TaskFacts, participation: Participation) -> Facts:
@@ -195,11 +228,12 @@ def reject_participation(
 ) -> Participation:
     with uow:
         session = uow.session
-        participation = _decide(
+        reviewed = _decide(
             session, actor, participation_id, ParticipationAction.REJECT, now, reject_reason=reason
-        ).participation
+        )
+        _audit(session, actor, reviewed, "reject", {"reason": reason})
         uow.commit()
-        return participation
+        return reviewed.participation
 
 
 @dataclass(frozen=True)
@@ -262,11 +296,20 @@ def reverse_approval(
     has already spent the points."""
     with uow:
         session = uow.session
-        participation = _decide(
+        reviewed = _decide(
             session, actor, participation_id, ParticipationAction.REVERSE, now, reject_reason=reason
-        ).participation
+        )
+        participation = reviewed.participation
         reversals = reverse_source(
             session, f"participation:{participation.id}", actor_id=actor.user_id, reason=reason
+        )
+        _audit(
+            session,
+            actor,
+            reviewed,
+            "reverse",
+            {"reason": reason, "transfers": _moved(reversals)},
+            before=ParticipationStatus.APPROVED,
         )
         uow.commit()
         return Approved(participation, reversals)

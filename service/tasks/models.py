@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -63,6 +63,10 @@ class Task(Base):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Each edit moves the version on, and only the version it was made against: two
+    # edits made at once can't both land (see service/tasks/editing.py).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last edit
 
     __table_args__ = (
         CheckConstraint(_one_of("category", Category), name="category"),
@@ -77,6 +81,24 @@ class Task(Base):
         Index("ix_task_place_status", "place_id", "status"),
         Index("ix_task_starts_at", "starts_at"),
     )
+
+
+class TaskChange(Base):
+    """One edit of a task: what each field was and became, who changed it and why, so
+    that those signed up can see what changed since they did. Never updated."""
+
+    __tablename__ = "task_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"))
+    version: Mapped[int] = mapped_column(Integer)  # the task's version the edit made
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # {field: {"before": ..., "after": ...}}, fields as the API names them
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("task_id", "version"),)
 
 
 class Participation(Base):

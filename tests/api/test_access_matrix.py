@@ -38,7 +38,7 @@ TINY_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753"
     "de0000000c49444154789c63606060000000040001f61738550000000049454e44ae426082"
 )
-Request = Callable[[World, str], tuple[tuple[int, ...], dict[str, Any] | None]]
+Request = Callable[[World, str], tuple[tuple[int | str, ...], dict[str, Any] | None]]
 EVERYONE = dict.fromkeys(ROLES, 200)
 
 
@@ -197,6 +197,15 @@ ROUTES: dict[tuple[str, str], Route] = {
         *same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),
         multipart=True,
     ),
+    # Rows outside the uploader's places are row errors (200), not a refused file.
+    ("POST", "/api/v1/imports/<string:kind>"): Route(
+        lambda w, s: (
+            ("households",),
+            {"file": f"网格,门牌\n网格{s},9栋901\n".encode(), "filename": "households.csv"},
+        ),
+        *same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),
+        multipart=True,
+    ),
     ("POST", "/api/v1/uploads"): Route(
         lambda w, s: ((), {"file": TINY_PNG, "filename": "photo.png"}),
         *same(dict.fromkeys(ROLES, 201)),
@@ -207,6 +216,14 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((), new_task_body(w.side(s, "community"))), scoped(201, a={"staff": 201})
     ),
     ("GET", "/api/v1/tasks/<int:task_id>"): route(
+        lambda w, s: ((w.side(s, "published_task"),), None),
+        (EVERYONE, {r: 200 if r == "root" else 404 for r in ROLES}),
+    ),
+    ("PATCH", "/api/v1/tasks/<int:task_id>"): route(
+        lambda w, s: ((w.side(s, "published_task"),), {"version": 1, "title": "敲门行动（改）"}),
+        scoped(200, a={"staff": 200}),
+    ),
+    ("GET", "/api/v1/tasks/<int:task_id>/changes"): route(
         lambda w, s: ((w.side(s, "published_task"),), None),
         (EVERYONE, {r: 200 if r == "root" else 404 for r in ROLES}),
     ),
@@ -480,6 +497,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/redemptions/<int:redemption_id>/cancel"): route(
         lambda w, s: ((w.side(s, "redemption"),), None), same(dict.fromkeys(ROLES, 404))
     ),
+    # The audit trail is the admins' of the place; staff there are refused.
+    ("GET", "/api/v1/audit"): route(
+        lambda w, s: ((), {"scope": f"org:{w.side(s, 'community')}"}),
+        scoped(200, a={"staff": 403}),
+    ),
     # A board is readable where one lives (and above), and in one's granted scopes.
     # Every role's user lives in grid A; only the street's admin reaches community B.
     ("GET", "/api/v1/leaderboards/<string:currency>"): route(
@@ -504,7 +526,7 @@ def test_every_authenticated_route_has_its_access_rule_written_down(app: Flask) 
     assert authenticated_routes(app) == set(ROUTES)
 
 
-def path_for(rule: str, params: tuple[int, ...]) -> str:
+def path_for(rule: str, params: tuple[int | str, ...]) -> str:
     values = iter(params)
     return re.sub(r"<[^>]+>", lambda _: str(next(values)), rule)
 

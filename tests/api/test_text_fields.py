@@ -227,6 +227,10 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/api/v1/award-imports"): Case(shown={"batch": None}, stored=False),
     ("POST", "/api/v1/tasks"): Case(body=task_body),
+    # The note is kept with the edit's change record (GET /tasks/{id}/changes).
+    ("PATCH", "/api/v1/tasks/{task_id}"): Case(
+        {"task_id": "draft_task_A"}, body=lambda _: {"version": 1}, shown={"note": None}
+    ),
     ("POST", "/api/v1/tasks/{task_id}/cancel"): Case(
         {"task_id": "new_task"},
         shown={"reason": "cancel_reason"},

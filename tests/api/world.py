@@ -125,6 +125,7 @@ def build_world(app: Flask) -> World:
                     f"grid_{side}": grid.id,
                     f"person_{side}": person.id,
                     f"grant_{side}": grant.id,
+                    f"branch_{side}": branch.id,
                     f"pairing_{side}": pairing.id,
                     f"rules_{side}": rules.id,
                 }

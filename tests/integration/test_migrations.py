@@ -129,3 +129,38 @@ def test_going_back_before_the_new_place_levels_refuses_while_places_use_them(
             assert connection.execute(text("SELECT level FROM place")).scalar() == "estate"
             revision = connection.execute(text("SELECT version_num FROM alembic_version"))
             assert revision.scalar() == "0018"
+
+
+def test_audit_entries_written_before_0019_get_the_place_they_would_have_had(
+    make_app: AppFactory, scratch_database: str
+) -> None:
+    app = make_app(database_url=scratch_database)
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+        flask_migrate.upgrade(revision="0018")
+        with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO place (id, parent_id, name, level, path, created_at) "
+                "VALUES (1, NULL, '街道', 'street', '/1/', CURRENT_TIMESTAMP)",
+                "INSERT INTO place (id, parent_id, name, level, path, created_at) "
+                "VALUES (2, 1, '社区', 'community', '/1/2/', CURRENT_TIMESTAMP)",
+                "INSERT INTO app_user (id, name, residence_place_id, created_at) "
+                "VALUES (1, '王芳', 2, CURRENT_TIMESTAMP)",
+                "INSERT INTO rule_set (id, place_id, version, status, effective_from, content, "
+                "note, created_at) VALUES (7, 1, 1, 'draft', '2026-01-01', '{}', '', "
+                "CURRENT_TIMESTAMP)",
+                "INSERT INTO audit_entry (actor_id, action, object_type, object_id, at) "
+                "VALUES (1, 'rule_set.draft', 'rule_set', 7, CURRENT_TIMESTAMP)",
+                "INSERT INTO audit_entry (actor_id, action, object_type, object_id, at) "
+                "VALUES (1, 'person.leaderboard_ban', 'user', 1, CURRENT_TIMESTAMP)",
+            ):
+                connection.execute(text(statement))
+        flask_migrate.upgrade()
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT action, place_id, request_id FROM audit_entry ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            ("rule_set.draft", 1, None),
+            ("person.leaderboard_ban", 2, None),
+        ]

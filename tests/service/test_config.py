@@ -66,6 +66,8 @@ def test_production_refuses_unsafe_settings(change: dict[str, str], reason: str)
         ({"LIANXIN_MAX_REQUEST_BYTES": "ten"}, "whole number"),
         ({"LIANXIN_MAX_REQUEST_BYTES": "0"}, "positive"),
         ({"LIANXIN_UPLOAD_MAX_BYTES": "0"}, "UPLOAD_MAX_BYTES must be positive"),
+        ({"LIANXIN_IMPORT_MAX_BYTES": "0"}, "IMPORT_MAX_BYTES must be positive"),
+        ({"LIANXIN_IMPORT_MAX_ROWS": "-1"}, "IMPORT_MAX_ROWS must be positive"),
         ({"LIANXIN_DB_POOL_SIZE": "5.5"}, "whole number"),
     ],
 )

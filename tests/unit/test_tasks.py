@@ -9,19 +9,29 @@ from points.access import Role
 from points.errors import Conflict, Forbidden
 from points.lifecycle import InvalidTransition, allowed_actions, transition
 from points.tasks import (
+    ALWAYS_EDITABLE,
+    EDITABLE_TASK_FIELDS,
+    FIXED_ONCE_CHECKED_IN,
+    FIXED_ONCE_SIGNED_UP,
     PARTICIPATION_TRANSITIONS,
     TASK_TRANSITIONS,
     Audience,
     CancelTooLate,
+    CapacityBelowSignUps,
     CheckinMode,
     NotInAudience,
     OutsideWindow,
     ParticipationAction,
     ParticipationStatus,
     TaskAction,
+    TaskHasSignUps,
+    TaskNotEditable,
+    TaskProgress,
     TaskStatus,
+    TaskUnderWay,
     check_audience,
     check_cancellable,
+    check_edit,
     check_in_window,
     hours_worked,
     may_sign_up,
@@ -248,3 +258,66 @@ def test_audience_accepts_role_codes_as_stored() -> None:
 def test_checkin_modes(mode: str, location: bool, code: bool) -> None:
     assert CheckinMode(mode).needs_location is location
     assert CheckinMode(mode).needs_code is code
+
+
+# --- editing a task ---------------------------------------------------------------------
+
+OPEN = TaskProgress(TaskStatus.PUBLISHED, seats_taken=0, anyone_checked_in=False)
+SEATED = TaskProgress(TaskStatus.PUBLISHED, seats_taken=3, anyone_checked_in=False)
+UNDER_WAY = TaskProgress(TaskStatus.PUBLISHED, seats_taken=3, anyone_checked_in=True)
+
+
+def test_every_editable_field_belongs_to_exactly_one_rule() -> None:
+    groups = [ALWAYS_EDITABLE, FIXED_ONCE_CHECKED_IN, FIXED_ONCE_SIGNED_UP, {"capacity"}]
+    assert sum(len(group) for group in groups) == len(EDITABLE_TASK_FIELDS)
+
+
+@pytest.mark.parametrize("status", list(TaskStatus))
+def test_only_drafts_and_published_tasks_are_edited(status: TaskStatus) -> None:
+    progress = TaskProgress(status, seats_taken=0, anyone_checked_in=False)
+    if status in (TaskStatus.DRAFT, TaskStatus.PUBLISHED):
+        check_edit(progress, {"title": ("旧", "新")})
+    else:
+        with pytest.raises(TaskNotEditable):
+            check_edit(progress, {"title": ("旧", "新")})
+
+
+@pytest.mark.parametrize("name", sorted(ALWAYS_EDITABLE))
+def test_words_and_the_pin_change_even_once_the_task_is_under_way(name: str) -> None:
+    check_edit(UNDER_WAY, {name: (1, 2)})
+
+
+@pytest.mark.parametrize("name", sorted(FIXED_ONCE_CHECKED_IN))
+def test_the_window_and_what_prices_the_work_stay_once_anyone_checked_in(name: str) -> None:
+    check_edit(SEATED, {name: (1, 2)})
+    with pytest.raises(TaskUnderWay) as refused:
+        check_edit(UNDER_WAY, {name: (1, 2)})
+    assert refused.value.errors == {name: ["fixed once anyone has checked in"]}
+
+
+def test_the_place_stays_once_anyone_holds_a_seat_and_is_named_as_the_api_does() -> None:
+    check_edit(OPEN, {"place_id": (1, 2)})
+    with pytest.raises(TaskHasSignUps) as refused:
+        check_edit(SEATED, {"place_id": (1, 2)})
+    assert refused.value.errors == {"org_id": ["fixed once anyone has signed up"]}
+
+
+def test_the_audience_only_widens_once_anyone_holds_a_seat() -> None:
+    check_edit(SEATED, {"audience": ("members", "everyone")})
+    check_edit(OPEN, {"audience": ("everyone", "members")})
+    with pytest.raises(TaskHasSignUps):
+        check_edit(SEATED, {"audience": ("everyone", "members")})
+
+
+@pytest.mark.parametrize(("capacity", "allowed"), [(2, False), (3, True), (10, True)])
+def test_capacity_goes_no_lower_than_the_seats_taken(capacity: int, allowed: bool) -> None:
+    if allowed:
+        check_edit(UNDER_WAY, {"capacity": (5, capacity)})
+    else:
+        with pytest.raises(CapacityBelowSignUps):
+            check_edit(UNDER_WAY, {"capacity": (5, capacity)})
+
+
+def test_a_field_no_edit_changes_is_a_bug_not_a_users_error() -> None:
+    with pytest.raises(ValueError, match="status"):
+        check_edit(OPEN, {"status": ("draft", "closed")})
