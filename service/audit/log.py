@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -39,6 +39,22 @@ class AuditKind(StrEnum):
 
 
 _KINDS = frozenset(kind.value for kind in AuditKind)
+
+
+class MovedPoints(Protocol):
+    """What an entry keeps of a transfer a decision posted."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+
+
+def points_moved(transfers: Iterable[MovedPoints]) -> list[dict[str, object]]:
+    """The transfers a decision posted, as its entry's ``after`` lists them."""
+    return [{"id": t.id, "currency": t.currency, "amount": t.amount} for t in transfers]
 
 
 def entry_row(

@@ -42,7 +42,7 @@ from points.errors import Conflict, InvalidInput, NotFound
 from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts
 from service.access import load_actor
-from service.audit.log import record
+from service.audit.log import points_moved, record
 from service.db import rows_changed
 from service.demands.deadlines import deadline
 from service.demands.models import (
@@ -328,10 +328,7 @@ def accept_demand(
                 "status": DemandStatus.ACCEPTED.value,
                 "user_id": demand.reporter_id,
                 "level": level.value,
-                "transfers": [
-                    {"id": t.id, "currency": t.currency, "amount": t.amount}
-                    for t in credited.transfers
-                ],
+                "transfers": points_moved(credited.transfers),
             },
             place_id=demand.place_id,
         )

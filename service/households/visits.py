@@ -23,7 +23,7 @@ from points.households import (
 )
 from points.lifecycle import transition
 from points.rules import EarningEvent, Facts
-from service.audit.log import record
+from service.audit.log import points_moved, record
 from service.households.models import Household, HouseholdVisit
 from service.households.register import household_in_scope
 from service.ledger.models import Transfer
@@ -164,10 +164,7 @@ def confirm_visit(uow: UnitOfWork, actor: Actor, visit_id: int, now: datetime) -
                 "status": VisitStatus.CONFIRMED.value,
                 "user_id": visit.visitor_id,
                 "household_id": visit.household_id,
-                "transfers": [
-                    {"id": t.id, "currency": t.currency, "amount": t.amount}
-                    for t in credited.transfers
-                ],
+                "transfers": points_moved(credited.transfers),
             },
             place_id=household.place_id,
         )

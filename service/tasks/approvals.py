@@ -15,7 +15,7 @@ from points.errors import DomainError, Forbidden, InvalidInput, NotFound
 from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
 from points.tasks import PARTICIPATION_TRANSITIONS, ParticipationAction, ParticipationStatus
-from service.audit.log import record
+from service.audit.log import points_moved, record
 from service.demands.serving import resolve_by_task
 from service.ledger.models import Transfer
 from service.ledger.reversals import reverse_source
@@ -165,7 +165,7 @@ def approve_participation(
             ),
             now,
         )
-        _audit(session, actor, reviewed, "approve", {"transfers": _moved(credited.transfers)})
+        _audit(session, actor, reviewed, "approve", {"transfers": points_moved(credited.transfers)})
         if task.demand_id is not None:
             resolve_by_task(
                 session,
@@ -178,10 +178,6 @@ def approve_participation(
             )
         uow.commit()
         return Approved(participation, credited.transfers)
-
-
-def _moved(transfers: Sequence[Transfer]) -> list[dict[str, object]]:
-    return [{"id": t.id, "currency": t.currency, "amount": t.amount} for t in transfers]
 
 
 def _audit(
@@ -308,7 +304,7 @@ def reverse_approval(
             actor,
             reviewed,
             "reverse",
-            {"reason": reason, "transfers": _moved(reversals)},
+            {"reason": reason, "transfers": points_moved(reversals)},
             before=ParticipationStatus.APPROVED,
         )
         uow.commit()

@@ -289,6 +289,23 @@ def test_a_whistle_is_answered_by_the_departments_officers_only(
     assert ok(act(client, world, "staff", demand, "verify"))["status"] == "verified"
 
 
+def signed_in(app: Flask, world: World, key: str, user: User) -> str:
+    """Sign in someone made on the spot: their token, in the world under ``key``."""
+    with app.app_context():
+        session = extensions.session()
+        if user.id is None:
+            session.add(user)
+            session.commit()
+        world.tokens[key] = issue_access_token(
+            extensions.settings().secret_key,
+            user_id=user.id,
+            token_version=0,
+            family=f"fam-{key}",
+            now=utcnow(),
+        )
+    return key
+
+
 def _officer_of_another_department(app: Flask, world: World) -> str:
     with app.app_context():
         session = extensions.session()
@@ -305,14 +322,7 @@ def _officer_of_another_department(app: Flask, world: World) -> str:
             )
         )
         session.commit()
-        world.tokens["other_officer"] = issue_access_token(
-            extensions.settings().secret_key,
-            user_id=officer.id,
-            token_version=0,
-            family="fam-other-officer",
-            now=utcnow(),
-        )
-    return "other_officer"
+    return signed_in(app, world, "other_officer", officer)
 
 
 def test_a_task_posted_for_a_demand_owns_it_and_its_approved_work_resolves_it(
@@ -734,19 +744,7 @@ def test_lianxin_demands_export_writes_the_list_as_the_staff_member_sees_it(
 
 def _rider(app: Flask, world: World) -> str:
     """A delivery rider: signed in, no role and no home anywhere (移动探头)."""
-    with app.app_context():
-        session = extensions.session()
-        rider = User(name="外卖骑手")
-        session.add(rider)
-        session.commit()
-        world.tokens["rider"] = issue_access_token(
-            extensions.settings().secret_key,
-            user_id=rider.id,
-            token_version=0,
-            family="fam-rider",
-            now=utcnow(),
-        )
-    return "rider"
+    return signed_in(app, world, "rider", User(name="外卖骑手"))
 
 
 def test_anyone_reports_a_problem_where_they_see_it_and_duplicates_are_merged(

@@ -141,3 +141,13 @@ def test_one_code_or_username_hammered_is_stopped_whatever_the_address(
     assert again.status_code == 429
     # A bad body is refused before anything is counted.
     assert client.post("/api/v1/auth/wechat", json={"code": ""}).status_code == 422
+
+
+def test_the_public_list_has_a_limit_of_its_own(make_app: AppFactory, fresh_state: None) -> None:
+    # 公示 is read without signing in: a noticeboard refreshing, not a scraper.
+    client = make_app(public_rate_limit="2 per minute").test_client()
+    answers = [client.get("/api/v1/public/demands?org_id=1") for _ in range(3)]
+    assert [a.status_code for a in answers] == [404, 404, 429]  # no such place, then refused
+    assert answers[2].get_json()["code"] == "rate_limited"
+    # Only the public routes count against it.
+    assert all(client.get("/api/openapi.json").status_code == 200 for _ in range(5))
