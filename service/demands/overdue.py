@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,6 +21,8 @@ from service.places.tree import named_place
 from service.unit_of_work import UnitOfWork
 
 _OPEN = [status.value for status in DemandStatus if status.open]
+# Rows per INSERT: SQLite takes at most 32,766 bound values in one statement.
+_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -34,29 +36,41 @@ def sweep_overdue(uow: UnitOfWork, now: datetime) -> SweepReport:
     too); running it again notes nothing new."""
     with uow:
         session = uow.session
+        past_due = (
+            Demand.status.in_(_OPEN),
+            Demand.due_at < now,
+            Demand.due_stage.is_not(None),
+        )
+        overdue = session.scalar(select(func.count()).select_from(Demand).where(*past_due)) or 0
+        noted = (
+            select(DemandOverdue.id)
+            .where(DemandOverdue.demand_id == Demand.id, DemandOverdue.stage == Demand.due_stage)
+            .exists()
+        )
         due = session.execute(
             select(Demand.id, Demand.due_stage, Demand.due_at, Demand.status).where(
-                Demand.status.in_(_OPEN), Demand.due_at < now, Demand.due_stage.is_not(None)
+                *past_due, ~noted
             )
         ).all()
-        if not due:
-            return SweepReport(0, 0)
         insert = (
             postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         )
-        # A sweep running at the same moment marks the same rows: the unique
-        # (demand, stage) keeps one, and only the one who wrote it notes it.
-        marked = session.execute(
-            insert(DemandOverdue)
-            .values(
-                [
-                    {"demand_id": id, "stage": stage, "due_at": due_at, "marked_at": now}
-                    for id, stage, due_at, _ in due
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["demand_id", "stage"])
-            .returning(DemandOverdue.demand_id, DemandOverdue.stage)
-        ).all()
+        marked: list[tuple[int, str]] = []
+        for start in range(0, len(due), _BATCH):
+            # A sweep running at the same moment marks the same rows: the unique
+            # (demand, stage) keeps one, and only the one who wrote it notes it.
+            written = session.execute(
+                insert(DemandOverdue)
+                .values(
+                    [
+                        {"demand_id": id, "stage": stage, "due_at": due_at, "marked_at": now}
+                        for id, stage, due_at, _ in due[start : start + _BATCH]
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["demand_id", "stage"])
+                .returning(DemandOverdue.demand_id, DemandOverdue.stage)
+            ).all()
+            marked += [(demand_id, stage) for demand_id, stage in written]
         # due_at is not NULL: the WHERE compared it.
         statuses = {id: (status, due_at) for id, _, due_at, status in due if due_at}
         session.add_all(
@@ -73,7 +87,7 @@ def sweep_overdue(uow: UnitOfWork, now: datetime) -> SweepReport:
             for demand_id, stage in marked
         )
         uow.commit()
-        return SweepReport(len(marked), len(due))
+        return SweepReport(len(marked), overdue)
 
 
 def overdue_demands(
