@@ -114,7 +114,10 @@ def test_going_back_before_the_new_place_levels_refuses_while_places_use_them(
     app = make_app(database_url=scratch_database)
     with app.app_context():
         engine = app.extensions["sqlalchemy"].engine
-        flask_migrate.upgrade()
+        # Just after the levels came: going back over later migrations too would end
+        # at a revision that differs by backend (PostgreSQL's DDL rolls back with the
+        # refusal, SQLite's does not).
+        flask_migrate.upgrade(revision="0018")
         with engine.begin() as connection:
             connection.execute(
                 text(
