@@ -10,7 +10,7 @@ from api.ledger import TransferSchema
 from api.numbers import WholeNumber
 from api.pagination import PageArgs
 from api.text import MultilineText, Text
-from api.uploads import photo_links
+from api.uploads import photo_ids, photo_links
 from points.demands import DemandLevel, DemandStatus, LimitUnit, OwnerKind, Stage
 from points.rules import Category
 from service.demands.handling import TimelineStep
@@ -45,12 +45,7 @@ class DemandSchema(Schema):
     description = MultilineText(required=True, validate=validate.Length(min=2, max=2000))
     org_id = WholeNumber(attribute="place_id", required=True, validate=validate.Range(min=1))
     address = Text(load_default="", validate=validate.Length(max=200))
-    upload_ids = fields.List(
-        WholeNumber(validate=validate.Range(min=1)),
-        load_default=list,
-        validate=validate.Length(max=9),
-        metadata={"description": "photos, from POST /uploads"},
-    )
+    upload_ids = photo_ids()
     photos = fields.Method(
         "dump_photos",
         dump_only=True,
@@ -216,12 +211,7 @@ class AssignSchema(Schema):
 
 class ResolveSchema(Schema):
     resolution = MultilineText(required=True, validate=validate.Length(min=2, max=2000))
-    upload_ids = fields.List(
-        WholeNumber(validate=validate.Range(min=1)),
-        load_default=list,
-        validate=validate.Length(max=9),
-        metadata={"description": "photos of what was done, from POST /uploads"},
-    )
+    upload_ids = photo_ids("photos of what was done, from POST /uploads")
 
 
 class MergeSchema(Schema):

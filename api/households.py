@@ -22,7 +22,7 @@ from api.pagination import (
     time_id_key,
 )
 from api.text import MultilineText, Text
-from api.uploads import photo_links
+from api.uploads import photo_ids, photo_links
 from points.households import VisitStatus
 from service.db import utcnow
 from service.households.models import HouseholdVisit
@@ -117,12 +117,7 @@ class VisitSchema(Schema):
     role = Text(dump_only=True)
     visited_at = fields.AwareDateTime(required=True)
     note = MultilineText(load_default="", validate=validate.Length(max=1000))
-    upload_ids = fields.List(
-        WholeNumber(validate=validate.Range(min=1)),
-        load_default=list,
-        validate=validate.Length(max=9),
-        metadata={"description": "photos, from POST /uploads"},
-    )
+    upload_ids = photo_ids()
     photos = fields.Method(
         "dump_photos",
         dump_only=True,

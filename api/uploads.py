@@ -16,7 +16,12 @@ from api.authentication import current_actor
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.text import Text, VerbatimText
-from points.uploads import LINK_LIFETIME, derive_key, sign_link
+from points.uploads import (
+    LINK_LIFETIME,
+    MAX_PHOTOS_PER_SUBMISSION,
+    derive_key,
+    sign_link,
+)
 from service.db import utcnow
 from service.uploads.models import Upload
 from service.uploads.photos import open_photo, take_photo
@@ -30,6 +35,16 @@ def photo_url(upload_id: int) -> str:
     expires, signature = sign_link(key, upload_id, utcnow())
     return url_for(
         "uploads.PhotoContent", upload_id=upload_id, expires=expires, signature=signature
+    )
+
+
+def photo_ids(description: str = "photos, from POST /uploads") -> fields.List[int]:
+    """The photos a body hands in by their upload ids: nine at most, as wx.chooseMedia."""
+    return fields.List(
+        WholeNumber(validate=validate.Range(min=1)),
+        load_default=list,
+        validate=validate.Length(max=MAX_PHOTOS_PER_SUBMISSION),
+        metadata={"description": description},
     )
 
 
