@@ -16,6 +16,7 @@ from api import (
     errors,
     extensions,
     health,
+    household_links,
     households,
     imports,
     leaderboards,
@@ -24,6 +25,7 @@ from api import (
     metrics,
     observability,
     openapi,
+    orders,
     organisation,
     participations,
     people,
@@ -34,6 +36,7 @@ from api import (
     stations,
     tasks,
     uploads,
+    work_ratings,
 )
 from service.config import Settings
 
@@ -86,6 +89,9 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(households.blp)
     api.register_blueprint(demands.blp)
     api.register_blueprint(demands.public)
+    api.register_blueprint(orders.blp)
+    api.register_blueprint(household_links.blp)
+    api.register_blueprint(work_ratings.blp)
     api.register_blueprint(stations.blp)
     api.register_blueprint(redemptions.blp)
     api.register_blueprint(leaderboards.blp)

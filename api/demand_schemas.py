@@ -11,7 +11,7 @@ from api.numbers import WholeNumber
 from api.pagination import PageArgs
 from api.text import MultilineText, Text
 from api.uploads import photo_ids, photo_links
-from points.demands import DemandLevel, DemandStatus, LimitUnit, OwnerKind, Stage
+from points.demands import DemandLevel, DemandOrder, DemandStatus, LimitUnit, OwnerKind, Stage
 from points.rules import Category
 from service.demands.handling import TimelineStep
 from service.demands.loop import Decided
@@ -60,6 +60,29 @@ class DemandSchema(Schema):
         },
     )
     lng = fields.Float(load_default=None, allow_none=True)
+    order = Text(
+        attribute="order_kind",
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf([o.value for o in DemandOrder]),
+        metadata={
+            "description": "点单: a delivery (送菜上门) or an errand (代办) for household_id, "
+            "filed by its resident or, for them, by someone serving there"
+        },
+    )
+    household_id = WholeNumber(
+        load_default=None, allow_none=True, metadata={"description": "with order: whose door"}
+    )
+    resident_id = WholeNumber(
+        load_default=None,
+        allow_none=True,
+        load_only=True,
+        metadata={"description": "with order: the resident served, if the household has several"},
+    )
+    served_user_id = WholeNumber(dump_only=True, allow_none=True)
+    proxy = fields.Boolean(
+        dump_only=True, metadata={"description": "filed on the household's behalf (代办)"}
+    )
     duplicate_of_id = WholeNumber(
         dump_only=True, allow_none=True, metadata={"description": "merged into this demand"}
     )

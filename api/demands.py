@@ -35,7 +35,16 @@ from api.demand_schemas import (
 )
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
-from points.demands import DemandLevel, DemandStatus, Limit, LimitKey, LimitUnit, OwnerKind, Stage
+from points.demands import (
+    DemandLevel,
+    DemandOrder,
+    DemandStatus,
+    Limit,
+    LimitKey,
+    LimitUnit,
+    OwnerKind,
+    Stage,
+)
 from points.rules import Category
 from service.db import utcnow
 from service.demands.deadlines import KeptLimit, forget_limit, keep_limit, list_limits
@@ -100,11 +109,13 @@ class Demands(MethodView):
         """Send in a demand or report a problem where you live; or, saying where it is
         (lat, lng), a problem anywhere (移动探头). An accepted report earns points by the
         rules."""
+        order = body.pop("order_kind")
         spec = NewDemand(
             **{
                 **body,
                 "category": Category(body["category"]),
                 "upload_ids": tuple(body["upload_ids"]),
+                "order": DemandOrder(order) if order else None,
             }
         )
         return report_demand(extensions.unit_of_work(), current_actor(), spec, utcnow())
@@ -300,7 +311,7 @@ class MyDemands(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(DemandSchema, "MyDemandPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Demands you sent in, newest first."""
+        """Demands you sent in, and orders filed for you (代办), newest first."""
         rows = my_demands(
             extensions.session(),
             current_actor(),

@@ -52,6 +52,11 @@ class TaskSchema(Schema):
     checkin_mode = Text(required=True, validate=choices(CheckinMode))
     work_unit = Text(required=True, validate=choices(WorkUnit))
     demand_id = WholeNumber(load_default=None, allow_none=True)
+    household_id = WholeNumber(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the one door it is for (送菜上门): handed-in work reaches it"},
+    )
     publish = fields.Boolean(load_default=False, load_only=True)
     status = Text(dump_only=True, metadata={"enum": [s.value for s in TaskStatus]})
     signed_up_count = WholeNumber(dump_only=True)

@@ -56,6 +56,9 @@ class DemandAction(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"  # 群众来评判: a rating of 1 or 2 sends it back to 核查
     MERGE = "merge"  # the same problem as another: declined as its duplicate
+    # 点单: the resident served (or whoever filed it for them, asking them) says the
+    # delivery or errand reached them; their word closes it in place of 核查.
+    CONFIRM = "confirm"
 
 
 _S, _A = DemandStatus, DemandAction
@@ -90,6 +93,7 @@ DEMAND_TRANSITIONS: Mapping[tuple[DemandStatus, DemandAction], DemandStatus] = M
         (_S.VERIFIED, _A.REOPEN): _S.RESOLVED,
         (_S.PUBLISHED, _A.REOPEN): _S.RESOLVED,
         (_S.CLOSED, _A.REOPEN): _S.RESOLVED,
+        (_S.RESOLVED, _A.CONFIRM): _S.CLOSED,
     }
 )
 
@@ -102,6 +106,14 @@ SERVABLE = frozenset({_S.ACCEPTED, _S.ASSIGNED, _S.IN_PROGRESS})
 OWNER_ACTIONS = frozenset({_A.START, _A.RETURN, _A.RESOLVE})
 # Actions that must say why.
 NEEDS_A_REASON = frozenset({_A.DECLINE, _A.RETURN, _A.ESCALATE, _A.SEND_BACK})
+
+
+class DemandOrder(StrEnum):
+    """点单: what a resident (often an elder without a smartphone, filed for by a member
+    or staff, 代办) orders for their household, rather than a problem to fix."""
+
+    DELIVERY = "delivery"  # 送菜上门: groceries or meals brought to the door
+    ERRAND = "errand"  # 代办: an errand run for them (a prescription, a form)
 
 
 class DemandLevel(StrEnum):
@@ -279,3 +291,10 @@ class RatingSettled(Conflict):
     """A rating is kept as given once its week to change it has passed."""
 
     code = "rating_settled"
+
+
+class NotAnOrder(Conflict):
+    """Only a delivery or errand (点单) is closed by its receiver's confirmation; other
+    demands go through 核查."""
+
+    code = "not_an_order"

@@ -11,7 +11,13 @@ from service.demands.models import (
     DemandRating,
     DemandWhistle,
 )
-from service.households.models import Household, HouseholdVisit, ParticipationHousehold
+from service.households.models import (
+    Household,
+    HouseholdPairing,
+    HouseholdResident,
+    HouseholdVisit,
+    ParticipationHousehold,
+)
 from service.idempotency.models import IdempotencyRecord
 from service.ledger.models import (
     Adjustment,
@@ -28,7 +34,7 @@ from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
 from service.stations.models import CatalogueItem, Redemption, StockMovement
-from service.tasks.models import Participation, Task, TaskChange
+from service.tasks.models import Participation, ParticipationRating, Task, TaskChange
 from service.uploads.models import ParticipationPhoto, Upload
 
 __all__ = [
@@ -47,6 +53,8 @@ __all__ = [
     "Department",
     "EarningEvent",
     "Household",
+    "HouseholdPairing",
+    "HouseholdResident",
     "HouseholdVisit",
     "IdempotencyRecord",
     "LedgerAccount",
@@ -56,6 +64,7 @@ __all__ = [
     "Participation",
     "ParticipationHousehold",
     "ParticipationPhoto",
+    "ParticipationRating",
     "Place",
     "PointLot",
     "Redemption",

@@ -12,13 +12,16 @@ from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, Target, can, place_prefixes, require, serving_role
 from points.calendar import local_date
-from points.demands import DemandStatus, Stage
+from points.demands import DemandOrder, DemandStatus, Stage
 from points.errors import Forbidden, InvalidInput, NotFound
 from points.geo import rounded_report_point
 from points.rules import Category
 from service.demands.deadlines import deadline
 from service.demands.loop import answering_departments, is_owner, load_demand, place_target
 from service.demands.models import Demand, DemandEvent
+from service.households.models import Household
+from service.households.register import place_of
+from service.households.residents import lives_in, residents_of
 from service.people.belonging import home_places
 from service.people.models import User
 from service.places.models import Place
@@ -37,6 +40,12 @@ class NewDemand:
     # Where the problem is, as the phone saw it: lets anyone report it (移动探头).
     lat: float | None = None
     lng: float | None = None
+    # 点单: a delivery or errand for a household of the register, filed by one of its
+    # residents or, for them (代办), by a member, volunteer or staff serving there; the
+    # one served is the resident named, or the household's only resident.
+    order: DemandOrder | None = None
+    household_id: int | None = None
+    resident_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,9 +62,52 @@ def _may_report(session: Session, actor: Actor, place: Place, now: datetime) -> 
     return any(place.path.startswith(prefix) for prefix in prefixes)
 
 
+@dataclass(frozen=True)
+class Ordered:
+    """Who a 点单 is for: its household, the resident it serves, and whether someone
+    else filed it for them (代办)."""
+
+    household: Household
+    served_user_id: int | None
+    proxy: bool
+
+
+def _ordered_for(session: Session, actor: Actor, spec: NewDemand, place: Place) -> Ordered:
+    household = session.get(Household, spec.household_id) if spec.household_id else None
+    home = session.get(Place, household.place_id) if household is not None else None
+    resident = household is not None and lives_in(session, actor.user_id, household.id)
+    if (
+        household is None
+        or home is None
+        or not (resident or can(actor, Action.VIEW_HOUSEHOLDS, Target(place_path=home.path)))
+    ):
+        raise NotFound("household not found", errors={"household_id": ["no such household"]})
+    if not home.path.startswith(place.path):
+        raise InvalidInput(
+            "this household is not in that place",
+            errors={"household_id": ["not in the place given as org_id"]},
+        )
+    if resident:
+        return Ordered(household, actor.user_id, proxy=False)
+    living = [user.id for user in residents_of(session, household.id)]
+    if spec.resident_id is not None and spec.resident_id not in living:
+        raise InvalidInput(
+            "that person is not a resident of this household",
+            errors={"resident_id": ["not a resident of the household"]},
+        )
+    served = spec.resident_id or (living[0] if len(living) == 1 else None)
+    return Ordered(household, served, proxy=True)
+
+
 def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime) -> Demand:
     """Where one lives or serves, anything; anywhere else, a problem seen on the spot
-    (移动探头: a rider, a driver), which must say where it is."""
+    (移动探头: a rider, a driver), which must say where it is. An order for a household
+    (点单) is filed by its resident or, for them, by someone serving there."""
+    if (spec.order is None) != (spec.household_id is None):
+        raise InvalidInput(
+            "an order (点单) names its household, and only an order does",
+            errors={"household_id" if spec.order else "order": ["required together"]},
+        )
     point = None
     if spec.lat is not None and spec.lng is not None:
         point = rounded_report_point(spec.lat, spec.lng)
@@ -64,7 +116,10 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
     with uow:
         session = uow.session
         place = named_place(session, spec.place_id)
-        if point is None and not _may_report(session, actor, place, now):
+        ordered = _ordered_for(session, actor, spec, place) if spec.household_id else None
+        if ordered is not None:
+            place = place_of(session, ordered.household)
+        elif point is None and not _may_report(session, actor, place, now):
             raise NotFound(
                 "place not found",
                 errors={"org_id": ["not where you live: say where the problem is (lat, lng)"]},
@@ -73,10 +128,14 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
             place_id=place.id,
             category=spec.category.value,
             description=spec.description.strip(),
-            address=spec.address.strip(),
+            address=spec.address.strip() or (ordered.household.label if ordered else ""),
             upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids, now),
             lat=point[0] if point else None,
             lng=point[1] if point else None,
+            order_kind=spec.order.value if spec.order else None,
+            household_id=ordered.household.id if ordered else None,
+            served_user_id=ordered.served_user_id if ordered else None,
+            proxy=ordered.proxy if ordered else False,
             reporter_id=actor.user_id,
             reporter_role=serving_role(actor.roles).value,
             accept_due_at=deadline(session, Stage.ACCEPT, None, spec.category.value, now),
@@ -105,7 +164,9 @@ def get_demand(session: Session, actor: Actor, demand_id: int) -> Demand:
     """The reporter sees their own demand; staff those in their scope; an owner the one
     they were handed (a department's officers, one whistled to it)."""
     demand = load_demand(session, demand_id)
-    if demand.reporter_id != actor.user_id and not is_owner(actor, demand):
+    if actor.user_id not in (demand.reporter_id, demand.served_user_id) and not is_owner(
+        actor, demand
+    ):
         require(actor, Action.HANDLE_DEMANDS, place_target(session, demand), what="demand")
     return demand
 
@@ -177,7 +238,7 @@ def list_demands(
 def my_demands(session: Session, actor: Actor, limit: int, before_id: int | None) -> list[Demand]:
     query = (
         select(Demand)
-        .where(Demand.reporter_id == actor.user_id)
+        .where(or_(Demand.reporter_id == actor.user_id, Demand.served_user_id == actor.user_id))
         .order_by(Demand.id.desc())
         .limit(limit)
     )

@@ -283,7 +283,8 @@ def accept_demand(
     note: str = "",
 ) -> Decided:
     """立项 at ``level`` (三事分流), with its deadline to resolve; the reporter is
-    credited by the rules for an accepted report, once."""
+    credited by the rules for an accepted report, once. An order (点单) is no report of a
+    problem: whoever filed it for a household earns by the task that serves it."""
     with uow:
         session = uow.session
         demand = load_demand(session, demand_id)
@@ -301,21 +302,25 @@ def accept_demand(
             level=level.value,
             resolve_due_at=deadline(session, Stage.RESOLVE, level, demand.category, now),
         )
-        credited = credit_work(
-            session,
-            Work(
-                source=source_of(demand),
-                user_id=demand.reporter_id,
-                place_id=demand.place_id,
-                done_at=demand.created_at,
-                facts=Facts(
-                    event=EarningEvent.PROBLEM_REPORT_ACCEPTED,
-                    role=Role(demand.reporter_role),
-                    category=Category(demand.category),
+        transfers = (
+            []
+            if demand.order_kind is not None
+            else credit_work(
+                session,
+                Work(
+                    source=source_of(demand),
+                    user_id=demand.reporter_id,
+                    place_id=demand.place_id,
+                    done_at=demand.created_at,
+                    facts=Facts(
+                        event=EarningEvent.PROBLEM_REPORT_ACCEPTED,
+                        role=Role(demand.reporter_role),
+                        category=Category(demand.category),
+                    ),
+                    actor_id=actor.user_id,
                 ),
-                actor_id=actor.user_id,
-            ),
-            now,
+                now,
+            ).transfers
         )
         record(
             session,
@@ -328,13 +333,13 @@ def accept_demand(
                 "status": DemandStatus.ACCEPTED.value,
                 "user_id": demand.reporter_id,
                 "level": level.value,
-                "transfers": points_moved(credited.transfers),
+                "transfers": points_moved(transfers),
             },
             place_id=demand.place_id,
         )
         uow.commit()
         session.refresh(demand)
-        return Decided(demand, credited.transfers)
+        return Decided(demand, transfers)
 
 
 def decline_demand(

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from points.demands import (
     DemandAction,
     DemandLevel,
+    DemandOrder,
     DemandStatus,
     LimitUnit,
     OwnerKind,
@@ -55,6 +58,13 @@ class Demand(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("demand.id"))
+    # 点单: a delivery or errand ordered for a household of the register, and whom it
+    # serves (one of its residents, when staff linked them). ``proxy``: filed by
+    # someone else on the household's behalf (代办), so the reporter is not the one served.
+    order_kind: Mapped[str | None] = mapped_column(String(16))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    served_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    proxy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reporter_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
     # The role they reported in, fixed when they report: it prices an accepted report.
     reporter_role: Mapped[str] = mapped_column(String(16))
@@ -101,6 +111,9 @@ class Demand(Base):
         CheckConstraint(_one_of("category", Category), name="category"),
         CheckConstraint(_one_of("status", DemandStatus), name="status"),
         CheckConstraint(f"level IS NULL OR {_one_of('level', DemandLevel)}", name="level"),
+        CheckConstraint(
+            f"order_kind IS NULL OR {_one_of('order_kind', DemandOrder)}", name="order_kind"
+        ),
         CheckConstraint(
             f"owner_kind IS NULL OR {_one_of('owner_kind', OwnerKind)}", name="owner_kind"
         ),

@@ -38,7 +38,9 @@ def rate_demand(
     with uow:
         session = uow.session
         demand = load_demand(session, demand_id)
-        if demand.reporter_id != actor.user_id:
+        # An order filed for a household (代办) is rated by the resident it served, or
+        # by whoever filed it, asking them.
+        if actor.user_id not in (demand.reporter_id, demand.served_user_id):
             require(actor, Action.HANDLE_DEMANDS, place_target(session, demand), what="demand")
             raise Forbidden("only the resident who raised a demand rates it")
         check_score(score)

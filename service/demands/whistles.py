@@ -6,15 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, Target, require
 from points.calendar import Span, local_date, quarter_of
 from points.demands import WhistleOutcome
 from points.errors import InvalidInput, NotFound
+from points.places import ancestor_ids
+from service.demands.loop import load_demand, place_target, require_handler
 from service.demands.models import DemandRating, DemandWhistle
-from service.organisation.models import Department
+from service.organisation.models import Department, Pairing
 
 
 @dataclass(frozen=True)
@@ -117,3 +119,33 @@ def _by(done: datetime | None, due: datetime) -> bool:
 def _average_hours(pairs: list[tuple[datetime, datetime | None]]) -> float | None:
     hours = [(end - start).total_seconds() / 3600 for start, end in pairs if end is not None]
     return round(sum(hours) / len(hours), 2) if hours else None
+
+
+@dataclass(frozen=True)
+class WhistleChoice:
+    department: Department
+    # 百部联百村: the department is paired with the demand's community (or a place above
+    # it) on the day: it knows the place and answers for it first.
+    paired: bool
+
+
+def departments_to_whistle(
+    session: Session, actor: Actor, demand_id: int, now: datetime
+) -> list[WhistleChoice]:
+    """The departments a demand may be whistled to (吹哨), the paired ones first."""
+    demand = load_demand(session, demand_id)
+    require_handler(session, actor, demand)
+    path = place_target(session, demand).place_path or ""
+    today = local_date(now)
+    paired = set(
+        session.scalars(
+            select(Pairing.department_id).where(
+                Pairing.place_id.in_(ancestor_ids(path)),
+                Pairing.started_on <= today,
+                or_(Pairing.ended_on.is_(None), Pairing.ended_on >= today),
+            )
+        )
+    )
+    departments = session.scalars(select(Department).order_by(Department.name, Department.id))
+    choices = [WhistleChoice(department, department.id in paired) for department in departments]
+    return sorted(choices, key=lambda choice: not choice.paired)  # stable: by name within

@@ -53,6 +53,8 @@ COMMUNITIES = (
     ("和平社区", ("和平第一网格", "和平第二网格")),
 )
 ADMIN = ("demo-admin-1", "周建华")
+# 新就业群体 as 移动探头: a delivery rider who lives elsewhere and holds no role here.
+RIDER = ("demo-rider-1", "外卖骑手小陈")
 # 吹哨报到: the department's officer, who answers the whistles blown to it.
 OFFICER = ("demo-officer-1", "孟凡")
 # Per community: a station, its clerk (驿站管理员), and what it hands out. The first

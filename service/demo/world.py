@@ -26,11 +26,13 @@ from service.demo.cast import (
     OFFICER,
     PAIRED_SINCE,
     PEOPLE,
+    RIDER,
     STATIONS,
     STREET,
     _Row,
 )
 from service.demo.journeys import walk_demand_journeys
+from service.demo.orders import walk_orders
 from service.demo.parts import (
     demo_demand,
     demo_households,
@@ -61,6 +63,8 @@ class DemoWorld:
     tasks: list[dict[str, Any]] = field(default_factory=list)
     rule_sets: list[dict[str, Any]] = field(default_factory=list)
     households: list[dict[str, Any]] = field(default_factory=list)
+    # 点单 for an elder (代办) and a rider's report (移动探头).
+    orders: list[dict[str, Any]] = field(default_factory=list)
     demands: list[dict[str, Any]] = field(default_factory=list)
     # Demands at each stage of the loop (立项 … 销号, a whistle, a low rating, overdue).
     demand_journeys: list[dict[str, Any]] = field(default_factory=list)
@@ -78,6 +82,7 @@ class DemoWorld:
             "households": self.households,
             "demands": self.demands,
             "demand_journeys": self.demand_journeys,
+            "orders": self.orders,
         }
 
 
@@ -222,6 +227,8 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
                     ],
                 }
             )
+        rider = ensure_user(session, openid=RIDER[0], name=RIDER[1], residence_place_id=None)
+        people.append(rider)
         # The starter rules price accepted reports (问题上报) and visits (入户走访) too.
         rules = published_starter_rules(session, street)
         world.rule_sets.append(
@@ -249,4 +256,5 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
         uow.commit()
     # Each step its own transaction, as staff, members and officers take them.
     world.demand_journeys = walk_demand_journeys(uow, department.id, utcnow())
+    world.orders = walk_orders(uow, DEMO_POINTS[0], DEMO_POINTS[1], utcnow())
     return world

@@ -113,3 +113,46 @@ class ParticipationHousehold(Base):
     household_id: Mapped[int] = mapped_column(
         ForeignKey("household.id"), primary_key=True, index=True
     )
+
+
+class HouseholdResident(Base):
+    """Someone who lives in a household (住户), as staff keep it: whom a delivery to the
+    household serves, and who may rate the work that reached it."""
+
+    __tablename__ = "household_resident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("household_id", "user_id"),)
+
+
+class HouseholdPairing(Base):
+    """党员联户 (1+10+N, 结对认亲): a party member looks after a household from a day,
+    until the pairing ends. Ended pairings are kept: coverage of a past quarter reads them."""
+
+    __tablename__ = "household_pairing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="ends_after_start"),
+        # One running pairing of a member with a household; a new one after it ended.
+        Index(
+            "ux_household_pairing_running",
+            "household_id",
+            "member_id",
+            unique=True,
+            postgresql_where=text("ended_on IS NULL"),
+            sqlite_where=text("ended_on IS NULL"),
+        ),
+    )

@@ -23,6 +23,7 @@ from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.tasks.households import link_households
 from service.tasks.models import Participation, Task
+from service.tasks.ratings import settle_reviews
 from service.tasks.signups import move_participation, own_participation_and_task
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import attach_to_participation, photo_ids
@@ -299,6 +300,7 @@ def reverse_approval(
         reversals = reverse_source(
             session, f"participation:{participation.id}", actor_id=actor.user_id, reason=reason
         )
+        settle_reviews(session, actor, participation.id, reason, now)
         _audit(
             session,
             actor,

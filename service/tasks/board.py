@@ -32,6 +32,7 @@ from service.lifecycle import move_status
 from service.people.belonging import home_places
 from service.places.models import Place
 from service.places.tree import named_place
+from service.tasks.households import check_households_here
 from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 
@@ -61,6 +62,7 @@ class NewTask:
     description: str = ""
     address: str = ""
     demand_id: int | None = None
+    household_id: int | None = None  # the one door it is for (送菜上门)
     publish: bool = False
 
 
@@ -76,29 +78,36 @@ class TaskFilter:
 
 
 def create_task(uow: UnitOfWork, actor: Actor, spec: NewTask, now: datetime) -> Task:
+    with uow:
+        task = post_task(uow.session, actor, spec, now)
+        uow.commit()
+        return task
+
+
+def post_task(session: Session, actor: Actor, spec: NewTask, now: datetime) -> Task:
+    """Post a task in the caller's transaction: for a demand it serves, its owner now."""
     check_point(spec.lat, spec.lng)
     if spec.ends_at <= spec.starts_at:
         raise InvalidInput("a task ends after it starts", errors={"ends_at": ["before starts_at"]})
     if spec.ends_at <= now:
         raise InvalidInput("this task would be over already", errors={"ends_at": ["in the past"]})
-    with uow:
-        session = uow.session
-        place = named_place(session, spec.place_id)
-        require(actor, Action.MANAGE_TASKS, Target(place_path=place.path), what="place")
-        served = servable_demand(session, actor, spec.demand_id) if spec.demand_id else None
-        fields: dict[str, Any] = {
-            name: value.value if isinstance(value, StrEnum) else value
-            for name, value in vars(spec).items()
-            if name != "publish"
-        }
-        status = TaskStatus.PUBLISHED if spec.publish else TaskStatus.DRAFT
-        task = Task(**fields, status=status.value, created_by_id=actor.user_id)
-        session.add(task)
-        if served is not None:
-            session.flush()
-            assign_to_task(session, actor, served, task.id, now)
-        uow.commit()
-        return task
+    place = named_place(session, spec.place_id)
+    require(actor, Action.MANAGE_TASKS, Target(place_path=place.path), what="place")
+    served = servable_demand(session, actor, spec.demand_id) if spec.demand_id else None
+    if spec.household_id is not None:
+        check_households_here(session, place, [spec.household_id], field="household_id")
+    fields: dict[str, Any] = {
+        name: value.value if isinstance(value, StrEnum) else value
+        for name, value in vars(spec).items()
+        if name != "publish"
+    }
+    status = TaskStatus.PUBLISHED if spec.publish else TaskStatus.DRAFT
+    task = Task(**fields, status=status.value, created_by_id=actor.user_id)
+    session.add(task)
+    session.flush()
+    if served is not None:
+        assign_to_task(session, actor, served, task.id, now)
+    return task
 
 
 def staff_task(session: Session, actor: Actor, task_id: int, now: datetime) -> Task:

@@ -27,6 +27,8 @@ def link_households(
 ) -> int | None:
     """Link the households (each active and within the task's place) and return the
     units to record: for work counted in households and not given, how many there were."""
+    if household_ids is None and task.household_id is not None:
+        household_ids = [task.household_id]  # the one door the task was for
     if household_ids is None:
         return units
     wanted = list(dict.fromkeys(household_ids))
@@ -36,6 +38,20 @@ def link_households(
         )
     place = session.get(Place, task.place_id)
     assert place is not None  # a foreign key
+    check_households_here(session, place, wanted)
+    session.add_all(
+        ParticipationHousehold(participation_id=participation.id, household_id=household_id)
+        for household_id in wanted
+    )
+    if units is None and task.work_unit == WorkUnit.HOUSEHOLDS.value:
+        return len(wanted)
+    return units
+
+
+def check_households_here(
+    session: Session, place: Place, wanted: list[int], field: str = "household_ids"
+) -> None:
+    """Each of ``wanted`` is an active household of ``place``'s subtree."""
     found = set(
         session.scalars(
             select(Household.id)
@@ -51,12 +67,5 @@ def link_households(
     if missing:
         raise InvalidInput(
             "some households are not active households of this task's place",
-            errors={"household_ids": {str(i): ["not a household here"] for i in missing}},
+            errors={field: {str(i): ["not a household here"] for i in missing}},
         )
-    session.add_all(
-        ParticipationHousehold(participation_id=participation.id, household_id=household_id)
-        for household_id in wanted
-    )
-    if units is None and task.work_unit == WorkUnit.HOUSEHOLDS.value:
-        return len(wanted)
-    return units

@@ -59,6 +59,8 @@ class Task(Base):
     checkin_mode: Mapped[str] = mapped_column(String(16))
     work_unit: Mapped[str] = mapped_column(String(20))
     demand_id: Mapped[int | None] = mapped_column(ForeignKey("demand.id"))  # the demand it serves
+    # The household it is for (送菜上门 to one door): work handed in reaches it.
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.DRAFT.value)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
@@ -148,6 +150,31 @@ class Participation(Base):
         UniqueConstraint("task_id", "user_id"),
         CheckConstraint(_one_of("status", ParticipationStatus), name="status"),
         Index("ix_participation_task_status", "task_id", "status"),
+    )
+
+
+class ParticipationRating(Base):
+    """群众来评判 of task work: a resident of a household the work reached rates it, once
+    per household, 1 to 5 with a short comment. A low one asks staff to look at the
+    approved work again (核查); they keep it (``reviewed_at``) or reverse it."""
+
+    __tablename__ = "participation_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participation_id: Mapped[int] = mapped_column(ForeignKey("participation.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("participation_id", "household_id"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="score"),
     )
 
 

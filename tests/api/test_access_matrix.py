@@ -410,6 +410,67 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((1,), None), same(dict.fromkeys(ROLES, 404))
     ),
     ("GET", "/api/v1/me/demands"): route(lambda w, s: ((), None), same(EVERYONE)),
+    # 点单 → 派单 needs an accepted order; the world's demand is a submitted problem.
+    ("POST", "/api/v1/demands/<int:demand_id>/task"): route(
+        lambda w, s: (
+            (w.side(s, "demand"),),
+            {
+                "starts_at": (utcnow() + timedelta(hours=2)).isoformat(),
+                "ends_at": (utcnow() + timedelta(hours=4)).isoformat(),
+                "lat": 39.9,
+                "lng": 116.4,
+            },
+        ),
+        scoped(409, a={"staff": 409}),
+    ),
+    # Only the household served, or who ordered for it, confirms receipt.
+    ("POST", "/api/v1/demands/<int:demand_id>/confirm"): route(
+        lambda w, s: ((w.side(s, "demand"),), None), scoped(403, a={"staff": 403, **IN_GRID_A})
+    ),
+    ("GET", "/api/v1/demands/<int:demand_id>/departments"): route(
+        lambda w, s: ((w.side(s, "demand"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
+    ("GET", "/api/v1/households/<int:household_id>/residents"): route(
+        lambda w, s: ((w.side(s, "household"),), None),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
+    ("POST", "/api/v1/households/<int:household_id>/residents"): route(
+        lambda w, s: ((w.side(s, "household"),), {"user_id": w.side(s, "person")}),
+        scoped(201, a={"staff": 201, **IN_GRID_A}),
+    ),
+    # Nobody is linked in the world: past access, there is no such resident
+    # (tests/api/test_household_links.py removes one).
+    ("DELETE", "/api/v1/households/<int:household_id>/residents/<int:user_id>"): route(
+        lambda w, s: ((w.side(s, "household"), w.side(s, "person")), None),
+        scoped(404, a={"staff": 404, **IN_GRID_A}),
+    ),
+    ("GET", "/api/v1/households/<int:household_id>/pairings"): route(
+        lambda w, s: ((w.side(s, "household"),), None),
+        scoped(200, a={"staff": 200, "member": 200, "volunteer": 200, "resident": 403}),
+    ),
+    ("POST", "/api/v1/households/<int:household_id>/pairings"): route(
+        lambda w, s: ((w.side(s, "household"),), {"member_id": w.side(s, "person")}),
+        scoped(201, a={"staff": 201, **IN_GRID_A}),
+    ),
+    # No pairing in the world (tests/api/test_household_links.py ends one across sides).
+    ("POST", "/api/v1/household-pairings/<int:pairing_id>/end"): route(
+        lambda w, s: ((1,), None), same(dict.fromkeys(ROLES, 404))
+    ),
+    ("GET", "/api/v1/me/paired-households"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/me/households"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/household-coverage"): route(
+        lambda w, s: ((), {"org_id": w.side(s, "grid")}),
+        scoped(200, a={"staff": 200, **IN_GRID_A}),
+    ),
+    # The world's work reached no household: nobody may rate it, nobody learns of it.
+    ("POST", "/api/v1/participations/<int:participation_id>/rating"): route(
+        lambda w, s: ((w.side(s, "participation"),), {"score": 5}), same(dict.fromkeys(ROLES, 404))
+    ),
+    ("GET", "/api/v1/participation-ratings"): route(lambda w, s: ((), None), same(APPROVERS)),
+    ("POST", "/api/v1/participation-ratings/<int:rating_id>/review"): route(
+        lambda w, s: ((1,), {"note": "已核实，服务属实"}), same(dict.fromkeys(ROLES, 404))
+    ),
+    ("GET", "/api/v1/me/rateable-work"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/users"): route(
         lambda w, s: ((), None),
         same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),

@@ -28,8 +28,9 @@ from api import extensions
 from points.rules import starter_rule_set
 from service.auth.bootstrap import NewAdmin, create_admin
 from service.db import utcnow
+from service.households.models import HouseholdResident, ParticipationHousehold
 from service.models import Base
-from service.tasks.models import Participation
+from service.tasks.models import Participation, ParticipationRating
 from tests.api.openapi_walk import (
     TextField,
     error_at,
@@ -132,7 +133,7 @@ def new_task(app: Flask, client: FlaskClient, world: World, value: str) -> None:
 
 
 def checked_out_work(app: Flask, client: FlaskClient, world: World, value: str) -> None:
-    member = int(jwt.decode(world.tokens["member"], options={"verify_signature": False})["sub"])
+    member = user_of(world, "member")
     with app.app_context():
         session = extensions.session()
         work = Participation(
@@ -187,6 +188,78 @@ def console_user(app: Flask, client: FlaskClient, world: World, value: str) -> N
                 name="管理员", username=value, password=PASSWORD, place_id=world.ids["street"]
             ),
         )
+
+
+def user_of(world: World, role: str) -> int:
+    return int(jwt.decode(world.tokens[role], options={"verify_signature": False})["sub"])
+
+
+def order_at(*steps: tuple[str, str, dict[str, Any]]) -> Any:
+    """A preparation: a delivery the member orders for the world's household A (代办),
+    taken through ``steps``, kept in the world as ``loop_demand``."""
+
+    def prepare(app: Flask, client: FlaskClient, world: World, value: str) -> None:
+        body = {
+            "category": "service",
+            "description": "买菜：青菜两斤",
+            "org_id": world.ids["grid_A"],
+            "order": "delivery",
+            "household_id": world.ids["household_A"],
+        }
+        made = world.call(client, "member", "POST", "/demands", body)
+        assert made.status_code == 201, made.get_json()
+        world.ids["loop_demand"] = made.get_json()["id"]
+        for role, step, sent in steps:
+            done = world.call(
+                client, role, "POST", f"/demands/{world.ids['loop_demand']}/{step}", sent
+            )
+            assert done.status_code == 200, done.get_json()
+
+    return prepare
+
+
+def work_reaching_a_resident(app: Flask, client: FlaskClient, world: World, value: str) -> None:
+    """The volunteer's approved work reached household A, where the resident lives."""
+    with app.app_context():
+        session = extensions.session()
+        work = Participation(
+            task_id=world.ids["published_task_A"],
+            user_id=user_of(world, "volunteer"),
+            role="volunteer",
+            status="approved",
+            decided_at=utcnow(),
+        )
+        session.add(work)
+        session.flush()
+        session.add(
+            ParticipationHousehold(participation_id=work.id, household_id=world.ids["household_A"])
+        )
+        session.add(
+            HouseholdResident(
+                household_id=world.ids["household_A"],
+                user_id=user_of(world, "resident"),
+                added_by_id=user_of(world, "staff"),
+            )
+        )
+        session.commit()
+        world.ids["rated_work"] = work.id
+
+
+def low_rating(app: Flask, client: FlaskClient, world: World, value: str) -> None:
+    with app.app_context():
+        session = extensions.session()
+        rating = ParticipationRating(
+            participation_id=world.ids["participation_A"],
+            household_id=world.ids["household_A"],
+            rater_id=user_of(world, "resident"),
+            score=1,
+            comment="没有送到",
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        session.add(rating)
+        session.commit()
+        world.ids["low_rating"] = rating.id
 
 
 REASON: dict[str, str | None] = {"reason": None}
@@ -305,6 +378,36 @@ CASES: dict[tuple[str, str], Case] = {
         body=lambda _: {"score": 4},
         shown={"comment": "rating.comment"},
         prepare=demand_at(*VERIFIED),
+    ),
+    ("POST", "/api/v1/demands/{demand_id}/task"): Case(
+        LOOP,
+        body=lambda _: {
+            "starts_at": (utcnow() + timedelta(hours=2)).isoformat(),
+            "ends_at": (utcnow() + timedelta(hours=4)).isoformat(),
+            "lat": 39.9163,
+            "lng": 116.4039,
+        },
+        prepare=order_at(*ACCEPTED),
+    ),
+    # Kept on the timeline, not echoed.
+    ("POST", "/api/v1/demands/{demand_id}/confirm"): Case(
+        LOOP,
+        role="member",
+        shown={"note": None},
+        prepare=order_at(
+            *ACCEPTED,
+            ("root", "assign", {"owner": "staff"}),
+            ("root", "resolve", {"resolution": "已送到"}),
+        ),
+    ),
+    ("POST", "/api/v1/participations/{participation_id}/rating"): Case(
+        {"participation_id": "rated_work"},
+        role="resident",
+        body=lambda _: {"score": 5},
+        prepare=work_reaching_a_resident,
+    ),
+    ("POST", "/api/v1/participation-ratings/{rating_id}/review"): Case(
+        {"rating_id": "low_rating"}, shown={"note": "review_note"}, prepare=low_rating
     ),
     ("POST", "/api/v1/demands/{demand_id}/publish"): Case(
         LOOP, shown={"summary": "public_summary"}, prepare=demand_at(*VERIFIED)

@@ -5,8 +5,10 @@ from sqlalchemy import func, select
 from service.db import utcnow
 from service.demands.models import Demand, DemandRating, DemandWhistle
 from service.demo.world import seed_demo_world
+from service.households.models import HouseholdPairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
+from service.tasks.models import Task
 from service.unit_of_work import UnitOfWork
 
 
@@ -80,7 +82,11 @@ def test_seeding_twice_changes_nothing(uow: UnitOfWork) -> None:
     session = uow.session
     assert session.scalar(select(func.count()).select_from(Place)) == len(first.places)
     assert session.scalar(select(func.count()).select_from(User)) == len(first.users)
-    assert session.scalar(select(func.count()).select_from(RoleGrant)) == len(first.users)
+    # One grant each, but for the rider, who holds no role here (移动探头).
+    roles = {user["openid"]: len(user["roles"]) for user in first.users}
+    assert roles.pop("demo-rider-1") == 0
+    assert set(roles.values()) == {1}
+    assert session.scalar(select(func.count()).select_from(RoleGrant)) == len(roles)
 
 
 def test_demo_world_has_households_and_an_open_demand_per_community(uow: UnitOfWork) -> None:
@@ -124,3 +130,31 @@ def test_demo_demands_stand_at_every_stage_of_the_loop(uow: UnitOfWork) -> None:
     assert [d.description for d in overdue] == ["6栋电梯按钮失灵，已经三天了"]
     again = seed_demo_world(uow)
     assert again.demand_journeys == world.demand_journeys
+
+
+def test_demo_has_an_elders_order_a_riders_report_and_paired_households(uow: UnitOfWork) -> None:
+    world = seed_demo_world(uow)
+    (order, rider) = world.orders
+    assert (order["status"], order["order"]) == ("assigned", "delivery")
+    session = uow.session
+    demand = session.get(Demand, order["id"])
+    assert demand is not None
+    assert demand.proxy
+    assert demand.owner_kind == "task"
+    task = session.get(Task, demand.owner_task_id)
+    assert task is not None
+    assert (task.type, task.household_id, task.status) == (
+        "elder_delivery",
+        demand.household_id,
+        "published",
+    )
+    elder = session.scalars(select(User).where(User.openid == "demo-resident-1")).one()
+    assert demand.served_user_id == elder.id
+    report = session.get(Demand, rider["id"])
+    assert report is not None
+    assert (report.status, report.lat is not None) == ("submitted", True)
+    pairings = session.scalars(select(HouseholdPairing)).all()
+    assert len(pairings) == 3  # the elder's grid's three doors
+    again = seed_demo_world(uow)
+    assert again.orders == world.orders
+    assert len(session.scalars(select(HouseholdPairing)).all()) == 3

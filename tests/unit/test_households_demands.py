@@ -45,6 +45,8 @@ DEMAND_EDGES = {
     ("verified", "reopen"): "resolved",
     ("published", "reopen"): "resolved",
     ("closed", "reopen"): "resolved",
+    # 点单: the household confirms receipt in place of 核查.
+    ("resolved", "confirm"): "closed",
 }
 
 
