@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from points.access import Actor
-from points.demands import DemandOrder, NotAnOrder
+from points.demands import DemandNotOpen, DemandOrder, DemandStatus, NotAnOrder
 from points.errors import InvalidInput
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import Audience, CheckinMode
@@ -54,6 +54,9 @@ def post_order_task(
                 "only a delivery or errand (点单) becomes a task in one step; "
                 "post a task with demand_id for other demands"
             )
+        if demand.status != DemandStatus.ACCEPTED.value:
+            # One delivery, one task: a second run is posted with demand_id, on purpose.
+            raise DemandNotOpen("this order has its task already", errors={"demand_id": ["served"]})
         lat = spec.lat if spec.lat is not None else demand.lat
         lng = spec.lng if spec.lng is not None else demand.lng
         if lat is None or lng is None:

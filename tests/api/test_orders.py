@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -16,9 +17,10 @@ from sqlalchemy import func, select
 from api import extensions
 from points.access import Role, ScopeType
 from service.db import utcnow
-from service.demands.models import Demand
+from service.demands.models import Demand, DemandEvent, DemandWhistle
 from service.people.models import RoleGrant, User
-from service.tasks.models import ParticipationRating
+from service.tasks.models import ParticipationRating, Task
+from tests.all_at_once import all_at_once
 from tests.api.community_helpers import balances, publish_starter_rules
 from tests.api.test_approvals import done_and_submitted
 from tests.api.test_demand_loop import act, ok, shown, signed_in, user_id
@@ -355,3 +357,75 @@ def test_whistling_offers_the_paired_department_first(
 def _demands(app: Flask) -> int:
     with app.app_context():
         return extensions.session().scalar(select(func.count()).select_from(Demand)) or 0
+
+
+@pytest.mark.parametrize("racers", [4])
+def test_staff_posting_the_task_of_one_order_at_once_make_one(
+    app: Flask, client: FlaskClient, world: World, racers: int
+) -> None:
+    demand = order(client, world).get_json()["id"]
+    ok(act(client, world, "staff", demand, "accept"))
+
+    def post(index: int, go: Any) -> int:
+        local = app.test_client()
+        go()
+        return int(
+            order_task(local, world, demand, role="staff" if index % 2 else "admin").status_code
+        )
+
+    statuses = sorted(all_at_once(racers, post))
+    assert statuses == [201] + [409] * (racers - 1)
+    with app.app_context():
+        session = extensions.session()
+        tasks = session.scalars(select(Task).where(Task.demand_id == demand)).all()
+        row = session.get(Demand, demand)
+        assert row is not None
+        assert [task.id for task in tasks] == [row.owner_task_id]
+
+
+def test_an_officer_acknowledging_while_staff_escalate_ends_in_one_move(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    demand = reported(client, world)
+    ok(act(client, world, "staff", demand, "accept", level="street"))
+    department = world.ids["department"]
+    ok(act(client, world, "staff", demand, "assign", owner="department", department_id=department))
+
+    def race(index: int, go: Any) -> int:
+        local = app.test_client()
+        go()
+        if index == 0:
+            return int(
+                act(local, world, "dept_officer", demand, "start", note="已报到").status_code
+            )
+        return int(act(local, world, "staff", demand, "assign", owner="staff").status_code)
+
+    officer, staff = all_at_once(2, race)
+    # Met head on, one moves it and the other is told it changed (or, for the officer,
+    # finds it no longer theirs once staff took it back). When one ran wholly before the
+    # other began (the embedded database's write lock queues them), both are fair steps,
+    # taken in order: 报到, then staff reassigning it.
+    assert (officer, staff) in ((200, 409), (409, 200), (404, 200), (200, 200))
+    with app.app_context():
+        session = extensions.session()
+        row = session.get(Demand, demand)
+        assert row is not None
+        whistle = session.scalars(
+            select(DemandWhistle).where(DemandWhistle.demand_id == demand)
+        ).one()
+        moves = [officer, staff].count(200)
+        assert row.version == 2 + moves  # accept and whistle, then each move once
+        steps = session.scalar(
+            select(func.count()).select_from(DemandEvent).where(DemandEvent.demand_id == demand)
+        )
+        assert steps == 3 + moves  # the report too
+        acknowledged = whistle.acknowledged_at is not None
+        if staff == 200:
+            assert (row.status, row.owner_kind, whistle.outcome) == (
+                "assigned",
+                "staff",
+                "withdrawn",
+            )
+            assert acknowledged is (officer == 200)
+        else:
+            assert (row.status, acknowledged, whistle.outcome) == ("in_progress", True, None)
