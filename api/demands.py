@@ -107,7 +107,13 @@ class Demands(MethodView):
                 "upload_ids": tuple(body["upload_ids"]),
             }
         )
-        return report_demand(extensions.unit_of_work(), current_actor(), spec, utcnow())
+        return report_demand(
+            extensions.unit_of_work(),
+            current_actor(),
+            spec,
+            utcnow(),
+            checks=extensions.content_checks(),
+        )
 
 
 @blp.route("/demands/<int:demand_id>")
@@ -324,6 +330,7 @@ class Rating(MethodView):
             body["score"],
             body["comment"],
             utcnow(),
+            checks=extensions.content_checks(),
         )
 
 

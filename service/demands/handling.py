@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, Target, can, place_prefixes, require, serving_role
 from points.calendar import local_date
+from points.content import Scene
 from points.demands import DemandStatus, Stage
 from points.errors import Forbidden, InvalidInput, NotFound
 from points.geo import rounded_report_point
@@ -19,12 +20,15 @@ from points.rules import Category
 from service.demands.deadlines import deadline
 from service.demands.loop import answering_departments, is_owner, load_demand, place_target
 from service.demands.models import Demand, DemandEvent
+from service.moderation.photos import note_photo_use
+from service.moderation.text import hold_text, screen_text
 from service.people.belonging import home_places
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import named_place
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
+from service.wechat.security import ContentSecurity
 
 
 @dataclass(frozen=True)
@@ -53,14 +57,22 @@ def _may_report(session: Session, actor: Actor, place: Place, now: datetime) -> 
     return any(place.path.startswith(prefix) for prefix in prefixes)
 
 
-def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime) -> Demand:
+def report_demand(
+    uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime, *, checks: ContentSecurity
+) -> Demand:
     """Where one lives or serves, anything; anywhere else, a problem seen on the spot
-    (移动探头: a rider, a driver), which must say where it is."""
+    (移动探头: a rider, a driver), which must say where it is. The description is
+    screened by WeChat first (a post to the community: scene 论坛); held, the demand
+    stays off the public list until staff release it."""
     point = None
     if spec.lat is not None and spec.lng is not None:
         point = rounded_report_point(spec.lat, spec.lng)
     elif spec.lat is not None or spec.lng is not None:
         raise InvalidInput("give both lat and lng, or neither", errors={"lng": ["with lat"]})
+    description = spec.description.strip()
+    screened = screen_text(
+        uow.session, checks, actor.user_id, description, Scene.FORUM, "description"
+    )
     with uow:
         session = uow.session
         place = named_place(session, spec.place_id)
@@ -72,7 +84,7 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
         demand = Demand(
             place_id=place.id,
             category=spec.category.value,
-            description=spec.description.strip(),
+            description=description,
             address=spec.address.strip(),
             upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids, now),
             lat=point[0] if point else None,
@@ -97,6 +109,17 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
                 at=now,
             )
         )
+        hold_text(
+            session,
+            screened,
+            subject="demand",
+            subject_id=demand.id,
+            field="description",
+            author_id=actor.user_id,
+            place_id=place.id,
+            now=now,
+        )
+        note_photo_use(session, demand.upload_ids, "demand", demand.id, place.id)
         uow.commit()
         return demand
 

@@ -76,6 +76,7 @@ def ids(world: World) -> dict[str, int]:
         "redemption_id": world.ids["redemption_A"],
         "user_id": world.ids["person_A"],
         "grant_id": world.ids["grant_A"],
+        "review_id": world.ids["review_A"],
         "limit_id": 1,  # none is kept: past the body check, 404
     }
 
