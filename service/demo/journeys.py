@@ -38,11 +38,11 @@ class _OurOwnWords:
     """The demo's texts are written by us, not by residents: nothing for WeChat to
     judge, and the demo seeds in any WeChat mode without calling it."""
 
-    def check_text(self, content: str, openid: str, scene: Scene) -> TextCheck:
+    def check_text(self, content: str, openid: str | None, scene: Scene) -> TextCheck:
         return TextCheck(Verdict.PASS)
 
     def check_photo(
-        self, media_url: str, openid: str, scene: Scene, *, width: int, height: int
+        self, media_url: str, openid: str | None, scene: Scene, *, width: int, height: int
     ) -> PhotoCheck:
         raise NotImplementedError("the demo hands in no photos")
 

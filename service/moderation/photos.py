@@ -64,20 +64,16 @@ def send_photo_check(
     if owner is None:
         return
     review_id, openid = owner
-    trace_id, verdict, reason = None, None, ""
-    if not openid:  # a console account: nothing WeChat would judge it by
-        verdict, reason = Verdict.REVIEW, "no_openid"
-    else:
-        try:
-            check = checks.check_photo(
-                media_url(upload_id), openid, Scene.FORUM, width=size[0], height=size[1]
-            )
-        except DomainError as error:
-            log.warning("photo check of upload %s not sent: %s", upload_id, error)
-            return
-        trace_id, verdict = check.trace_id, check.verdict
+    try:
+        check = checks.check_photo(
+            media_url(upload_id), openid, Scene.FORUM, width=size[0], height=size[1]
+        )
+    except DomainError as error:
+        log.warning("photo check of upload %s not sent: %s", upload_id, error)
+        return
+    trace_id, verdict = check.trace_id, check.verdict
     with uow:
-        values: dict[str, object] = {"trace_id": trace_id, "reason": reason}
+        values: dict[str, object] = {"trace_id": trace_id}
         if verdict is not None:
             values.update(status=status_for(verdict).value, decided_at=now)
         uow.session.execute(

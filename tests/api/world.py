@@ -193,6 +193,7 @@ def build_world(app: Flask) -> World:
                 author_id=person,
                 place_id=ids[f"grid_{side}"],
                 status="held",
+                reason="world",
                 created_at=utcnow(),
             )
             session.add(review)
