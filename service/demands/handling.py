@@ -3,6 +3,7 @@ who may read which (the loop's steps are in loop.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from service.demands.deadlines import deadline
 from service.demands.loop import answering_departments, is_owner, load_demand, place_target
 from service.demands.models import Demand, DemandEvent
 from service.moderation.photos import note_photo_use
-from service.moderation.text import hold_text, screen_text
+from service.moderation.text import held_of, hold_text, screen_text
 from service.people.belonging import home_places
 from service.people.models import User
 from service.places.models import Place
@@ -166,6 +167,39 @@ def timeline_of(session: Session, demand: Demand) -> list[TimelineStep]:
         )
         for event, name in rows
     ]
+
+
+@dataclass(frozen=True)
+class DemandView:
+    """A demand as one viewer is shown it: text still held by the content check
+    (``withheld``: its ``description``, its rating's ``comment``) is its author's and
+    the place's staff's to read, not the owner's handed it, nor anyone else's."""
+
+    demand: Demand
+    timeline: list[TimelineStep]
+    withheld: frozenset[str]
+
+
+def view_demand(session: Session, actor: Actor, demand_id: int) -> DemandView:
+    demand = get_demand(session, actor, demand_id)
+    timeline = timeline_of(session, demand)
+    path = place_target(session, demand).place_path
+    if demand.reporter_id == actor.user_id or can(
+        actor, Action.REVIEW_CONTENT, Target(place_path=path)
+    ):
+        return DemandView(demand, timeline, frozenset())
+    held = held_of(session, [("demand", demand.id), ("rating", demand.id)])
+    withheld = frozenset(
+        field
+        for field, subject in (("description", "demand"), ("comment", "rating"))
+        if (subject, demand.id) in held
+    )
+    if "comment" in withheld:  # the rating's comment is also its step's note
+        timeline = [
+            dataclasses.replace(step, note="") if step.action == "rate" else step
+            for step in timeline
+        ]
+    return DemandView(demand, timeline, withheld)
 
 
 def list_demands(

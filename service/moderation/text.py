@@ -16,10 +16,11 @@ decides, rather than losing them or publishing unchecked text.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from points.content import ReviewStatus, Scene, Verdict, refuse_risky
@@ -103,6 +104,19 @@ def hold_text(
             created_at=now,
         )
     )
+
+
+def held_of(session: Session, subjects: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which of these (subject, id) still have text held."""
+    if not subjects:
+        return set()
+    rows = session.execute(
+        select(ContentReview.subject, ContentReview.subject_id).where(
+            tuple_(ContentReview.subject, ContentReview.subject_id).in_(subjects),
+            ContentReview.status == ReviewStatus.HELD.value,
+        )
+    )
+    return {(subject, subject_id) for subject, subject_id in rows}
 
 
 def held_subjects(subject: str) -> Select[int]:

@@ -456,3 +456,32 @@ def test_uploads_answer_even_when_wechat_is_down(
     photo = upload(live.test_client(), world, "resident")
     # Pending, with no trace: private to its owner until it is checked.
     assert review_rows(live) == [(photo["id"], "pending", None)]
+
+
+def test_held_text_is_hidden_from_the_member_handed_the_demand(
+    client: FlaskClient, world: World
+) -> None:
+    description = f"楼道堆物，{REVIEW}"
+    demand = report(client, world, description).get_json()["id"]
+    ok(act(client, world, "staff", demand, "accept"))
+    member = user_id(world, "member")
+    ok(act(client, world, "staff", demand, "assign", owner="member", user_id=member))
+    ok(act(client, world, "member", demand, "resolve", resolution="已清理"))
+    ok(act(client, world, "admin", demand, "verify"))
+    rated = {"score": 4, "comment": f"还行{REVIEW}"}
+    assert world.call(client, "resident", "POST", f"/demands/{demand}/rating", rated).status_code
+
+    def seen(role: str) -> tuple[str, str, list[str]]:
+        body = world.call(client, role, "GET", f"/demands/{demand}").get_json()
+        notes = [step["note"] for step in body["timeline"] if step["action"] == "rate"]
+        return body["description"], body["rating"]["comment"], notes
+
+    everything = (description, rated["comment"], [rated["comment"]])
+    assert seen("resident") == everything  # its author
+    assert seen("staff") == everything  # who releases it
+    assert seen("member") == ("", "", [""])  # the member who did the work: not yet
+    for subject in ("demand", "rating"):
+        (review,) = [r for r in held(client.application, subject) if r.subject_id == demand]
+        released = world.call(client, "staff", "POST", f"/content-reviews/{review.id}/release")
+        assert released.status_code == 200
+    assert seen("member") == everything
