@@ -485,3 +485,17 @@ def test_held_text_is_hidden_from_the_member_handed_the_demand(
         released = world.call(client, "staff", "POST", f"/content-reviews/{review.id}/release")
         assert released.status_code == 200
     assert seen("member") == everything
+
+
+def test_a_console_account_without_an_openid_has_its_text_and_photos_held(
+    live: Flask, stub: WechatStub, world: World
+) -> None:
+    client = live.test_client()
+    body = {"category": "facility", "description": "路灯不亮", "org_id": world.ids["grid_A"]}
+    made = world.call(client, "staff", "POST", "/demands", body)
+    assert made.status_code == 201
+    (review,) = [r for r in held(live, "demand") if r.subject_id == made.get_json()["id"]]
+    assert review.reason == "no_openid"
+    photo = upload(client, world, "staff")
+    assert review_rows(live) == [(photo["id"], "held", review_rows(live)[0][2])]
+    assert stub.calls[TEXT_CHECK] == stub.calls[MEDIA_CHECK] == 0  # nothing WeChat could judge
