@@ -120,6 +120,7 @@ class Submit(MethodView):
             utcnow(),
             body["upload_ids"],
             household_ids=body.get("household_ids"),
+            checks=extensions.content_checks(),
         )
 
 

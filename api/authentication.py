@@ -14,7 +14,8 @@ from service.auth.tokens import AccessClaims, read_access_token
 
 # Blueprints anyone may call: sign-in itself, probes, and the API documents.
 PUBLIC_BLUEPRINTS = frozenset(
-    {"health", "health_v1", "api-docs", "swagger_ui_static", "public"}  # public: 公示
+    # public: 公示; wechat_events: WeChat's message push, signed by WeChat (api/content.py)
+    {"health", "health_v1", "api-docs", "swagger_ui_static", "public", "wechat_events"}
 )
 PUBLIC_ENDPOINTS = frozenset(
     {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -13,7 +14,7 @@ from api.text import MultilineText, Text
 from api.uploads import photo_ids, photo_links
 from points.demands import DemandLevel, DemandOrder, DemandStatus, LimitUnit, OwnerKind, Stage
 from points.rules import Category
-from service.demands.handling import TimelineStep
+from service.demands.handling import DemandView
 from service.demands.loop import Decided
 from service.demands.models import Demand
 
@@ -170,9 +171,19 @@ class DemandAndTimeline:
     """A demand read with its timeline, for DemandWithTimelineSchema: the demand's
     fields, and ``timeline`` beside them."""
 
-    def __init__(self, demand: Demand, timeline: list[TimelineStep]) -> None:
-        self._demand = demand
-        self.timeline = timeline
+    def __init__(self, view: DemandView) -> None:
+        self._demand = view.demand
+        self.timeline = view.timeline
+        if "description" in view.withheld:
+            self.description = ""
+        if "comment" in view.withheld and view.demand.rating is not None:
+            rating = view.demand.rating
+            self.rating = SimpleNamespace(
+                score=rating.score,
+                comment="",
+                created_at=rating.created_at,
+                updated_at=rating.updated_at,
+            )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._demand, name)

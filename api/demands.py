@@ -52,11 +52,10 @@ from service.demands.export import XLSX, export_list
 from service.demands.handling import (
     DemandFilter,
     NewDemand,
-    get_demand,
     list_demands,
     my_demands,
     report_demand,
-    timeline_of,
+    view_demand,
 )
 from service.demands.lists import DemandList, ListFilter, list_page
 from service.demands.loop import (
@@ -118,7 +117,13 @@ class Demands(MethodView):
                 "order": DemandOrder(order) if order else None,
             }
         )
-        return report_demand(extensions.unit_of_work(), current_actor(), spec, utcnow())
+        return report_demand(
+            extensions.unit_of_work(),
+            current_actor(),
+            spec,
+            utcnow(),
+            checks=extensions.content_checks(),
+        )
 
 
 @blp.route("/demands/<int:demand_id>")
@@ -127,9 +132,7 @@ class OneDemand(MethodView):
     def get(self, demand_id: int) -> Any:
         """Your own demand, one handed to you, or one in the places you handle; with its
         timeline."""
-        session = extensions.session()
-        demand = get_demand(session, current_actor(), demand_id)
-        return DemandAndTimeline(demand, timeline_of(session, demand))
+        return DemandAndTimeline(view_demand(extensions.session(), current_actor(), demand_id))
 
 
 @blp.route("/demands/overdue")
@@ -335,6 +338,7 @@ class Rating(MethodView):
             body["score"],
             body["comment"],
             utcnow(),
+            checks=extensions.content_checks(),
         )
 
 

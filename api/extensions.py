@@ -20,6 +20,7 @@ from service.db import configure_engine, engine_options
 from service.leaderboards.boards import Boards
 from service.leaderboards.feed import LeaderboardFeed
 from service.models import Base
+from service.moderation.events import PushConfig
 from service.outbox.dispatch import Dispatcher
 from service.people.phones import PhoneVault
 from service.redis_connection import connect_redis
@@ -27,12 +28,14 @@ from service.tasks.editing import task_edit_handlers
 from service.unit_of_work import UnitOfWork
 from service.uploads.storage import LocalDiskStore, UploadStore
 from service.wechat.client import WechatGateway, wechat_gateway
+from service.wechat.security import ContentSecurity, content_security
 
 MIGRATIONS_DIRECTORY = str(Path(__file__).with_name("migrations"))
 
 REDIS = "lianxin.redis"
 RATE_LIMITS = "lianxin.rate_limits"
 WECHAT = "lianxin.wechat"
+CONTENT_SECURITY = "lianxin.content_security"
 PHONE_VAULT = "lianxin.phone_vault"
 UPLOAD_STORE = "lianxin.upload_store"
 BOARDS = "lianxin.leaderboards"
@@ -54,6 +57,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions[REDIS] = client
     app.extensions[RATE_LIMITS] = rate_limits.init_app(app, settings, client)
     app.extensions[WECHAT] = wechat_gateway(settings, client)
+    app.extensions[CONTENT_SECURITY] = content_security(settings, app.extensions[WECHAT])
     app.extensions[PHONE_VAULT] = PhoneVault(settings.personal_data_key)
     app.extensions[UPLOAD_STORE] = LocalDiskStore(settings.upload_path)
     app.extensions[BOARDS] = Boards(
@@ -64,6 +68,17 @@ def init_app(app: Flask, settings: Settings) -> None:
 def wechat() -> WechatGateway:
     gateway: WechatGateway = current_app.extensions[WECHAT]
     return gateway
+
+
+def content_checks() -> ContentSecurity:
+    checks: ContentSecurity = current_app.extensions[CONTENT_SECURITY]
+    return checks
+
+
+def push_config() -> PushConfig:
+    """What tells WeChat's message pushes from forgeries (service/wechat/push.py)."""
+    values = settings()
+    return PushConfig(values.wechat_push_token, values.wechat_push_aes_key, values.wechat_appid)
 
 
 def upload_store() -> UploadStore:

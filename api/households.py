@@ -253,7 +253,13 @@ class Visits(MethodView):
         """Log a visit to a household where you serve; staff confirm it, and then it earns.
         One visit per household a day (409 `already_visited_today`)."""
         spec = NewVisit(**{**body, "upload_ids": tuple(body["upload_ids"])})
-        return record_visit(extensions.unit_of_work(), current_actor(), spec, utcnow())
+        return record_visit(
+            extensions.unit_of_work(),
+            current_actor(),
+            spec,
+            utcnow(),
+            checks=extensions.content_checks(),
+        )
 
 
 @blp.route("/household-visits/<int:visit_id>/confirm")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Response, url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest.fields import Upload as UploadField
 from marshmallow import Schema, fields, validate
@@ -23,6 +23,7 @@ from points.uploads import (
     sign_link,
 )
 from service.db import utcnow
+from service.moderation.photos import visible_photos
 from service.uploads.models import Upload
 from service.uploads.photos import open_photo, take_photo
 
@@ -50,8 +51,20 @@ def photo_ids(description: str = "photos, from POST /uploads") -> fields.List[in
 
 def photo_links(upload_ids: Iterable[int]) -> list[dict[str, Any]]:
     """Photos as shown with what they belong to: ``{id, url}`` each, in order. Only for
-    someone who may see that work, visit or demand."""
-    return [{"id": upload_id, "url": photo_url(upload_id)} for upload_id in upload_ids]
+    someone who may see that work, visit or demand; of those, a photo WeChat has not
+    passed only to its owner and the place's staff (service/moderation/photos.py)."""
+    wanted = list(upload_ids)
+    if not wanted:
+        return []
+    shown = visible_photos(extensions.session(), current_actor(), wanted)
+    return [{"id": upload_id, "url": photo_url(upload_id)} for upload_id in shown]
+
+
+def public_photo_url(upload_id: int) -> str:
+    """The link WeChat fetches a photo by to check it: this server as the internet
+    reaches it (LIANXIN_PUBLIC_BASE_URL), else as this request reached it."""
+    base = extensions.settings().public_base_url or request.host_url.rstrip("/")
+    return base + photo_url(upload_id)
 
 
 class PhotoFileSchema(Schema):
@@ -89,7 +102,14 @@ class Uploads(MethodView):
         # One byte over the limit is enough to know it is too large.
         data = files["file"].stream.read(limit + 1)
         return take_photo(
-            extensions.unit_of_work(), extensions.upload_store(), current_actor(), data, limit
+            extensions.unit_of_work(),
+            extensions.upload_store(),
+            current_actor(),
+            data,
+            limit,
+            extensions.content_checks(),
+            public_photo_url,
+            utcnow(),
         )
 
 

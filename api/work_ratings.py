@@ -53,7 +53,7 @@ class RatedWorkArgs(PageArgs):
     )
 
 
-class ReviewSchema(Schema):
+class RatingReviewSchema(Schema):
     note = MultilineText(required=True, validate=validate.Length(min=2, max=500))
 
 
@@ -81,6 +81,7 @@ class RateWork(MethodView):
             body["score"],
             body["comment"],
             utcnow(),
+            checks=extensions.content_checks(),
         )
 
 
@@ -105,7 +106,7 @@ class RatedWork(MethodView):
 
 @blp.route("/participation-ratings/<int:rating_id>/review")
 class ReviewRating(MethodView):
-    @blp.arguments(ReviewSchema)
+    @blp.arguments(RatingReviewSchema)
     @blp.response(200, ParticipationRatingSchema)
     def post(self, body: dict[str, Any], rating_id: int) -> Any:
         """You looked at the low-rated work again and it stands, saying why (to undo it,

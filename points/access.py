@@ -56,6 +56,7 @@ class Action(StrEnum):
     FULFIL_PICKUPS = "fulfil_pickups"  # hand goods over against a pickup code
     VIEW_STATION_REPORTS = "view_station_reports"  # what a station handed out
     VIEW_AUDIT = "view_audit"  # the audit trail: changes of rights, decisions on points
+    REVIEW_CONTENT = "review_content"  # see residents' held text and photos, release them
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -81,6 +82,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_HOUSEHOLDS,
             Action.MANAGE_HOUSEHOLDS,
             Action.HANDLE_DEMANDS,
+            Action.REVIEW_CONTENT,
             # Community staff run the stations placed in their community, but opening
             # or closing a station is an admin's decision.
             Action.MANAGE_CATALOGUE,

@@ -54,6 +54,18 @@ class Settings:
     wechat_appid: str = ""
     wechat_secret: str = ""
     wechat_timeout_seconds: float = 5.0
+    # Message push (消息推送, /api/v1/wechat/events): the Token set in the mini-program's
+    # console, and its EncodingAESKey for 安全模式 (empty: plain pushes only).
+    wechat_push_token: str = ""
+    wechat_push_aes_key: str = ""
+    # Where WeChat fetches a photo to check it: this server as the internet reaches it.
+    public_base_url: str = ""
+    # Fake WeChat mode (demo, tests) passes all content but these: text holding the
+    # risky word is refused, text holding the review word waits for staff, and a photo
+    # of exactly this many pixels (WIDTHxHEIGHT) is quarantined.
+    content_risky_word: str = "违规测试词"
+    content_review_word: str = "人工复核测试词"
+    content_risky_photo_size: str = "7x7"
     max_request_bytes: int = 10 * 1024 * 1024
     upload_max_bytes: int = 5 * 1024 * 1024  # one photo; below max_request_bytes
     upload_dir: Path | None = None  # None: uploads/ in the instance folder
@@ -128,6 +140,17 @@ class Settings:
             or defaults.wechat_base_url,
             wechat_appid=text("LIANXIN_WECHAT_APPID", "") or "",
             wechat_secret=text("LIANXIN_WECHAT_SECRET", "") or "",
+            wechat_push_token=text("LIANXIN_WECHAT_PUSH_TOKEN", "") or "",
+            wechat_push_aes_key=text("LIANXIN_WECHAT_PUSH_AES_KEY", "") or "",
+            public_base_url=(text("LIANXIN_PUBLIC_BASE_URL", "") or "").rstrip("/"),
+            content_risky_word=text("LIANXIN_CONTENT_RISKY_WORD", defaults.content_risky_word)
+            or "",
+            content_review_word=text("LIANXIN_CONTENT_REVIEW_WORD", defaults.content_review_word)
+            or "",
+            content_risky_photo_size=text(
+                "LIANXIN_CONTENT_RISKY_PHOTO_SIZE", defaults.content_risky_photo_size
+            )
+            or "",
             max_request_bytes=number("LIANXIN_MAX_REQUEST_BYTES", defaults.max_request_bytes),
             upload_max_bytes=number("LIANXIN_UPLOAD_MAX_BYTES", defaults.upload_max_bytes),
             import_max_bytes=number("LIANXIN_IMPORT_MAX_BYTES", defaults.import_max_bytes),
@@ -210,6 +233,13 @@ class Settings:
             raise ConfigError(
                 "LIANXIN_WECHAT_MODE=live needs LIANXIN_WECHAT_APPID and LIANXIN_WECHAT_SECRET"
             )
+        if self.wechat_push_aes_key and not _is_encoding_aes_key(self.wechat_push_aes_key):
+            raise ConfigError(
+                "LIANXIN_WECHAT_PUSH_AES_KEY must be the 43-character EncodingAESKey "
+                "from the mini-program's message push settings"
+            )
+        if self.public_base_url and not self.public_base_url.startswith(("https://", "http://")):
+            raise ConfigError("LIANXIN_PUBLIC_BASE_URL must start with https:// or http://")
         if self.max_request_bytes <= 0:
             raise ConfigError("LIANXIN_MAX_REQUEST_BYTES must be positive")
         # A photo above LIANXIN_MAX_REQUEST_BYTES is refused by that limit first.
@@ -247,3 +277,9 @@ class Settings:
             raise ConfigError("production needs a Redis server: set LIANXIN_REDIS_URL")
         if self.wechat_mode is WechatMode.FAKE:
             raise ConfigError("LIANXIN_WECHAT_MODE=fake is for demos and refused in production")
+
+
+def _is_encoding_aes_key(value: str) -> bool:
+    # The decoding rules live with the push format (service/wechat/push.py, below us).
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+    return len(value) == 43 and set(value) <= alphabet

@@ -28,6 +28,7 @@ from service.ledger.models import (
     PointLot,
     Transfer,
 )
+from service.moderation.models import ContentReview
 from service.organisation.models import Branch, Department, Pairing, Station
 from service.outbox.models import OutboxMessage
 from service.people.models import RoleGrant, User
@@ -43,6 +44,7 @@ __all__ = [
     "Base",
     "Branch",
     "CatalogueItem",
+    "ContentReview",
     "Currency",
     "Demand",
     "DemandEvent",

@@ -9,22 +9,43 @@ Use it as a context manager, e.g. in a conftest::
 
 and call ``stub.reset()`` before each test. Like WeChat, it checks the appid and secret,
 takes each login and phone code only once, and accepts only the latest access token.
+
+内容安全: ``msg_sec_check`` judges text by ``text_verdicts`` (a word found → its suggest)
+and knows only openids seen in the last two hours (``active_openids``: who signed in
+through it, else 61010); ``media_check_async`` answers a trace_id and keeps the check,
+whose verdict ``push_media_check`` later pushes to our callback, signed with the push
+token and, with an EncodingAESKey, encrypted as WeChat's 安全模式 does.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
+import hashlib
 import json
+import os
+import struct
 import threading
+import time
+import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from service.config import WechatMode
 
 LOGIN = "/sns/jscode2session"
 STABLE_TOKEN = "/cgi-bin/stable_token"
 PHONE = "/wxa/business/getuserphonenumber"
+TEXT_CHECK = "/wxa/msg_sec_check"
+MEDIA_CHECK = "/wxa/media_check_async"
+
+STUB_PUSH_TOKEN = "stub-push-token"
+# 43 characters of base64, as the mini-program console makes them.
+STUB_AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
 
 STUB_APPID = "wx-stub-appid"
 STUB_SECRET = "stub-secret-keep-out"
@@ -80,6 +101,9 @@ class WechatStub:
             "wechat_base_url": self.base_url,
             "wechat_appid": self.appid,
             "wechat_secret": self.secret,
+            "wechat_push_token": STUB_PUSH_TOKEN,
+            "wechat_push_aes_key": STUB_AES_KEY,
+            "public_base_url": "https://lianxin.example.cn",
         }
 
     # --- programming -----------------------------------------------------------------------
@@ -98,6 +122,10 @@ class WechatStub:
             self._queued: dict[str, collections.deque[tuple[Body | str | None, int, float]]] = (
                 collections.defaultdict(collections.deque)
             )
+            self.text_verdicts: dict[str, str] = {}  # a word in the text → its suggest
+            self.active_openids: set[str] = set()
+            # trace_id → the media_check_async payload it answers
+            self.media_checks: dict[str, Body] = {}
 
     def add_user(self, code: str, openid: str, unionid: str | None = None) -> None:
         body: Body = {"openid": openid, "session_key": f"session-key-of-{openid}"}
@@ -145,17 +173,112 @@ class WechatStub:
     def _normal_answer(self, path: str, query: dict[str, str], payload: Body) -> Body:
         with self._lock:
             if path == LOGIN:
-                return self._credentials(query) or self._take(query.get("js_code"), self.logins)
+                answer = self._credentials(query) or self._take(query.get("js_code"), self.logins)
+                if "openid" in answer:  # seen in the mini-program just now
+                    self.active_openids.add(answer["openid"])
+                return answer
             if path == STABLE_TOKEN:
                 return self._credentials(payload) or self._issue_token(payload)
+            if path in (PHONE, TEXT_CHECK, MEDIA_CHECK) and (
+                not query.get("access_token") or query["access_token"] != self._current_token()
+            ):
+                return _error(40001, "invalid credential, access_token is invalid or not latest")
+            if path == TEXT_CHECK:
+                return self._check_text(payload)
+            if path == MEDIA_CHECK:
+                return self._check_media(payload)
             if path == PHONE:
-                if not query.get("access_token") or query["access_token"] != self._current_token():
-                    return _error(
-                        40001, "invalid credential, access_token is invalid or not latest"
-                    )
                 phones = {code: _phone_info(phone) for code, phone in self.phones.items()}
                 return self._take(payload.get("code"), phones)
         return _error(-1, f"stub does not serve {path}")
+
+    def _checkable(self, payload: Body) -> Body | None:
+        if payload.get("version") != 2 or payload.get("scene") not in (1, 2, 3, 4):
+            return _error(47001, "data format error")
+        if payload.get("openid") not in self.active_openids:
+            return _error(61010, "user access expired")
+        return None
+
+    def _check_text(self, payload: Body) -> Body:
+        refused = self._checkable(payload)
+        if refused is not None:
+            return refused
+        content = str(payload.get("content", ""))
+        suggest = next((s for word, s in self.text_verdicts.items() if word in content), "pass")
+        label = 100 if suggest == "pass" else 20001
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "result": {"suggest": suggest, "label": label},
+            "detail": [{"strategy": "content_model", "errcode": 0, "suggest": suggest}],
+            "trace_id": uuid.uuid4().hex,
+        }
+
+    def _check_media(self, payload: Body) -> Body:
+        refused = self._checkable(payload)
+        if refused is not None:
+            return refused
+        if payload.get("media_type") != 2 or not str(payload.get("media_url", "")):
+            return _error(47001, "data format error")
+        trace_id = f"{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:8]}"
+        self.media_checks[trace_id] = payload
+        return {"errcode": 0, "errmsg": "ok", "trace_id": trace_id}
+
+    # --- message push (called by tests, as WeChat calls our server) -------------------------
+
+    def push_media_check(
+        self,
+        trace_id: str,
+        suggest: str,
+        deliver: Callable[[dict[str, str], bytes], int],
+        *,
+        encrypted: bool = False,
+        token: str = STUB_PUSH_TOKEN,
+        aes_key: str = STUB_AES_KEY,
+    ) -> int:
+        """Push the verdict of one media check, as WeChat does once it has judged the
+        photo; ``deliver(query, body)`` sends it to the callback and answers its status."""
+        with self._lock:
+            checked = self.media_checks[trace_id]
+        message = {
+            "ToUserName": "gh_stub",
+            "FromUserName": checked["openid"],
+            "CreateTime": int(time.time()),
+            "MsgType": "event",
+            "Event": "wxa_media_check",
+            "appid": self.appid,
+            "trace_id": trace_id,
+            "version": 2,
+            "detail": [{"strategy": "content_model", "errcode": 0, "suggest": suggest}],
+            "errcode": 0,
+            "errmsg": "ok",
+            "result": {"suggest": suggest, "label": 100 if suggest == "pass" else 20002},
+        }
+        query, body = self.signed_push(message, encrypted=encrypted, token=token, aes_key=aes_key)
+        return deliver(query, body)
+
+    def signed_push(
+        self,
+        message: Body,
+        *,
+        encrypted: bool = False,
+        token: str = STUB_PUSH_TOKEN,
+        aes_key: str = STUB_AES_KEY,
+    ) -> tuple[dict[str, str], bytes]:
+        """The query string and body WeChat would push ``message`` with."""
+        timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+        query = {
+            "signature": _sha1(token, timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "openid": str(message.get("FromUserName", "")),
+        }
+        plain = json.dumps(message, ensure_ascii=False).encode()
+        if not encrypted:
+            return query, plain
+        sealed = _encrypt(aes_key, plain, self.appid)
+        query.update(encrypt_type="aes", msg_signature=_sha1(token, timestamp, nonce, sealed))
+        return query, json.dumps({"ToUserName": "gh_stub", "Encrypt": sealed}).encode()
 
     def _credentials(self, given: dict[str, Any]) -> Body | None:
         if given.get("appid") != self.appid:
@@ -179,6 +302,21 @@ class WechatStub:
             self.issued_tokens.append(f"stub-token-{len(self.issued_tokens) + 1}")
             self._token_revoked = False
         return {"access_token": self.issued_tokens[-1], "expires_in": self.token_expires_in}
+
+
+def _sha1(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()  # noqa: S324 - WeChat's
+
+
+def _encrypt(encoding_aes_key: str, message: bytes, appid: str) -> str:
+    """WeChat's 安全模式, written out here apart from the server's decryption so that
+    each checks the other: AES-256-CBC, IV the key's first 16 bytes, PKCS#7 to 32."""
+    key = base64.b64decode(encoding_aes_key + "=")
+    plain = os.urandom(16) + struct.pack(">I", len(message)) + message + appid.encode()
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
 
 
 def _error(errcode: int, errmsg: str) -> Body:

@@ -3,6 +3,7 @@ who may read which (the loop's steps are in loop.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, Target, can, place_prefixes, require, serving_role
 from points.calendar import local_date
+from points.content import Scene
 from points.demands import DemandOrder, DemandStatus, Stage
 from points.errors import Forbidden, InvalidInput, NotFound
 from points.geo import rounded_report_point
@@ -22,12 +24,15 @@ from service.demands.models import Demand, DemandEvent
 from service.households.models import Household
 from service.households.register import place_of
 from service.households.residents import lives_in, residents_of
+from service.moderation.photos import note_photo_use
+from service.moderation.text import held_of, hold_text, screen_text
 from service.people.belonging import home_places
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import named_place
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
+from service.wechat.security import ContentSecurity
 
 
 @dataclass(frozen=True)
@@ -99,10 +104,14 @@ def _ordered_for(session: Session, actor: Actor, spec: NewDemand, place: Place) 
     return Ordered(household, served, proxy=True)
 
 
-def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime) -> Demand:
+def report_demand(
+    uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime, *, checks: ContentSecurity
+) -> Demand:
     """Where one lives or serves, anything; anywhere else, a problem seen on the spot
-    (移动探头: a rider, a driver), which must say where it is. An order for a household
-    (点单) is filed by its resident or, for them, by someone serving there."""
+    (移动探头: a rider, a driver), which must say where it is. The description is
+    screened by WeChat first (a post to the community: scene 论坛); held, the demand
+    stays off the public list until staff release it. An order for a household (点单)
+    is filed by its resident or, for them, by someone serving there."""
     if (spec.order is None) != (spec.household_id is None):
         raise InvalidInput(
             "an order (点单) names its household, and only an order does",
@@ -113,6 +122,10 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
         point = rounded_report_point(spec.lat, spec.lng)
     elif spec.lat is not None or spec.lng is not None:
         raise InvalidInput("give both lat and lng, or neither", errors={"lng": ["with lat"]})
+    description = spec.description.strip()
+    screened = screen_text(
+        uow.session, checks, actor.user_id, description, Scene.FORUM, "description"
+    )
     with uow:
         session = uow.session
         place = named_place(session, spec.place_id)
@@ -127,7 +140,7 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
         demand = Demand(
             place_id=place.id,
             category=spec.category.value,
-            description=spec.description.strip(),
+            description=description,
             address=spec.address.strip() or (ordered.household.label if ordered else ""),
             upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids, now),
             lat=point[0] if point else None,
@@ -156,6 +169,17 @@ def report_demand(uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime)
                 at=now,
             )
         )
+        hold_text(
+            session,
+            screened,
+            subject="demand",
+            subject_id=demand.id,
+            field="description",
+            author_id=actor.user_id,
+            place_id=place.id,
+            now=now,
+        )
+        note_photo_use(session, demand.upload_ids, "demand", demand.id, place.id)
         uow.commit()
         return demand
 
@@ -204,6 +228,39 @@ def timeline_of(session: Session, demand: Demand) -> list[TimelineStep]:
         )
         for event, name in rows
     ]
+
+
+@dataclass(frozen=True)
+class DemandView:
+    """A demand as one viewer is shown it: text still held by the content check
+    (``withheld``: its ``description``, its rating's ``comment``) is its author's and
+    the place's staff's to read, not the owner's handed it, nor anyone else's."""
+
+    demand: Demand
+    timeline: list[TimelineStep]
+    withheld: frozenset[str]
+
+
+def view_demand(session: Session, actor: Actor, demand_id: int) -> DemandView:
+    demand = get_demand(session, actor, demand_id)
+    timeline = timeline_of(session, demand)
+    path = place_target(session, demand).place_path
+    if actor.user_id in (demand.reporter_id, demand.served_user_id) or can(
+        actor, Action.REVIEW_CONTENT, Target(place_path=path)
+    ):
+        return DemandView(demand, timeline, frozenset())
+    held = held_of(session, [("demand", demand.id), ("rating", demand.id)])
+    withheld = frozenset(
+        field
+        for field, subject in (("description", "demand"), ("comment", "rating"))
+        if (subject, demand.id) in held
+    )
+    if "comment" in withheld:  # the rating's comment is also its step's note
+        timeline = [
+            dataclasses.replace(step, note="") if step.action == "rate" else step
+            for step in timeline
+        ]
+    return DemandView(demand, timeline, withheld)
 
 
 def list_demands(

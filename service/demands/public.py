@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from points.places import PlaceLevel, ancestor_ids
 from service.demands.models import Demand
+from service.moderation.text import held_subjects
 from service.places.models import Place
 from service.places.tree import named_place
 
@@ -47,6 +48,8 @@ def public_demands(
             Place.path.startswith(place.path),
             Demand.published_at.is_not(None),
             Demand.published_at >= now - timedelta(days=days),
+            # Held by the content check: off the public list until staff release it.
+            Demand.id.not_in(held_subjects("demand")),
         )
         .order_by(Demand.id.desc())
         .limit(limit)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from points.access import Action, Actor, SelfApproval, require
+from points.content import Scene
 from points.demands import (
     LOW_RATING,
     RATEABLE,
@@ -29,12 +30,24 @@ from points.errors import Forbidden
 from service.demands.deadlines import deadline
 from service.demands.loop import DemandChanged, load_demand, move_demand, place_target
 from service.demands.models import Demand, DemandEvent, DemandRating
+from service.moderation.text import hold_text, screen_text
 from service.unit_of_work import UnitOfWork
+from service.wechat.security import ContentSecurity
 
 
 def rate_demand(
-    uow: UnitOfWork, actor: Actor, demand_id: int, score: int, comment: str, now: datetime
+    uow: UnitOfWork,
+    actor: Actor,
+    demand_id: int,
+    score: int,
+    comment: str,
+    now: datetime,
+    *,
+    checks: ContentSecurity,
 ) -> Demand:
+    """The comment is screened by WeChat first (a comment on work done: scene 评论)."""
+    comment = comment.strip()
+    screened = screen_text(uow.session, checks, actor.user_id, comment, Scene.COMMENT, "comment")
     with uow:
         session = uow.session
         demand = load_demand(session, demand_id)
@@ -49,7 +62,6 @@ def rate_demand(
             raise NotRateable(f"nothing to rate yet: this demand is {status.value}")
         if actor.user_id in (demand.resolved_by_id, demand.owner_user_id):
             raise SelfApproval("nobody rates their own work")
-        comment = comment.strip()
         rating = session.scalars(
             select(DemandRating).where(DemandRating.demand_id == demand.id)
         ).one_or_none()
@@ -75,6 +87,16 @@ def rate_demand(
                 details={"score": score},
                 at=now,
             )
+        )
+        hold_text(
+            session,
+            screened,
+            subject="rating",
+            subject_id=demand.id,
+            field="comment",
+            author_id=actor.user_id,
+            place_id=demand.place_id,
+            now=now,
         )
         if score <= LOW_RATING and status is not DemandStatus.RESOLVED:
             level = DemandLevel(demand.level or DemandLevel.GRID.value)

@@ -19,6 +19,7 @@ from service.demands.handling import NewDemand, report_demand
 from service.demands.loop import accept_demand
 from service.demands.models import Demand
 from service.demo.cast import RIDER
+from service.demo.journeys import DEMO_TEXT
 from service.households.models import Household, HouseholdPairing, HouseholdResident
 from service.households.pairings import pair_member
 from service.households.residents import add_resident
@@ -83,6 +84,7 @@ def walk_orders(
                 household_id=household.id,
             ),
             now - timedelta(hours=3),
+            checks=DEMO_TEXT,
         )
         accept_demand(uow, actor(staff), order.id, now - timedelta(hours=2))
         tomorrow = local_midnight(local_date(now) + timedelta(days=1))
@@ -117,6 +119,7 @@ def walk_orders(
                 lng=rider_point[1],
             ),
             now - timedelta(hours=1),
+            checks=DEMO_TEXT,
         )
     walked.append({"id": report.id, "status": report.status, "order": None})
     return walked

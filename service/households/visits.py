@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from points.access import Action, Actor, Role, SelfApproval, place_prefixes, serving_role
+from points.content import Scene
 from points.errors import Conflict, Forbidden, NotFound
 from points.households import (
     VISIT_TRANSITIONS,
@@ -28,10 +29,13 @@ from service.households.models import Household, HouseholdVisit
 from service.households.register import household_in_scope
 from service.ledger.models import Transfer
 from service.lifecycle import move_status
+from service.moderation.photos import note_photo_use
+from service.moderation.text import hold_text, screen_text
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
+from service.wechat.security import ContentSecurity
 
 
 class VisitChanged(Conflict):
@@ -60,8 +64,12 @@ def source_of(visit: HouseholdVisit) -> str:
     return f"household_visit:{visit.id}"
 
 
-def record_visit(uow: UnitOfWork, actor: Actor, spec: NewVisit, now: datetime) -> HouseholdVisit:
+def record_visit(
+    uow: UnitOfWork, actor: Actor, spec: NewVisit, now: datetime, *, checks: ContentSecurity
+) -> HouseholdVisit:
+    """The note is screened by WeChat first (a log of one's own work: scene 社交日志)."""
     check_visit_time(spec.visited_at, now)
+    screened = screen_text(uow.session, checks, actor.user_id, spec.note, Scene.SOCIAL_LOG, "note")
     with uow:
         session = uow.session
         household, _ = household_in_scope(session, actor, spec.household_id, Action.RECORD_VISITS)
@@ -88,6 +96,18 @@ def record_visit(uow: UnitOfWork, actor: Actor, spec: NewVisit, now: datetime) -
             upload_ids=check_own_photos(session, actor.user_id, spec.upload_ids, now),
         )
         session.add(visit)
+        session.flush()
+        hold_text(
+            session,
+            screened,
+            subject="visit",
+            subject_id=visit.id,
+            field="note",
+            author_id=actor.user_id,
+            place_id=household.place_id,
+            now=now,
+        )
+        note_photo_use(session, visit.upload_ids, "visit", visit.id, household.place_id)
         uow.commit()
         return visit
 

@@ -25,6 +25,8 @@ from points.demands import DemandAction
 from points.uploads import UNATTACHED_KEPT
 from service.demands.models import Demand, DemandEvent
 from service.households.models import HouseholdVisit
+from service.moderation.models import ContentReview
+from service.moderation.photos import UPLOAD
 from service.unit_of_work import UnitOfWork
 from service.uploads.models import ParticipationPhoto, Upload
 from service.uploads.storage import UploadStore
@@ -55,7 +57,14 @@ def prune_unattached(uow: UnitOfWork, store: UploadStore, now: datetime) -> Prun
         unused = _not_in_use(session, now - UNATTACHED_KEPT - _MARGIN)
         ids = sorted(unused)
         for start in range(0, len(ids), _BATCH):
-            session.execute(delete(Upload).where(Upload.id.in_(ids[start : start + _BATCH])))
+            batch = ids[start : start + _BATCH]
+            session.execute(delete(Upload).where(Upload.id.in_(batch)))
+            # Their content checks go with them: nothing is left to show or release.
+            session.execute(
+                delete(ContentReview).where(
+                    ContentReview.subject == UPLOAD, ContentReview.subject_id.in_(batch)
+                )
+            )
         uow.commit()
     left = _delete_files(store, [unused[upload_id] for upload_id in ids])
     with uow:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from points.access import Action, Actor, Role, SelfApproval, Target, place_prefixes, require
+from points.content import Scene
 from points.errors import DomainError, Forbidden, InvalidInput, NotFound
 from points.lifecycle import transition
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
@@ -19,6 +20,8 @@ from service.audit.log import points_moved, record
 from service.demands.serving import resolve_by_task
 from service.ledger.models import Transfer
 from service.ledger.reversals import reverse_source
+from service.moderation.photos import note_photo_use
+from service.moderation.text import hold_text, screen_text
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.tasks.households import link_households
@@ -27,6 +30,7 @@ from service.tasks.ratings import settle_reviews
 from service.tasks.signups import move_participation, own_participation_and_task
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import attach_to_participation, photo_ids
+from service.wechat.security import ContentSecurity
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,13 @@ def submit_participation(
     now: datetime,
     upload_ids: Sequence[int] = (),
     household_ids: list[int] | None = None,
+    *,
+    checks: ContentSecurity,
 ) -> Participation:
     """Hand in the work: the households it reached, and photos the participant uploaded
-    (each attached once, in order)."""
+    (each attached once, in order). The note is screened by WeChat first (a log of
+    one's own work: scene 社交日志)."""
+    screened = screen_text(uow.session, checks, actor.user_id, note, Scene.SOCIAL_LOG, "note")
     with uow:
         session = uow.session
         participation, task = own_participation_and_task(session, actor, participation_id)
@@ -59,6 +67,17 @@ def submit_participation(
             session, participation, current, target, note=note, units=units or 0, submitted_at=now
         )
         attach_to_participation(session, participation.user_id, participation.id, upload_ids, now)
+        hold_text(
+            session,
+            screened,
+            subject="participation",
+            subject_id=participation.id,
+            field="note",
+            author_id=actor.user_id,
+            place_id=task.place_id,
+            now=now,
+        )
+        note_photo_use(session, upload_ids, "participation", participation.id, task.place_id)
         uow.commit()
         return participation
 

@@ -16,15 +16,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, SelfApproval, Target, place_prefixes, require
+from points.content import Scene
 from points.demands import LOW_RATING, RATING_CHANGEABLE, NotRateable, RatingSettled, check_score
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
 from points.tasks import ParticipationStatus
 from service.db import rows_changed
 from service.households.models import Household, HouseholdResident, ParticipationHousehold
+from service.moderation.text import hold_text, screen_text
 from service.people.models import User
 from service.places.models import Place
 from service.tasks.models import Participation, ParticipationRating, Task
 from service.unit_of_work import UnitOfWork
+from service.wechat.security import ContentSecurity
 
 # How long after approval the households reached may still rate the work.
 RATEABLE_FOR = timedelta(days=30)
@@ -75,7 +78,12 @@ def rate_participation(
     score: int,
     comment: str,
     now: datetime,
+    *,
+    checks: ContentSecurity,
 ) -> ParticipationRating:
+    """The comment is screened by WeChat first (a comment on work done: scene 评论)."""
+    comment = comment.strip()
+    screened = screen_text(uow.session, checks, actor.user_id, comment, Scene.COMMENT, "comment")
     with uow:
         session = uow.session
         participation = session.get(Participation, participation_id)
@@ -111,7 +119,7 @@ def rate_participation(
             raise AlreadyRated("someone of your household rated this work already")
         elif now - rating.created_at > RATING_CHANGEABLE:
             raise RatingSettled("a rating can be changed for 7 days after it was given")
-        rating.score, rating.comment, rating.updated_at = score, comment.strip(), now
+        rating.score, rating.comment, rating.updated_at = score, comment, now
         # A low score asks for a (new) review; a raised one needs none.
         rating.reviewed_at = rating.reviewed_by_id = rating.review_note = None
         try:
@@ -119,6 +127,18 @@ def rate_participation(
                 session.flush()
         except IntegrityError:  # two residents of one door at once
             raise RatingChanged("this work was rated a moment ago; reload it") from None
+        task = session.get(Task, participation.task_id)
+        assert task is not None  # a foreign key
+        hold_text(
+            session,
+            screened,
+            subject="work_rating",
+            subject_id=rating.id,
+            field="comment",
+            author_id=actor.user_id,
+            place_id=task.place_id,
+            now=now,
+        )
         uow.commit()
         return rating
 

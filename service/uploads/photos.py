@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,10 +20,12 @@ from points.uploads import (
     check_link,
     derive_key,
 )
+from service.moderation.photos import is_quarantined, send_photo_check, start_photo_check
 from service.unit_of_work import UnitOfWork
 from service.uploads.images import clean_photo
 from service.uploads.models import ParticipationPhoto, Upload
 from service.uploads.storage import UploadStore
+from service.wechat.security import ContentSecurity
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,17 @@ class PhotoFile:
 
 
 def take_photo(
-    uow: UnitOfWork, store: UploadStore, actor: Actor, data: bytes, max_bytes: int
+    uow: UnitOfWork,
+    store: UploadStore,
+    actor: Actor,
+    data: bytes,
+    max_bytes: int,
+    checks: ContentSecurity,
+    media_url: Callable[[int], str],
+    now: datetime,
 ) -> Upload:
-    """Check, clean and keep a photo; it waits, unattached, for a submission."""
+    """Check, clean and keep a photo; it waits, unattached, for a submission, and is
+    its owner's alone until WeChat's content check passes it (service/moderation)."""
     if len(data) > max_bytes:
         raise TooLarge(
             f"a photo may be at most {max_bytes // 1024} KiB",
@@ -60,11 +70,14 @@ def take_photo(
                 sha256=hashlib.sha256(photo.data).hexdigest(),
             )
             uow.session.add(upload)
+            uow.session.flush()
+            start_photo_check(uow.session, upload.id, actor.user_id, now)
             uow.commit()
-            return upload
     except BaseException:
         store.delete(name)
         raise
+    send_photo_check(uow, checks, upload.id, media_url, (photo.width, photo.height), now)
+    return upload
 
 
 def check_own_photos(
@@ -159,7 +172,8 @@ def open_photo(
     """A photo behind a signed link; a bad or stale link is a plain 404."""
     check_link(derive_key(secret_key), upload_id, expires, signature, now)
     upload = session.get(Upload, upload_id)
-    if upload is None:
+    # A quarantined photo is served to nobody, whatever link they hold.
+    if upload is None or is_quarantined(session, upload_id):
         raise BadPhotoLink("photo not found")
     try:
         data = store.read(upload.storage_name)

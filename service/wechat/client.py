@@ -116,6 +116,17 @@ class WechatClient:
     def access_token(self) -> str:
         return self._cached_token() or self._refresh_token(stale=None)
 
+    def post_with_token(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST to an API that takes the access token, refreshing it once if WeChat
+        says it is invalid or expired (another process may have refreshed it). The
+        answer is returned as WeChat gave it: its errcode is the caller's to read."""
+        token = self.access_token()
+        body = self._call("POST", path, params={"access_token": token}, json=payload)
+        if body.get("errcode") in _TOKEN_REJECTED:
+            token = self._refresh_token(stale=token)
+            body = self._call("POST", path, params={"access_token": token}, json=payload)
+        return body
+
     def _phone_call(self, token: str, code: str) -> dict[str, Any]:
         path = "/wxa/business/getuserphonenumber"
         return self._call("POST", path, params={"access_token": token}, json={"code": code})

@@ -558,6 +558,14 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/redemptions/<int:redemption_id>/cancel"): route(
         lambda w, s: ((w.side(s, "redemption"),), None), same(dict.fromkeys(ROLES, 404))
     ),
+    # 内容安全: staff and admins of the place list held content and release it; the
+    # world's held text is each side's demand (grid A's members see it is there: 403).
+    ("GET", "/api/v1/content-reviews"): route(
+        lambda w, s: ((), {"org_id": w.side(s, "community")}), scoped(200, a={"staff": 200})
+    ),
+    ("POST", "/api/v1/content-reviews/<int:review_id>/release"): route(
+        lambda w, s: ((w.side(s, "review"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
     # The audit trail is the admins' of the place; staff there are refused.
     ("GET", "/api/v1/audit"): route(
         lambda w, s: ((), {"scope": f"org:{w.side(s, 'community')}"}),

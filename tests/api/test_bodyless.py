@@ -77,6 +77,7 @@ def ids(world: World) -> dict[str, int]:
         "user_id": world.ids["person_A"],
         "grant_id": world.ids["grant_A"],
         "household_id": world.ids["household_A"],
+        "review_id": world.ids["review_A"],
         "limit_id": 1,  # none is kept: past the body check, 404
     }
 

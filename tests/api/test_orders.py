@@ -429,3 +429,26 @@ def test_an_officer_acknowledging_while_staff_escalate_ends_in_one_move(
             assert acknowledged is (officer == 200)
         else:
             assert (row.status, acknowledged, whistle.outcome) == ("in_progress", True, None)
+
+
+def test_a_risky_comment_on_work_is_refused_and_nothing_is_kept(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    publish_starter_rules(app, world)
+    lives_in_household_a(client, world)
+    demand = order(client, world).get_json()["id"]
+    ok(act(client, world, "staff", demand, "accept"))
+    task = order_task(client, world, demand).get_json()["id"]
+    participation = done_and_submitted(client, world, task, role="volunteer", units=1)
+    world.call(client, "staff", "POST", f"/participations/{participation}/approve")
+    refused = world.call(
+        client,
+        "resident",
+        "POST",
+        f"/participations/{participation}/rating",
+        {"score": 1, "comment": "送菜的人违规测试词"},
+    )
+    assert (refused.status_code, refused.get_json()["code"]) == (422, "content_risky")
+    with app.app_context():
+        count = select(func.count()).select_from(ParticipationRating)
+        assert extensions.session().scalar(count) == 0

@@ -27,6 +27,7 @@ from service.db import utcnow
 from service.demands.models import Demand
 from service.households.models import Household, HouseholdVisit
 from service.ledger.models import Adjustment
+from service.moderation.models import ContentReview
 from service.organisation.models import Branch, Department, Pairing, Station
 from service.people.directory import ensure_grant
 from service.people.models import RoleGrant, User
@@ -184,6 +185,20 @@ def build_world(app: Flask) -> World:
             )
             session.add_all([visit, demand])
             session.flush()
+            # The demand's description waits for staff (内容安全: WeChat said review).
+            review = ContentReview(
+                subject="demand",
+                subject_id=demand.id,
+                field="description",
+                author_id=person,
+                place_id=ids[f"grid_{side}"],
+                status="held",
+                reason="world",
+                created_at=utcnow(),
+            )
+            session.add(review)
+            session.flush()
+            ids[f"review_{side}"] = review.id
             ids.update(
                 {
                     f"household_{side}": household.id,

@@ -15,6 +15,7 @@ from service.households.visits import NewVisit, confirm_visit, record_visit
 from service.ledger.verify import verify
 from service.people.models import User
 from service.unit_of_work import UnitOfWork
+from service.wechat.security import FakeContentSecurity
 
 
 def user(uow: UnitOfWork, openid: str) -> int:
@@ -37,7 +38,11 @@ def test_the_demo_worlds_demand_and_visits_earn_by_the_starter_rules(uow: UnitOf
     assert home is not None
     household = next(h for h in world.households if h["org_id"] == home.residence_place_id)
     visit = record_visit(
-        uow, member, NewVisit(household["id"], now - timedelta(hours=1), "送去米面油"), now
+        uow,
+        member,
+        NewVisit(household["id"], now - timedelta(hours=1), "送去米面油"),
+        now,
+        checks=FakeContentSecurity("违规", "复核", "7x7"),
     )
     confirmed = confirm_visit(uow, staff, visit.id, now)
     assert confirmed.visit.status == "confirmed"
