@@ -12,6 +12,7 @@ from api import (
     authentication,
     awards,
     bodies,
+    certificates,
     demands,
     errors,
     extensions,
@@ -97,4 +98,6 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(leaderboards.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(imports.blp)
+    api.register_blueprint(certificates.blp)
+    api.register_blueprint(certificates.verification)
     return app

@@ -14,7 +14,14 @@ from service.auth.tokens import AccessClaims, read_access_token
 
 # Blueprints anyone may call: sign-in itself, probes, and the API documents.
 PUBLIC_BLUEPRINTS = frozenset(
-    {"health", "health_v1", "api-docs", "swagger_ui_static", "public"}  # public: 公示
+    {
+        "health",
+        "health_v1",
+        "api-docs",
+        "swagger_ui_static",
+        "public",  # 公示
+        "certificate_verification",  # whoever holds a certificate's number
+    }
 )
 PUBLIC_ENDPOINTS = frozenset(
     {
