@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session
 
 from points.access import Action, Actor, Target, can
 from points.calendar import local_date
-from points.certificates import NoServiceRecords, new_number, normalise_number
+from points.certificates import (
+    CertificateStatus,
+    NoServiceRecords,
+    new_number,
+    normalise_number,
+)
 from points.errors import InvalidInput, NotFound
 from service.certificates.models import Certificate, CertificateService
 from service.certificates.records import (
@@ -24,6 +29,7 @@ from service.certificates.records import (
     places_above,
     records_between,
 )
+from service.certificates.verification import status_of
 from service.people.models import User
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork
@@ -59,7 +65,12 @@ def issue_certificate(
         session = uow.session
         issued = _issued(session, actor.user_id, first, last)
         if issued is not None:
-            return Issued(issued, created=False)
+            if status_of(session, issued) is CertificateStatus.VALID:
+                return Issued(issued, created=False)
+            # Work it lists was reversed and the outbox hasn't marked it yet: marked
+            # here, so the one issued next is the period's only one in force.
+            issued.superseded_at = now
+            session.flush()
         records = records_between(session, actor.user_id, first, last)
         if not records:
             raise NoServiceRecords(

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from points.certificates import CertificateStatus, mask_name, normalise_number
 from points.errors import NotFound
+from points.tasks import ParticipationStatus
 from service.certificates.models import Certificate, CertificateService
 from service.db import utcnow
 from service.outbox.dispatch import Handler
 from service.outbox.events import Durable
 from service.tasks.approvals import ParticipationReversed
+from service.tasks.models import Participation
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,26 @@ class Verification:
     total_hours: Decimal
 
 
-def status_of(certificate: Certificate) -> CertificateStatus:
-    if certificate.superseded_at is not None:
+def status_of(session: Session, certificate: Certificate) -> CertificateStatus:
+    """Superseded once marked so, or once a service it lists is no longer approved:
+    the mark follows a reversal by the outbox, right after it commits, and this says
+    the truth in the moment between (or while the outbox waits for a retry)."""
+    if certificate.superseded_at is not None or _lists_undone_work(session, certificate.id):
         return CertificateStatus.SUPERSEDED
     return CertificateStatus.VALID
+
+
+def _lists_undone_work(session: Session, certificate_id: int) -> bool:
+    undone = (
+        select(CertificateService.participation_id)
+        .join(Participation, Participation.id == CertificateService.participation_id)
+        .where(
+            CertificateService.certificate_id == certificate_id,
+            Participation.status != ParticipationStatus.APPROVED.value,
+        )
+        .limit(1)
+    )
+    return session.scalar(undone) is not None
 
 
 def verify_certificate(session: Session, raw_number: str) -> Verification:
@@ -53,7 +71,7 @@ def verify_certificate(session: Session, raw_number: str) -> Verification:
         raise NotFound("no certificate has this number")
     return Verification(
         number=certificate.number,
-        status=status_of(certificate),
+        status=status_of(session, certificate),
         holder=mask_name(certificate.holder_name),
         issuer_name=certificate.issuer_name,
         first_day=certificate.first_day,
