@@ -3,6 +3,7 @@ verification of a certificate number by anyone (no sign-in)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from flask import Response, url_for
@@ -15,10 +16,11 @@ from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page_schema
 from api.text import Text, VerbatimText
-from points.certificates import NUMBER_MAX_LENGTH, CertificateStatus
+from points.certificates import CertificateStatus, verify_link
 from points.rules import Category
-from service.certificates.document import render_certificate
-from service.certificates.issuing import certificate_for_reader, issue_certificate
+from service.certificates.document import certificate_document
+from service.certificates.issuing import issue_certificate
+from service.certificates.models import Certificate
 from service.certificates.records import service_records, yearly_totals
 from service.certificates.verification import verify_certificate
 from service.db import utcnow
@@ -137,11 +139,6 @@ class VerificationSchema(Schema):
     total_hours = fields.Float(required=True)
 
 
-def verify_url(number: str) -> str:
-    base = extensions.settings().certificate_verify_base_url.rstrip("/")
-    return f"{base}/api/v1/certificates/{number}/verify"
-
-
 @blp.route("/me/service-records")
 class ServiceRecords(MethodView):
     @blp.arguments(RecordArgs, location="query")
@@ -186,11 +183,16 @@ class CertificatePdf(MethodView):
     def get(self, number: str) -> Response:
         """The certificate as a PDF, for its holder and for staff of the community that
         issued it; anyone else gets 404."""
-        certificate = certificate_for_reader(extensions.session(), current_actor(), number)
+        document = certificate_document(
+            extensions.session(),
+            current_actor(),
+            number,
+            extensions.settings().certificate_verify_base_url,
+        )
         return Response(
-            render_certificate(certificate, verify_url(certificate.number)),
+            document.content,
             mimetype=PDF,
-            headers={"Content-Disposition": f'inline; filename="{certificate.number}.pdf"'},
+            headers={"Content-Disposition": f'inline; filename="{document.file_name}"'},
         )
 
 
@@ -201,11 +203,11 @@ class Verify(MethodView):
         """Whether a certificate number is genuine, whether it still holds
         (``superseded`` once a service it lists was reversed), and its totals; nothing
         more. No sign-in; rate limited per address. A number never issued is 404."""
-        found = verify_certificate(extensions.session(), number[: NUMBER_MAX_LENGTH + 1])
-        return {**found.__dict__, "genuine": True}
+        found = verify_certificate(extensions.session(), number)
+        return {**asdict(found), "genuine": True}
 
 
-def _view(certificate: Any) -> dict[str, Any]:
+def _view(certificate: Certificate) -> dict[str, Any]:
     return {
         "number": certificate.number,
         "status": CertificateStatus.VALID.value,  # issued, or found, in force
@@ -219,5 +221,7 @@ def _view(certificate: Any) -> dict[str, Any]:
         "total_hours": certificate.total_hours,
         "services": certificate.services,
         "pdf_url": url_for("certificates.CertificatePdf", number=certificate.number),
-        "verify_url": verify_url(certificate.number),
+        "verify_url": verify_link(
+            extensions.settings().certificate_verify_base_url, certificate.number
+        ),
     }

@@ -50,6 +50,11 @@ def normalise_number(raw: str) -> str | None:
     return number if NUMBER_PATTERN.fullmatch(number) else None
 
 
+def verify_link(base_url: str, number: str) -> str:
+    """Where a certificate is verified: printed on it, and in its QR code."""
+    return f"{base_url.rstrip('/')}/api/v1/certificates/{number}/verify"
+
+
 def mask_name(name: str) -> str:
     """What a certificate's verification shows of its holder's name: the first
     character, the rest starred (张**)."""

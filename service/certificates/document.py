@@ -8,6 +8,8 @@ drawn as vector squares, sharp at any print size."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -25,8 +27,12 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
+from sqlalchemy.orm import Session
 
+from points.access import Actor
+from points.certificates import verify_link
 from points.rules import Category
+from service.certificates.issuing import certificate_for_reader
 from service.certificates.models import Certificate
 
 FONT = "STSong-Light"
@@ -88,6 +94,19 @@ def qr_drawing(data: str, size: float) -> Drawing:
     return drawing
 
 
+@dataclass(frozen=True)
+class Document:
+    file_name: str
+    content: bytes
+
+
+def certificate_document(session: Session, actor: Actor, number: str, base_url: str) -> Document:
+    """The certificate's PDF, for those who may read it (see certificate_for_reader)."""
+    certificate = certificate_for_reader(session, actor, number)
+    link = verify_link(base_url, certificate.number)
+    return Document(f"{certificate.number}.pdf", render_certificate(certificate, link))
+
+
 def render_certificate(certificate: Certificate, verify_url: str) -> bytes:
     styles = _styles()
     out = io.BytesIO()
@@ -124,7 +143,8 @@ def render_certificate(certificate: Certificate, verify_url: str) -> bytes:
         Spacer(1, 10 * mm),
         _verification(certificate, verify_url, styles),
     ]
-    document.build(story, onFirstPage=_footer, onLaterPages=_footer)
+    footer = _footer(certificate.number)
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()
 
 
@@ -145,7 +165,7 @@ def _services_table(certificate: Certificate, styles: dict[str, ParagraphStyle])
             ]
         )
     rows.append(["", "", Paragraph("合计", cell), "", "", "", hours_text(certificate.total_hours)])
-    widths = [w * mm for w in (10, 22, 40, 15, 28, 33, 22)]
+    widths = [w * mm for w in (12, 22, 38, 15, 27, 31, 25)]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -177,8 +197,16 @@ def _verification(
     return table
 
 
-def _footer(canvas: Canvas, document: SimpleDocTemplate) -> None:
-    canvas.saveState()
-    canvas.setFont(_font(), 8)
-    canvas.drawCentredString(A4[0] / 2, 12 * mm, f"志愿服务证明 · 第 {document.page} 页")
-    canvas.restoreState()
+def _footer(number: str) -> Callable[[Canvas, SimpleDocTemplate], None]:
+    """Each page names the certificate, so a page apart from the first still says
+    whose record it is."""
+
+    def draw(canvas: Canvas, document: SimpleDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont(_font(), 8)
+        canvas.drawCentredString(
+            A4[0] / 2, 12 * mm, f"志愿服务证明 {number} · 第 {document.page} 页"
+        )
+        canvas.restoreState()
+
+    return draw
