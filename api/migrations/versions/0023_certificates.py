@@ -1,7 +1,7 @@
 """志愿服务证明: certificates issued on service records, and the services each lists
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-04 19:05:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
