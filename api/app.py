@@ -12,6 +12,7 @@ from api import (
     authentication,
     awards,
     bodies,
+    certificates,
     content,
     demands,
     errors,
@@ -100,4 +101,6 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(imports.blp)
     api.register_blueprint(content.blp)
     api.register_blueprint(content.events)
+    api.register_blueprint(certificates.blp)
+    api.register_blueprint(certificates.verification)
     return app

@@ -14,8 +14,15 @@ from service.auth.tokens import AccessClaims, read_access_token
 
 # Blueprints anyone may call: sign-in itself, probes, and the API documents.
 PUBLIC_BLUEPRINTS = frozenset(
-    # public: 公示; wechat_events: WeChat's message push, signed by WeChat (api/content.py)
-    {"health", "health_v1", "api-docs", "swagger_ui_static", "public", "wechat_events"}
+    {
+        "health",
+        "health_v1",
+        "api-docs",
+        "swagger_ui_static",
+        "public",  # 公示
+        "certificate_verification",  # whoever holds a certificate's number
+        "wechat_events",  # WeChat's message push, signed by WeChat (api/content.py)
+    }
 )
 PUBLIC_ENDPOINTS = frozenset(
     {

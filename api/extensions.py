@@ -15,6 +15,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Session
 
 from api import rate_limits
+from service.certificates.verification import certificate_handlers
 from service.config import Settings
 from service.db import configure_engine, engine_options
 from service.leaderboards.boards import Boards
@@ -114,10 +115,11 @@ def unit_of_work() -> UnitOfWork:
 
 
 def outbox_dispatcher(feed: LeaderboardFeed | None = None) -> Dispatcher:
-    """Who handles each kind of outbox message: the leaderboards, and task edits (only
-    acknowledged until notifications tell the people signed up)."""
+    """Who handles each kind of outbox message: the leaderboards, task edits (only
+    acknowledged until notifications tell the people signed up), and reversals, which
+    supersede the certificates that listed the work."""
     feed = feed or LeaderboardFeed(leaderboards())
-    return Dispatcher({**feed.handlers(), **task_edit_handlers()})
+    return Dispatcher({**feed.handlers(), **task_edit_handlers(), **certificate_handlers()})
 
 
 def leaderboards() -> Boards:

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 EXEMPT_BLUEPRINTS = frozenset({"health", "health_v1"})
 EXEMPT_ENDPOINTS = frozenset({"metrics.scrape"})
 SIGN_IN_BLUEPRINT = "auth"
-PUBLIC_BLUEPRINT = "public"  # read without signing in: 公示
+# Read without signing in: 公示, and verifying a certificate number.
+PUBLIC_BLUEPRINTS = frozenset({"public", "certificate_verification"})
 # After Redis fails, how long to count in memory before trying it again, so a dead
 # Redis costs one slow request a while, not every request its timeout.
 REDIS_RETRY_SECONDS = 10
@@ -84,7 +85,7 @@ class RateLimits:
             found.append((self.general, "all"))
         if self.sign_in is not None and blueprint == SIGN_IN_BLUEPRINT:
             found.append((self.sign_in, "sign-in"))
-        if self.public is not None and blueprint == PUBLIC_BLUEPRINT:
+        if self.public is not None and blueprint in PUBLIC_BLUEPRINTS:
             found.append((self.public, "public"))
         return tuple(found)
 

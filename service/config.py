@@ -97,6 +97,9 @@ class Settings:
     leaderboard_keep_periods: int = 4
     # How long a published demand (公示) stays on its community's public list.
     demand_public_days: int = 30
+    # Where a printed certificate's QR code and link send a verifier: the public address
+    # of this API (its /api/v1/certificates/{number}/verify), as the internet reaches it.
+    certificate_verify_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
 
     @classmethod
@@ -183,6 +186,10 @@ class Settings:
                 "LIANXIN_LEADERBOARD_KEEP_PERIODS", defaults.leaderboard_keep_periods
             ),
             demand_public_days=number("LIANXIN_DEMAND_PUBLIC_DAYS", defaults.demand_public_days),
+            certificate_verify_base_url=text(
+                "LIANXIN_CERTIFICATE_VERIFY_BASE_URL", defaults.certificate_verify_base_url
+            )
+            or defaults.certificate_verify_base_url,
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
 
@@ -257,6 +264,8 @@ class Settings:
             raise ConfigError("LIANXIN_LEADERBOARD_KEEP_PERIODS must be at least 1")
         if self.demand_public_days < 1:
             raise ConfigError("LIANXIN_DEMAND_PUBLIC_DAYS must be at least 1")
+        if not self.certificate_verify_base_url.startswith(("https://", "http://")):
+            raise ConfigError("LIANXIN_CERTIFICATE_VERIFY_BASE_URL must start with https://")
         if self.env is Environment.PRODUCTION:
             self._validate_production()
 

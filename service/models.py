@@ -2,6 +2,7 @@
 
 from service.audit.models import AuditEntry
 from service.auth.models import RefreshToken
+from service.certificates.models import Certificate, CertificateService
 from service.db import Base
 from service.demands.models import (
     Demand,
@@ -44,6 +45,8 @@ __all__ = [
     "Base",
     "Branch",
     "CatalogueItem",
+    "Certificate",
+    "CertificateService",
     "ContentReview",
     "Currency",
     "Demand",

@@ -31,6 +31,7 @@ from service.demo.cast import (
     STREET,
     _Row,
 )
+from service.demo.certified import certify_past_service
 from service.demo.journeys import walk_demand_journeys
 from service.demo.orders import walk_orders
 from service.demo.parts import (
@@ -68,6 +69,8 @@ class DemoWorld:
     demands: list[dict[str, Any]] = field(default_factory=list)
     # Demands at each stage of the loop (立项 … 销号, a whistle, a low rating, overdue).
     demand_journeys: list[dict[str, Any]] = field(default_factory=list)
+    # A past service approved and certified (志愿服务证明): its number, PDF and verify links.
+    certificates: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,7 @@ class DemoWorld:
             "demands": self.demands,
             "demand_journeys": self.demand_journeys,
             "orders": self.orders,
+            "certificates": self.certificates,
         }
 
 
@@ -257,4 +261,5 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
     # Each step its own transaction, as staff, members and officers take them.
     world.demand_journeys = walk_demand_journeys(uow, department.id, utcnow())
     world.orders = walk_orders(uow, DEMO_POINTS[0], DEMO_POINTS[1], utcnow())
+    world.certificates = [certify_past_service(uow, community_ids[0], DEMO_POINTS[0], utcnow())]
     return world

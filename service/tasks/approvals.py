@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, Self
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -22,6 +23,7 @@ from service.ledger.models import Transfer
 from service.ledger.reversals import reverse_source
 from service.moderation.photos import note_photo_use
 from service.moderation.text import hold_text, screen_text
+from service.outbox.events import Durable
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.tasks.households import link_households
@@ -31,6 +33,21 @@ from service.tasks.signups import move_participation, own_participation_and_task
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import attach_to_participation, photo_ids
 from service.wechat.security import ContentSecurity
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipationReversed(Durable, kind="participation.reversed"):
+    """Approved work was undone: what was issued on it (a 志愿服务证明) no longer
+    holds. Kept in the reversal's own transaction, so no reversal goes unheard."""
+
+    participation_id: int
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"participation_id": self.participation_id}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Self:
+        return cls(int(payload["participation_id"]))
 
 
 @dataclass(frozen=True)
@@ -328,5 +345,6 @@ def reverse_approval(
             {"reason": reason, "transfers": points_moved(reversals)},
             before=ParticipationStatus.APPROVED,
         )
+        uow.record(ParticipationReversed(participation.id))
         uow.commit()
         return Approved(participation, reversals)

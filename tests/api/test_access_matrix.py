@@ -24,7 +24,7 @@ from api.authentication import is_public
 from points.calendar import local_date
 from points.rules import starter_rule_set
 from service.db import utcnow
-from tests.api.world import ROLES, SIDES, World, build_world, demo_task
+from tests.api.world import ROLES, SIDES, World, build_world, certificate_number, demo_task
 from tests.conftest import empty_tables
 
 
@@ -78,6 +78,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/me/accounts"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/me/transfers"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/me/expiring"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/me/service-records"): route(lambda w, s: ((), None), same(EVERYONE)),
+    # Anyone signed in may ask for their own; nobody calling has approved work to certify.
+    ("POST", "/api/v1/me/certificates"): route(
+        lambda w, s: ((), {"from": "2026-01-01", "to": "2026-03-31"}),
+        same(dict.fromkeys(ROLES, 422)),
+    ),
+    # The person's own, or staff of the community that issued it; for others it isn't there.
+    ("GET", "/api/v1/certificates/<string:number>.pdf"): route(
+        lambda w, s: ((certificate_number(s),), None), scoped(200, a={"staff": 200})
+    ),
     ("POST", "/api/v1/auth/logout"): route(
         lambda w, s: ((), None), same(dict.fromkeys(ROLES, 204))
     ),

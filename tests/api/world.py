@@ -1,13 +1,15 @@
 """The world the API tests play in: a street with communities A and B, each with a
 grid, a person (with a phone), a branch, a pairing, a draft rule set, a pending
 adjustment and an earning, a household in the grid with the person's visit to it
-awaiting confirmation, and the person's demand in the grid; one user per role, all in
-community A, and an admin of the whole street ("root"), each with an access token."""
+awaiting confirmation, the person's demand in the grid, and a 志愿服务证明 the
+community issued them; one user per role, all in community A, and an admin of the whole
+street ("root"), each with an access token."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import jwt
@@ -23,6 +25,7 @@ from points.redemption import derive_qr_key
 from points.rules import starter_rule_set
 from service.access import load_actor
 from service.auth.tokens import issue_access_token
+from service.certificates.models import Certificate, CertificateService
 from service.db import utcnow
 from service.demands.models import Demand
 from service.households.models import Household, HouseholdVisit
@@ -37,6 +40,12 @@ from service.stations.models import CatalogueItem
 from service.stations.redemption import RedemptionPolicy, hold_redemption
 from service.tasks.models import Participation, Task
 from tests.ledger_helpers import credit
+
+
+def certificate_number(side: str) -> str:
+    """The number of the certificate issued to the person of a side."""
+    return f"LX2026-TEST-0000-000{side}"
+
 
 ROLES = ["member", "volunteer", "resident", "staff", "clerk", "dept_officer", "admin", "root"]
 SIDES = ["A", "B"]
@@ -183,7 +192,35 @@ def build_world(app: Flask) -> World:
                 reporter_id=person,
                 reporter_role="member",
             )
-            session.add_all([visit, demand])
+            certificate = Certificate(
+                number=certificate_number(side),
+                user_id=person,
+                first_day=date(2026, 1, 1),
+                last_day=date(2026, 3, 31),
+                issued_at=utcnow(),
+                issued_on=date(2026, 4, 1),
+                issuer_place_id=ids[f"community_{side}"],
+                issuer_name=f"社区{side}",
+                holder_name=f"居民{side}",
+                holder_contact="139****0000",
+                service_count=1,
+                total_hours=Decimal("2.00"),
+            )
+            session.add_all([visit, demand, certificate])
+            session.flush()
+            session.add(
+                CertificateService(
+                    certificate_id=certificate.id,
+                    participation_id=ids[f"participation_{side}"],
+                    position=1,
+                    served_on=date(2026, 2, 1),
+                    title="敲门行动",
+                    category="service",
+                    organisation=f"社区{side}",
+                    place="活动室",
+                    hours=Decimal("2.00"),
+                )
+            )
             session.flush()
             # The demand's description waits for staff (内容安全: WeChat said review).
             review = ContentReview(

@@ -2,6 +2,8 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from points.certificates import CertificateStatus
+from service.certificates.verification import verify_certificate
 from service.db import utcnow
 from service.demands.models import Demand, DemandRating, DemandWhistle
 from service.demo.world import seed_demo_world
@@ -158,3 +160,17 @@ def test_demo_has_an_elders_order_a_riders_report_and_paired_households(uow: Uni
     again = seed_demo_world(uow)
     assert again.orders == world.orders
     assert len(session.scalars(select(HouseholdPairing)).all()) == 3
+
+
+def test_the_demo_holds_a_certified_past_service(uow: UnitOfWork) -> None:
+    [certificate] = seed_demo_world(uow).as_json()["certificates"]
+    assert certificate["holder_openid"] == "demo-member-1"
+    assert certificate["from"] == certificate["to"]
+    assert certificate["total_hours"] == "3.00"
+    found = verify_certificate(uow.session, certificate["number"])
+    assert (found.status, found.holder, found.issuer_name) == (
+        CertificateStatus.VALID,
+        "李**",
+        "幸福社区",
+    )
+    assert certificate["verify_path"] == f"/api/v1/certificates/{certificate['number']}/verify"
