@@ -19,7 +19,7 @@ from api.text import Text, VerbatimText
 from points.certificates import CertificateStatus, verify_link
 from points.rules import Category
 from service.certificates.document import certificate_document
-from service.certificates.issuing import issue_certificate
+from service.certificates.issuing import issue_certificate, my_certificates
 from service.certificates.models import Certificate
 from service.certificates.records import service_records, yearly_totals
 from service.certificates.verification import verify_certificate
@@ -157,6 +157,13 @@ class ServiceRecords(MethodView):
 
 @blp.route("/me/certificates")
 class Certificates(MethodView):
+    @blp.response(200, CertificateSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Your certificates, newest first; one a reversal superseded says so (ask for
+        the same period again for a new one)."""
+        held = my_certificates(extensions.session(), current_actor())
+        return [_view(mine.certificate, mine.status) for mine in held]
+
     @blp.arguments(PeriodSchema)
     @blp.response(201, CertificateSchema)
     @blp.alt_response(200, schema=CertificateSchema, description="issued before for this period")
@@ -207,10 +214,13 @@ class Verify(MethodView):
         return {**asdict(found), "genuine": True}
 
 
-def _view(certificate: Certificate) -> dict[str, Any]:
+def _view(
+    certificate: Certificate, status: CertificateStatus = CertificateStatus.VALID
+) -> dict[str, Any]:
+    # Issued, or found for its period, a certificate is in force unless told otherwise.
     return {
         "number": certificate.number,
-        "status": CertificateStatus.VALID.value,  # issued, or found, in force
+        "status": status.value,
         "first_day": certificate.first_day,
         "last_day": certificate.last_day,
         "issued_on": certificate.issued_on,

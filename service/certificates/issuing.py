@@ -186,3 +186,21 @@ def _may_read(session: Session, actor: Actor, certificate: Certificate) -> bool:
         return False
     issuer = session.get(Place, certificate.issuer_place_id)
     return issuer is not None and can(actor, Action.VIEW_PEOPLE, Target(place_path=issuer.path))
+
+
+@dataclass(frozen=True)
+class Held:
+    """A certificate its holder has, and whether it still stands."""
+
+    certificate: Certificate
+    status: CertificateStatus
+
+
+def my_certificates(session: Session, actor: Actor) -> list[Held]:
+    """The actor's certificates, newest first, superseded ones included (marked so)."""
+    found = session.scalars(
+        select(Certificate)
+        .where(Certificate.user_id == actor.user_id)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    ).all()
+    return [Held(certificate, status_of(session, certificate)) for certificate in found]

@@ -481,6 +481,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((1,), {"note": "已核实，服务属实"}), same(dict.fromkeys(ROLES, 404))
     ),
     ("GET", "/api/v1/me/rateable-work"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/me/certificates"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/users"): route(
         lambda w, s: ((), None),
         same({r: 200 if r in ("staff", "admin", "root") else 403 for r in ROLES}),

@@ -311,6 +311,13 @@ def test_a_reversal_after_issue_supersedes_the_certificate(
     assert pdf_of(client, town, "member", number).status_code == 200
     assert client.get(f"/api/v1/certificates/{number}/verify").get_json()["status"] == "superseded"
     assert count_certificates(app) == 2
+    # The holder's own list shows both, newest first, each as it stands.
+    mine = town.call(client, "member", "GET", "/me/certificates").get_json()
+    assert [(c["number"], c["status"]) for c in mine] == [
+        (again.get_json()["number"], "valid"),
+        (number, "superseded"),
+    ]
+    assert town.call(client, "staff_A", "GET", "/me/certificates").get_json() == []
 
 
 def test_reversing_work_no_certificate_lists_changes_no_certificate(
