@@ -286,6 +286,25 @@ class Settings:
             raise ConfigError("production needs a Redis server: set LIANXIN_REDIS_URL")
         if self.wechat_mode is WechatMode.FAKE:
             raise ConfigError("LIANXIN_WECHAT_MODE=fake is for demos and refused in production")
+        # Without the push token every verdict WeChat sends is refused as forged, and
+        # residents' photos would stay private for ever.
+        if not self.wechat_push_token:
+            raise ConfigError(
+                "production needs LIANXIN_WECHAT_PUSH_TOKEN, the message push token set in "
+                "the mini-program's console (内容安全 verdicts arrive signed with it)"
+            )
+        # WeChat fetches photos to check them: it needs the address the world sees.
+        if not self.public_base_url.startswith("https://"):
+            raise ConfigError(
+                "production needs LIANXIN_PUBLIC_BASE_URL, the https:// address WeChat "
+                "reaches this service at (it fetches photos from there to check them)"
+            )
+        # Printed on paper certificates: a local address would verify nothing.
+        if not self.certificate_verify_base_url.startswith("https://"):
+            raise ConfigError(
+                "production needs LIANXIN_CERTIFICATE_VERIFY_BASE_URL, the https:// address "
+                "printed on certificates for anyone to verify them"
+            )
 
 
 def _is_encoding_aes_key(value: str) -> bool:

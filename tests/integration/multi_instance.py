@@ -143,6 +143,9 @@ def production_environ(backend: Backend, stub: WechatStub, **overrides: str) -> 
         LIANXIN_WECHAT_BASE_URL=stub.base_url,
         LIANXIN_WECHAT_APPID=stub.appid,
         LIANXIN_WECHAT_SECRET=stub.secret,
+        LIANXIN_WECHAT_PUSH_TOKEN="multi-instance-push-token",
+        LIANXIN_PUBLIC_BASE_URL="https://lianxin.example.cn",
+        LIANXIN_CERTIFICATE_VERIFY_BASE_URL="https://lianxin.example.cn",
         **overrides,
     )
 

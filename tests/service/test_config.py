@@ -14,6 +14,9 @@ PRODUCTION = {
     "LIANXIN_WECHAT_MODE": "live",
     "LIANXIN_WECHAT_APPID": "wx0123456789abcdef",
     "LIANXIN_WECHAT_SECRET": "s" * 32,
+    "LIANXIN_WECHAT_PUSH_TOKEN": "push-token-0123",
+    "LIANXIN_PUBLIC_BASE_URL": "https://lianxin.example.cn",
+    "LIANXIN_CERTIFICATE_VERIFY_BASE_URL": "https://lianxin.example.cn",
 }
 
 
@@ -47,6 +50,14 @@ def test_a_plain_postgresql_url_uses_psycopg_3() -> None:
         ({"LIANXIN_WECHAT_MODE": "fake"}, "fake"),
         ({"LIANXIN_WECHAT_SECRET": ""}, "LIANXIN_WECHAT_SECRET"),
         ({"LIANXIN_DATA_KEY": ""}, "LIANXIN_DATA_KEY"),
+        ({"LIANXIN_WECHAT_PUSH_TOKEN": ""}, "LIANXIN_WECHAT_PUSH_TOKEN"),
+        ({"LIANXIN_PUBLIC_BASE_URL": ""}, "LIANXIN_PUBLIC_BASE_URL"),
+        ({"LIANXIN_PUBLIC_BASE_URL": "http://10.0.0.5"}, "LIANXIN_PUBLIC_BASE_URL"),
+        ({"LIANXIN_CERTIFICATE_VERIFY_BASE_URL": ""}, "LIANXIN_CERTIFICATE_VERIFY_BASE_URL"),
+        (
+            {"LIANXIN_CERTIFICATE_VERIFY_BASE_URL": "http://127.0.0.1:8000"},
+            "LIANXIN_CERTIFICATE_VERIFY_BASE_URL",
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings(change: dict[str, str], reason: str) -> None:
