@@ -22,6 +22,12 @@ from service.ledger.models import (
     PointLot,
     Transfer,
 )
+from service.notifications.models import (
+    Notification,
+    NotificationSetting,
+    SubscriptionQuota,
+    WechatMessage,
+)
 from service.organisation.models import Branch, Department, Pairing, Station
 from service.outbox.models import OutboxMessage
 from service.people.models import RoleGrant, User
@@ -51,6 +57,8 @@ __all__ = [
     "IdempotencyRecord",
     "LedgerAccount",
     "LotUse",
+    "Notification",
+    "NotificationSetting",
     "OutboxMessage",
     "Pairing",
     "Participation",
@@ -64,9 +72,11 @@ __all__ = [
     "RuleSetVersion",
     "Station",
     "StockMovement",
+    "SubscriptionQuota",
     "Task",
     "TaskChange",
     "Transfer",
     "Upload",
     "User",
+    "WechatMessage",
 ]

@@ -25,6 +25,7 @@ from service.config import WechatMode
 LOGIN = "/sns/jscode2session"
 STABLE_TOKEN = "/cgi-bin/stable_token"
 PHONE = "/wxa/business/getuserphonenumber"
+SUBSCRIBE_SEND = "/cgi-bin/message/subscribe/send"
 
 STUB_APPID = "wx-stub-appid"
 STUB_SECRET = "stub-secret-keep-out"
@@ -98,6 +99,10 @@ class WechatStub:
             self._queued: dict[str, collections.deque[tuple[Body | str | None, int, float]]] = (
                 collections.defaultdict(collections.deque)
             )
+            # Subscribe messages WeChat accepted (their JSON payloads), and the openids
+            # that refused every further message (answered 43101).
+            self.subscribe_sent: list[Body] = []
+            self.subscribe_refused: set[str] = set()
 
     def add_user(self, code: str, openid: str, unionid: str | None = None) -> None:
         body: Body = {"openid": openid, "session_key": f"session-key-of-{openid}"}
@@ -155,7 +160,20 @@ class WechatStub:
                     )
                 phones = {code: _phone_info(phone) for code, phone in self.phones.items()}
                 return self._take(payload.get("code"), phones)
+            if path == SUBSCRIBE_SEND:
+                return self._subscribe_send(query, payload)
         return _error(-1, f"stub does not serve {path}")
+
+    def _subscribe_send(self, query: dict[str, str], payload: Body) -> Body:
+        if not query.get("access_token") or query["access_token"] != self._current_token():
+            return _error(40001, "invalid credential, access_token is invalid or not latest")
+        refused = _subscribe_check(payload)
+        if refused is not None:
+            return refused
+        if payload["touser"] in self.subscribe_refused:
+            return _error(43101, "user refuse to accept the msg")
+        self.subscribe_sent.append(payload)
+        return {"errcode": 0, "errmsg": "ok"}
 
     def _credentials(self, given: dict[str, Any]) -> Body | None:
         if given.get("appid") != self.appid:
@@ -179,6 +197,25 @@ class WechatStub:
             self.issued_tokens.append(f"stub-token-{len(self.issued_tokens) + 1}")
             self._token_revoked = False
         return {"access_token": self.issued_tokens[-1], "expires_in": self.token_expires_in}
+
+
+# What WeChat takes per value type of a subscribe-message field; longer is 47003.
+_FIELD_LONGEST = {"thing": 20, "phrase": 5, "name": 10, "number": 32, "character_string": 32}
+
+
+def _subscribe_check(payload: Body) -> Body | None:
+    """WeChat's own checks of a subscribe message (47003 for a value it won't take)."""
+    if not payload.get("touser") or not payload.get("template_id"):
+        return _error(40003, "invalid openid or template_id")
+    data = payload.get("data")
+    if not isinstance(data, dict) or not data:
+        return _error(47003, "argument invalid! data is empty")
+    for key, field in data.items():
+        value = field.get("value") if isinstance(field, dict) else None
+        longest = _FIELD_LONGEST.get(str(key).rstrip("0123456789"), 20)
+        if not isinstance(value, str) or not value or len(value) > longest:
+            return _error(47003, f"argument invalid! data.{key}.value invalid")
+    return None
 
 
 def _error(errcode: int, errmsg: str) -> Body:
