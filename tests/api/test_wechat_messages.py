@@ -322,3 +322,14 @@ def test_two_workers_send_each_message_once(live: Flask, world: World, stub: Wec
     assert len(pages) == len(set(pages)) == 30
     assert allowance(live, CANCELLED) == 0
     assert sorted(set(statuses(live))) == [MessageStatus.NO_QUOTA.value, MessageStatus.SENT.value]
+
+
+def test_the_worker_sends_what_is_due(live: Flask, world: World, stub: WechatStub) -> None:
+    subscribe(live.test_client(), world, 1)
+    approve(live, world)
+    ran = live.test_cli_runner().invoke(cli, ["worker", "--once"])
+    assert ran.exit_code == 0, ran.output
+    assert (len(stub.subscribe_sent), statuses(live)) == (1, ["sent"])
+    again = live.test_cli_runner().invoke(cli, ["notifications", "send"])
+    assert "0 sent" in again.output
+    assert len(stub.subscribe_sent) == 1
