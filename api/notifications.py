@@ -40,10 +40,6 @@ class JsonBoolean(fields.Boolean):
         return value
 
 
-def _strict_boolean(**kwargs: Any) -> fields.Boolean:
-    return JsonBoolean(**kwargs)
-
-
 class NotificationSchema(Schema):
     id = WholeNumber(required=True)
     kind = Text(required=True, attribute="topic", metadata={"enum": _TOPICS})
@@ -64,7 +60,7 @@ class ReadSchema(Schema):
     ids = fields.List(
         WholeNumber(validate=validate.Range(min=1)), validate=validate.Length(min=1, max=100)
     )
-    all = _strict_boolean()
+    all = JsonBoolean()
 
     @validates_schema
     def _one_of(self, data: dict[str, Any], **_: Any) -> None:
@@ -83,7 +79,7 @@ class UnreadSchema(Schema):
 class SettingsSchema(Schema):
     wechat = fields.Dict(
         keys=Text(validate=validate.OneOf(_TOPICS)),
-        values=_strict_boolean(),
+        values=JsonBoolean(),
         required=True,
         metadata={
             "description": "per kind: whether WeChat messages are wanted (the inbox has all)"

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from points.notices import Topic
@@ -39,6 +39,9 @@ from service.wechat.subscribe import Outcome, SendResult, SubscribeMessage, Subs
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+# Messages claimed together: few, so a crash strands few, and the lease outlasts them
+# all even if each call waits out WeChat's timeout (10 × 5 s < 2 minutes).
+CLAIM_GROUP = 10
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_MOST = timedelta(hours=1)
 GIVE_UP_AFTER = 8  # tries while WeChat is busy, then a dead letter
@@ -119,10 +122,12 @@ def _send_due(
         if not ids:
             return report
         after = ids[-1]
-        for message in _claim(session, ids, now, report):
-            result = _send(sender, templates, message)
-            _settle(session, message, result, now, report)
-            report.outcomes[result.outcome.value] = report.outcomes.get(result.outcome.value, 0) + 1
+        for start in range(0, len(ids), CLAIM_GROUP):
+            for message in _claim(session, ids[start : start + CLAIM_GROUP], now, report):
+                result = _send(sender, templates, message)
+                _settle(session, message, result, now, report)
+                outcome = result.outcome.value
+                report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
 
 
 def _claim(
@@ -172,7 +177,7 @@ def _send(sender: SubscribeSender, templates: Templates, message: _Claimed) -> S
     )
 
 
-def _finish(id: int, status: MessageStatus, error: str | None, **values: object):  # type: ignore[no-untyped-def]
+def _finish(id: int, status: MessageStatus, error: str | None, **values: object) -> Update:
     return (
         update(MESSAGE_TABLE)
         .where(MESSAGE_TABLE.c.id == id, MESSAGE_TABLE.c.status == MessageStatus.SENDING.value)
