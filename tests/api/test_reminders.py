@@ -16,6 +16,7 @@ from service.demands.models import DemandWhistle
 from service.notifications.models import Notification
 from service.notifications.reminders import remind
 from service.stations.models import Redemption
+from service.stations.release import expire_due
 from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 from tests.api.test_demand_loop import user_id
@@ -139,3 +140,19 @@ def test_a_whistle_near_and_past_its_deadline_tells_the_departments_officers(
     sweep(app, now + timedelta(hours=26))
     assert [topic for topic, _ in told(app, officer)] == ["whistle.due_soon", "whistle.overdue"]
     assert told(app, user_id(world, "staff")) == []
+
+
+def test_a_hold_nobody_collected_tells_its_member_it_expired(app: Flask, world: World) -> None:
+    with app.app_context():
+        held = extensions.session().scalars(select(Redemption)).all()
+        latest = max(redemption.expires_at for redemption in held)
+        released = expire_due(extensions.unit_of_work(), latest + timedelta(minutes=1))
+    assert released == len(held) == 2
+    for redemption in held:
+        topics = [topic for topic, _ in told(app, redemption.user_id)]
+        assert topics == ["redemption.expired"]
+    with app.app_context():
+        body = extensions.session().scalar(
+            select(Notification.body).where(Notification.topic == "redemption.expired")
+        )
+    assert body == "洗衣液 × 1 未按时领取，已退回 5 幸福币"
