@@ -333,3 +333,31 @@ def test_the_worker_sends_what_is_due(live: Flask, world: World, stub: WechatStu
     again = live.test_cli_runner().invoke(cli, ["notifications", "send"])
     assert "0 sent" in again.output
     assert len(stub.subscribe_sent) == 1
+
+
+def test_an_http_error_from_wechat_is_tried_again_later(
+    live: Flask, world: World, stub: WechatStub
+) -> None:
+    subscribe(live.test_client(), world, 1)
+    approve(live, world)
+    stub.fail_next(SUBSCRIBE_SEND, "bad gateway", status=502)
+    now = utcnow()
+    assert send(live, now).retrying == 1
+    assert send(live, now + timedelta(minutes=2)).sent == 1
+    assert len(stub.subscribe_sent) == 1
+
+
+def test_no_answer_in_time_may_have_been_delivered_so_it_is_not_resent(
+    make_app: AppFactory, world: World, stub: WechatStub
+) -> None:
+    impatient = make_app(
+        **stub.settings_overrides(), wechat_templates=TEMPLATES, wechat_timeout_seconds=0.3
+    )
+    subscribe(impatient.test_client(), world, 1)
+    approve(impatient, world)
+    stub.fail_next(SUBSCRIBE_SEND, None, delay=1.0)  # answered, but after we gave up
+    report = send(impatient)
+    assert (report.sent, report.failed, report.outcomes) == (0, 1, {"unknown": 1})
+    assert statuses(impatient) == ["failed"]
+    assert allowance(impatient) == 0  # it may have used the member's allowance
+    assert send(impatient, utcnow() + timedelta(hours=1)).outcomes == {}
