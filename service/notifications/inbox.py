@@ -142,9 +142,7 @@ def my_notifications(
     query = select(Notification).where(Notification.user_id == actor.user_id)
     if before_id is not None:
         query = query.where(Notification.id < before_id)
-    rows = list(session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
-    session.rollback()  # a read of its own
-    return rows
+    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
 
 
 def count_unread(session: Session, user_id: int) -> int:
