@@ -25,6 +25,7 @@ from api import (
     ledger,
     me,
     metrics,
+    notifications,
     observability,
     openapi,
     orders,
@@ -77,6 +78,7 @@ def create_app(config: Settings | None = None) -> Flask:
     metrics.init_app(app)
     api.register_blueprint(sign_in.blp)
     api.register_blueprint(me.blp)
+    api.register_blueprint(notifications.blp)
     api.register_blueprint(ledger.blp)
     api.register_blueprint(places.blp)
     api.register_blueprint(organisation.blp)

@@ -27,6 +27,7 @@ from api.idempotency_cli import idempotency
 from api.import_cli import import_group
 from api.leaderboard_cli import leaderboard
 from api.ledger_cli import ledger
+from api.notifications_cli import notifications
 from api.outbox_cli import outbox, worker_command
 from api.points_cli import points
 from api.redemptions_cli import redemptions
@@ -73,6 +74,7 @@ cli.add_command(leaderboard)
 cli.add_command(worker_command)
 cli.add_command(outbox)
 cli.add_command(demands)
+cli.add_command(notifications)
 
 
 @cli.command("serve", with_appcontext=False)

@@ -22,14 +22,17 @@ from service.leaderboards.boards import Boards
 from service.leaderboards.feed import LeaderboardFeed
 from service.models import Base
 from service.moderation.events import PushConfig
+from service.notifications.counters import UnreadCounts
+from service.notifications.handlers import notification_handlers
+from service.notifications.templates import Templates, templates_of
 from service.outbox.dispatch import Dispatcher
 from service.people.phones import PhoneVault
 from service.redis_connection import connect_redis
-from service.tasks.editing import task_edit_handlers
 from service.unit_of_work import UnitOfWork
 from service.uploads.storage import LocalDiskStore, UploadStore
 from service.wechat.client import WechatGateway, wechat_gateway
 from service.wechat.security import ContentSecurity, content_security
+from service.wechat.subscribe import SubscribeSender, subscribe_sender
 
 MIGRATIONS_DIRECTORY = str(Path(__file__).with_name("migrations"))
 
@@ -40,6 +43,8 @@ CONTENT_SECURITY = "lianxin.content_security"
 PHONE_VAULT = "lianxin.phone_vault"
 UPLOAD_STORE = "lianxin.upload_store"
 BOARDS = "lianxin.leaderboards"
+UNREAD_COUNTS = "lianxin.unread_counts"
+TEMPLATES = "lianxin.wechat_templates"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -64,6 +69,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions[BOARDS] = Boards(
         client, settings.redis_prefix, settings.leaderboard_keep_periods
     )
+    app.extensions[UNREAD_COUNTS] = UnreadCounts(client, settings.redis_prefix)
+    app.extensions[TEMPLATES] = templates_of(settings)
 
 
 def wechat() -> WechatGateway:
@@ -115,11 +122,31 @@ def unit_of_work() -> UnitOfWork:
 
 
 def outbox_dispatcher(feed: LeaderboardFeed | None = None) -> Dispatcher:
-    """Who handles each kind of outbox message: the leaderboards, task edits (only
-    acknowledged until notifications tell the people signed up), and reversals, which
+    """Who handles each kind of outbox message: the leaderboards, the notifications
+    (notices, and task edits told to the people signed up), and reversals, which
     supersede the certificates that listed the work."""
     feed = feed or LeaderboardFeed(leaderboards())
-    return Dispatcher({**feed.handlers(), **task_edit_handlers(), **certificate_handlers()})
+    return Dispatcher(
+        {
+            **feed.handlers(),
+            **notification_handlers(wechat_templates(), unread_counts()),
+            **certificate_handlers(),
+        }
+    )
+
+
+def unread_counts() -> UnreadCounts:
+    counts: UnreadCounts = current_app.extensions[UNREAD_COUNTS]
+    return counts
+
+
+def wechat_templates() -> Templates:
+    templates: Templates = current_app.extensions[TEMPLATES]
+    return templates
+
+
+def subscribe_messages() -> SubscribeSender:
+    return subscribe_sender(wechat())
 
 
 def leaderboards() -> Boards:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import datetime, timedelta
 from types import FrameType
 
 import click
@@ -16,9 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from api import extensions
 from service.db import utcnow
 from service.leaderboards.rebuild import rebuild_missing, sync
+from service.notifications.reminders import remind
+from service.notifications.sending import send_due
 from service.outbox.status import retry_given_up, status
+from service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+REMIND_EVERY = timedelta(minutes=1)
 
 outbox = AppGroup("outbox", help="See and hand out the messages commits left to deliver.")
 
@@ -71,8 +77,9 @@ def retry_command(kind: str | None) -> None:
 @click.option("--once", is_flag=True, help="sweep once and stop (for cron and tests)")
 @with_appcontext
 def worker_command(interval: float, once: bool) -> None:
-    """Background loop: hand out the outbox, apply the leaderboard feed and rebuild
-    missing boards every few seconds, until SIGTERM or SIGINT (it finishes the sweep it
+    """Background loop: hand out the outbox, apply the leaderboard feed, rebuild
+    missing boards and send the WeChat messages due every few seconds (reminders every
+    minute), until SIGTERM or SIGINT (it finishes the sweep it
     is in)."""
     stop = threading.Event()
 
@@ -84,6 +91,8 @@ def worker_command(interval: float, once: bool) -> None:
     signal.signal(signal.SIGINT, request_stop)
     session, boards = extensions.session(), extensions.leaderboards()
     dispatcher = extensions.outbox_dispatcher()
+    sender, templates = extensions.subscribe_messages(), extensions.wechat_templates()
+    reminded_at: datetime | None = None
     click.echo(f"lianxin worker: sweeping every {interval:g} s")
     while not stop.is_set():
         try:
@@ -102,6 +111,15 @@ def worker_command(interval: float, once: bool) -> None:
                     handed.handled,
                     handed.failed,
                 )
+            now = utcnow()
+            if reminded_at is None or now - reminded_at >= REMIND_EVERY:
+                # Every minute is often enough for "within the hour"; every worker may
+                # do it, and each reminder is written once (service/notifications).
+                remind(UnitOfWork(session), templates, extensions.unread_counts(), now)
+                reminded_at = now
+            sent = send_due(UnitOfWork(session), sender, templates, utcnow())
+            if sent.outcomes:
+                log.info("worker: WeChat messages: %s", sent.outcomes)
         except (redis.RedisError, SQLAlchemyError, OSError) as error:
             session.rollback()
             log.warning("worker: sweep failed, retrying in %g s: %s", interval, error)

@@ -7,6 +7,7 @@ must name real PostgreSQL and Redis servers and a real secret.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from typing import TypeVar
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from points.notices import Topic, known_field
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -100,6 +103,13 @@ class Settings:
     # Where a printed certificate's QR code and link send a verifier: the public address
     # of this API (its /api/v1/certificates/{number}/verify), as the internet reaches it.
     certificate_verify_base_url: str = "http://127.0.0.1:8000"
+    # Subscribe-message templates by notice topic (LIANXIN_WECHAT_TEMPLATES, JSON):
+    # {"participation.approved": {"template_id": "…", "page": "pages/x?id={task_id}",
+    #  "fields": {"thing1": "task_title", "number2": "amount"}}}. A topic without one
+    # is told in the inbox only.
+    wechat_templates: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # Read notifications older than this are pruned (`lianxin notifications prune`).
+    notification_keep_days: int = 90
     log_level: str = "INFO"
 
     @classmethod
@@ -190,6 +200,10 @@ class Settings:
                 "LIANXIN_CERTIFICATE_VERIFY_BASE_URL", defaults.certificate_verify_base_url
             )
             or defaults.certificate_verify_base_url,
+            wechat_templates=_templates(text("LIANXIN_WECHAT_TEMPLATES")),
+            notification_keep_days=number(
+                "LIANXIN_NOTIFICATION_KEEP_DAYS", defaults.notification_keep_days
+            ),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
 
@@ -266,6 +280,9 @@ class Settings:
             raise ConfigError("LIANXIN_DEMAND_PUBLIC_DAYS must be at least 1")
         if not self.certificate_verify_base_url.startswith(("https://", "http://")):
             raise ConfigError("LIANXIN_CERTIFICATE_VERIFY_BASE_URL must start with https://")
+        if self.notification_keep_days < 1:
+            raise ConfigError("LIANXIN_NOTIFICATION_KEEP_DAYS must be at least 1")
+        _check_templates(self.wechat_templates)
         if self.env is Environment.PRODUCTION:
             self._validate_production()
 
@@ -311,3 +328,40 @@ def _is_encoding_aes_key(value: str) -> bool:
     # The decoding rules live with the push format (service/wechat/push.py, below us).
     alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
     return len(value) == 43 and set(value) <= alphabet
+
+
+def _templates(raw: str | None) -> Mapping[str, Mapping[str, object]]:
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError("LIANXIN_WECHAT_TEMPLATES must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise ConfigError("LIANXIN_WECHAT_TEMPLATES must be a JSON object")
+    return value
+
+
+def _check_templates(templates: Mapping[str, Mapping[str, object]]) -> None:
+    """Each topic known, with a template id, a page (if any) and fields WeChat types."""
+    name = "LIANXIN_WECHAT_TEMPLATES"
+    topics = {topic.value for topic in Topic}
+    for topic, spec in templates.items():
+        if topic not in topics:
+            raise ConfigError(f"{name}: {topic!r} is no notice topic ({', '.join(sorted(topics))})")
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{name}: {topic} must be an object")
+        template_id, page, fields = (
+            spec.get("template_id"),
+            spec.get("page", ""),
+            spec.get("fields"),
+        )
+        if not isinstance(template_id, str) or not template_id:
+            raise ConfigError(f"{name}: {topic} needs a template_id")
+        if not isinstance(page, str):
+            raise ConfigError(f"{name}: {topic}'s page must be a string")
+        if not isinstance(fields, Mapping) or not fields:
+            raise ConfigError(f'{name}: {topic} needs fields: {{"thing1": "task_title"}}')
+        for key, fact in fields.items():
+            if not known_field(key) or not isinstance(fact, str):
+                raise ConfigError(f"{name}: {topic}'s field {key!r} is no WeChat field type")

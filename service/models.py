@@ -30,6 +30,12 @@ from service.ledger.models import (
     Transfer,
 )
 from service.moderation.models import ContentReview
+from service.notifications.models import (
+    Notification,
+    NotificationSetting,
+    SubscriptionQuota,
+    WechatMessage,
+)
 from service.organisation.models import Branch, Department, Pairing, Station
 from service.outbox.models import OutboxMessage
 from service.people.models import RoleGrant, User
@@ -64,6 +70,8 @@ __all__ = [
     "IdempotencyRecord",
     "LedgerAccount",
     "LotUse",
+    "Notification",
+    "NotificationSetting",
     "OutboxMessage",
     "Pairing",
     "Participation",
@@ -78,9 +86,11 @@ __all__ = [
     "RuleSetVersion",
     "Station",
     "StockMovement",
+    "SubscriptionQuota",
     "Task",
     "TaskChange",
     "Transfer",
     "Upload",
     "User",
+    "WechatMessage",
 ]

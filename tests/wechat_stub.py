@@ -46,6 +46,7 @@ MEDIA_CHECK = "/wxa/media_check_async"
 STUB_PUSH_TOKEN = "stub-push-token"
 # 43 characters of base64, as the mini-program console makes them.
 STUB_AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
+SUBSCRIBE_SEND = "/cgi-bin/message/subscribe/send"
 
 STUB_APPID = "wx-stub-appid"
 STUB_SECRET = "stub-secret-keep-out"
@@ -126,6 +127,10 @@ class WechatStub:
             self.active_openids: set[str] = set()
             # trace_id → the media_check_async payload it answers
             self.media_checks: dict[str, Body] = {}
+            # Subscribe messages WeChat accepted (their JSON payloads), and the openids
+            # that refused every further message (answered 43101).
+            self.subscribe_sent: list[Body] = []
+            self.subscribe_refused: set[str] = set()
 
     def add_user(self, code: str, openid: str, unionid: str | None = None) -> None:
         body: Body = {"openid": openid, "session_key": f"session-key-of-{openid}"}
@@ -190,6 +195,8 @@ class WechatStub:
             if path == PHONE:
                 phones = {code: _phone_info(phone) for code, phone in self.phones.items()}
                 return self._take(payload.get("code"), phones)
+            if path == SUBSCRIBE_SEND:
+                return self._subscribe_send(query, payload)
         return _error(-1, f"stub does not serve {path}")
 
     def _checkable(self, payload: Body) -> Body | None:
@@ -280,6 +287,17 @@ class WechatStub:
         query.update(encrypt_type="aes", msg_signature=_sha1(token, timestamp, nonce, sealed))
         return query, json.dumps({"ToUserName": "gh_stub", "Encrypt": sealed}).encode()
 
+    def _subscribe_send(self, query: dict[str, str], payload: Body) -> Body:
+        if not query.get("access_token") or query["access_token"] != self._current_token():
+            return _error(40001, "invalid credential, access_token is invalid or not latest")
+        refused = _subscribe_check(payload)
+        if refused is not None:
+            return refused
+        if payload["touser"] in self.subscribe_refused:
+            return _error(43101, "user refuse to accept the msg")
+        self.subscribe_sent.append(payload)
+        return {"errcode": 0, "errmsg": "ok"}
+
     def _credentials(self, given: dict[str, Any]) -> Body | None:
         if given.get("appid") != self.appid:
             return _error(40013, "invalid appid")
@@ -317,6 +335,25 @@ def _encrypt(encoding_aes_key: str, message: bytes, appid: str) -> str:
     plain += bytes([pad]) * pad
     encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
     return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+
+
+# What WeChat takes per value type of a subscribe-message field; longer is 47003.
+_FIELD_LONGEST = {"thing": 20, "phrase": 5, "name": 10, "number": 32, "character_string": 32}
+
+
+def _subscribe_check(payload: Body) -> Body | None:
+    """WeChat's own checks of a subscribe message (47003 for a value it won't take)."""
+    if not payload.get("touser") or not payload.get("template_id"):
+        return _error(40003, "invalid openid or template_id")
+    data = payload.get("data")
+    if not isinstance(data, dict) or not data:
+        return _error(47003, "argument invalid! data is empty")
+    for key, field in data.items():
+        value = field.get("value") if isinstance(field, dict) else None
+        longest = _FIELD_LONGEST.get(str(key).rstrip("0123456789"), 20)
+        if not isinstance(value, str) or not value or len(value) > longest:
+            return _error(47003, f"argument invalid! data.{key}.value invalid")
+    return None
 
 
 def _error(errcode: int, errmsg: str) -> Body:

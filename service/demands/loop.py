@@ -30,6 +30,7 @@ from points.calendar import local_date
 from points.demands import (
     DEMAND_TRANSITIONS,
     NEEDS_A_REASON,
+    STATUS_LABELS,
     DemandAction,
     DemandLevel,
     DemandStatus,
@@ -40,6 +41,7 @@ from points.demands import (
 )
 from points.errors import Conflict, InvalidInput, NotFound
 from points.lifecycle import transition
+from points.notices import Topic
 from points.rules import Category, EarningEvent, Facts
 from service.access import load_actor
 from service.audit.log import points_moved, record
@@ -53,6 +55,7 @@ from service.demands.models import (
     DemandWhistle,
 )
 from service.ledger.models import Transfer
+from service.notices import tell
 from service.organisation.models import Department
 from service.people.belonging import home_places
 from service.places.tree import named_place
@@ -200,6 +203,26 @@ def move_demand(
             at=now,
         )
     )
+    # The resident who raised it, and the one an order serves (代办), hear of each step
+    # someone else took.
+    told = [
+        person
+        for person in dict.fromkeys((demand.reporter_id, demand.served_user_id))
+        if person is not None and person != actor.user_id
+    ]
+    if target is not current and told:
+        tell(
+            session,
+            Topic.DEMAND_MOVED,
+            told,
+            {
+                "demand_id": demand.id,
+                "status": target.value,
+                "status_name": STATUS_LABELS[target],
+                "note": note,
+            },
+            source=f"demand:{demand.id}:v{demand.version + 1}",
+        )
     session.flush()
     session.expire(demand)  # read back as stored
 

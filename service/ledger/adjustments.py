@@ -6,28 +6,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal, or_, select
 from sqlalchemy.orm import Session
 
-from points.access import Action, Actor, ScopeType, allows, place_prefixes, require
+from points.access import Action, Actor, Role, ScopeType, allows, place_prefixes, require
 from points.adjustments import (
     ADJUSTMENT_TRANSITIONS,
     AdjustmentAction,
     AdjustmentKind,
     AdjustmentStatus,
 )
+from points.currency import Currency
 from points.errors import Conflict, Forbidden, InvalidInput, NotFound
 from points.ledger import IdempotencyKeyReused, TransferKind
 from points.lifecycle import transition
+from points.notices import Topic
 from service.audit.log import record
 from service.ledger.accounts import currency, issuance_key, member_account, system_account
 from service.ledger.models import Adjustment, LedgerAccount, Transfer
 from service.ledger.posting import TransferRequest, post
 from service.ledger.reversals import reverse
 from service.lifecycle import move_status
+from service.notices import tell
 from service.organisation.models import Branch
 from service.people.admin import person_target
-from service.people.models import User
+from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork
 
@@ -126,8 +129,42 @@ def request_adjustment(
             },
             place_id=member.residence_place_id,
         )
+        if adjustment.status == _PENDING.value:
+            _tell_confirmers(session, adjustment, member, actor.user_id)
         uow.commit()
         return adjustment
+
+
+def _tell_confirmers(session: Session, adjustment: Adjustment, member: User, asker_id: int) -> None:
+    """Staff and admins whose places hold the member, but neither the asker nor the
+    member, hear that a second confirmation waits for one of them."""
+    home = session.get(Place, member.residence_place_id)
+    if home is None:
+        return
+    confirmers = session.scalars(
+        select(RoleGrant.user_id)
+        .join(Place, Place.id == RoleGrant.scope_id)
+        .where(
+            RoleGrant.scope_type == ScopeType.PLACE.value,
+            RoleGrant.role.in_([Role.STAFF.value, Role.ADMIN.value]),
+            literal(home.path).startswith(Place.path),
+            RoleGrant.user_id.not_in([asker_id, member.id]),
+        )
+        .distinct()
+    ).all()
+    tell(
+        session,
+        Topic.ADJUSTMENT_TO_CONFIRM,
+        confirmers,
+        {
+            "adjustment_id": adjustment.id,
+            "member_name": member.name,
+            "direction": "奖励" if adjustment.kind == "award" else "扣减",
+            "amount": f"{adjustment.amount} {Currency(adjustment.currency).label}",
+            "reason": adjustment.reason,
+        },
+        source=f"adjustment:{adjustment.id}:to_confirm",
+    )
 
 
 def confirm_adjustment(

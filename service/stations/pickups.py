@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from points.access import Action, Actor
 from points.errors import InvalidInput, NotFound
+from points.notices import Topic
 from points.redemption import (
     AlreadyPickedUp,
     RedemptionAction,
@@ -23,6 +24,7 @@ from service.audit.log import record
 from service.ledger.accounts import redeemed_sink_key, system_account
 from service.ledger.holds import resolve_hold
 from service.lifecycle import move_status
+from service.notices import tell
 from service.stations.catalogue import station_for
 from service.stations.models import Redemption
 from service.stations.redemption import (
@@ -30,6 +32,7 @@ from service.stations.redemption import (
     RedemptionPolicy,
     RedemptionView,
     newest_first,
+    redemption_facts,
     view,
 )
 
@@ -124,6 +127,13 @@ def hand_over(
             "currency": redemption.currency,
         },
         place_id=station.place_id,
+    )
+    tell(
+        session,
+        Topic.REDEMPTION_PICKED_UP,
+        [redemption.user_id],
+        redemption_facts(redemption),
+        source=f"redemption:{redemption.id}:picked_up",
     )
     session.refresh(redemption)
     return view(redemption, policy)

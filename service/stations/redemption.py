@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from points.access import SERVICE_ROLES, Actor, Role
 from points.errors import Conflict, InvalidInput, NotFound
 from points.ledger import Phase, TransferKind
+from points.notices import Topic
 from points.redemption import (
     ItemAudience,
     ItemInactive,
@@ -38,6 +39,7 @@ from points.redemption import (
 from points.tasks import NotInAudience
 from service.ledger.accounts import member_account, system_account
 from service.ledger.posting import TransferRequest, post
+from service.notices import tell
 from service.organisation.models import STATION_TABLE
 from service.stations import stock
 from service.stations.models import ITEM_TABLE, REDEMPTION_TABLE, Redemption
@@ -241,7 +243,27 @@ def hold_redemption(
     # the item's row lock is held from there to COMMIT.
     session.flush()
     stock.take(session, item_id, quantity)
-    return view(Redemption(id=redemption_id, hold_transfer_id=hold.id, **row), policy)
+    held = Redemption(id=redemption_id, hold_transfer_id=hold.id, **row)
+    tell(
+        session,
+        Topic.REDEMPTION_HELD,
+        [actor.user_id],
+        redemption_facts(held),
+        source=f"redemption:{redemption_id}:held",
+    )
+    return view(held, policy)
+
+
+def redemption_facts(redemption: Redemption) -> dict[str, str | int]:
+    """What a notice of a redemption says, as it was when it happened."""
+    return {
+        "redemption_id": redemption.id,
+        "item_name": redemption.item_name,
+        "quantity": redemption.quantity,
+        "amount": redemption.amount,
+        "pickup_code": redemption.pickup_code,
+        "expires_at": redemption.expires_at.isoformat(),
+    }
 
 
 def my_redemptions(

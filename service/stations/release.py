@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from points.access import Actor
 from points.errors import NotFound
+from points.notices import Topic
 from points.redemption import (
     RedemptionAction,
     RedemptionStatus,
@@ -18,6 +19,7 @@ from points.redemption import (
 from service.audit.log import record
 from service.ledger.holds import resolve_hold
 from service.lifecycle import move_status
+from service.notices import tell
 from service.organisation.models import Station
 from service.stations import stock
 from service.stations.models import Redemption
@@ -25,6 +27,7 @@ from service.stations.redemption import (
     RedemptionChanged,
     RedemptionPolicy,
     RedemptionView,
+    redemption_facts,
     view,
 )
 from service.unit_of_work import UnitOfWork
@@ -115,6 +118,13 @@ def expire_due(uow: UnitOfWork, now: datetime, batch: int = 200) -> int:
                 except RedemptionChanged:
                     session.rollback()
                     continue
+                tell(
+                    session,
+                    Topic.REDEMPTION_EXPIRED,
+                    [redemption.user_id],
+                    redemption_facts(redemption),
+                    source=f"redemption:{redemption.id}:expired",
+                )
                 uow.commit()
                 expired += 1
             if len(due) < batch:

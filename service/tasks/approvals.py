@@ -15,6 +15,7 @@ from points.access import Action, Actor, Role, SelfApproval, Target, place_prefi
 from points.content import Scene
 from points.errors import DomainError, Forbidden, InvalidInput, NotFound
 from points.lifecycle import transition
+from points.notices import Topic
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
 from points.tasks import PARTICIPATION_TRANSITIONS, ParticipationAction, ParticipationStatus
 from service.audit.log import points_moved, record
@@ -23,6 +24,7 @@ from service.ledger.models import Transfer
 from service.ledger.reversals import reverse_source
 from service.moderation.photos import note_photo_use
 from service.moderation.text import hold_text, screen_text
+from service.notices import amounts, explanations, tell
 from service.outbox.events import Durable
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
@@ -203,6 +205,13 @@ def approve_participation(
             now,
         )
         _audit(session, actor, reviewed, "approve", {"transfers": points_moved(credited.transfers)})
+        _tell(
+            session,
+            Topic.PARTICIPATION_APPROVED,
+            reviewed,
+            points=amounts(credited.transfers),
+            explanation=explanations(credited.transfers),
+        )
         if task.demand_id is not None:
             resolve_by_task(
                 session,
@@ -265,6 +274,7 @@ def reject_participation(
             session, actor, participation_id, ParticipationAction.REJECT, now, reject_reason=reason
         )
         _audit(session, actor, reviewed, "reject", {"reason": reason})
+        _tell(session, Topic.PARTICIPATION_REJECTED, reviewed, reason=reason)
         uow.commit()
         return reviewed.participation
 
@@ -346,5 +356,28 @@ def reverse_approval(
             before=ParticipationStatus.APPROVED,
         )
         uow.record(ParticipationReversed(participation.id))
+        _tell(
+            session,
+            Topic.PARTICIPATION_REVERSED,
+            reviewed,
+            points=amounts(reversals),
+            reason=reason,
+        )
         uow.commit()
         return Approved(participation, reversals)
+
+
+def _tell(session: Session, topic: Topic, reviewed: _Reviewed, **facts: str) -> None:
+    """The member hears of a decision on their work, once per decision."""
+    participation = reviewed.participation
+    tell(
+        session,
+        topic,
+        [participation.user_id],
+        {
+            "participation_id": participation.id,
+            "task_id": participation.task_id,
+            "task_title": reviewed.task.title,
+            **facts,
+        },
+    )

@@ -16,6 +16,7 @@ from points.calendar import local_date
 from points.errors import Conflict, InvalidInput, NotFound
 from points.geo import check_point
 from points.lifecycle import transition
+from points.notices import Topic
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import (
     OPEN_PARTICIPATION_STATES,
@@ -29,6 +30,7 @@ from points.tasks import (
 )
 from service.demands.serving import assign_to_task, servable_demand
 from service.lifecycle import move_status
+from service.notices import tell
 from service.people.belonging import home_places
 from service.places.models import Place
 from service.places.tree import named_place
@@ -142,10 +144,27 @@ def change_status(
         if not move_status(session, Task, task.id, current, target, **why):
             raise TaskChanged("someone changed this task a moment ago; reload it")
         if action is TaskAction.CANCEL:
+            _tell_cancelled(session, task, reason or "")
             _close_open_participations(session, task.id)
         uow.commit()
         session.refresh(task)
         return task
+
+
+def _tell_cancelled(session: Session, task: Task, reason: str) -> None:
+    """Everyone still taking part hears of it (read before their parts are closed)."""
+    people = session.scalars(
+        select(Participation.user_id).where(
+            Participation.task_id == task.id,
+            Participation.status.in_([state.value for state in OPEN_PARTICIPATION_STATES]),
+        )
+    )
+    facts: dict[str, str | int] = {
+        "task_id": task.id,
+        "task_title": task.title,
+        "reason": reason.strip(),
+    }
+    tell(session, Topic.TASK_CANCELLED, people, facts, source=f"task:{task.id}:cancelled")
 
 
 def _close_open_participations(session: Session, task_id: int) -> None:

@@ -9,9 +9,8 @@ both land and a sign-up or check-in meanwhile can't be overtaken: the second edi
 changes nothing and is told to reload (409 ``task_changed``).
 
 Each edit is kept as a ``TaskChange`` (field: before and after, who, when, a note) and
-recorded as a durable ``TaskEdited`` event. Nobody is told yet: notifying the people
-signed up is its handler's job once notifications exist (the handler below only
-acknowledges, so the outbox does not wait on it).
+recorded as a durable ``TaskEdited`` event, whose handler (service/notifications)
+tells the people signed up when it is handed out.
 
 A check-in does not lock its task (it is the busiest write of a task day): one that
 commits in the very instant an edit moves the window may still have been judged by
@@ -20,7 +19,7 @@ the old one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -42,7 +41,6 @@ from points.tasks import (
     fixed_by_seats,
 )
 from service.db import rows_changed
-from service.outbox.dispatch import Handler
 from service.outbox.events import Durable
 from service.places.tree import named_place
 from service.tasks.board import TaskChanged, get_task, staff_task
@@ -65,8 +63,8 @@ class TaskEdit:
 
 @dataclass(frozen=True, slots=True)
 class TaskEdited(Durable, kind="task.edited"):
-    """A task changed under the people signed up for it: the hook their notification
-    hangs on (by a handler of this kind, once notifications exist)."""
+    """A task changed under the people signed up for it: the notifications tell them
+    (who is signed up is read when it is handed out)."""
 
     task_id: int
     version: int
@@ -78,15 +76,6 @@ class TaskEdited(Durable, kind="task.edited"):
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Self:
         return cls(int(payload["task_id"]), int(payload["version"]), tuple(payload["fields"]))
-
-
-def acknowledge_task_edits(session: Session, events: Sequence[Durable]) -> None:
-    """Nothing to tell anyone yet (notifications come later; they replace this). The
-    change itself is kept as a TaskChange that the mini-program reads."""
-
-
-def task_edit_handlers() -> dict[type[Durable], Handler]:
-    return {TaskEdited: acknowledge_task_edits}
 
 
 def edit_task(uow: UnitOfWork, actor: Actor, task_id: int, edit: TaskEdit, now: datetime) -> Task:

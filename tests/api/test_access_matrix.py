@@ -566,6 +566,23 @@ ROUTES: dict[tuple[str, str], Route] = {
         same({r: 409 if r in ("member", "volunteer", "resident") else 403 for r in ROLES}),
     ),
     ("GET", "/api/v1/me/redemptions"): route(lambda w, s: ((), None), same(EVERYONE)),
+    # Notifications are each caller's own: everyone signed in reads and sets theirs.
+    ("GET", "/api/v1/me/notifications"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/me/notifications/unread-count"): route(
+        lambda w, s: ((), None), same(EVERYONE)
+    ),
+    ("POST", "/api/v1/me/notifications/read"): route(
+        lambda w, s: ((), {"all": True}), same(EVERYONE)
+    ),
+    ("GET", "/api/v1/me/notification-settings"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("PATCH", "/api/v1/me/notification-settings"): route(
+        lambda w, s: ((), {"wechat": {"task.starting": False}}), same(EVERYONE)
+    ),
+    # The suite's app has no templates configured: any template id is unknown (422),
+    # whoever asks (tests/api/test_wechat_messages.py posts real ones).
+    ("POST", "/api/v1/me/subscriptions"): route(
+        lambda w, s: ((), {"results": {"tmpl-x": "accept"}}), same(dict.fromkeys(ROLES, 422))
+    ),
     ("POST", "/api/v1/redemptions/<int:redemption_id>/cancel"): route(
         lambda w, s: ((w.side(s, "redemption"),), None), same(dict.fromkeys(ROLES, 404))
     ),

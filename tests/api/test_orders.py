@@ -95,6 +95,10 @@ def test_a_proxy_order_becomes_a_task_and_closes_after_approval_and_confirmation
     accepted = act(client, world, "staff", demand["id"], "accept")
     assert accepted.status_code == 200, accepted.get_json()
     assert accepted.get_json()["transfers"] == []  # an order is no problem report
+    # The elder it serves is told of each step, as its filer is.
+    for role in ("resident", "member"):
+        told = world.call(client, role, "GET", "/me/notifications").get_json()["items"]
+        assert [n["kind"] for n in told] == ["demand.moved"], role
     assert balances(client, world, "member") == before
 
     posted = order_task(client, world, demand["id"])

@@ -80,8 +80,37 @@ def test_production_refuses_unsafe_settings(change: dict[str, str], reason: str)
         ({"LIANXIN_IMPORT_MAX_BYTES": "0"}, "IMPORT_MAX_BYTES must be positive"),
         ({"LIANXIN_IMPORT_MAX_ROWS": "-1"}, "IMPORT_MAX_ROWS must be positive"),
         ({"LIANXIN_DB_POOL_SIZE": "5.5"}, "whole number"),
+        ({"LIANXIN_NOTIFICATION_KEEP_DAYS": "0"}, "KEEP_DAYS must be at least 1"),
+        ({"LIANXIN_WECHAT_TEMPLATES": "{not json"}, "TEMPLATES must be a JSON object"),
+        ({"LIANXIN_WECHAT_TEMPLATES": "[]"}, "TEMPLATES must be a JSON object"),
+        ({"LIANXIN_WECHAT_TEMPLATES": '{"no.such": {}}'}, "'no.such' is no notice topic"),
+        (
+            {"LIANXIN_WECHAT_TEMPLATES": '{"task.starting": {"fields": {"thing1": "x"}}}'},
+            "template_id",
+        ),
+        (
+            {"LIANXIN_WECHAT_TEMPLATES": '{"task.starting": {"template_id": "t", "fields": {}}}'},
+            "needs fields",
+        ),
+        (
+            {
+                "LIANXIN_WECHAT_TEMPLATES": '{"task.starting": {"template_id": "t",'
+                ' "fields": {"colour1": "x"}}}'
+            },
+            "'colour1' is no WeChat field type",
+        ),
     ],
 )
 def test_bad_settings_name_the_variable(environ: dict[str, str], reason: str) -> None:
     with pytest.raises(ConfigError, match=reason):
         Settings.from_env(environ).validate()
+
+
+def test_templates_are_read_as_json() -> None:
+    raw = (
+        '{"task.starting": {"template_id": "t-1", "page": "pages/a",'
+        ' "fields": {"time2": "starts_at"}}}'
+    )
+    settings = Settings.from_env({"LIANXIN_WECHAT_TEMPLATES": raw})
+    settings.validate()
+    assert settings.wechat_templates["task.starting"]["template_id"] == "t-1"

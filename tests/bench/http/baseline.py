@@ -109,6 +109,11 @@ def board_key(prefix: str) -> str:
     return f"{prefix}bench:leaderboard"
 
 
+def unread_key(prefix: str) -> str:
+    """The hash the unread baseline reads a member's count from."""
+    return f"{prefix}bench:unread"
+
+
 def board_score(n: int) -> int:
     """The n-th member's score, on both boards: spread over 1–5,000 with ties."""
     return 1 + (n * 7919) % 5000
@@ -121,6 +126,14 @@ def seed_board(client: redis.Redis, prefix: str) -> None:
     members = {f"m{n}": board_score(n) for n in range(BOARD_MEMBERS)}
     for start in range(0, BOARD_MEMBERS, 5_000):
         client.zadd(key, dict(list(members.items())[start : start + 5_000]))
+    client.delete(unread_key(prefix))
+    client.hset(unread_key(prefix), mapping={f"m{n}": n % 7 for n in range(BOARD_MEMBERS)})
+
+
+def _unread_read(client: redis.Redis, key: str, member: str) -> dict[str, Any]:
+    """One HGET: what the app's unread count does once Redis holds it."""
+    count = client.hget(key, member)
+    return {"unread": int(count or 0)}
 
 
 def _new_token_hash(key: str) -> str:
@@ -173,6 +186,7 @@ def create_stack_app(settings: Settings | None = None) -> Flask:
     board = connect_redis(settings)
     key_of_credits = credits_key(settings.redis_prefix)
     key_of_board = board_key(settings.redis_prefix)
+    key_of_unread = unread_key(settings.redis_prefix)
     app.extensions[DB] = db
     app.extensions[BOARD] = board
     _echo_request_id(app)
@@ -275,6 +289,11 @@ def create_stack_app(settings: Settings | None = None) -> Flask:
         """The board's Redis reads; nothing from the database."""
         return _board_reads(board, key_of_board, request.args["member"])
 
+    @app.get("/baseline/unread/<key>")
+    def unread(key: str) -> dict[str, Any]:
+        """The unread count's Redis read; nothing from the database."""
+        return _unread_read(board, key_of_unread, request.args["member"])
+
     @app.post("/baseline/refresh/<key>")
     def refresh(key: str) -> dict[str, Any]:
         """One SELECT + one INSERT, one transaction."""
@@ -310,6 +329,7 @@ def create_app() -> Flask:
     prefix = os.environ.get("LIANXIN_REDIS_PREFIX", "lx:")
     key_of_credits = credits_key(prefix)
     key_of_board = board_key(prefix)
+    key_of_unread = unread_key(prefix)
     app.extensions[POOL] = pool
     app.extensions[BOARD] = board
     _echo_request_id(app)
@@ -371,6 +391,11 @@ def create_app() -> Flask:
     def leaderboard(key: str) -> dict[str, Any]:
         """The board's Redis reads; nothing from the database."""
         return _board_reads(board, key_of_board, request.args["member"])
+
+    @app.get("/baseline/unread/<key>")
+    def unread(key: str) -> dict[str, Any]:
+        """The unread count's Redis read; nothing from the database."""
+        return _unread_read(board, key_of_unread, request.args["member"])
 
     @app.post("/baseline/refresh/<key>")
     def refresh(key: str) -> dict[str, Any]:

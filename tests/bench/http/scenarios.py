@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from points.access import Role
 from points.calendar import local_date
 from points.leaderboard import Period, Scope, ScopeKind, period_label
 from points.ledger import TransferKind
+from points.notices import Topic
 from points.redemption import RedemptionStatus
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import CheckinMode, ParticipationStatus, TaskStatus
@@ -39,6 +40,9 @@ from service.ledger.accounts import issuance_key, member_account, system_account
 from service.ledger.models import Transfer
 from service.ledger.posting import TransferRequest, post
 from service.ledger.verify import verify
+from service.notifications.counters import UnreadCounts
+from service.notifications.inbox import Told, write_notifications
+from service.notifications.models import Notification
 from service.organisation.models import Station
 from service.stations.models import CatalogueItem, Redemption
 from service.tasks.models import Participation
@@ -420,6 +424,53 @@ def seed_leaderboard(session: Session, context: SeedContext) -> Seeded:
     return Seeded(requests, None, answered_from_redis, fresh)
 
 
+UNREAD_MEMBERS = 2_000
+
+
+def seed_unread(session: Session, context: SeedContext) -> Seeded:
+    """Members with five notifications each, two of them read; each asks for their
+    unread count as the mini-program does on every page show. The counts are asked
+    once before the run, as a member's first poll would: the run measures the polls
+    answered from Redis (the ones that matter: every page show)."""
+    now = context.now
+    _, _, grid = neighbourhood(session)
+    members = people(session, min(UNREAD_MEMBERS, context.count), grid, Role.MEMBER, grid)
+    told = [
+        Told(user_id, Topic.TASK_CANCELLED, f"bench:{n}", {"task_title": "巡逻", "reason": "雨"})
+        for user_id in members
+        for n in range(5)
+    ]
+    write_notifications(session, told, {}, now)
+    session.execute(
+        update(Notification)
+        .where(Notification.user_id.in_(members), Notification.source.in_(["bench:0", "bench:1"]))
+        .values(read_at=now)
+    )
+    counts = UnreadCounts(context.boards.client, context.boards.prefix)
+    for user_id in members:
+        counts.get(user_id, lambda: 3)
+    tokens: dict[int, dict[str, str]] = {}
+    requests = [
+        Request(
+            "GET",
+            "/api/v1/me/notifications/unread-count",
+            tokens.setdefault(user_id, bearer(context.secret_key, user_id, now)),
+            "",
+            f"u{n}",
+        )
+        for n in range(context.count)
+        for user_id in (members[n % len(members)],)
+    ]
+
+    def counted(send: Send) -> list[str]:
+        status, answer = send(requests[0])
+        if status != 200 or answer != {"unread": 3}:
+            return [f"unread count answered {status} {answer}, not 3"]
+        return []
+
+    return Seeded(requests, None, _nothing_more, counted)
+
+
 def seed_refresh(session: Session, context: SeedContext) -> Seeded:
     """Members each signed in once on a device (one live refresh token each, stored
     hashed as sign-in stores it); each request trades a different member's token."""
@@ -542,6 +593,20 @@ SCENARIOS = {
             ),
             target=None,
             issue="leaderboards: read vs the same Redis reads (10,000 members)",
+        ),
+        Scenario(
+            name="unread",
+            endpoint="GET /api/v1/me/notifications/unread-count",
+            seed=seed_unread,
+            baseline=Baseline(
+                "unread",
+                "one HGET",
+                None,
+                query=lambda n: f"member=m{n % BOARD_MEMBERS}",
+                method="GET",
+            ),
+            target=None,
+            issue="notifications: unread count vs one Redis read (2,000 members)",
         ),
         Scenario(
             name="refresh",

@@ -31,7 +31,14 @@ COUNT = 10
 
 # What sending a request a second time gets: writes are refused (or, with an
 # Idempotency-Key, answered again from the first time) and change nothing more.
-REPEATED = {"checkin": 409, "approve": 409, "redeem": 201, "refresh": 401, "leaderboard": 200}
+REPEATED = {
+    "checkin": 409,
+    "approve": 409,
+    "redeem": 201,
+    "refresh": 401,
+    "leaderboard": 200,
+    "unread": 200,
+}
 
 
 @pytest.fixture(autouse=True)
