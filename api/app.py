@@ -29,6 +29,7 @@ from api import (
     people,
     places,
     redemptions,
+    reports,
     rules,
     sign_in,
     stations,
@@ -91,4 +92,5 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(leaderboards.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(imports.blp)
+    api.register_blueprint(reports.blp)
     return app

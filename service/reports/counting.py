@@ -1,0 +1,375 @@
+"""The figures of a period, counted in the database: one GROUP BY per topic over the
+rows of the period, joined to who and where the report is about (groups.py). Only
+aggregate rows come back, however many participations and transfers there are."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    distinct,
+    exists,
+    func,
+    or_,
+    select,
+    union,
+)
+from sqlalchemy.orm import Session
+
+from points.calendar import Span
+from points.demands import LEVEL_LABELS, DemandLevel, DemandStatus
+from points.households import VisitStatus
+from points.ledger import TransferKind
+from points.reports import Figures
+from points.rules import Category, TaskType, WorkUnit
+from points.tasks import ParticipationStatus, TaskStatus
+from service.demands.models import Demand, DemandOverdue, DemandRating, DemandWhistle
+from service.demands.whistles import acknowledge_rate, whistle_counts
+from service.households.models import HouseholdVisit, ParticipationHousehold
+from service.ledger.models import LedgerAccount, Transfer
+from service.reports.groups import Groups
+from service.tasks.models import Participation, Task
+
+PLACE_FIGURES = (
+    "tasks_published",
+    "tasks_completed",
+    "demands_received",
+    "demands_closed",
+    "demands_closed_on_time",
+    "ratings",
+    "average_rating",
+)
+WHISTLE_FIGURES = ("whistles_received", "whistles_acknowledged_on_time", "acknowledge_rate")
+SCORES = range(1, 6)
+
+
+@dataclass
+class Counted:
+    """One group's figures and the breakdowns behind them, as lists ready for charts."""
+
+    figures: Figures
+    tasks_by_category: list[dict[str, Any]] = field(default_factory=list)
+    tasks_by_type: list[dict[str, Any]] = field(default_factory=list)
+    demands_by_level: list[dict[str, Any]] = field(default_factory=list)
+    rating_distribution: list[dict[str, Any]] = field(default_factory=list)
+
+
+def count(session: Session, groups: Groups, span: Span, now: datetime) -> dict[int, Counted]:
+    """Every figure of every group over the span's days; a group with nothing in the
+    period counts zeros, and a figure the scope has no place for (a department's own
+    branches post no tasks) is None."""
+    tally = _Tally(groups.keys)
+    _participations(session, groups, span, tally)
+    _households(session, groups, span, tally)
+    _points(session, groups, span, tally)
+    if groups.places is not None:
+        _tasks(session, groups.places, span, tally)
+        _demands(session, groups.places, span, tally)
+        _ratings(session, groups.places, span, tally)
+    if groups.places is not None or groups.departments is not None:
+        _whistles(session, groups, span, now, tally)
+    return tally.finish(
+        has_places=groups.places is not None,
+        has_whistles=groups.places is not None or groups.departments is not None,
+    )
+
+
+def within(column: Any, span: Span) -> ColumnElement[bool]:
+    return and_(column >= span.starts_at, column < span.ends_at)
+
+
+def _number(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+class _Tally:
+    def __init__(self, keys: Iterable[int]) -> None:
+        self.figures: dict[int, dict[str, Any]] = {key: defaultdict(int) for key in keys}
+        self.categories: dict[int, dict[str, list[int]]] = defaultdict(
+            lambda: defaultdict(lambda: [0, 0])
+        )
+        self.types: dict[int, dict[str, list[int]]] = defaultdict(
+            lambda: defaultdict(lambda: [0, 0])
+        )
+        self.levels: dict[int, dict[str, list[int]]] = defaultdict(
+            lambda: defaultdict(lambda: [0, 0, 0])
+        )
+        self.scores: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self.whistles: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+
+    def add(self, grp: int, name: str, value: int | float) -> None:
+        if grp in self.figures:  # rows of a group the report doesn't show are dropped
+            self.figures[grp][name] += value
+
+    def finish(self, *, has_places: bool, has_whistles: bool) -> dict[int, Counted]:
+        return {key: self._one(key, has_places, has_whistles) for key in self.figures}
+
+    def _one(self, key: int, has_places: bool, has_whistles: bool) -> Counted:
+        counted = self.figures[key]
+        figures: Figures = {
+            name: counted[name]
+            for name in (
+                "participations_approved",
+                "volunteers",
+                "volunteers_members",
+                "volunteers_volunteers",
+                "households_visited",
+                "residents_helped",
+                "jifen_issued",
+                "xingfubi_issued",
+                "xingfubi_redeemed",
+                "jifen_expired",
+                "xingfubi_expired",
+            )
+        }
+        figures["volunteer_hours"] = round(float(counted["volunteer_hours"]), 2)
+        received, due, on_time = self.whistles[key]
+        figures["whistles_received"] = received
+        figures["whistles_acknowledged_on_time"] = on_time
+        figures["acknowledge_rate"] = acknowledge_rate(on_time, due)
+        scores = self.scores[key]
+        rated = sum(scores.values())
+        figures["ratings"] = rated
+        figures["average_rating"] = (
+            round(sum(score * n for score, n in scores.items()) / rated, 2) if rated else None
+        )
+        for name in ("tasks_published", "tasks_completed", "demands_received"):
+            figures[name] = counted[name]
+        figures["demands_closed"] = counted["demands_closed"]
+        figures["demands_closed_on_time"] = counted["demands_closed_on_time"]
+        if not has_places:
+            for name in PLACE_FIGURES:
+                figures[name] = None
+        if not has_whistles:
+            for name in WHISTLE_FIGURES:
+                figures[name] = None
+        categories, types, levels = self.categories[key], self.types[key], self.levels[key]
+        return Counted(
+            figures=figures,
+            tasks_by_category=[
+                {"category": c.value, "label": c.label, "published": p, "completed": d}
+                for c in Category
+                for p, d in [categories.get(c.value, [0, 0])]
+            ],
+            tasks_by_type=[
+                {"type": t.value, "label": t.label, "published": p, "completed": d}
+                for t in TaskType
+                for p, d in [types.get(t.value, [0, 0])]
+            ],
+            demands_by_level=[
+                {
+                    "level": level,
+                    "label": LEVEL_LABELS[DemandLevel(level)] if level else "未分级",
+                    "received": r,
+                    "closed": c,
+                    "closed_on_time": o,
+                }
+                for level in [*(lv.value for lv in DemandLevel), ""]
+                for r, c, o in [levels.get(level, [0, 0, 0])]
+            ],
+            rating_distribution=[{"score": s, "count": scores.get(s, 0)} for s in SCORES],
+        )
+
+
+def _participations(session: Session, groups: Groups, span: Span, tally: _Tally) -> None:
+    people = groups.people.subquery("people")
+    p = Participation
+    approved = and_(p.status == ParticipationStatus.APPROVED.value, within(p.decided_at, span))
+    helped = case((Task.work_unit == WorkUnit.RESIDENTS_HELPED.value, p.units), else_=0)
+    statement = (
+        select(
+            people.c.grp,
+            func.count(p.id),
+            func.count(distinct(p.user_id)),
+            func.count(distinct(case((p.role == "member", p.user_id)))),
+            func.count(distinct(case((p.role == "volunteer", p.user_id)))),
+            func.coalesce(func.sum(p.hours), 0),
+            func.coalesce(func.sum(helped), 0),
+        )
+        .join(people, people.c.user_id == p.user_id)
+        .join(Task, Task.id == p.task_id)
+        .where(approved)
+        .group_by(people.c.grp)
+    )
+    names = (
+        "participations_approved",
+        "volunteers",
+        "volunteers_members",
+        "volunteers_volunteers",
+        "volunteer_hours",
+        "residents_helped",
+    )
+    for grp, *values in session.execute(statement):
+        for name, value in zip(names, values, strict=True):
+            tally.add(grp, name, float(value) if isinstance(value, Decimal) else int(value))
+
+
+def _households(session: Session, groups: Groups, span: Span, tally: _Tally) -> None:
+    """Distinct households reached: visits staff confirmed, and the households an
+    approved piece of work names (a household reached twice counts once)."""
+    people = groups.people.subquery("people")
+    visited = (
+        select(people.c.grp, HouseholdVisit.household_id)
+        .join(people, people.c.user_id == HouseholdVisit.visitor_id)
+        .where(
+            HouseholdVisit.status == VisitStatus.CONFIRMED.value,
+            within(HouseholdVisit.visited_at, span),
+        )
+    )
+    reached = (
+        select(people.c.grp, ParticipationHousehold.household_id)
+        .join(Participation, Participation.id == ParticipationHousehold.participation_id)
+        .join(people, people.c.user_id == Participation.user_id)
+        .where(
+            Participation.status == ParticipationStatus.APPROVED.value,
+            within(Participation.decided_at, span),
+        )
+    )
+    both = union(visited, reached).subquery("households")
+    for grp, households in session.execute(select(both.c.grp, func.count()).group_by(both.c.grp)):
+        tally.add(grp, "households_visited", households)
+
+
+_ISSUED = (TransferKind.EARN.value, TransferKind.AWARD.value)
+_TAKEN = {TransferKind.REDEEM_POST.value: "redeemed", TransferKind.EXPIRE.value: "expired"}
+
+
+def _points(session: Session, groups: Groups, span: Span, tally: _Tally) -> None:
+    """积分 and 幸福币 credited to the people by rule or by hand, and taken from them by
+    a handed-over redemption or by expiry, as the ledger's transfers record them."""
+    people = groups.people.subquery("people")
+
+    def moved(side: Any, kinds: Iterable[str]) -> Select[Any]:
+        return (
+            select(people.c.grp, Transfer.kind, Transfer.currency, func.sum(Transfer.amount))
+            .join(LedgerAccount, LedgerAccount.id == side)
+            .join(people, people.c.user_id == LedgerAccount.user_id)
+            .where(Transfer.kind.in_(list(kinds)), within(Transfer.created_at, span))
+            .group_by(people.c.grp, Transfer.kind, Transfer.currency)
+        )
+
+    for grp, _, currency, amount in session.execute(moved(Transfer.credit_account_id, _ISSUED)):
+        tally.add(grp, f"{currency}_issued", int(amount))
+    for grp, kind, currency, amount in session.execute(moved(Transfer.debit_account_id, _TAKEN)):
+        name = f"{currency}_{_TAKEN[kind]}"
+        if name != "jifen_redeemed":  # 积分 is never spent; nothing to show
+            tally.add(grp, name, int(amount))
+
+
+_SHOWN = (TaskStatus.PUBLISHED.value, TaskStatus.CLOSED.value)
+
+
+def _tasks(session: Session, places: Select[Any], span: Span, tally: _Tally) -> None:
+    """Tasks published (or since closed) whose start falls in the period; completed are
+    those closed, that is, finished normally rather than called off."""
+    where = places.subquery("places")
+    statement = (
+        select(
+            where.c.grp,
+            Task.category,
+            Task.type,
+            func.count(Task.id),
+            _number(Task.status == TaskStatus.CLOSED.value),
+        )
+        .join(where, where.c.place_id == Task.place_id)
+        .where(Task.status.in_(_SHOWN), within(Task.starts_at, span))
+        .group_by(where.c.grp, Task.category, Task.type)
+    )
+    for grp, category, kind, published, completed in session.execute(statement):
+        tally.add(grp, "tasks_published", published)
+        tally.add(grp, "tasks_completed", completed)
+        for breakdown, key in ((tally.categories, category), (tally.types, kind)):
+            counts = breakdown[grp][key]
+            counts[0] += published
+            counts[1] += completed
+
+
+def _demands(session: Session, places: Select[Any], span: Span, tally: _Tally) -> None:
+    """Demands sent in during the period, and those closed (销号) in it; closed on time
+    is closed with no stage ever past its deadline: none noted by the overdue sweep,
+    and resolved by its resolve deadline."""
+    where = places.subquery("places")
+    level = func.coalesce(Demand.level, "")
+    received = (
+        select(where.c.grp, level, func.count(Demand.id))
+        .join(where, where.c.place_id == Demand.place_id)
+        .where(within(Demand.created_at, span))
+        .group_by(where.c.grp, level)
+    )
+    for grp, key, n in session.execute(received):
+        tally.add(grp, "demands_received", n)
+        tally.levels[grp][key][0] += n
+    never_late = and_(
+        ~exists().where(DemandOverdue.demand_id == Demand.id),
+        or_(
+            Demand.resolve_due_at.is_(None),
+            Demand.resolved_at.is_(None),
+            Demand.resolved_at <= Demand.resolve_due_at,
+        ),
+    )
+    closed = (
+        select(where.c.grp, level, func.count(Demand.id), _number(never_late))
+        .join(where, where.c.place_id == Demand.place_id)
+        .where(Demand.status == DemandStatus.CLOSED.value, within(Demand.closed_at, span))
+        .group_by(where.c.grp, level)
+    )
+    for grp, key, n, on_time in session.execute(closed):
+        tally.add(grp, "demands_closed", n)
+        tally.add(grp, "demands_closed_on_time", on_time)
+        tally.levels[grp][key][1] += n
+        tally.levels[grp][key][2] += on_time
+
+
+def _ratings(session: Session, places: Select[Any], span: Span, tally: _Tally) -> None:
+    """Residents' 1 to 5 for the demands of the places, by when they rated."""
+    where = places.subquery("places")
+    statement = (
+        select(where.c.grp, DemandRating.score, func.count(DemandRating.id))
+        .join(Demand, Demand.id == DemandRating.demand_id)
+        .join(where, where.c.place_id == Demand.place_id)
+        .where(within(DemandRating.created_at, span))
+        .group_by(where.c.grp, DemandRating.score)
+    )
+    for grp, score, n in session.execute(statement):
+        tally.scores[grp][score] += n
+
+
+def _whistles(session: Session, groups: Groups, span: Span, now: datetime, tally: _Tally) -> None:
+    """吹哨报到 by when the whistle blew: those on the places' demands, or those to the
+    department, counted the way the department's own whistle statistics count them."""
+    columns = whistle_counts(now)
+    statements = []
+    if groups.places is not None:
+        where = groups.places.subquery("places")
+        statements.append(
+            select(where.c.grp, *columns)
+            .select_from(DemandWhistle)
+            .join(Demand, Demand.id == DemandWhistle.demand_id)
+            .join(where, where.c.place_id == Demand.place_id)
+            .where(within(DemandWhistle.whistled_at, span))
+            .group_by(where.c.grp)
+        )
+    if groups.departments is not None:
+        to = groups.departments.subquery("departments")
+        statements.append(
+            select(to.c.grp, *columns)
+            .select_from(DemandWhistle)
+            .join(to, to.c.department_id == DemandWhistle.department_id)
+            .where(within(DemandWhistle.whistled_at, span))
+            .group_by(to.c.grp)
+        )
+    for statement in statements:
+        for row in session.execute(statement):
+            counts = tally.whistles[row.grp]
+            counts[0] += row.received
+            counts[1] += row.due
+            counts[2] += row.acknowledged_on_time
