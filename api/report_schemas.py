@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from api.numbers import WholeNumber
 from api.text import Text
 from points.errors import InvalidInput
-from points.reports import DECIMALS, FIGURES, RATIOS, SortOrder, parse_scope
+from points.reports import DECIMALS, FIGURES, RATIOS, SCOPE_PATTERN, SortOrder, parse_scope
 
 
 class ScopeText(Text):
@@ -30,7 +30,11 @@ FORMATS = ["json", "xlsx", "csv"]
 class PeriodArgs(Schema):
     scope = ScopeText(
         required=True,
-        metadata={"description": "org:{place id}, branch:{branch id} or dept:{department id}"},
+        metadata={
+            "description": "org:{place id}, branch:{branch id} or dept:{department id}",
+            "pattern": SCOPE_PATTERN,
+            "example": "org:1",
+        },
     )
     # ?from= is a Python keyword: the fields are named apart from the query string.
     first = fields.Date(data_key="from", metadata={"description": "first day; the quarter's"})

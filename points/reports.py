@@ -33,13 +33,14 @@ class Scope:
         return f"{self.kind.value}:{self.id}"
 
 
-_SCOPE = re.compile(r"(org|branch|dept):([1-9][0-9]{0,17})")
+SCOPE_PATTERN = r"^(org|branch|dept):([1-9][0-9]{0,17})$"
+_SCOPE = re.compile(SCOPE_PATTERN)
 _QUARTER = re.compile(r"([0-9]{4})Q([1-4])")
 
 
 def parse_scope(text: str) -> Scope:
     """``org:12`` → Scope(PLACE, 12); anything else is refused with the forms allowed."""
-    match = _SCOPE.fullmatch(text.strip())
+    match = _SCOPE.match(text.strip())
     if match is None:
         raise InvalidInput(
             "a scope is org:{id}, branch:{id} or dept:{id}", errors={"scope": ["unknown form"]}

@@ -7,23 +7,28 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from openpyxl import load_workbook
+from sqlalchemy import event, select
 
 from api import extensions
+from api.cli import cli
 from points.access import Role, ScopeType
 from points.reports import FIGURES
 from service.auth.tokens import issue_access_token
+from service.config import ConfigError, Settings
 from service.db import utcnow
 from service.people.directory import ensure_grant
 from service.people.models import User
 from tests.api.report_world import NOW, build_report_world
 from tests.api.world import World
+from tests.conftest import AppFactory, Backend
 
 ZERO: dict[str, Any] = {
     **dict.fromkeys(FIGURES, 0),
@@ -415,3 +420,85 @@ def test_any_period_from_to(client: FlaskClient, counted: World) -> None:
     assert own["figures"]["tasks_published"] == 2
     assert (own["previous_from"], own["previous_to"]) == ("2026-09-29", "2026-10-09")
     assert own["previous"]["participations_approved"] == 0
+
+
+def test_reports_read_through_their_own_connection(
+    backend: Backend, make_app: AppFactory, counted: World
+) -> None:
+    """With LIANXIN_REPORTS_DATABASE_URL set (here a second URL for the test database,
+    as a replica would be), every figure is read through the reports' engine; the main
+    one only authenticates the caller."""
+    url = backend.database_url or f"sqlite:///{backend.instance_path / 'lianxin.sqlite3'}"
+    app = make_app(reports_database_url=url)
+    with app.app_context():
+        reports, main = extensions.reports_engine(), app.extensions["sqlalchemy"].engine
+    assert reports is not main
+    seen: dict[str, list[str]] = {"reports": [], "main": []}
+    for name, engine in (("reports", reports), ("main", main)):
+        event.listen(
+            engine,
+            "before_cursor_execute",
+            lambda _c, _cur, statement, *_, name=name: seen[name].append(statement),
+        )
+    body = summary(app.test_client(), counted, f"org:{counted.ids['street']}")
+    assert body["own"]["figures"] == STREET
+    assert any("ledger_transfer" in statement for statement in seen["reports"])
+    assert any("participation" in statement for statement in seen["reports"])
+    assert not any("participation" in statement for statement in seen["main"])
+
+
+def test_the_reports_url_must_match_the_main_database() -> None:
+    settings = Settings(reports_database_url="postgresql://replica/lianxin")
+    with pytest.raises(ConfigError, match="LIANXIN_REPORTS_DATABASE_URL"):
+        settings.validate()
+    assert Settings.from_env(
+        {"LIANXIN_REPORTS_DATABASE_URL": "sqlite:///r.db"}
+    ).reports_database_url
+
+
+def test_lianxin_report_writes_the_quarter_as_the_json_has_it(
+    app: Flask, client: FlaskClient, counted: World, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    with app.app_context():
+        session = extensions.session()
+        root = session.scalars(select(User).where(User.name == "root")).one()
+        root.openid = "o-root-report"
+        session.commit()
+    scope = f"dept:{counted.ids['department']}"
+    out = tmp_path / "报表.xlsx"
+    result = runner.invoke(
+        cli,
+        ["report", "summary", "--scope", scope, "--quarter", "2026Q4", "--by", "o-root-report",
+         "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2026年第4季度" in result.output
+    sheet = load_workbook(out)["总表"]
+    table = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    assert {name: table[label] for name, label in FIGURES.items()} == OFFICE
+    paired = load_workbook(out)["结对社区"]
+    assert [cell.value for cell in paired[2]] == ["指标", "社区A", "社区B"]
+
+    league = tmp_path / "排名.csv"
+    result = runner.invoke(
+        cli,
+        ["report", "league", "--scope", f"org:{counted.ids['street']}", "--quarter", "2026Q4",
+         "--by", "o-root-report", "--out", str(league)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(league.read_text(encoding="utf-8-sig"))))
+    hours = rows[0].index(FIGURES["volunteer_hours"])
+    assert [(row[0], float(row[hours])) for row in rows[1:]] == [("社区A", 8.0), ("社区B", 2.0)]
+
+    for wrong, said in (
+        (["--quarter", "2026Q5"], "2026Q4"),
+        (["--scope", "street"], "org:{id}"),
+        (["--by", "nobody"], "no user 'nobody'"),
+        (["--scope", "org:999999"], "place not found"),
+    ):
+        options = {"--scope": scope, "--by": "o-root-report", "--quarter": "2026Q4"}
+        options.update(dict(zip(wrong[::2], wrong[1::2], strict=True)))
+        args = [part for pair in options.items() for part in pair]
+        failed = runner.invoke(cli, ["report", "summary", *args, "--out", str(out)])
+        assert failed.exit_code != 0
+        assert said in failed.output
