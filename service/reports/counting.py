@@ -5,10 +5,9 @@ aggregate rows come back, however many participations and transfers there are.""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -63,28 +62,53 @@ class Counted:
     rating_distribution: list[dict[str, Any]] = field(default_factory=list)
 
 
-def count(session: Session, groups: Groups, span: Span, now: datetime) -> dict[int, Counted]:
-    """Every figure of every group over the span's days; a group with nothing in the
-    period counts zeros, and a figure the scope has no place for (a department's own
-    branches post no tasks) is None."""
-    tally = _Tally(groups.keys)
-    _participations(session, groups, span, tally)
-    _households(session, groups, span, tally)
-    _points(session, groups, span, tally)
+def count(
+    session: Session, groups: Groups, spans: Sequence[Span], now: datetime
+) -> list[dict[int, Counted]]:
+    """Every figure of every group over each span's days, in one pass over the rows of
+    all of them (a report and the period it compares with are one scan, not two); a
+    group with nothing in a period counts zeros, and a figure the scope has no place
+    for (a department's own branches post no tasks) is None."""
+    periods = Periods(spans)
+    tallies = [_Tally(groups.keys) for _ in spans]
+    _participations(session, groups, periods, tallies)
+    _households(session, groups, periods, tallies)
+    _points(session, groups, periods, tallies)
     if groups.places is not None:
-        _tasks(session, groups.places, span, tally)
-        _demands(session, groups.places, span, tally)
-        _ratings(session, groups.places, span, tally)
+        _tasks(session, groups.places, periods, tallies)
+        _demands(session, groups.places, periods, tallies)
+        _ratings(session, groups.places, periods, tallies)
     if groups.places is not None or groups.departments is not None:
-        _whistles(session, groups, span, now, tally)
-    return tally.finish(
-        has_places=groups.places is not None,
-        has_whistles=groups.places is not None or groups.departments is not None,
-    )
+        _whistles(session, groups, periods, now, tallies)
+    return [
+        tally.finish(
+            has_places=groups.places is not None,
+            has_whistles=groups.places is not None or groups.departments is not None,
+        )
+        for tally in tallies
+    ]
 
 
 def within(column: Any, span: Span) -> ColumnElement[bool]:
     return and_(column >= span.starts_at, column < span.ends_at)
+
+
+class Periods:
+    """The spans a count covers, as SQL: which one a moment falls in (NULL for none),
+    and one range over all of them for the WHERE, so an index on the moment serves."""
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        self.spans = spans
+
+    def of(self, column: Any) -> ColumnElement[int]:
+        return case(*[(within(column, span), i) for i, span in enumerate(self.spans)]).label(
+            "period"
+        )
+
+    def over(self, column: Any) -> ColumnElement[bool]:
+        first = min(span.starts_at for span in self.spans)
+        end = max(span.ends_at for span in self.spans)
+        return and_(column >= first, column < end)
 
 
 def _number(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -180,26 +204,42 @@ class _Tally:
         )
 
 
-def _participations(session: Session, groups: Groups, span: Span, tally: _Tally) -> None:
+def _participations(
+    session: Session, groups: Groups, periods: Periods, tallies: list[_Tally]
+) -> None:
+    """Approved work by when it was approved. Counted per person first (one row per
+    person, role and period), so the distinct counts run over people, not pieces."""
     people = groups.people.subquery("people")
     p = Participation
-    approved = and_(p.status == ParticipationStatus.APPROVED.value, within(p.decided_at, span))
     helped = case((Task.work_unit == WorkUnit.RESIDENTS_HELPED.value, p.units), else_=0)
-    statement = (
+    period = periods.of(p.decided_at)
+    per_person = (
         select(
+            period,
             people.c.grp,
-            func.count(p.id),
-            func.count(distinct(p.user_id)),
-            func.count(distinct(case((p.role == "member", p.user_id)))),
-            func.count(distinct(case((p.role == "volunteer", p.user_id)))),
-            func.coalesce(func.sum(p.hours), 0),
-            func.coalesce(func.sum(helped), 0),
+            p.user_id,
+            p.role,
+            func.count(p.id).label("pieces"),
+            func.coalesce(func.sum(p.hours), 0).label("hours"),
+            func.coalesce(func.sum(helped), 0).label("helped"),
         )
         .join(people, people.c.user_id == p.user_id)
         .join(Task, Task.id == p.task_id)
-        .where(approved)
-        .group_by(people.c.grp)
+        .where(p.status == ParticipationStatus.APPROVED.value, periods.over(p.decided_at))
+        .group_by(period, people.c.grp, p.user_id, p.role)
+        .subquery("per_person")
     )
+    w = per_person.c
+    statement = select(
+        w.period,
+        w.grp,
+        func.sum(w.pieces),
+        func.count(distinct(w.user_id)),
+        _number(w.role == "member"),
+        _number(w.role == "volunteer"),
+        func.sum(w.hours),
+        func.sum(w.helped),
+    ).group_by(w.period, w.grp)
     names = (
         "participations_approved",
         "volunteers",
@@ -208,72 +248,84 @@ def _participations(session: Session, groups: Groups, span: Span, tally: _Tally)
         "volunteer_hours",
         "residents_helped",
     )
-    for grp, *values in session.execute(statement):
+    for index, grp, *values in session.execute(statement):
         for name, value in zip(names, values, strict=True):
-            tally.add(grp, name, float(value) if isinstance(value, Decimal) else int(value))
+            # PostgreSQL sums whole numbers as numeric: only the hours have a fraction.
+            number = float(value) if name == "volunteer_hours" else int(value)
+            _in(tallies, index).add(grp, name, number)
 
 
-def _households(session: Session, groups: Groups, span: Span, tally: _Tally) -> None:
+def _in(tallies: list[_Tally], index: int | None) -> _Tally:
+    # A row outside every span (between two that don't touch) has no tally: a scratch one.
+    return tallies[index] if index is not None else _Tally(())
+
+
+def _households(session: Session, groups: Groups, periods: Periods, tallies: list[_Tally]) -> None:
     """Distinct households reached: visits staff confirmed, and the households an
     approved piece of work names (a household reached twice counts once)."""
     people = groups.people.subquery("people")
+    visit_period = periods.of(HouseholdVisit.visited_at)
     visited = (
-        select(people.c.grp, HouseholdVisit.household_id)
+        select(visit_period, people.c.grp, HouseholdVisit.household_id)
         .join(people, people.c.user_id == HouseholdVisit.visitor_id)
         .where(
             HouseholdVisit.status == VisitStatus.CONFIRMED.value,
-            within(HouseholdVisit.visited_at, span),
+            periods.over(HouseholdVisit.visited_at),
         )
     )
+    work_period = periods.of(Participation.decided_at)
     reached = (
-        select(people.c.grp, ParticipationHousehold.household_id)
+        select(work_period, people.c.grp, ParticipationHousehold.household_id)
         .join(Participation, Participation.id == ParticipationHousehold.participation_id)
         .join(people, people.c.user_id == Participation.user_id)
         .where(
             Participation.status == ParticipationStatus.APPROVED.value,
-            within(Participation.decided_at, span),
+            periods.over(Participation.decided_at),
         )
     )
     both = union(visited, reached).subquery("households")
-    for grp, households in session.execute(select(both.c.grp, func.count()).group_by(both.c.grp)):
-        tally.add(grp, "households_visited", households)
+    statement = select(both.c.period, both.c.grp, func.count()).group_by(both.c.period, both.c.grp)
+    for index, grp, households in session.execute(statement):
+        _in(tallies, index).add(grp, "households_visited", households)
 
 
 _ISSUED = (TransferKind.EARN.value, TransferKind.AWARD.value)
 _TAKEN = {TransferKind.REDEEM_POST.value: "redeemed", TransferKind.EXPIRE.value: "expired"}
 
 
-def _points(session: Session, groups: Groups, span: Span, tally: _Tally) -> None:
+def _points(session: Session, groups: Groups, periods: Periods, tallies: list[_Tally]) -> None:
     """积分 and 幸福币 credited to the people by rule or by hand, and taken from them by
-    a handed-over redemption or by expiry, as the ledger's transfers record them."""
+    a handed-over redemption or by expiry, as the ledger's transfers record them: one
+    scan, each transfer joined to the person on the side that concerns them."""
     people = groups.people.subquery("people")
-
-    def moved(side: Any, kinds: Iterable[str]) -> Select[Any]:
-        return (
-            select(people.c.grp, Transfer.kind, Transfer.currency, func.sum(Transfer.amount))
-            .join(LedgerAccount, LedgerAccount.id == side)
-            .join(people, people.c.user_id == LedgerAccount.user_id)
-            .where(Transfer.kind.in_(list(kinds)), within(Transfer.created_at, span))
-            .group_by(people.c.grp, Transfer.kind, Transfer.currency)
-        )
-
-    for grp, _, currency, amount in session.execute(moved(Transfer.credit_account_id, _ISSUED)):
-        tally.add(grp, f"{currency}_issued", int(amount))
-    for grp, kind, currency, amount in session.execute(moved(Transfer.debit_account_id, _TAKEN)):
-        name = f"{currency}_{_TAKEN[kind]}"
+    theirs = case(
+        (Transfer.kind.in_(_ISSUED), Transfer.credit_account_id), else_=Transfer.debit_account_id
+    )
+    period = periods.of(Transfer.created_at)
+    statement = (
+        select(period, people.c.grp, Transfer.kind, Transfer.currency, func.sum(Transfer.amount))
+        .join(LedgerAccount, LedgerAccount.id == theirs)
+        .join(people, people.c.user_id == LedgerAccount.user_id)
+        .where(Transfer.kind.in_([*_ISSUED, *_TAKEN]), periods.over(Transfer.created_at))
+        .group_by(period, people.c.grp, Transfer.kind, Transfer.currency)
+    )
+    for index, grp, kind, currency, amount in session.execute(statement):
+        name = f"{currency}_issued" if kind in _ISSUED else f"{currency}_{_TAKEN[kind]}"
         if name != "jifen_redeemed":  # 积分 is never spent; nothing to show
-            tally.add(grp, name, int(amount))
+            _in(tallies, index).add(grp, name, int(amount))
 
 
 _SHOWN = (TaskStatus.PUBLISHED.value, TaskStatus.CLOSED.value)
 
 
-def _tasks(session: Session, places: Select[Any], span: Span, tally: _Tally) -> None:
+def _tasks(session: Session, places: Select[Any], periods: Periods, tallies: list[_Tally]) -> None:
     """Tasks published (or since closed) whose start falls in the period; completed are
     those closed, that is, finished normally rather than called off."""
     where = places.subquery("places")
+    period = periods.of(Task.starts_at)
     statement = (
         select(
+            period,
             where.c.grp,
             Task.category,
             Task.type,
@@ -281,10 +333,11 @@ def _tasks(session: Session, places: Select[Any], span: Span, tally: _Tally) -> 
             _number(Task.status == TaskStatus.CLOSED.value),
         )
         .join(where, where.c.place_id == Task.place_id)
-        .where(Task.status.in_(_SHOWN), within(Task.starts_at, span))
-        .group_by(where.c.grp, Task.category, Task.type)
+        .where(Task.status.in_(_SHOWN), periods.over(Task.starts_at))
+        .group_by(period, where.c.grp, Task.category, Task.type)
     )
-    for grp, category, kind, published, completed in session.execute(statement):
+    for index, grp, category, kind, published, completed in session.execute(statement):
+        tally = _in(tallies, index)
         tally.add(grp, "tasks_published", published)
         tally.add(grp, "tasks_completed", completed)
         for breakdown, key in ((tally.categories, category), (tally.types, kind)):
@@ -293,19 +346,23 @@ def _tasks(session: Session, places: Select[Any], span: Span, tally: _Tally) -> 
             counts[1] += completed
 
 
-def _demands(session: Session, places: Select[Any], span: Span, tally: _Tally) -> None:
+def _demands(
+    session: Session, places: Select[Any], periods: Periods, tallies: list[_Tally]
+) -> None:
     """Demands sent in during the period, and those closed (销号) in it; closed on time
     is closed with no stage ever past its deadline: none noted by the overdue sweep,
     and resolved by its resolve deadline."""
     where = places.subquery("places")
     level = func.coalesce(Demand.level, "")
+    sent_in = periods.of(Demand.created_at)
     received = (
-        select(where.c.grp, level, func.count(Demand.id))
+        select(sent_in, where.c.grp, level, func.count(Demand.id))
         .join(where, where.c.place_id == Demand.place_id)
-        .where(within(Demand.created_at, span))
-        .group_by(where.c.grp, level)
+        .where(periods.over(Demand.created_at))
+        .group_by(sent_in, where.c.grp, level)
     )
-    for grp, key, n in session.execute(received):
+    for index, grp, key, n in session.execute(received):
+        tally = _in(tallies, index)
         tally.add(grp, "demands_received", n)
         tally.levels[grp][key][0] += n
     never_late = and_(
@@ -316,60 +373,68 @@ def _demands(session: Session, places: Select[Any], span: Span, tally: _Tally) -
             Demand.resolved_at <= Demand.resolve_due_at,
         ),
     )
+    closed_in = periods.of(Demand.closed_at)
     closed = (
-        select(where.c.grp, level, func.count(Demand.id), _number(never_late))
+        select(closed_in, where.c.grp, level, func.count(Demand.id), _number(never_late))
         .join(where, where.c.place_id == Demand.place_id)
-        .where(Demand.status == DemandStatus.CLOSED.value, within(Demand.closed_at, span))
-        .group_by(where.c.grp, level)
+        .where(Demand.status == DemandStatus.CLOSED.value, periods.over(Demand.closed_at))
+        .group_by(closed_in, where.c.grp, level)
     )
-    for grp, key, n, on_time in session.execute(closed):
+    for index, grp, key, n, on_time in session.execute(closed):
+        tally = _in(tallies, index)
         tally.add(grp, "demands_closed", n)
         tally.add(grp, "demands_closed_on_time", on_time)
         tally.levels[grp][key][1] += n
         tally.levels[grp][key][2] += on_time
 
 
-def _ratings(session: Session, places: Select[Any], span: Span, tally: _Tally) -> None:
+def _ratings(
+    session: Session, places: Select[Any], periods: Periods, tallies: list[_Tally]
+) -> None:
     """Residents' 1 to 5 for the demands of the places, by when they rated."""
     where = places.subquery("places")
+    period = periods.of(DemandRating.created_at)
     statement = (
-        select(where.c.grp, DemandRating.score, func.count(DemandRating.id))
+        select(period, where.c.grp, DemandRating.score, func.count(DemandRating.id))
         .join(Demand, Demand.id == DemandRating.demand_id)
         .join(where, where.c.place_id == Demand.place_id)
-        .where(within(DemandRating.created_at, span))
-        .group_by(where.c.grp, DemandRating.score)
+        .where(periods.over(DemandRating.created_at))
+        .group_by(period, where.c.grp, DemandRating.score)
     )
-    for grp, score, n in session.execute(statement):
-        tally.scores[grp][score] += n
+    for index, grp, score, n in session.execute(statement):
+        _in(tallies, index).scores[grp][score] += n
 
 
-def _whistles(session: Session, groups: Groups, span: Span, now: datetime, tally: _Tally) -> None:
+def _whistles(
+    session: Session, groups: Groups, periods: Periods, now: datetime, tallies: list[_Tally]
+) -> None:
     """吹哨报到 by when the whistle blew: those on the places' demands, or those to the
     department, counted the way the department's own whistle statistics count them."""
     columns = whistle_counts(now)
+    period = periods.of(DemandWhistle.whistled_at)
     statements = []
     if groups.places is not None:
         where = groups.places.subquery("places")
         statements.append(
-            select(where.c.grp, *columns)
+            select(period, where.c.grp, *columns)
             .select_from(DemandWhistle)
             .join(Demand, Demand.id == DemandWhistle.demand_id)
             .join(where, where.c.place_id == Demand.place_id)
-            .where(within(DemandWhistle.whistled_at, span))
-            .group_by(where.c.grp)
+            .where(periods.over(DemandWhistle.whistled_at))
+            .group_by(period, where.c.grp)
         )
     if groups.departments is not None:
         to = groups.departments.subquery("departments")
         statements.append(
-            select(to.c.grp, *columns)
+            select(period, to.c.grp, *columns)
             .select_from(DemandWhistle)
             .join(to, to.c.department_id == DemandWhistle.department_id)
-            .where(within(DemandWhistle.whistled_at, span))
-            .group_by(to.c.grp)
+            .where(periods.over(DemandWhistle.whistled_at))
+            .group_by(period, to.c.grp)
         )
     for statement in statements:
         for row in session.execute(statement):
-            counts = tally.whistles[row.grp]
+            counts = _in(tallies, row.period).whistles[row.grp]
             counts[0] += row.received
             counts[1] += row.due
             counts[2] += row.acknowledged_on_time

@@ -49,7 +49,7 @@ def league_table(
     span = report_period(local_date(now), first, last)
     subject = resolve(session, actor, scope)
     parts, groups = league_rows(session, subject)
-    counted = count(session, groups, span, now)
+    (counted,) = count(session, groups, [span], now)
     rows = [LeagueRow(part.key, part.name, counted[part.key].figures) for part in parts]
     ordered = sort_rows(rows, [row.figures for row in rows], sort, order)
     title = f"{subject.name} {period_name(span)} 述统亮评排名"

@@ -109,8 +109,8 @@ def _section(
     session: Session, key: str, name: str, groups: Groups, span: Span, now: datetime
 ) -> Section:
     before = previous_period(span)
-    counted = count(session, groups, span, now)[SUMMARY]
-    previous = count(session, groups, before, now)[SUMMARY].figures
+    counts, earlier = count(session, groups, [span, before], now)
+    counted, previous = counts[SUMMARY], earlier[SUMMARY].figures
     return Section(
         key=key,
         name=name,
