@@ -12,15 +12,19 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
+    String,
     and_,
     case,
     distinct,
     exists,
     func,
+    literal,
     or_,
     select,
     union,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -35,6 +39,7 @@ from service.demands.models import Demand, DemandOverdue, DemandRating, DemandWh
 from service.demands.whistles import acknowledge_rate, whistle_counts
 from service.households.models import HouseholdVisit, ParticipationHousehold
 from service.ledger.models import LedgerAccount, Transfer
+from service.people.models import User
 from service.reports.groups import Groups
 from service.tasks.models import Participation, Task
 
@@ -60,18 +65,28 @@ class Counted:
     tasks_by_type: list[dict[str, Any]] = field(default_factory=list)
     demands_by_level: list[dict[str, Any]] = field(default_factory=list)
     rating_distribution: list[dict[str, Any]] = field(default_factory=list)
+    top_volunteers: list[TopVolunteer] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TopVolunteer:
+    user_id: int
+    name: str
+    hours: float
+    participations: int
 
 
 def count(
-    session: Session, groups: Groups, spans: Sequence[Span], now: datetime
+    session: Session, groups: Groups, spans: Sequence[Span], now: datetime, *, top: int = 0
 ) -> list[dict[int, Counted]]:
     """Every figure of every group over each span's days, in one pass over the rows of
     all of them (a report and the period it compares with are one scan, not two); a
     group with nothing in a period counts zeros, and a figure the scope has no place
-    for (a department's own branches post no tasks) is None."""
+    for (a department's own branches post no tasks) is None. With ``top``, the first
+    span's groups name that many of their volunteers, most hours first."""
     periods = Periods(spans)
     tallies = [_Tally(groups.keys) for _ in spans]
-    _participations(session, groups, periods, tallies)
+    _participations(session, groups, periods, tallies, top)
     _households(session, groups, periods, tallies)
     _points(session, groups, periods, tallies)
     if groups.places is not None:
@@ -129,6 +144,7 @@ class _Tally:
         )
         self.scores: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.whistles: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.top: dict[int, list[TopVolunteer]] = defaultdict(list)
 
     def add(self, grp: int, name: str, value: int | float) -> None:
         if grp in self.figures:  # rows of a group the report doesn't show are dropped
@@ -201,58 +217,93 @@ class _Tally:
                 for r, c, o in [levels.get(level, [0, 0, 0])]
             ],
             rating_distribution=[{"score": s, "count": scores.get(s, 0)} for s in SCORES],
+            top_volunteers=self.top[key],
         )
 
 
 def _participations(
-    session: Session, groups: Groups, periods: Periods, tallies: list[_Tally]
+    session: Session, groups: Groups, periods: Periods, tallies: list[_Tally], top: int
 ) -> None:
-    """Approved work by when it was approved. Counted per person first (one row per
-    person, role and period), so the distinct counts run over people, not pieces."""
-    people = groups.people.subquery("people")
+    """Approved work by when it was approved. Summed per person first, before anything
+    is joined to it (a million pieces become a row per person, role and period), so
+    the join to the scope's people and the distinct counts run over people, not
+    pieces; the top volunteers are read from the same per-person rows, in the same
+    statement."""
     p = Participation
     helped = case((Task.work_unit == WorkUnit.RESIDENTS_HELPED.value, p.units), else_=0)
     period = periods.of(p.decided_at)
     per_person = (
         select(
             period,
-            people.c.grp,
             p.user_id,
             p.role,
             func.count(p.id).label("pieces"),
             func.coalesce(func.sum(p.hours), 0).label("hours"),
             func.coalesce(func.sum(helped), 0).label("helped"),
         )
-        .join(people, people.c.user_id == p.user_id)
         .join(Task, Task.id == p.task_id)
         .where(p.status == ParticipationStatus.APPROVED.value, periods.over(p.decided_at))
-        .group_by(period, people.c.grp, p.user_id, p.role)
-        .subquery("per_person")
+        .group_by(period, p.user_id, p.role)
+        .cte("per_person")
     )
     w = per_person.c
-    statement = select(
-        w.period,
-        w.grp,
-        func.sum(w.pieces),
-        func.count(distinct(w.user_id)),
-        _number(w.role == "member"),
-        _number(w.role == "volunteer"),
-        func.sum(w.hours),
-        func.sum(w.helped),
-    ).group_by(w.period, w.grp)
-    names = (
-        "participations_approved",
-        "volunteers",
-        "volunteers_members",
-        "volunteers_volunteers",
-        "volunteer_hours",
-        "residents_helped",
+    people = groups.people.subquery("people")
+    nobody = literal(None, Integer)
+    statement: Any = (
+        select(
+            literal("figures").label("part"),
+            w.period,
+            people.c.grp,
+            nobody.label("user_id"),
+            literal(None, String).label("name"),
+            func.sum(w.pieces).label("pieces"),
+            func.count(distinct(w.user_id)).label("volunteers"),
+            _number(w.role == "member").label("members"),
+            _number(w.role == "volunteer").label("volunteers_only"),
+            func.sum(w.hours).label("hours"),
+            func.sum(w.helped).label("helped"),
+        )
+        .join(people, people.c.user_id == w.user_id)
+        .group_by(w.period, people.c.grp)
     )
-    for index, grp, *values in session.execute(statement):
-        for name, value in zip(names, values, strict=True):
-            # PostgreSQL sums whole numbers as numeric: only the hours have a fraction.
-            number = float(value) if name == "volunteer_hours" else int(value)
-            _in(tallies, index).add(grp, name, number)
+    if top:
+        hours, pieces = func.sum(w.hours), func.sum(w.pieces)
+        best = (
+            select(
+                literal("top").label("part"),
+                w.period,
+                people.c.grp,
+                w.user_id,
+                User.name,
+                pieces.label("pieces"),
+                nobody,
+                nobody,
+                nobody,
+                hours.label("hours"),
+                nobody,
+            )
+            .join(people, people.c.user_id == w.user_id)
+            .join(User, User.id == w.user_id)
+            .where(w.period == 0)
+            .group_by(w.period, people.c.grp, w.user_id, User.name)
+            .order_by(hours.desc(), pieces.desc(), w.user_id)
+            .limit(top)
+            .subquery("best")
+        )
+        statement = union_all(statement, select(best))
+    for row in session.execute(statement):
+        tally = _in(tallies, row.period)
+        if row.part == "top":
+            volunteer = TopVolunteer(row.user_id, row.name, float(row.hours), int(row.pieces))
+            tally.top[row.grp].append(volunteer)
+            continue
+        # PostgreSQL sums whole numbers as numeric: only the hours have a fraction.
+        tally.add(row.grp, "participations_approved", int(row.pieces))
+        tally.add(row.grp, "volunteers", int(row.volunteers))
+        tally.add(row.grp, "volunteers_members", int(row.members))
+        tally.add(row.grp, "volunteers_volunteers", int(row.volunteers_only))
+        tally.add(row.grp, "volunteer_hours", float(row.hours))
+        tally.add(row.grp, "residents_helped", int(row.helped))
 
 
 def _in(tallies: list[_Tally], index: int | None) -> _Tally:
@@ -297,17 +348,30 @@ def _points(session: Session, groups: Groups, periods: Periods, tallies: list[_T
     """积分 and 幸福币 credited to the people by rule or by hand, and taken from them by
     a handed-over redemption or by expiry, as the ledger's transfers record them: one
     scan, each transfer joined to the person on the side that concerns them."""
-    people = groups.people.subquery("people")
     theirs = case(
         (Transfer.kind.in_(_ISSUED), Transfer.credit_account_id), else_=Transfer.debit_account_id
     )
     period = periods.of(Transfer.created_at)
-    statement = (
-        select(period, people.c.grp, Transfer.kind, Transfer.currency, func.sum(Transfer.amount))
-        .join(LedgerAccount, LedgerAccount.id == theirs)
-        .join(people, people.c.user_id == LedgerAccount.user_id)
+    # Summed per account first: the join to accounts and people runs over accounts.
+    per_account = (
+        select(
+            period,
+            theirs.label("account_id"),
+            Transfer.kind,
+            Transfer.currency,
+            func.sum(Transfer.amount).label("amount"),
+        )
         .where(Transfer.kind.in_([*_ISSUED, *_TAKEN]), periods.over(Transfer.created_at))
-        .group_by(period, people.c.grp, Transfer.kind, Transfer.currency)
+        .group_by(period, theirs, Transfer.kind, Transfer.currency)
+        .subquery("per_account")
+    )
+    a = per_account.c
+    people = groups.people.subquery("people")
+    statement = (
+        select(a.period, people.c.grp, a.kind, a.currency, func.sum(a.amount))
+        .join(LedgerAccount, LedgerAccount.id == a.account_id)
+        .join(people, people.c.user_id == LedgerAccount.user_id)
+        .group_by(a.period, people.c.grp, a.kind, a.currency)
     )
     for index, grp, kind, currency, amount in session.execute(statement):
         name = f"{currency}_issued" if kind in _ISSUED else f"{currency}_{_TAKEN[kind]}"

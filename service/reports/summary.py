@@ -8,29 +8,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from points.access import Actor
 from points.calendar import Span, local_date
 from points.reports import Figures, changes, period_name, previous_period, report_period
 from points.reports import Scope as ScopeName
-from points.tasks import ParticipationStatus
-from service.people.models import User
-from service.reports.counting import Counted, count, within
+from service.reports.counting import Counted, TopVolunteer, count
 from service.reports.groups import SUMMARY, Groups, place_summary
 from service.reports.scope import paired_communities, resolve
-from service.tasks.models import Participation
 
 TOP = 10  # volunteers named in a report
-
-
-@dataclass(frozen=True)
-class TopVolunteer:
-    user_id: int
-    name: str
-    hours: float
-    participations: int
 
 
 @dataclass
@@ -109,7 +97,7 @@ def _section(
     session: Session, key: str, name: str, groups: Groups, span: Span, now: datetime
 ) -> Section:
     before = previous_period(span)
-    counts, earlier = count(session, groups, [span, before], now)
+    counts, earlier = count(session, groups, [span, before], now, top=TOP)
     counted, previous = counts[SUMMARY], earlier[SUMMARY].figures
     return Section(
         key=key,
@@ -119,23 +107,5 @@ def _section(
         counted=counted,
         previous=previous,
         change=changes(counted.figures, previous),
-        top_volunteers=top_volunteers(session, groups, span),
+        top_volunteers=counted.top_volunteers,
     )
-
-
-def top_volunteers(session: Session, groups: Groups, span: Span) -> list[TopVolunteer]:
-    """The most hours of approved work in the period, then the most pieces of it."""
-    people = groups.people.subquery("people")
-    p = Participation
-    hours = func.coalesce(func.sum(p.hours), 0)
-    pieces = func.count(p.id)
-    rows = session.execute(
-        select(p.user_id, User.name, hours, pieces)
-        .join(people, people.c.user_id == p.user_id)
-        .join(User, User.id == p.user_id)
-        .where(p.status == ParticipationStatus.APPROVED.value, within(p.decided_at, span))
-        .group_by(p.user_id, User.name)
-        .order_by(hours.desc(), pieces.desc(), p.user_id)
-        .limit(TOP)
-    )
-    return [TopVolunteer(user_id, name, float(total or 0), n) for user_id, name, total, n in rows]
