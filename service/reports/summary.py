@@ -14,9 +14,10 @@ from points.access import Actor
 from points.calendar import Span, local_date
 from points.reports import Figures, changes, period_name, previous_period, report_period
 from points.reports import Scope as ScopeName
-from service.reports.counting import Counted, TopVolunteer, count
+from service.reports.counting import count
 from service.reports.groups import SUMMARY, Groups, place_summary
 from service.reports.scope import paired_communities, resolve
+from service.reports.tally import Counted, TopVolunteer
 
 TOP = 10  # volunteers named in a report
 
