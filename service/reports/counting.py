@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from points.calendar import Span
 from service.reports.groups import Groups
-from service.reports.people import count_households, count_points, count_work
+from service.reports.people import count_households, count_points, count_work, is_narrow
 from service.reports.places import count_demands, count_ratings, count_tasks, count_whistles
 from service.reports.tally import Counted, Periods, Tally
 
@@ -27,9 +27,10 @@ def count(
     span's groups name that many of their volunteers, most hours first."""
     periods = Periods(spans)
     tallies = [Tally(groups.keys) for _ in spans]
-    count_work(session, groups, periods, tallies, top)
+    narrow = is_narrow(session, groups)
+    count_work(session, groups, periods, tallies, top, narrow=narrow)
     count_households(session, groups, periods, tallies)
-    count_points(session, groups, periods, tallies)
+    count_points(session, groups, periods, tallies, narrow=narrow)
     if groups.places is not None:
         count_tasks(session, groups.places, periods, tallies)
         count_demands(session, groups.places, periods, tallies)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     String,
     case,
@@ -30,9 +31,41 @@ from service.reports.groups import Groups
 from service.reports.tally import Periods, Tally, TopVolunteer, number_of, tally_for
 from service.tasks.models import Participation, Task
 
+# Below this share of everyone, a scope's rows are picked out by index before they are
+# summed; above it, summing everything and joining after is cheaper than the lookups.
+NARROW = 0.2
+
+
+def is_narrow(session: Session, groups: Groups) -> bool:
+    """Whether the scope holds few of all the people (a grid, a branch): one count over
+    the people table, which tells the planner what it can't estimate from a LIKE."""
+    people = groups.people.subquery("people")
+    theirs = session.scalar(select(func.count()).select_from(people)) or 0
+    everyone = session.scalar(select(func.count(User.id))) or 0
+    return theirs < NARROW * everyone
+
+
+def _only_theirs(
+    column: Any, groups: Groups, narrow: bool, *, through_accounts: bool = False
+) -> list[ColumnElement[bool]]:
+    if not narrow:
+        return []
+    who = groups.people.subquery("who")
+    if through_accounts:
+        return [
+            column.in_(select(LedgerAccount.id).join(who, who.c.user_id == LedgerAccount.user_id))
+        ]
+    return [column.in_(select(who.c.user_id))]
+
 
 def count_work(
-    session: Session, groups: Groups, periods: Periods, tallies: list[Tally], top: int
+    session: Session,
+    groups: Groups,
+    periods: Periods,
+    tallies: list[Tally],
+    top: int,
+    *,
+    narrow: bool = False,
 ) -> None:
     """Approved work by when it was approved. Summed per person first, before anything
     is joined to it (a million pieces become a row per person, role and period), so
@@ -52,7 +85,11 @@ def count_work(
             func.coalesce(func.sum(helped), 0).label("helped"),
         )
         .join(Task, Task.id == p.task_id)
-        .where(p.status == ParticipationStatus.APPROVED.value, periods.over(p.decided_at))
+        .where(
+            p.status == ParticipationStatus.APPROVED.value,
+            periods.over(p.decided_at),
+            *_only_theirs(p.user_id, groups, narrow),
+        )
         .group_by(period, p.user_id, p.role)
         .cte("per_person")
     )
@@ -151,7 +188,14 @@ _ISSUED = (TransferKind.EARN.value, TransferKind.AWARD.value)
 _TAKEN = {TransferKind.REDEEM_POST.value: "redeemed", TransferKind.EXPIRE.value: "expired"}
 
 
-def count_points(session: Session, groups: Groups, periods: Periods, tallies: list[Tally]) -> None:
+def count_points(
+    session: Session,
+    groups: Groups,
+    periods: Periods,
+    tallies: list[Tally],
+    *,
+    narrow: bool = False,
+) -> None:
     """积分 and 幸福币 credited to the people by rule or by hand, and taken from them by
     a handed-over redemption or by expiry, as the ledger's transfers record them: one
     scan, each transfer joined to the person on the side that concerns them."""
@@ -168,7 +212,11 @@ def count_points(session: Session, groups: Groups, periods: Periods, tallies: li
             Transfer.currency,
             func.sum(Transfer.amount).label("amount"),
         )
-        .where(Transfer.kind.in_([*_ISSUED, *_TAKEN]), periods.over(Transfer.created_at))
+        .where(
+            Transfer.kind.in_([*_ISSUED, *_TAKEN]),
+            periods.over(Transfer.created_at),
+            *_only_theirs(theirs, groups, narrow, through_accounts=True),
+        )
         .group_by(period, theirs, Transfer.kind, Transfer.currency)
         .subquery("per_account")
     )
