@@ -34,6 +34,7 @@ from api import (
     people,
     places,
     redemptions,
+    reports,
     rules,
     sign_in,
     stations,
@@ -105,4 +106,5 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(content.events)
     api.register_blueprint(certificates.blp)
     api.register_blueprint(certificates.verification)
+    api.register_blueprint(reports.blp)
     return app

@@ -31,6 +31,7 @@ from api.notifications_cli import notifications
 from api.outbox_cli import outbox, worker_command
 from api.points_cli import points
 from api.redemptions_cli import redemptions
+from api.reports_cli import report
 from api.uploads_cli import uploads
 from service.config import ConfigError, Settings
 from service.demo.world import seed_demo_world
@@ -75,6 +76,7 @@ cli.add_command(worker_command)
 cli.add_command(outbox)
 cli.add_command(demands)
 cli.add_command(notifications)
+cli.add_command(report)
 
 
 @cli.command("serve", with_appcontext=False)

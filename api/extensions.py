@@ -6,12 +6,15 @@ handlers reach them through the accessors below.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 from flask import Flask, current_app, g, has_request_context
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from api import rate_limits
@@ -45,6 +48,8 @@ UPLOAD_STORE = "lianxin.upload_store"
 BOARDS = "lianxin.leaderboards"
 UNREAD_COUNTS = "lianxin.unread_counts"
 TEMPLATES = "lianxin.wechat_templates"
+REPORTS_ENGINE = "lianxin.reports_engine"
+REPORT_WORK_MEM = "64MB"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -57,6 +62,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+        app.extensions[REPORTS_ENGINE] = _reports_engine(settings, db.engine)
     Migrate(app, db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True, compare_type=True)
 
     client = connect_redis(settings)
@@ -71,6 +77,38 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     app.extensions[UNREAD_COUNTS] = UnreadCounts(client, settings.redis_prefix)
     app.extensions[TEMPLATES] = templates_of(settings)
+
+
+def _reports_engine(settings: Settings, main: Engine) -> Engine:
+    """The engine reports read through: their own (a read replica) when
+    LIANXIN_REPORTS_DATABASE_URL is set, the main one's pool otherwise."""
+    url = settings.reports_sqlalchemy_url
+    if url is None:
+        return main
+    engine = create_engine(url, **engine_options(settings))
+    configure_engine(engine)
+    return engine
+
+
+def reports_engine() -> Engine:
+    engine: Engine = current_app.extensions[REPORTS_ENGINE]
+    return engine
+
+
+@contextmanager
+def reports_session() -> Iterator[Session]:
+    """A session on the reports' connection for one report: it only reads, so it is
+    rolled back, never committed, and closed when the report is written."""
+    engine = reports_engine()
+    with Session(engine) as session:
+        try:
+            if engine.dialect.name == "postgresql":
+                # A report sums a million rows per person or account: with the default
+                # 4 MB its hash tables spill to disk. For this transaction only.
+                session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+            yield session
+        finally:
+            session.rollback()
 
 
 def wechat() -> WechatGateway:

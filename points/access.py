@@ -57,6 +57,7 @@ class Action(StrEnum):
     VIEW_STATION_REPORTS = "view_station_reports"  # what a station handed out
     VIEW_AUDIT = "view_audit"  # the audit trail: changes of rights, decisions on points
     REVIEW_CONTENT = "review_content"  # see residents' held text and photos, release them
+    VIEW_REPORTS = "view_reports"  # 述统亮评: a period's figures and league tables
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -70,7 +71,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.CLERK: frozenset(
         {Action.ADJUST_STOCK, Action.FULFIL_PICKUPS, Action.VIEW_STATION_REPORTS}
     ),
-    Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES, Action.ANSWER_WHISTLES}),
+    # A department's officer reports on what the department's branches and paired
+    # communities did, as they answer for it in the department's assessment.
+    Role.DEPT_OFFICER: frozenset({Action.VIEW_PLACES, Action.ANSWER_WHISTLES, Action.VIEW_REPORTS}),
     Role.STAFF: frozenset(
         {
             Action.VIEW_PLACES,
@@ -88,6 +91,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.MANAGE_CATALOGUE,
             Action.ADJUST_STOCK,
             Action.VIEW_STATION_REPORTS,
+            Action.VIEW_REPORTS,
         }
     ),
     Role.ADMIN: frozenset(Action),

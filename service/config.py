@@ -47,6 +47,9 @@ class Settings:
     instance_path: Path = field(default_factory=lambda: Path("instance").absolute())
     database_url: str | None = None  # None: SQLite file in the instance folder
     redis_url: str | None = None  # None: embedded Redis in the instance folder
+    # Where reports (述统亮评) read: a read replica in production, so a street's quarter
+    # counted over a million rows never competes with sign-ups. None: the main database.
+    reports_database_url: str | None = None
     redis_prefix: str = "lx:"
     secret_key: str = DEV_SECRET_KEY
     # Encrypts personal data at rest (phone numbers); kept apart from the secret key so
@@ -145,6 +148,7 @@ class Settings:
             instance_path=Path(text("LIANXIN_INSTANCE_PATH", "instance") or "instance").absolute(),
             database_url=text("LIANXIN_DATABASE_URL"),
             redis_url=text("LIANXIN_REDIS_URL"),
+            reports_database_url=text("LIANXIN_REPORTS_DATABASE_URL"),
             redis_prefix=text("LIANXIN_REDIS_PREFIX", defaults.redis_prefix) or "",
             secret_key=text("LIANXIN_SECRET_KEY", DEV_SECRET_KEY) or DEV_SECRET_KEY,
             data_key=text("LIANXIN_DATA_KEY", "") or "",
@@ -212,16 +216,14 @@ class Settings:
         """The database URL, defaulting to SQLite and preferring psycopg 3 for PostgreSQL."""
         if self.database_url is None:
             return make_url(f"sqlite:///{self.instance_path / 'lianxin.sqlite3'}")
-        try:
-            url = make_url(self.database_url)
-        except ArgumentError:
-            raise ConfigError(
-                "LIANXIN_DATABASE_URL is not a database URL "
-                "(expected postgresql://user@host:5432/name or sqlite:///path)"
-            ) from None
-        if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+psycopg")
-        return url
+        return _database_url(self.database_url, "LIANXIN_DATABASE_URL")
+
+    @property
+    def reports_sqlalchemy_url(self) -> URL | None:
+        """The reports' own database URL, or None to read the main database."""
+        if self.reports_database_url is None:
+            return None
+        return _database_url(self.reports_database_url, "LIANXIN_REPORTS_DATABASE_URL")
 
     @property
     def personal_data_key(self) -> str:
@@ -245,6 +247,12 @@ class Settings:
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ConfigError(
                 f"LIANXIN_DATABASE_URL must be PostgreSQL or SQLite, not {url.get_backend_name()}"
+            )
+        reports = self.reports_sqlalchemy_url
+        if reports is not None and reports.get_backend_name() != url.get_backend_name():
+            raise ConfigError(
+                "LIANXIN_REPORTS_DATABASE_URL must be the same kind of database as "
+                f"LIANXIN_DATABASE_URL ({url.get_backend_name()}), a copy of it"
             )
         if self.redis_url is not None and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://")
@@ -365,3 +373,16 @@ def _check_templates(templates: Mapping[str, Mapping[str, object]]) -> None:
         for key, fact in fields.items():
             if not known_field(key) or not isinstance(fact, str):
                 raise ConfigError(f"{name}: {topic}'s field {key!r} is no WeChat field type")
+
+
+def _database_url(text: str, name: str) -> URL:
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ConfigError(
+            f"{name} is not a database URL "
+            "(expected postgresql://user@host:5432/name or sqlite:///path)"
+        ) from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url

@@ -159,6 +159,7 @@ def close_app(app: Flask) -> None:
         extensions.wechat().close()
         extensions.redis_client().connection_pool.disconnect()
         app.extensions["sqlalchemy"].engine.dispose()
+        extensions.reports_engine().dispose()
 
 
 @pytest.fixture(scope="session")

@@ -406,6 +406,14 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.ids["department"],), None),
         same({r: 200 if r in ("dept_officer", "root") else 404 for r in ROLES}),
     ),
+    # 述统亮评 of a community: its staff and admins and the street's admin; nobody of
+    # the other community (tests/api/test_reports.py: branches and departments).
+    ("GET", "/api/v1/reports/summary"): route(
+        lambda w, s: ((), {"scope": f"org:{w.side(s, 'community')}"}), scoped(200, a={"staff": 200})
+    ),
+    ("GET", "/api/v1/reports/league"): route(
+        lambda w, s: ((), {"scope": f"org:{w.side(s, 'community')}"}), scoped(200, a={"staff": 200})
+    ),
     # The deadlines hold for the whole organisation: the street's admin keeps them.
     ("GET", "/api/v1/demand-limits"): route(
         lambda w, s: ((), None), same({r: 200 if r == "root" else 404 for r in ROLES})
