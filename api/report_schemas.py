@@ -74,6 +74,9 @@ class TaskCountSchema(Schema):
     label = Text(required=True)
     published = WholeNumber(required=True)
     completed = WholeNumber(required=True)
+    # By type only: residents' ratings of the type's work (群众来评判).
+    work_ratings = WholeNumber()
+    average_work_rating = fields.Float(allow_none=True)
 
 
 class LevelCountSchema(Schema):
@@ -117,6 +120,12 @@ class SectionSchema(Schema):
     )
     rating_distribution = fields.List(
         fields.Nested(ScoreCountSchema), attribute="counted.rating_distribution", required=True
+    )
+    work_rating_distribution = fields.List(
+        fields.Nested(ScoreCountSchema),
+        attribute="counted.work_rating_distribution",
+        required=True,
+        metadata={"description": "residents' ratings of task work (群众来评判)"},
     )
     top_volunteers = fields.List(fields.Nested(TopVolunteerSchema), required=True)
 

@@ -113,6 +113,9 @@ FIGURES: dict[str, str] = {
     "acknowledge_rate": "报到率",
     "ratings": "评价数",
     "average_rating": "平均评分",
+    # 群众来评判 of task work, by the households it reached.
+    "work_ratings": "服务评价数",
+    "average_work_rating": "服务平均评分",
     "jifen_issued": "发放积分",
     "xingfubi_issued": "发放幸福币",
     "xingfubi_redeemed": "兑换幸福币",
@@ -121,7 +124,7 @@ FIGURES: dict[str, str] = {
 }
 
 # Shown as a share or a mean rather than a count (the spreadsheet formats them so).
-RATIOS = frozenset({"acknowledge_rate", "average_rating"})
+RATIOS = frozenset({"acknowledge_rate", "average_rating", "average_work_rating"})
 DECIMALS = frozenset({"volunteer_hours"})
 
 Figures = dict[str, float | int | None]

@@ -122,7 +122,8 @@ def coverage(
             select(Place.id, Place.name, func.count(), func.sum(doors.c.visited))
             .join(doors, doors.c.place_id == Place.id)
             .group_by(Place.id, Place.name)
-            .order_by(Place.path)
+            # By id, as they were made: a path's text order puts /10/ before /9/.
+            .order_by(Place.id)
         )
     ]
     members = [
@@ -153,7 +154,7 @@ def coverage(
             .join(Place, Place.id == Household.place_id)
             .join(User, User.id == pairs.c.member_id)
             .where(doors.c.visited == literal(0))
-            .order_by(Place.path, Household.label, User.id)
+            .order_by(Place.id, Household.label, User.id)
         )
     ]
     households = sum(line.households for line in grids)

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from points.calendar import Span
 from service.reports.groups import Groups
 from service.reports.people import count_households, count_points, count_work, is_narrow
-from service.reports.places import count_demands, count_ratings, count_tasks, count_whistles
+from service.reports.places import (
+    count_demands,
+    count_ratings,
+    count_tasks,
+    count_whistles,
+    count_work_ratings,
+)
 from service.reports.tally import Counted, Periods, Tally
 
 
@@ -35,6 +41,7 @@ def count(
         count_tasks(session, groups.places, periods, tallies)
         count_demands(session, groups.places, periods, tallies)
         count_ratings(session, groups.places, periods, tallies)
+        count_work_ratings(session, groups.places, periods, tallies)
     if groups.places is not None or groups.departments is not None:
         count_whistles(session, groups, periods, now, tallies)
     return [

@@ -22,7 +22,7 @@ from service.demands.models import Demand, DemandOverdue, DemandRating, DemandWh
 from service.demands.whistles import whistle_counts
 from service.reports.groups import Groups
 from service.reports.tally import Periods, Tally, number_of, tally_for
-from service.tasks.models import Task
+from service.tasks.models import Participation, ParticipationRating, Task
 
 _SHOWN = (TaskStatus.PUBLISHED.value, TaskStatus.CLOSED.value)
 
@@ -114,6 +114,34 @@ def count_ratings(
     )
     for index, grp, score, n in session.execute(statement):
         tally_for(tallies, index).scores[grp][score] += n
+
+
+def count_work_ratings(
+    session: Session, places: Select[Any], periods: Periods, tallies: list[Tally]
+) -> None:
+    """Residents' 1 to 5 for the task work of the places that reached their households,
+    by when they rated, and by the task's type."""
+    where = places.subquery("places")
+    period = periods.of(ParticipationRating.created_at)
+    statement = (
+        select(
+            period,
+            where.c.grp,
+            Task.type,
+            ParticipationRating.score,
+            func.count(ParticipationRating.id),
+        )
+        .join(Participation, Participation.id == ParticipationRating.participation_id)
+        .join(Task, Task.id == Participation.task_id)
+        .join(where, where.c.place_id == Task.place_id)
+        .where(periods.over(ParticipationRating.created_at))
+        .group_by(period, where.c.grp, Task.type, ParticipationRating.score)
+    )
+    for index, grp, kind, score, n in session.execute(statement):
+        tally = tally_for(tallies, index)
+        tally.work_scores[grp][score] += n
+        tally.work_types[grp][kind][0] += n
+        tally.work_types[grp][kind][1] += score * n
 
 
 def count_whistles(

@@ -109,7 +109,8 @@ def paired_communities(session: Session, department_id: int, span: Span) -> list
             Pairing.started_on < span.end,
             or_(Pairing.ended_on.is_(None), Pairing.ended_on >= span.first),
         )
-        .order_by(Place.path, Pairing.started_on)
+        # By id, as they were made: a path's text order puts /10/ before /9/.
+        .order_by(Place.id, Pairing.started_on)
     ).all()
     paired = []
     for pairing, place in rows:

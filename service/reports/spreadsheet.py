@@ -171,6 +171,11 @@ def _breakdowns(section: Section) -> list[tuple[str, list[tuple[str, str | None]
             [("评分", _COUNT), ("评价数", _COUNT)],
             [(r["score"], r["count"]) for r in counted.rating_distribution],
         ),
+        (
+            "服务评价分布",
+            [("评分", _COUNT), ("评价数", _COUNT)],
+            [(r["score"], r["count"]) for r in counted.work_rating_distribution],
+        ),
     ]
 
 

@@ -29,6 +29,8 @@ PLACE_FIGURES = (
     "demands_closed_on_time",
     "ratings",
     "average_rating",
+    "work_ratings",
+    "average_work_rating",
 )
 WHISTLE_FIGURES = ("whistles_received", "whistles_acknowledged_on_time", "acknowledge_rate")
 SCORES = range(1, 6)
@@ -43,6 +45,7 @@ class Counted:
     tasks_by_type: list[dict[str, Any]] = field(default_factory=list)
     demands_by_level: list[dict[str, Any]] = field(default_factory=list)
     rating_distribution: list[dict[str, Any]] = field(default_factory=list)
+    work_rating_distribution: list[dict[str, Any]] = field(default_factory=list)
     top_volunteers: list[TopVolunteer] = field(default_factory=list)
 
 
@@ -93,6 +96,11 @@ class Tally:
             lambda: defaultdict(lambda: [0, 0, 0])
         )
         self.scores: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        # Ratings of task work: per score, and per task type [how many, their sum].
+        self.work_scores: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self.work_types: dict[int, dict[str, list[int]]] = defaultdict(
+            lambda: defaultdict(lambda: [0, 0])
+        )
         self.whistles: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.top: dict[int, list[TopVolunteer]] = defaultdict(list)
 
@@ -129,9 +137,11 @@ class Tally:
         scores = self.scores[key]
         rated = sum(scores.values())
         figures["ratings"] = rated
-        figures["average_rating"] = (
-            round(sum(score * n for score, n in scores.items()) / rated, 2) if rated else None
-        )
+        figures["average_rating"] = _mean(scores)
+        work_scores = self.work_scores[key]
+        work_rated = sum(work_scores.values())
+        figures["work_ratings"] = work_rated
+        figures["average_work_rating"] = _mean(work_scores)
         for name in ("tasks_published", "tasks_completed", "demands_received"):
             figures[name] = counted[name]
         figures["demands_closed"] = counted["demands_closed"]
@@ -143,6 +153,7 @@ class Tally:
             for name in WHISTLE_FIGURES:
                 figures[name] = None
         categories, types, levels = self.categories[key], self.types[key], self.levels[key]
+        rated_types = self.work_types[key]
         return Counted(
             figures=figures,
             tasks_by_category=[
@@ -151,9 +162,17 @@ class Tally:
                 for p, d in [categories.get(c.value, [0, 0])]
             ],
             tasks_by_type=[
-                {"type": t.value, "label": t.label, "published": p, "completed": d}
+                {
+                    "type": t.value,
+                    "label": t.label,
+                    "published": p,
+                    "completed": d,
+                    "work_ratings": n,
+                    "average_work_rating": round(total / n, 2) if n else None,
+                }
                 for t in TaskType
                 for p, d in [types.get(t.value, [0, 0])]
+                for n, total in [rated_types.get(t.value, [0, 0])]
             ],
             demands_by_level=[
                 {
@@ -167,8 +186,14 @@ class Tally:
                 for r, c, o in [levels.get(level, [0, 0, 0])]
             ],
             rating_distribution=[{"score": s, "count": scores.get(s, 0)} for s in SCORES],
+            work_rating_distribution=[{"score": s, "count": work_scores.get(s, 0)} for s in SCORES],
             top_volunteers=self.top[key],
         )
+
+
+def _mean(scores: dict[int, int]) -> float | None:
+    rated = sum(scores.values())
+    return round(sum(score * n for score, n in scores.items()) / rated, 2) if rated else None
 
 
 def tally_for(tallies: list[Tally], index: int | None) -> Tally:

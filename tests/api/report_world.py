@@ -38,7 +38,12 @@ from api import extensions
 from points.access import Role, ScopeType
 from points.ledger import TransferKind
 from service.demands.models import Demand, DemandOverdue, DemandRating, DemandWhistle
-from service.households.models import Household, HouseholdVisit, ParticipationHousehold
+from service.households.models import (
+    Household,
+    HouseholdResident,
+    HouseholdVisit,
+    ParticipationHousehold,
+)
 from service.ledger.accounts import EXPIRED_SINK, member_account, system_account
 from service.ledger.holds import resolve_hold
 from service.ledger.models import Transfer
@@ -46,7 +51,7 @@ from service.ledger.posting import TransferRequest, post
 from service.organisation.models import Branch, Pairing
 from service.people.directory import ensure_grant
 from service.people.models import User
-from service.tasks.models import Participation, Task
+from service.tasks.models import Participation, ParticipationRating, Task
 from tests.api.world import World, build_world, demo_task
 from tests.ledger_helpers import credit
 
@@ -134,6 +139,25 @@ def build_report_world(app: Flask) -> World:
             [
                 ParticipationHousehold(participation_id=p1, household_id=ids["household_A"]),
                 ParticipationHousehold(participation_id=p2, household_id=second.id),
+            ]
+        )
+        # 群众来评判 of work: household A's resident rates person_A's part of T1.
+        rater = User(name="住户A", residence_place_id=ids["grid_A"])
+        session.add(rater)
+        session.flush()
+        session.add_all(
+            [
+                HouseholdResident(
+                    household_id=ids["household_A"], user_id=rater.id, added_by_id=staff
+                ),
+                ParticipationRating(
+                    participation_id=p1,
+                    household_id=ids["household_A"],
+                    rater_id=rater.id,
+                    score=2,
+                    created_at=at(date(2026, 10, 11)),
+                    updated_at=at(date(2026, 10, 11)),
+                ),
             ]
         )
         visit = session.get(HouseholdVisit, ids["visit_A"])

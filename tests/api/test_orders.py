@@ -71,6 +71,22 @@ def order_task(client: FlaskClient, world: World, demand: int, role: str = "staf
     return world.call(client, role, "POST", f"/demands/{demand}/task", body)
 
 
+def delivered(app: Flask, client: FlaskClient, world: World) -> int:
+    """A delivery the member ordered for household A, where the resident lives, made
+    its task, done and handed in by the volunteer: the participation, waiting."""
+    publish_starter_rules(app, world)
+    lives_in_household_a(client, world)
+    demand = order(client, world).get_json()["id"]
+    ok(act(client, world, "staff", demand, "accept"))
+    task = order_task(client, world, demand).get_json()["id"]
+    return done_and_submitted(client, world, task, role="volunteer", units=1)
+
+
+def approve(client: FlaskClient, world: World, participation: int) -> int:
+    path = f"/participations/{participation}/approve"
+    return int(world.call(client, "staff", "POST", path).status_code)
+
+
 def test_a_proxy_order_becomes_a_task_and_closes_after_approval_and_confirmation(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
@@ -253,19 +269,11 @@ def test_posting_the_task_of_an_order_is_for_staff_of_its_place(
 def test_a_low_rating_of_work_waits_for_staff_review_and_a_reversal_settles_it(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
-    publish_starter_rules(app, world)
-    lives_in_household_a(client, world)
-    demand = order(client, world).get_json()["id"]
-    ok(act(client, world, "staff", demand, "accept"))
-    task = order_task(client, world, demand).get_json()["id"]
-    participation = done_and_submitted(client, world, task, role="volunteer", units=1)
+    participation = delivered(app, client, world)
     path = f"/participations/{participation}/rating"
     early = world.call(client, "resident", "POST", path, {"score": 1})
     assert (early.status_code, early.get_json()["code"]) == (409, "not_rateable")
-    assert (
-        world.call(client, "staff", "POST", f"/participations/{participation}/approve").status_code
-        == 200
-    )
+    assert approve(client, world, participation) == 200
 
     # Who the work didn't reach finds nothing; who did it may not rate it.
     assert world.call(client, "member", "POST", path, {"score": 5}).status_code == 404
@@ -317,13 +325,8 @@ def test_a_low_rating_of_work_waits_for_staff_review_and_a_reversal_settles_it(
 def test_staff_keep_low_rated_work_saying_why_once(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
-    publish_starter_rules(app, world)
-    lives_in_household_a(client, world)
-    demand = order(client, world).get_json()["id"]
-    ok(act(client, world, "staff", demand, "accept"))
-    task = order_task(client, world, demand).get_json()["id"]
-    participation = done_and_submitted(client, world, task, role="volunteer", units=1)
-    world.call(client, "staff", "POST", f"/participations/{participation}/approve")
+    participation = delivered(app, client, world)
+    assert approve(client, world, participation) == 200
     high = world.call(
         client, "resident", "POST", f"/participations/{participation}/rating", {"score": 4}
     )
@@ -438,13 +441,8 @@ def test_an_officer_acknowledging_while_staff_escalate_ends_in_one_move(
 def test_a_risky_comment_on_work_is_refused_and_nothing_is_kept(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
-    publish_starter_rules(app, world)
-    lives_in_household_a(client, world)
-    demand = order(client, world).get_json()["id"]
-    ok(act(client, world, "staff", demand, "accept"))
-    task = order_task(client, world, demand).get_json()["id"]
-    participation = done_and_submitted(client, world, task, role="volunteer", units=1)
-    world.call(client, "staff", "POST", f"/participations/{participation}/approve")
+    participation = delivered(app, client, world)
+    assert approve(client, world, participation) == 200
     refused = world.call(
         client,
         "resident",

@@ -35,6 +35,7 @@ ZERO: dict[str, Any] = {
     "volunteer_hours": 0.0,
     "acknowledge_rate": None,
     "average_rating": None,
+    "average_work_rating": None,
 }
 
 
@@ -61,6 +62,8 @@ COMMUNITY_A = figures(
     acknowledge_rate=1.0,
     ratings=2,
     average_rating=4.0,
+    work_ratings=1,  # household A's resident on person_A's part of T1
+    average_work_rating=2.0,
     jifen_issued=35,  # person_A 20, the volunteer 15
     xingfubi_issued=40,  # shopper A 30, person_A 10
     xingfubi_redeemed=5,
@@ -87,12 +90,20 @@ STREET = figures(
     **{
         name: COMMUNITY_A[name] + COMMUNITY_B[name]
         for name in FIGURES
-        if name not in ("acknowledge_rate", "average_rating", "volunteers", "volunteers_members")
+        if name
+        not in (
+            "acknowledge_rate",
+            "average_rating",
+            "average_work_rating",
+            "volunteers",
+            "volunteers_members",
+        )
     },
     volunteers=3,
     volunteers_members=2,
     acknowledge_rate=0.5,
     average_rating=4.0,
+    average_work_rating=2.0,
 )
 STREET_BEFORE = figures(  # the third quarter: person_A's 4 hours on T0
     tasks_published=1,
@@ -124,6 +135,8 @@ OFFICE = figures(
             "demands_closed_on_time",
             "ratings",
             "average_rating",
+            "work_ratings",
+            "average_work_rating",
         ),
         None,
     ),
@@ -204,6 +217,14 @@ def test_a_street_summary_counts_every_figure(client: FlaskClient, counted: Worl
     assert own["rating_distribution"] == [
         {"score": s, "count": n} for s, n in ((1, 0), (2, 0), (3, 1), (4, 1), (5, 1))
     ]
+    # The one rating of task work: a 2 for a clean-up (T1), by the household it reached.
+    assert own["work_rating_distribution"] == [
+        {"score": s, "count": 1 if s == 2 else 0} for s in range(1, 6)
+    ]
+    rated = {row["type"]: row for row in own["tasks_by_type"] if row["work_ratings"]}
+    assert {t: (r["work_ratings"], r["average_work_rating"]) for t, r in rated.items()} == {
+        "cleanup": (1, 2.0)
+    }
     top = [(v["name"], v["hours"], v["participations"]) for v in own["top_volunteers"]]
     # A tie in hours and pieces goes to the earlier account.
     assert top == [("居民A", 4.0, 2), ("志愿者小王", 4.0, 2), ("居民B", 2.0, 1)]
