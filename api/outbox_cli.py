@@ -15,6 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import extensions
+from api.uploads_cli import recheck_unsent_photos
 from service.db import utcnow
 from service.leaderboards.rebuild import rebuild_missing, sync
 from service.notifications.reminders import remind
@@ -116,6 +117,8 @@ def worker_command(interval: float, once: bool) -> None:
                 # Every minute is often enough for "within the hour"; every worker may
                 # do it, and each reminder is written once (service/notifications).
                 remind(UnitOfWork(session), templates, extensions.unread_counts(), now)
+                # Photo checks WeChat never took (it was down) are asked for again.
+                recheck_unsent_photos()
                 reminded_at = now
             sent = send_due(UnitOfWork(session), sender, templates, utcnow())
             if sent.outcomes:

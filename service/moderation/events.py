@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from points.content import Verdict, verdict_of
+from points.errors import Conflict
 from service.moderation.photos import apply_photo_verdict
 from service.unit_of_work import UnitOfWork
 from service.wechat.push import (
@@ -74,9 +75,16 @@ def handle_push(
         found = apply_photo_verdict(
             uow.session, trace_id, verdict, int(label) if label.isdigit() else None, now
         )
+        if not found:
+            # WeChat may answer before we stored the trace_id it gave us (its push races
+            # our commit): refused, WeChat pushes again, and the verdict is not lost.
+            log.warning("media check verdict for a trace_id not stored (yet): %s", trace_id)
+            raise UnknownTrace("no photo check with this trace_id yet; push it again")
         uow.commit()
-    if not found:
-        log.warning("media check verdict for an unknown trace_id %s", trace_id)
+
+
+class UnknownTrace(Conflict):
+    code = "unknown_trace"
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -6,12 +6,13 @@ import hashlib
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from points.access import Actor
+from points.content import ReviewStatus
 from points.errors import InvalidInput, TooLarge
 from points.uploads import (
     MAX_PHOTOS_PER_SUBMISSION,
@@ -20,7 +21,13 @@ from points.uploads import (
     check_link,
     derive_key,
 )
-from service.moderation.photos import is_quarantined, send_photo_check, start_photo_check
+from service.moderation.models import ContentReview
+from service.moderation.photos import (
+    UPLOAD,
+    is_quarantined,
+    send_photo_check,
+    start_photo_check,
+)
 from service.unit_of_work import UnitOfWork
 from service.uploads.images import clean_photo
 from service.uploads.models import ParticipationPhoto, Upload
@@ -191,3 +198,36 @@ def photo_ids(session: Session, participation_id: int) -> list[int]:
             .order_by(ParticipationPhoto.position)
         )
     )
+
+
+# Long enough that an upload still asking WeChat is not asked twice.
+UNSENT_AFTER = timedelta(minutes=2)
+
+
+def recheck_photos(
+    uow: UnitOfWork,
+    checks: ContentSecurity,
+    media_url: Callable[[int], str],
+    now: datetime,
+    *,
+    limit: int = 200,
+) -> int:
+    """Ask again for the checks WeChat never took (it was down when the photo came):
+    without a check a photo would stay private for ever. Answers how many were asked;
+    those WeChat still can't take wait for the next run."""
+    unsent = uow.session.execute(
+        select(Upload.id, Upload.width, Upload.height)
+        .join(ContentReview, ContentReview.subject_id == Upload.id)
+        .where(
+            ContentReview.subject == UPLOAD,
+            ContentReview.status == ReviewStatus.PENDING.value,
+            ContentReview.trace_id.is_(None),
+            ContentReview.created_at < now - UNSENT_AFTER,
+        )
+        .order_by(Upload.id)
+        .limit(limit)
+    ).all()
+    uow.session.rollback()  # end the read: each check below is its own transaction
+    for upload_id, width, height in unsent:
+        send_photo_check(uow, checks, upload_id, media_url, (width, height), now)
+    return len(unsent)

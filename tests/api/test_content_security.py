@@ -9,11 +9,13 @@ msg_sec_check and media_check_async answer, and the stub pushes photo verdicts t
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
@@ -21,6 +23,8 @@ from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from api import extensions
+from api.cli import cli
+from service.db import utcnow
 from service.demands.models import Demand
 from service.moderation.models import ContentReview
 from service.people.models import User
@@ -499,3 +503,57 @@ def test_a_console_account_without_an_openid_has_its_text_and_photos_held(
     photo = upload(client, world, "staff")
     assert review_rows(live) == [(photo["id"], "held", review_rows(live)[0][2])]
     assert stub.calls[TEXT_CHECK] == stub.calls[MEDIA_CHECK] == 0  # nothing WeChat could judge
+
+
+def test_a_photo_wechat_could_not_take_is_asked_for_again_and_then_passes(
+    live: Flask, stub: WechatStub, world: World
+) -> None:
+    stub.fail_next(MEDIA_CHECK, {"errcode": -1, "errmsg": "system error"})
+    client = live.test_client()
+    photo = upload(client, world, "resident")
+    assert review_rows(live) == [(photo["id"], "pending", None)]
+    runner = live.test_cli_runner()
+    # Just sent, it may still be on its way to WeChat: not asked twice.
+    soon = runner.invoke(cli, ["uploads", "recheck"])
+    assert (soon.exit_code, soon.output.strip()) == (0, "asked WeChat to check 0 photo(s) again")
+    with time_machine.travel(utcnow() + timedelta(minutes=3), tick=True):
+        later = runner.invoke(cli, ["uploads", "recheck"])
+    assert later.exit_code == 0, later.output
+    assert "check 1 photo(s)" in later.output
+    [(_, trace)] = [(upload_id, trace) for upload_id, _, trace in review_rows(live)]
+    assert trace == only_trace(stub)
+    # The link WeChat was given is the public one, and it works.
+    [*_, (_, _, payload)] = [r for r in stub.requests if r[0] == MEDIA_CHECK]
+    link = urlsplit(payload["media_url"])
+    assert (link.scheme, link.netloc) == ("https", "lianxin.example.cn")
+    assert client.get(f"{link.path}?{link.query}").status_code == 200
+    assert stub.push_media_check(trace, "pass", deliverer(client)) == 200
+    assert review_rows(live) == [(photo["id"], "passed", trace)]
+    # Nothing is left to ask for.
+    with time_machine.travel(utcnow() + timedelta(minutes=3), tick=True):
+        again = runner.invoke(cli, ["uploads", "recheck"])
+    assert "check 0 photo(s)" in again.output
+
+
+def test_a_verdict_before_its_trace_was_stored_is_refused_so_wechat_pushes_again(
+    live: Flask, stub: WechatStub, world: World
+) -> None:
+    client = live.test_client()
+    message = {
+        "ToUserName": "gh_stub",
+        "FromUserName": "oid-resident",
+        "MsgType": "event",
+        "Event": "wxa_media_check",
+        "appid": stub.appid,
+        "trace_id": "not-stored-yet",
+        "version": 2,
+        "errcode": 0,
+        "result": {"suggest": "pass", "label": 100},
+    }
+    before = review_rows(live)
+    query, body = stub.signed_push(message)
+    early = client.post(
+        "/api/v1/wechat/events", query_string=query, data=body, content_type="application/json"
+    )
+    assert (early.status_code, early.get_json()["code"]) == (409, "unknown_trace")
+    assert review_rows(live) == before
