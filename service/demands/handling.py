@@ -87,6 +87,10 @@ def _ordered_for(session: Session, actor: Actor, spec: NewDemand, place: Place) 
         or not (resident or can(actor, Action.VIEW_HOUSEHOLDS, Target(place_path=home.path)))
     ):
         raise NotFound("household not found", errors={"household_id": ["no such household"]})
+    if not household.active:
+        raise InvalidInput(
+            "this household is off the register", errors={"household_id": ["not active"]}
+        )
     if not home.path.startswith(place.path):
         raise InvalidInput(
             "this household is not in that place",

@@ -18,6 +18,7 @@ from api import extensions
 from points.access import Role, ScopeType
 from service.db import utcnow
 from service.demands.models import Demand, DemandEvent, DemandWhistle
+from service.households.models import Household
 from service.people.models import RoleGrant, User
 from service.tasks.models import ParticipationRating, Task
 from tests.all_at_once import all_at_once
@@ -231,6 +232,17 @@ def test_an_order_names_a_household_the_filer_may_serve(
         {"household_id": ["not in the place given as org_id"]},
     )
     lives_in_household_a(client, world)
+    with app.app_context():
+        session = extensions.session()
+        gone = Household(place_id=world.ids["grid_A"], label="已搬迁", active=False)
+        session.add(gone)
+        session.commit()
+        gone_id = gone.id
+    inactive = order(client, world, household_id=gone_id)
+    assert (inactive.status_code, inactive.get_json()["errors"]) == (
+        422,
+        {"household_id": ["not active"]},
+    )
     stranger = order(client, world, resident_id=user_id(world, "volunteer"))
     assert (stranger.status_code, stranger.get_json()["errors"]) == (
         422,
