@@ -257,6 +257,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/participations/<int:participation_id>/cancel"): route(
         lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
     ),
+    # One's own offered place only: the world's participation is someone else's.
+    ("POST", "/api/v1/participations/<int:participation_id>/confirm"): route(
+        lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
+    ),
     ("GET", "/api/v1/me/participations"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("POST", "/api/v1/participations/<int:participation_id>/submit"): route(
         lambda w, s: ((w.side(s, "participation"),), {"units": 1}), same(dict.fromkeys(ROLES, 404))
