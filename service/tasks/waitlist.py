@@ -25,8 +25,10 @@ from points.tasks import (
     PARTICIPATION_TRANSITIONS,
     ParticipationAction,
     ParticipationStatus,
+    TaskStatus,
     offer_expires_at,
 )
+from service.db import rows_changed
 from service.lifecycle import move_status
 from service.notices import tell
 from service.tasks.models import Participation, Task
@@ -51,6 +53,31 @@ def pass_seat_on(session: Session, task: Task, now: datetime) -> Participation |
             .values(signed_up_count=Task.signed_up_count - 1)
             .execution_options(synchronize_session=False)
         )
+    return offered
+
+
+def offer_free_seats(session: Session, task: Task, now: datetime, seats: int) -> int:
+    """After a task's capacity grew: up to ``seats`` new places go to the first in line,
+    each taken by the same conditional UPDATE as a sign-up, before anyone who signs up
+    later. How many were offered."""
+    offered = 0
+    if now >= task.starts_at or task.status != TaskStatus.PUBLISHED.value:
+        return offered
+    for _ in range(seats):
+        taken = rows_changed(
+            session.execute(
+                update(Task)
+                .where(Task.id == task.id, Task.signed_up_count < Task.capacity)
+                .values(signed_up_count=Task.signed_up_count + 1)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if taken != 1:
+            break
+        if _offer_to_first(session, task, now) is None:
+            pass_seat_on(session, task, now)  # nobody waits: the seat goes back
+            break
+        offered += 1
     return offered
 
 

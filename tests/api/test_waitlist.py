@@ -159,3 +159,18 @@ def test_a_cancelled_task_closes_its_waitlist_and_offers(
         )
         assert called_off.status_code == 200
     assert (status(app, held), status(app, waiting)) == ("cancelled", "cancelled")
+
+
+def test_places_added_to_a_full_task_go_to_its_waitlist_first(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    now = utcnow().replace(microsecond=0)
+    with time_machine.travel(now, tick=False):
+        task, held, waiting = full_task_with_one_waiting(client, world, now + timedelta(days=1))
+        grown = world.call(
+            client, "staff", "PATCH", f"/tasks/{task}", {"version": 1, "capacity": 3}
+        )
+        assert grown.status_code == 200, grown.get_json()
+    # One waited, so one of the two new places is offered; the other stays free.
+    assert (status(app, held), status(app, waiting)) == ("signed_up", "offered")
+    assert seats(app, task) == 2
