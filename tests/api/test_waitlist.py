@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 import time_machine
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from api import extensions
+from api.cli import cli
 from service.db import utcnow
 from service.tasks.models import Participation
 from service.tasks.waitlist import let_offers_lapse
@@ -174,3 +175,19 @@ def test_places_added_to_a_full_task_go_to_its_waitlist_first(
     # One waited, so one of the two new places is offered; the other stays free.
     assert (status(app, held), status(app, waiting)) == ("signed_up", "offered")
     assert seats(app, task) == 2
+
+
+def test_lianxin_tasks_lapse_offers_hands_on_what_ran_out(
+    app: Flask, client: FlaskClient, world: World, runner: FlaskCliRunner
+) -> None:
+    now = utcnow().replace(microsecond=0)
+    with time_machine.travel(now, tick=False):
+        task, held, waiting = full_task_with_one_waiting(client, world, now + timedelta(days=1))
+        world.call(client, "member", "POST", f"/participations/{held}/cancel")
+    moment = (now + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S%z")
+    done = runner.invoke(cli, ["tasks", "lapse-offers", "--now", moment])
+    assert done.exit_code == 0, done.output
+    assert done.output == "lapsed 1 offer(s), 0 passed on\n"
+    again = runner.invoke(cli, ["tasks", "lapse-offers", "--now", moment])
+    assert again.output == "lapsed 0 offer(s), 0 passed on\n"
+    assert (status(app, waiting), seats(app, task)) == ("cancelled", 0)
