@@ -79,9 +79,19 @@ def position(body: dict[str, Any]) -> Position:
 class SignUps(MethodView):
     @blp.response(201, ParticipationSchema)
     def post(self, task_id: int) -> Any:
-        """Sign up for a published task (one sign-up each): with no place left, join its
-        waitlist (status ``waitlisted``), to be offered a place that frees."""
+        """Sign up for a published task while places are left (one sign-up each); with
+        none left, 409 ``task_full``: the member may join its waitlist."""
         return sign_up(extensions.unit_of_work(), current_actor(), task_id, utcnow())
+
+
+@blp.route("/tasks/<int:task_id>/waitlist")
+class Waitlist(MethodView):
+    @blp.response(201, ParticipationSchema)
+    def post(self, task_id: int) -> Any:
+        """Sign up, or, with no place left, join the task's waitlist (候补, status
+        ``waitlisted``): a place that frees is offered to the first in line, who confirms
+        it before ``offer_expires_at`` (``POST /participations/{id}/confirm``)."""
+        return sign_up(extensions.unit_of_work(), current_actor(), task_id, utcnow(), waitlist=True)
 
 
 @blp.route("/participations/<int:participation_id>/cancel")

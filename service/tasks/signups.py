@@ -31,6 +31,10 @@ from service.tasks.waitlist import pass_seat_on
 from service.unit_of_work import UnitOfWork
 
 
+class TaskFull(Conflict):
+    code = "task_full"
+
+
 class AlreadySignedUp(Conflict):
     code = "already_signed_up"
 
@@ -61,7 +65,12 @@ def _take_seat(session: Session, task: Task) -> bool:
     return taken == 1
 
 
-def sign_up(uow: UnitOfWork, actor: Actor, task_id: int, now: datetime) -> Participation:
+def sign_up(
+    uow: UnitOfWork, actor: Actor, task_id: int, now: datetime, *, waitlist: bool = False
+) -> Participation:
+    """A seat while one is free; on a full task, 409 ``task_full``, or with ``waitlist``
+    a place at the back of its waitlist (the mini-program asks first: a member told
+    "you're in" must be in)."""
     with uow:
         session = uow.session
         task = get_task(session, actor, task_id, now)
@@ -93,6 +102,8 @@ def sign_up(uow: UnitOfWork, actor: Actor, task_id: int, now: datetime) -> Parti
                 # A full task puts them at the back of its waitlist (signed_up_at is
                 # their place in line); a place freed later is offered in that order.
                 seated = _take_seat(session, task)
+                if not seated and not waitlist:
+                    raise TaskFull("every place on this task is taken; join its waitlist")
                 status = ParticipationStatus.SIGNED_UP if seated else ParticipationStatus.WAITLISTED
                 participation.status = status.value
                 session.flush()

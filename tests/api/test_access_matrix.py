@@ -254,6 +254,14 @@ ROUTES: dict[tuple[str, str], Route] = {
             {r: 403 if r == "root" else 404 for r in ROLES},
         ),
     ),
+    # The same people as signing up: with a place free, the waitlist signs them up.
+    ("POST", "/api/v1/tasks/<int:task_id>/waitlist"): route(
+        lambda w, s: ((w.side(s, "published_task"),), None),
+        (
+            {r: 201 if r in ("member", "volunteer") else 403 for r in ROLES},
+            {r: 403 if r == "root" else 404 for r in ROLES},
+        ),
+    ),
     ("POST", "/api/v1/participations/<int:participation_id>/cancel"): route(
         lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
     ),

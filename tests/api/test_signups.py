@@ -54,14 +54,12 @@ def test_sign_up_once_withdraw_and_sign_up_again(
     assert [p["id"] for p in mine] == [body["id"]]
 
 
-def test_a_full_task_puts_the_next_on_its_waitlist(
-    app: Flask, client: FlaskClient, world: World
-) -> None:
+def test_a_full_task_refuses_more(app: Flask, client: FlaskClient, world: World) -> None:
     task = new_task(client, world, capacity=1)
     assert world.call(client, "member", "POST", f"/tasks/{task}/signups").status_code == 201
     full = world.call(client, "volunteer", "POST", f"/tasks/{task}/signups")
-    assert full.status_code == 201
-    assert (full.get_json()["status"], full.get_json()["offer_expires_at"]) == ("waitlisted", None)
+    assert full.status_code == 409
+    assert full.get_json()["code"] == "task_full"
     assert seats(app, task) == 1
 
 

@@ -29,8 +29,8 @@ def full_task_with_one_waiting(
         starts_at=starts_at.isoformat(),
         ends_at=(starts_at + timedelta(hours=2)).isoformat(),
     )
-    held = world.call(client, "member", "POST", f"/tasks/{task}/signups").get_json()
-    waiting = world.call(client, "volunteer", "POST", f"/tasks/{task}/signups").get_json()
+    held = world.call(client, "member", "POST", f"/tasks/{task}/waitlist").get_json()
+    waiting = world.call(client, "volunteer", "POST", f"/tasks/{task}/waitlist").get_json()
     assert (held["status"], waiting["status"]) == ("signed_up", "waitlisted")
     return task, held["id"], waiting["id"]
 
@@ -69,7 +69,7 @@ def test_a_freed_place_is_offered_told_and_confirmed(
     # Someone else can't take it, and the one who left can't sign up past the line.
     theirs = world.call(client, "member", "POST", f"/participations/{waiting}/confirm")
     assert theirs.status_code == 404
-    back = world.call(client, "member", "POST", f"/tasks/{task}/signups").get_json()
+    back = world.call(client, "member", "POST", f"/tasks/{task}/waitlist").get_json()
     assert back["status"] == "waitlisted"
 
     with time_machine.travel(now + timedelta(hours=1), tick=False):
@@ -94,7 +94,7 @@ def test_an_offer_not_confirmed_in_time_lapses_to_the_next_in_line(
         task, held, waiting = full_task_with_one_waiting(client, world, now + timedelta(days=1))
         world.call(client, "member", "POST", f"/participations/{held}/cancel")
         # The member joins the line again, behind the volunteer who was offered the place.
-        back = world.call(client, "member", "POST", f"/tasks/{task}/signups").get_json()
+        back = world.call(client, "member", "POST", f"/tasks/{task}/waitlist").get_json()
         assert back["status"] == "waitlisted"
     assert lapse(app, now + timedelta(hours=2) - timedelta(seconds=1)) == (0, 0)
     with time_machine.travel(now + timedelta(hours=2), tick=False):
@@ -140,7 +140,7 @@ def test_leaving_the_waitlist_frees_no_seat_and_declining_an_offer_passes_it_on(
         assert left.get_json()["status"] == "cancelled"
         assert seats(app, task) == 1
         assert status(app, held) == "signed_up"
-        back = world.call(client, "volunteer", "POST", f"/tasks/{task}/signups").get_json()
+        back = world.call(client, "volunteer", "POST", f"/tasks/{task}/waitlist").get_json()
         assert (back["id"], back["status"]) == (waiting, "waitlisted")
         world.call(client, "member", "POST", f"/participations/{held}/cancel")
         assert status(app, waiting) == "offered"
@@ -191,3 +191,18 @@ def test_lianxin_tasks_lapse_offers_hands_on_what_ran_out(
     again = runner.invoke(cli, ["tasks", "lapse-offers", "--now", moment])
     assert again.output == "lapsed 0 offer(s), 0 passed on\n"
     assert (status(app, waiting), seats(app, task)) == ("cancelled", 0)
+
+
+def test_signing_up_for_a_full_task_is_still_refused_and_the_waitlist_is_asked_for(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    task = new_task(client, world, capacity=1)
+    assert world.call(client, "member", "POST", f"/tasks/{task}/signups").status_code == 201
+    full = world.call(client, "volunteer", "POST", f"/tasks/{task}/signups")
+    assert (full.status_code, full.get_json()["code"]) == (409, "task_full")
+    with app.app_context():
+        rows = extensions.session().query(Participation).filter_by(task_id=task).count()
+    assert rows == 1  # the refused sign-up left nothing behind
+    joined = world.call(client, "volunteer", "POST", f"/tasks/{task}/waitlist")
+    assert (joined.status_code, joined.get_json()["status"]) == (201, "waitlisted")
+    assert seats(app, task) == 1

@@ -59,7 +59,9 @@ def line_up(app: Flask) -> tuple[int, list[int], dict[int, int]]:
         uow = extensions.unit_of_work()
         for n, member in enumerate(members):
             # One second apart: the order of the line is the order of sign-up.
-            done = sign_up(uow, load_actor(session, member), task_id, now + timedelta(seconds=n))
+            done = sign_up(
+                uow, load_actor(session, member), task_id, now + timedelta(seconds=n), waitlist=True
+            )
             participation[member] = done.id
         for member in members[:25]:
             cancel_sign_up(uow, load_actor(session, member), participation[member], now)
