@@ -32,6 +32,7 @@ from api.outbox_cli import outbox, worker_command
 from api.points_cli import points
 from api.redemptions_cli import redemptions
 from api.reports_cli import report
+from api.tasks_cli import tasks
 from api.uploads_cli import uploads
 from service.config import ConfigError, Settings
 from service.demo.world import seed_demo_world
@@ -77,6 +78,7 @@ cli.add_command(outbox)
 cli.add_command(demands)
 cli.add_command(notifications)
 cli.add_command(report)
+cli.add_command(tasks)
 
 
 @cli.command("serve", with_appcontext=False)

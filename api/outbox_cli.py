@@ -21,6 +21,7 @@ from service.leaderboards.rebuild import rebuild_missing, sync
 from service.notifications.reminders import remind
 from service.notifications.sending import send_due
 from service.outbox.status import retry_given_up, status
+from service.tasks.waitlist import let_offers_lapse
 from service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,8 @@ def retry_command(kind: str | None) -> None:
 @with_appcontext
 def worker_command(interval: float, once: bool) -> None:
     """Background loop: hand out the outbox, apply the leaderboard feed, rebuild
-    missing boards and send the WeChat messages due every few seconds (reminders every
-    minute), until SIGTERM or SIGINT (it finishes the sweep it
+    missing boards and send the WeChat messages due every few seconds (reminders and
+    lapsed waitlist offers every minute), until SIGTERM or SIGINT (it finishes the sweep it
     is in)."""
     stop = threading.Event()
 
@@ -119,6 +120,8 @@ def worker_command(interval: float, once: bool) -> None:
                 remind(UnitOfWork(session), templates, extensions.unread_counts(), now)
                 # Photo checks WeChat never took (it was down) are asked for again.
                 recheck_unsent_photos()
+                # Waitlist offers nobody confirmed in time pass to the next in line.
+                let_offers_lapse(UnitOfWork(session), now)
                 reminded_at = now
             sent = send_due(UnitOfWork(session), sender, templates, utcnow())
             if sent.outcomes:

@@ -16,7 +16,7 @@ from api.text import MultilineText, Text, VerbatimText
 from points.tasks import ParticipationStatus
 from service.db import utcnow
 from service.tasks.attendance import Position, check_in, check_out, checkin_code_for
-from service.tasks.signups import cancel_sign_up, my_participations, sign_up
+from service.tasks.signups import cancel_sign_up, confirm_offer, my_participations, sign_up
 
 blp = Blueprint(
     "participations",
@@ -32,7 +32,10 @@ class ParticipationSchema(Schema):
     user_id = WholeNumber(required=True)
     status = Text(required=True, metadata={"enum": [s.value for s in ParticipationStatus]})
     role = Text(metadata={"description": "the role served in, which prices the work"})
-    signed_up_at = fields.DateTime()
+    signed_up_at = fields.DateTime(metadata={"description": "on the waitlist, its order"})
+    offer_expires_at = fields.DateTime(
+        allow_none=True, metadata={"description": "while offered a place: confirm by then"}
+    )
     checked_in_at = fields.DateTime(allow_none=True)
     checked_out_at = fields.DateTime(allow_none=True)
     hours = fields.Float(allow_none=True, metadata={"description": "within the task window"})
@@ -76,18 +79,38 @@ def position(body: dict[str, Any]) -> Position:
 class SignUps(MethodView):
     @blp.response(201, ParticipationSchema)
     def post(self, task_id: int) -> Any:
-        """Sign up for a published task while places are left (one sign-up each)."""
+        """Sign up for a published task while places are left (one sign-up each); with
+        none left, 409 ``task_full``: the member may join its waitlist."""
         return sign_up(extensions.unit_of_work(), current_actor(), task_id, utcnow())
+
+
+@blp.route("/tasks/<int:task_id>/waitlist")
+class Waitlist(MethodView):
+    @blp.response(201, ParticipationSchema)
+    def post(self, task_id: int) -> Any:
+        """Sign up, or, with no place left, join the task's waitlist (候补, status
+        ``waitlisted``): a place that frees is offered to the first in line, who confirms
+        it before ``offer_expires_at`` (``POST /participations/{id}/confirm``)."""
+        return sign_up(extensions.unit_of_work(), current_actor(), task_id, utcnow(), waitlist=True)
 
 
 @blp.route("/participations/<int:participation_id>/cancel")
 class Cancel(MethodView):
     @blp.response(200, ParticipationSchema)
     def post(self, participation_id: int) -> Any:
-        """Withdraw before the task starts; the place goes back to others."""
+        """Withdraw (or leave the waitlist, or decline an offered place) before the task
+        starts; the place goes to the first on the waitlist, or back to others."""
         return cancel_sign_up(
             extensions.unit_of_work(), current_actor(), participation_id, utcnow()
         )
+
+
+@blp.route("/participations/<int:participation_id>/confirm")
+class Confirm(MethodView):
+    @blp.response(200, ParticipationSchema)
+    def post(self, participation_id: int) -> Any:
+        """Take a place offered from the waitlist before ``offer_expires_at``."""
+        return confirm_offer(extensions.unit_of_work(), current_actor(), participation_id, utcnow())
 
 
 @blp.route("/tasks/<int:task_id>/checkin-code")

@@ -28,6 +28,7 @@ class Topic(StrEnum):
     TASK_CANCELLED = "task.cancelled"
     TASK_EDITED = "task.edited"
     TASK_STARTING = "task.starting"
+    PLACE_OFFERED = "task.place_offered"
     REDEMPTION_HELD = "redemption.held"
     REDEMPTION_PICKED_UP = "redemption.picked_up"
     REDEMPTION_EXPIRING = "redemption.expiring"
@@ -61,6 +62,10 @@ _WORDING: dict[Topic, tuple[str, str]] = {
     Topic.TASK_STARTING: (
         "活动一小时后开始",
         "「{task_title}」将于 {starts_at:time} 开始，地点：{address}",
+    ),
+    Topic.PLACE_OFFERED: (
+        "候补到名额",
+        "「{task_title}」有名额空出，请在 {expires_at:time} 前确认报名",
     ),
     Topic.REDEMPTION_HELD: (
         "兑换成功，待领取",

@@ -38,6 +38,8 @@ class TaskAction(StrEnum):
 
 
 class ParticipationStatus(StrEnum):
+    WAITLISTED = "waitlisted"  # the task was full; in line by signed_up_at, then id
+    OFFERED = "offered"  # a place freed and is held for them until offer_expires_at
     SIGNED_UP = "signed_up"
     CHECKED_IN = "checked_in"
     CHECKED_OUT = "checked_out"
@@ -49,6 +51,9 @@ class ParticipationStatus(StrEnum):
 
 
 class ParticipationAction(StrEnum):
+    OFFER = "offer"  # by the system, when a place frees for the first in line
+    CONFIRM = "confirm"  # by the person offered, before the offer expires
+    LET_LAPSE = "let_lapse"  # by the sweep, when an offer expired unconfirmed
     CHECK_IN = "check_in"
     CHECK_OUT = "check_out"
     SUBMIT = "submit"
@@ -101,6 +106,8 @@ TASK_TRANSITIONS: Mapping[tuple[TaskStatus, TaskAction], TaskStatus] = MappingPr
 # Participations still in progress: a task's cancellation closes exactly these.
 OPEN_PARTICIPATION_STATES = frozenset(
     {
+        ParticipationStatus.WAITLISTED,
+        ParticipationStatus.OFFERED,
         ParticipationStatus.SIGNED_UP,
         ParticipationStatus.CHECKED_IN,
         ParticipationStatus.CHECKED_OUT,
@@ -114,6 +121,14 @@ def _participation_table() -> dict[
 ]:
     s, a = ParticipationStatus, ParticipationAction
     return {
+        # The waitlist: an offer holds a freed place (the seat stays counted on the task),
+        # so confirming never races anyone for it; a lapsed or declined offer hands the
+        # seat on to the next in line (service/tasks/waitlist.py).
+        (s.WAITLISTED, a.OFFER): s.OFFERED,
+        (s.WAITLISTED, a.CANCEL): s.CANCELLED,
+        (s.OFFERED, a.CONFIRM): s.SIGNED_UP,
+        (s.OFFERED, a.CANCEL): s.CANCELLED,
+        (s.OFFERED, a.LET_LAPSE): s.CANCELLED,
         (s.SIGNED_UP, a.CHECK_IN): s.CHECKED_IN,
         (s.SIGNED_UP, a.CANCEL): s.CANCELLED,
         (s.CHECKED_IN, a.CHECK_OUT): s.CHECKED_OUT,
@@ -143,6 +158,28 @@ class CancelTooLate(Conflict):
 
 class NotInAudience(Forbidden):
     code = "not_in_audience"
+
+
+# Seats counted on a task (``signed_up_count``): an offer holds its seat until it is
+# confirmed or lapses; the waitlist holds none.
+SEAT_HOLDING_STATES = OPEN_PARTICIPATION_STATES - {ParticipationStatus.WAITLISTED}
+
+OFFER_TIME = timedelta(hours=2)
+
+
+class OfferExpired(Conflict):
+    code = "offer_expired"
+
+
+def offer_expires_at(now: datetime, starts_at: datetime, limit: timedelta = OFFER_TIME) -> datetime:
+    """An offered place is held for ``limit``, or until the task starts if that is sooner:
+    a place nobody confirmed by the start is no use to anyone."""
+    return min(now + limit, starts_at)
+
+
+def check_offer_open(now: datetime, expires_at: datetime) -> None:
+    if now >= expires_at:
+        raise OfferExpired(f"the offer ran out at {expires_at.isoformat()}")
 
 
 def check_cancellable(now: datetime, starts_at: datetime) -> None:

@@ -45,6 +45,7 @@ from service.outbox.events import Durable
 from service.places.tree import named_place
 from service.tasks.board import TaskChanged, get_task, staff_task
 from service.tasks.models import Participation, Task, TaskChange
+from service.tasks.waitlist import offer_free_seats
 from service.unit_of_work import UnitOfWork
 
 # Fields as the API names them, in change records (a task's place is its org_id there).
@@ -109,6 +110,11 @@ def edit_task(uow: UnitOfWork, actor: Actor, task_id: int, edit: TaskEdit, now: 
         _check_values(task, changed, now)
         check_edit(_progress(session, task), changed)
         _apply(session, task, edit.version, changed, now)
+        before, after = changed.get("capacity", (0, 0))
+        if isinstance(before, int) and isinstance(after, int) and after > before:
+            # New places go to the waitlist first, in its order, in this transaction.
+            session.refresh(task)
+            offer_free_seats(session, task, now, after - before)
         fields = tuple(_SHOWN_AS.get(name, name) for name in changed)
         session.add(
             TaskChange(

@@ -115,6 +115,8 @@ class Participation(Base):
     # The role they serve in (党员 or 志愿者), fixed at sign-up: it prices the work.
     role: Mapped[str] = mapped_column(String(16))
     signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # While offered a place from the waitlist: until when it is held for them.
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     hours: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
@@ -150,6 +152,13 @@ class Participation(Base):
         UniqueConstraint("task_id", "user_id"),
         CheckConstraint(_one_of("status", ParticipationStatus), name="status"),
         Index("ix_participation_task_status", "task_id", "status"),
+        # The sweep's look for lapsed offers reads only offered rows.
+        Index(
+            "ix_participation_offer_expires_at",
+            "offer_expires_at",
+            postgresql_where=text("status = 'offered'"),
+            sqlite_where=text("status = 'offered'"),
+        ),
     )
 
 

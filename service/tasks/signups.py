@@ -1,4 +1,5 @@
-"""Signing up for a task (报名) and cancelling before it starts."""
+"""Signing up for a task (报名) — or, when it is full, for its waitlist (候补) —
+confirming a place offered from the waitlist, and cancelling before it starts."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from points.tasks import (
     TaskStatus,
     check_audience,
     check_cancellable,
+    check_offer_open,
 )
 from service.db import rows_changed
 from service.lifecycle import move_status
 from service.tasks.board import get_task
 from service.tasks.models import Participation, Task
+from service.tasks.waitlist import pass_seat_on
 from service.unit_of_work import UnitOfWork
 
 
@@ -44,8 +47,9 @@ class ParticipationChanged(Conflict):
     code = "participation_changed"
 
 
-def _take_seat(session: Session, task: Task) -> None:
-    # The seat is taken by the UPDATE's WHERE, never by reading the count first.
+def _take_seat(session: Session, task: Task) -> bool:
+    """Whether a seat was free and is now taken: by the UPDATE's WHERE, never by
+    reading the count first."""
     taken = rows_changed(
         session.execute(
             update(Task)
@@ -58,11 +62,15 @@ def _take_seat(session: Session, task: Task) -> None:
             .execution_options(synchronize_session=False)
         )
     )
-    if taken != 1:
-        raise TaskFull("every place on this task is taken")
+    return taken == 1
 
 
-def sign_up(uow: UnitOfWork, actor: Actor, task_id: int, now: datetime) -> Participation:
+def sign_up(
+    uow: UnitOfWork, actor: Actor, task_id: int, now: datetime, *, waitlist: bool = False
+) -> Participation:
+    """A seat while one is free; on a full task, 409 ``task_full``, or with ``waitlist``
+    a place at the back of its waitlist (the mini-program asks first: a member told
+    "you're in" must be in)."""
     with uow:
         session = uow.session
         task = get_task(session, actor, task_id, now)
@@ -89,9 +97,16 @@ def sign_up(uow: UnitOfWork, actor: Actor, task_id: int, now: datetime) -> Parti
                     session.flush()  # claims the (task, person) key before the seat
                 else:
                     participation = earlier
-                    participation.status = ParticipationStatus.SIGNED_UP.value
                     participation.signed_up_at = now
-                _take_seat(session, task)
+                    participation.offer_expires_at = None
+                # A full task puts them at the back of its waitlist (signed_up_at is
+                # their place in line); a place freed later is offered in that order.
+                seated = _take_seat(session, task)
+                if not seated and not waitlist:
+                    raise TaskFull("every place on this task is taken; join its waitlist")
+                status = ParticipationStatus.SIGNED_UP if seated else ParticipationStatus.WAITLISTED
+                participation.status = status.value
+                session.flush()
         except IntegrityError:
             raise AlreadySignedUp("you are already signed up for this task") from None
         uow.commit()
@@ -156,19 +171,33 @@ def move_participation_by_id(
 def cancel_sign_up(
     uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime
 ) -> Participation:
+    """Withdraw a sign-up, a place on the waitlist or an offered place (declining it)."""
     with uow:
         session = uow.session
         participation, task = own_participation_and_task(session, actor, participation_id)
         current = ParticipationStatus(participation.status)
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CANCEL)
         check_cancellable(now, task.starts_at)
-        move_participation(session, participation, current, target)
-        session.execute(
-            update(Task)
-            .where(Task.id == task.id, Task.signed_up_count > 0)
-            .values(signed_up_count=Task.signed_up_count - 1)
-            .execution_options(synchronize_session=False)
-        )
+        move_participation(session, participation, current, target, offer_expires_at=None)
+        if current is not ParticipationStatus.WAITLISTED:  # it held a seat: hand it on
+            pass_seat_on(session, task, now)
+        uow.commit()
+        return participation
+
+
+def confirm_offer(
+    uow: UnitOfWork, actor: Actor, participation_id: int, now: datetime
+) -> Participation:
+    """Take the place the waitlist offered. The seat is already held by the offer, so
+    this takes none: it only has to beat the offer's lapse (both move it from offered)."""
+    with uow:
+        session = uow.session
+        participation, _ = own_participation_and_task(session, actor, participation_id)
+        current = ParticipationStatus(participation.status)
+        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CONFIRM)
+        assert participation.offer_expires_at is not None  # every offer has its deadline
+        check_offer_open(now, participation.offer_expires_at)
+        move_participation(session, participation, current, target, offer_expires_at=None)
         uow.commit()
         return participation
 

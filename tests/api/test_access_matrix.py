@@ -254,7 +254,19 @@ ROUTES: dict[tuple[str, str], Route] = {
             {r: 403 if r == "root" else 404 for r in ROLES},
         ),
     ),
+    # The same people as signing up: with a place free, the waitlist signs them up.
+    ("POST", "/api/v1/tasks/<int:task_id>/waitlist"): route(
+        lambda w, s: ((w.side(s, "published_task"),), None),
+        (
+            {r: 201 if r in ("member", "volunteer") else 403 for r in ROLES},
+            {r: 403 if r == "root" else 404 for r in ROLES},
+        ),
+    ),
     ("POST", "/api/v1/participations/<int:participation_id>/cancel"): route(
+        lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
+    ),
+    # One's own offered place only: the world's participation is someone else's.
+    ("POST", "/api/v1/participations/<int:participation_id>/confirm"): route(
         lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
     ),
     ("GET", "/api/v1/me/participations"): route(lambda w, s: ((), None), same(EVERYONE)),

@@ -14,12 +14,14 @@ from points.tasks import (
     FIXED_ONCE_CHECKED_IN,
     FIXED_ONCE_SIGNED_UP,
     PARTICIPATION_TRANSITIONS,
+    SEAT_HOLDING_STATES,
     TASK_TRANSITIONS,
     Audience,
     CancelTooLate,
     CapacityBelowSignUps,
     CheckinMode,
     NotInAudience,
+    OfferExpired,
     OutsideWindow,
     ParticipationAction,
     ParticipationStatus,
@@ -33,8 +35,10 @@ from points.tasks import (
     check_cancellable,
     check_edit,
     check_in_window,
+    check_offer_open,
     hours_worked,
     may_sign_up,
+    offer_expires_at,
 )
 
 # The expected edges, written out by hand so that the tests check the tables rather than
@@ -46,6 +50,13 @@ TASK_EDGES = {
     ("published", "cancel"): "cancelled",
 }
 PARTICIPATION_EDGES = {
+    ("waitlisted", "offer"): "offered",
+    ("waitlisted", "cancel"): "cancelled",
+    ("offered", "confirm"): "signed_up",
+    ("offered", "cancel"): "cancelled",
+    ("offered", "let_lapse"): "cancelled",
+    ("waitlisted", "task_cancelled"): "cancelled",
+    ("offered", "task_cancelled"): "cancelled",
     ("signed_up", "check_in"): "checked_in",
     ("signed_up", "cancel"): "cancelled",
     ("checked_in", "check_out"): "checked_out",
@@ -106,6 +117,24 @@ def test_the_message_names_both_states() -> None:
         )
     assert raised.value.message == "cannot approve: no way from checked_in to approved"
     assert raised.value.target == ParticipationStatus.APPROVED
+
+
+def test_an_offer_is_held_two_hours_or_until_the_start() -> None:
+    early = START - timedelta(days=1)
+    assert offer_expires_at(early, START) == early + timedelta(hours=2)
+    late = START - timedelta(minutes=30)
+    assert offer_expires_at(late, START) == START
+    check_offer_open(START - timedelta(microseconds=1), START)
+    with pytest.raises(OfferExpired) as raised:
+        check_offer_open(START, START)
+    assert raised.value.code == "offer_expired"
+    assert isinstance(raised.value, Conflict)
+
+
+def test_an_offer_holds_a_seat_and_the_waitlist_does_not() -> None:
+    assert ParticipationStatus.OFFERED in SEAT_HOLDING_STATES
+    assert ParticipationStatus.SIGNED_UP in SEAT_HOLDING_STATES
+    assert ParticipationStatus.WAITLISTED not in SEAT_HOLDING_STATES
 
 
 def test_the_tables_cannot_be_changed_at_run_time() -> None:

@@ -1,0 +1,31 @@
+"""`lianxin tasks …`: scheduled jobs on tasks and their participations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from flask.cli import AppGroup
+
+from api import extensions
+from service.db import utcnow
+from service.tasks.waitlist import let_offers_lapse
+
+tasks = AppGroup("tasks", help="Scheduled jobs on tasks (活动).")
+
+
+@tasks.command("lapse-offers")
+@click.option(
+    "--now",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+    default=None,
+    help="Lapse as of this moment (default: now). For catching up or testing.",
+)
+@click.option("--batch", type=click.IntRange(min=1), default=500, show_default=True)
+def lapse_offers(as_of: datetime | None, batch: int) -> None:
+    """End waitlist offers not confirmed in time and offer each place to the next in line
+    (safe to run again; the worker does it every minute)."""
+    moment = utcnow() if as_of is None else as_of if as_of.tzinfo else as_of.astimezone()
+    report = let_offers_lapse(extensions.unit_of_work(), moment, batch=batch)
+    click.echo(f"lapsed {report.lapsed} offer(s), {report.offered} passed on")
