@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, DateTime, Engine, MetaData, Result, event
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    DateTime,
+    Engine,
+    MetaData,
+    Result,
+    and_,
+    event,
+    or_,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -129,3 +140,10 @@ def commit_each_statement(session: Session) -> None:
         raise RuntimeError("commit_each_statement must come before the first statement")
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def runs_on(started_on: Any, ended_on: Any, day: date) -> ColumnElement[bool]:
+    """Whether something dated at both ends (a pairing) runs on a local day: both days
+    count, so one recorded ahead of its first day, or ended on a day still to come (a
+    term's last day), serves on exactly the days it names; no end, open-ended."""
+    return and_(started_on <= day, or_(ended_on.is_(None), ended_on >= day))

@@ -14,6 +14,7 @@ from points.calendar import Span, local_date, quarter_of
 from points.demands import WhistleOutcome
 from points.errors import InvalidInput, NotFound
 from points.places import ancestor_ids
+from service.db import runs_on
 from service.demands.loop import load_demand, place_target, require_handler
 from service.demands.models import DemandRating, DemandWhistle
 from service.organisation.models import Department, Pairing
@@ -180,8 +181,7 @@ def departments_to_whistle(
         session.scalars(
             select(Pairing.department_id).where(
                 Pairing.place_id.in_(ancestor_ids(path)),
-                Pairing.started_on <= today,
-                or_(Pairing.ended_on.is_(None), Pairing.ended_on >= today),
+                runs_on(Pairing.started_on, Pairing.ended_on, today),
             )
         )
     )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from points.access import Action, Actor, Role, ScopeType
 from points.calendar import local_date
 from points.errors import Conflict, InvalidInput, NotFound
-from service.db import rows_changed
+from service.db import rows_changed, runs_on
 from service.households.models import Household, HouseholdPairing
 from service.households.register import household_in_scope
 from service.people.admin import get_person
@@ -130,8 +130,7 @@ def my_pairings(session: Session, actor: Actor, today: date) -> list[Paired]:
         .join(User, User.id == HouseholdPairing.member_id)
         .where(
             HouseholdPairing.member_id == actor.user_id,
-            HouseholdPairing.started_on <= today,
-            (HouseholdPairing.ended_on.is_(None)) | (HouseholdPairing.ended_on >= today),
+            runs_on(HouseholdPairing.started_on, HouseholdPairing.ended_on, today),
         )
         .order_by(Household.id)
     ).all()

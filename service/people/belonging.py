@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from points.places import PlaceLevel, ancestor_ids, child_path, nearest
+from service.db import runs_on
 from service.organisation.models import Branch, Pairing
 from service.people.models import User
 from service.places.models import Place
@@ -37,11 +38,7 @@ def home_places(session: Session, user_id: int, today: date) -> tuple[list[str],
             .join(Pairing, Pairing.place_id == Place.id)
             .where(
                 Pairing.department_id == branch.department_id,
-                # Dated at both ends, and both days count: a pairing recorded ahead
-                # of its first day, or ended on a day still to come (a term's last
-                # day), serves the community on exactly the days it names.
-                Pairing.started_on <= today,
-                or_(Pairing.ended_on.is_(None), Pairing.ended_on >= today),
+                runs_on(Pairing.started_on, Pairing.ended_on, today),
             )
         ).all()
     above = {path for prefix in prefixes for path in _paths_above(prefix)}
