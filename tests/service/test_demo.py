@@ -174,3 +174,16 @@ def test_the_demo_holds_a_certified_past_service(uow: UnitOfWork) -> None:
         "幸福社区",
     )
     assert certificate["verify_path"] == f"/api/v1/certificates/{certificate['number']}/verify"
+
+
+def test_the_demo_has_a_full_task_with_people_waiting_in_line(uow: UnitOfWork) -> None:
+    [full] = seed_demo_world(uow).as_json()["waitlists"]
+    assert full["capacity"] == 2
+    assert full["signed_up_openids"] == ["demo-member-1", "demo-volunteer-1"]
+    assert full["waitlist_openids"] == ["demo-member-3", "demo-volunteer-2"]
+    task = uow.session.get(Task, full["id"])
+    assert task is not None
+    assert task.signed_up_count == 2
+    # Seeding again queues nobody twice.
+    [again] = seed_demo_world(uow).as_json()["waitlists"]
+    assert again == full
