@@ -7,12 +7,14 @@ on every start. Later features add their demo objects here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from points.access import Role, ScopeType
+from points.achievements import DEFAULT_LEVELS, Level, parse_levels
 from points.calendar import LOCAL_TIME
 from points.places import PlaceLevel
 from service.db import utcnow
@@ -42,6 +44,7 @@ from service.demo.parts import (
     demo_tasks,
     published_starter_rules,
 )
+from service.demo.served import serve_saturdays
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant, ensure_user
 from service.people.models import User
@@ -71,6 +74,8 @@ class DemoWorld:
     demand_journeys: list[dict[str, Any]] = field(default_factory=list)
     # A past service approved and certified (志愿服务证明): its number, PDF and verify links.
     certificates: list[dict[str, Any]] = field(default_factory=list)
+    # 服务星级: two members whose approved Saturdays put them at two different levels.
+    levels: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,10 +92,13 @@ class DemoWorld:
             "demand_journeys": self.demand_journeys,
             "orders": self.orders,
             "certificates": self.certificates,
+            "levels": self.levels,
         }
 
 
-def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
+def seed_demo_world(uow: UnitOfWork, levels: Sequence[Level] | None = None) -> DemoWorld:
+    """The demo world; ``levels`` is the service-level ladder its JSON reports by (the
+    default ladder if not given)."""
     with uow:
         session = uow.session
         world = DemoWorld()
@@ -262,4 +270,6 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
     world.demand_journeys = walk_demand_journeys(uow, department.id, utcnow())
     world.orders = walk_orders(uow, DEMO_POINTS[0], DEMO_POINTS[1], utcnow())
     world.certificates = [certify_past_service(uow, community_ids[0], DEMO_POINTS[0], utcnow())]
+    ladder = parse_levels(DEFAULT_LEVELS) if levels is None else levels
+    world.levels = serve_saturdays(uow, community_ids, DEMO_POINTS, ladder, utcnow())
     return world
