@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from api import extensions
 from points.achievements import DEFAULT_LEVELS, parse_levels
+from service.people.models import User
 from tests.api.achievement_world import PHONE, Town, add_member, add_work, build, token_for
 from tests.conftest import AppFactory
 
@@ -325,3 +326,17 @@ def test_the_card_of_nobody_is_404(client: FlaskClient, town: Town) -> None:
     answer = town.call(client, "member", "GET", f"/users/{town.ids['staff_B'] + 1000}/card")
     assert answer.status_code == 404
     assert answer.get_json()["code"] == "not_found"
+
+
+def test_a_disabled_members_card_is_gone_for_neighbours_and_staff(
+    app: Flask, client: FlaskClient, town: Town
+) -> None:
+    with app.app_context():
+        session = extensions.session()
+        neighbour = session.get(User, town.ids["neighbour"])
+        assert neighbour is not None
+        neighbour.active = False  # as an admin's PATCH /users/{id} leaves them
+        session.commit()
+    for who in ("member", "staff_A"):
+        answer = town.call(client, who, "GET", f"/users/{town.ids['neighbour']}/card")
+        assert answer.status_code == 404
