@@ -75,25 +75,20 @@ class Standing:
 
 
 def standing(levels: Sequence[Level], services: Sequence[Service]) -> Standing:
-    total, reached_on, level = Decimal(0), None, None
+    total, reached_on, climbed = Decimal(0), None, 0  # climbed: levels reached so far
     for service in _in_order(services):
         total += service.hours
-        while (climbed := _above(levels, level)) is not None and total >= climbed.threshold:
-            level, reached_on = climbed, service.served_on
-    following = _above(levels, level)
+        while climbed < len(levels) and total >= levels[climbed].threshold:
+            climbed, reached_on = climbed + 1, service.served_on
+    following = levels[climbed] if climbed < len(levels) else None
     total = total.quantize(_HOURS)
     return Standing(
         hours=total,
-        level=level,
+        level=levels[climbed - 1] if climbed else None,
         reached_on=reached_on,
         next_level=following,
         hours_to_go=None if following is None else following.threshold - total,
     )
-
-
-def _above(levels: Sequence[Level], level: Level | None) -> Level | None:
-    rank = 0 if level is None else level.rank
-    return levels[rank] if rank < len(levels) else None
 
 
 class BadgeCode(StrEnum):
