@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import (
+    achievements,
     adjustments,
     approvals,
     audit,
@@ -106,5 +107,6 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(content.events)
     api.register_blueprint(certificates.blp)
     api.register_blueprint(certificates.verification)
+    api.register_blueprint(achievements.blp)
     api.register_blueprint(reports.blp)
     return app

@@ -128,7 +128,7 @@ cli.add_command(demo)
 @click.option("--json", "as_json", is_flag=True, help="Print what exists as JSON.")
 def demo_seed(as_json: bool) -> None:
     """Create the demo street, communities, grids and people (idempotent)."""
-    world = seed_demo_world(extensions.unit_of_work())
+    world = seed_demo_world(extensions.unit_of_work(), extensions.settings().service_levels)
     if as_json:
         click.echo(json.dumps(world.as_json(), ensure_ascii=False, indent=2))
         return

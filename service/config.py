@@ -18,6 +18,7 @@ from typing import TypeVar
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from points.achievements import DEFAULT_LEVELS, LadderError, Level, parse_levels
 from points.notices import Topic, known_field
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -113,6 +114,8 @@ class Settings:
     wechat_templates: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     # Read notifications older than this are pruned (`lianxin notifications prune`).
     notification_keep_days: int = 90
+    # 服务星级: the verified hours each level needs (LIANXIN_SERVICE_LEVELS, NAME:HOURS,…).
+    service_levels: tuple[Level, ...] = field(default_factory=lambda: parse_levels(DEFAULT_LEVELS))
     log_level: str = "INFO"
 
     @classmethod
@@ -208,6 +211,7 @@ class Settings:
             notification_keep_days=number(
                 "LIANXIN_NOTIFICATION_KEEP_DAYS", defaults.notification_keep_days
             ),
+            service_levels=_levels(text("LIANXIN_SERVICE_LEVELS", DEFAULT_LEVELS) or ""),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
 
@@ -290,6 +294,9 @@ class Settings:
             raise ConfigError("LIANXIN_CERTIFICATE_VERIFY_BASE_URL must start with https://")
         if self.notification_keep_days < 1:
             raise ConfigError("LIANXIN_NOTIFICATION_KEEP_DAYS must be at least 1")
+        thresholds = [level.threshold for level in self.service_levels]
+        if not thresholds or thresholds != sorted(set(thresholds)) or thresholds[0] <= 0:
+            raise ConfigError("LIANXIN_SERVICE_LEVELS must rise from a positive threshold")
         _check_templates(self.wechat_templates)
         if self.env is Environment.PRODUCTION:
             self._validate_production()
@@ -348,6 +355,15 @@ def _templates(raw: str | None) -> Mapping[str, Mapping[str, object]]:
     if not isinstance(value, dict):
         raise ConfigError("LIANXIN_WECHAT_TEMPLATES must be a JSON object")
     return value
+
+
+def _levels(raw: str) -> tuple[Level, ...]:
+    try:
+        return parse_levels(raw)
+    except LadderError as problem:
+        raise ConfigError(
+            f"LIANXIN_SERVICE_LEVELS: {problem} (expected e.g. {DEFAULT_LEVELS})"
+        ) from None
 
 
 def _check_templates(templates: Mapping[str, Mapping[str, object]]) -> None:

@@ -116,6 +116,30 @@ def yearly_totals(session: Session, user_id: int) -> list[YearTotal]:
     ]
 
 
+@dataclass(frozen=True)
+class VerifiedHours:
+    participation_id: int
+    task_type: str
+    served_on: date
+    hours: Decimal
+
+
+def verified_hours(session: Session, user_id: int) -> list[VerifiedHours]:
+    """Every approved (and so not reversed) service with the hours its approval
+    credited, oldest first: the one read of verified hours, which service levels and
+    badges count. Hours entered by hand are not verified and belong out of it."""
+    rows = session.execute(
+        select(Participation.id, Task.type, Task.starts_at, Participation.hours)
+        .join(Task, Task.id == Participation.task_id)
+        .where(*_approved(user_id))
+        .order_by(Task.starts_at, Participation.id)
+    ).all()
+    return [
+        VerifiedHours(participation_id, task_type, local_date(starts_at), hours or Decimal("0.00"))
+        for participation_id, task_type, starts_at, hours in rows
+    ]
+
+
 def _records(session: Session, rows: Sequence[tuple[Participation, Task]]) -> list[ServiceRecord]:
     places = places_above(session, {task.place_id for _, task in rows})
     return [

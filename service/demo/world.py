@@ -7,12 +7,14 @@ on every start. Later features add their demo objects here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from points.access import Role, ScopeType
+from points.achievements import DEFAULT_LEVELS, Level, parse_levels
 from points.calendar import LOCAL_TIME
 from points.places import PlaceLevel
 from service.db import utcnow
@@ -42,6 +44,7 @@ from service.demo.parts import (
     demo_tasks,
     published_starter_rules,
 )
+from service.demo.served import serve_saturdays
 from service.demo.waitlist import fill_a_task_with_a_waitlist
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant, ensure_user
@@ -74,6 +77,8 @@ class DemoWorld:
     certificates: list[dict[str, Any]] = field(default_factory=list)
     # A full task with people waiting in line for a place (候补).
     waitlists: list[dict[str, Any]] = field(default_factory=list)
+    # 服务星级: two members whose approved Saturdays put them at two different levels.
+    levels: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -91,10 +96,13 @@ class DemoWorld:
             "orders": self.orders,
             "certificates": self.certificates,
             "waitlists": self.waitlists,
+            "levels": self.levels,
         }
 
 
-def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
+def seed_demo_world(uow: UnitOfWork, levels: Sequence[Level] | None = None) -> DemoWorld:
+    """The demo world; ``levels`` is the service-level ladder its JSON reports by (the
+    default ladder if not given)."""
     with uow:
         session = uow.session
         world = DemoWorld()
@@ -271,4 +279,6 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
             uow, community_ids[0], staff_ids["demo-staff-1"], DEMO_POINTS[0], utcnow()
         )
     ]
+    ladder = parse_levels(DEFAULT_LEVELS) if levels is None else levels
+    world.levels = serve_saturdays(uow, community_ids, DEMO_POINTS, ladder, utcnow())
     return world

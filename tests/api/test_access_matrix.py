@@ -79,6 +79,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/me/transfers"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/me/expiring"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/me/service-records"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/me/achievements"): route(lambda w, s: ((), None), same(EVERYONE)),
+    # Everyone calling lives in community A: its people's cards are theirs to see, B's
+    # only for those whose grants cover B.
+    ("GET", "/api/v1/users/<int:user_id>/card"): route(
+        lambda w, s: ((w.side(s, "person"),), None), scoped(200, a=EVERYONE)
+    ),
     # Anyone signed in may ask for their own; nobody calling has approved work to certify.
     ("POST", "/api/v1/me/certificates"): route(
         lambda w, s: ((), {"from": "2026-01-01", "to": "2026-03-31"}),

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,9 @@ def test_production_refuses_unsafe_settings(change: dict[str, str], reason: str)
             },
             "'colour1' is no WeChat field type",
         ),
+        ({"LIANXIN_SERVICE_LEVELS": "一星:300,二星:100"}, "LIANXIN_SERVICE_LEVELS: 二星 must need"),
+        ({"LIANXIN_SERVICE_LEVELS": "一星"}, "LIANXIN_SERVICE_LEVELS: step 1 must be NAME:HOURS"),
+        ({"LIANXIN_SERVICE_LEVELS": "一星:百"}, "LIANXIN_SERVICE_LEVELS: 一星's hours"),
     ],
 )
 def test_bad_settings_name_the_variable(environ: dict[str, str], reason: str) -> None:
@@ -114,3 +118,25 @@ def test_templates_are_read_as_json() -> None:
     settings = Settings.from_env({"LIANXIN_WECHAT_TEMPLATES": raw})
     settings.validate()
     assert settings.wechat_templates["task.starting"]["template_id"] == "t-1"
+
+
+def test_service_levels_default_to_the_five_stars_and_are_read_from_the_environment() -> None:
+    default = Settings.from_env({}).service_levels
+    assert [(level.name, level.threshold) for level in default] == [
+        ("一星", 100),
+        ("二星", 300),
+        ("三星", 600),
+        ("四星", 1000),
+        ("五星", 1500),
+    ]
+    settings = Settings.from_env({"LIANXIN_SERVICE_LEVELS": "铜牌:20,银牌:50.5"})
+    settings.validate()
+    assert [(level.rank, level.name, level.threshold) for level in settings.service_levels] == [
+        (1, "铜牌", 20),
+        (2, "银牌", Decimal("50.50")),
+    ]
+
+
+def test_service_levels_built_in_code_are_checked_too() -> None:
+    with pytest.raises(ConfigError, match="LIANXIN_SERVICE_LEVELS must rise"):
+        Settings(service_levels=()).validate()

@@ -1,4 +1,5 @@
 from collections import Counter
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -8,9 +9,10 @@ from service.db import utcnow
 from service.demands.models import Demand, DemandRating, DemandWhistle
 from service.demo.world import seed_demo_world
 from service.households.models import HouseholdPairing
+from service.ledger.models import Transfer
 from service.people.models import RoleGrant, User
 from service.places.models import Place
-from service.tasks.models import Task
+from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 
 
@@ -187,3 +189,25 @@ def test_the_demo_has_a_full_task_with_people_waiting_in_line(uow: UnitOfWork) -
     # Seeding again queues nobody twice.
     [again] = seed_demo_world(uow).as_json()["waitlists"]
     assert again == full
+def test_the_demo_has_a_member_at_each_of_two_levels_by_approved_work(uow: UnitOfWork) -> None:
+    levels = seed_demo_world(uow).as_json()["levels"]
+    assert [(s["openid"], s["level"], s["hours"]) for s in levels] == [
+        ("demo-member-3", "二星", "320.00"),
+        ("demo-member-4", "一星", "112.00"),
+    ]
+    assert "elder_deliveries_10" in levels[0]["badges"]
+    assert "first_door_knock" in levels[1]["badges"]
+    session = uow.session
+    for served in levels:
+        member = session.scalars(select(User).where(User.openid == served["openid"])).one()
+        work = session.scalars(select(Participation).where(Participation.user_id == member.id))
+        approved = [p for p in work if p.status == "approved"]
+        # Every hour is work staff approved (crediting it by the rules), not a number set.
+        assert sum(p.hours or 0 for p in approved) == Decimal(served["hours"])
+        assert all(p.decided_at is not None and p.decided_by_id for p in approved)
+        earned = session.scalars(
+            select(Transfer.idempotency_key).where(
+                Transfer.idempotency_key.in_([f"earn:participation:{p.id}:jifen" for p in approved])
+            )
+        ).all()
+        assert earned
