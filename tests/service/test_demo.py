@@ -189,6 +189,8 @@ def test_the_demo_has_a_full_task_with_people_waiting_in_line(uow: UnitOfWork) -
     # Seeding again queues nobody twice.
     [again] = seed_demo_world(uow).as_json()["waitlists"]
     assert again == full
+
+
 def test_the_demo_has_a_member_at_each_of_two_levels_by_approved_work(uow: UnitOfWork) -> None:
     levels = seed_demo_world(uow).as_json()["levels"]
     assert [(s["openid"], s["level"], s["hours"]) for s in levels] == [
