@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from api import extensions
 from api.cli import cli
+from service.audit.models import AuditEntry
 from service.db import utcnow
 from service.ledger.models import LedgerAccount, Transfer
 from service.tasks.models import Participation
@@ -224,6 +225,12 @@ def test_staff_excuse_a_no_show_with_a_reason_which_clears_the_block(
         )
         assert signed_up(client, world, later)
     assert ledger_state(app) == before
+    with app.app_context():
+        [entry] = extensions.session().scalars(
+            select(AuditEntry).where(AuditEntry.action == "participation.excuse")
+        )
+        assert (entry.object_id, entry.place_id) == (first, world.ids["community_A"])
+        assert (entry.before, entry.after["status"]) == ({"status": "no_show"}, "excused")
     # An excuse stands without an open task to take it back: nothing marks it again.
     assert mark(app, now + timedelta(days=1)) == 0
     assert stored(app, first).status == "excused"
