@@ -26,6 +26,7 @@ from api import (
     ledger,
     me,
     metrics,
+    no_shows,
     notifications,
     observability,
     openapi,
@@ -91,6 +92,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(tasks.blp)
     api.register_blueprint(participations.blp)
     api.register_blueprint(approvals.blp)
+    api.register_blueprint(no_shows.blp)
     api.register_blueprint(uploads.blp)
     api.register_blueprint(households.blp)
     api.register_blueprint(demands.blp)

@@ -21,6 +21,7 @@ from service.leaderboards.rebuild import rebuild_missing, sync
 from service.notifications.reminders import remind
 from service.notifications.sending import send_due
 from service.outbox.status import retry_given_up, status
+from service.tasks.no_shows import mark_no_shows
 from service.tasks.waitlist import let_offers_lapse
 from service.unit_of_work import UnitOfWork
 
@@ -80,9 +81,9 @@ def retry_command(kind: str | None) -> None:
 @with_appcontext
 def worker_command(interval: float, once: bool) -> None:
     """Background loop: hand out the outbox, apply the leaderboard feed, rebuild
-    missing boards and send the WeChat messages due every few seconds (reminders and
-    lapsed waitlist offers every minute), until SIGTERM or SIGINT (it finishes the sweep it
-    is in)."""
+    missing boards and send the WeChat messages due every few seconds (reminders,
+    lapsed waitlist offers and no-shows every minute), until SIGTERM or SIGINT (it
+    finishes the sweep it is in)."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -122,6 +123,8 @@ def worker_command(interval: float, once: bool) -> None:
                 recheck_unsent_photos()
                 # Waitlist offers nobody confirmed in time pass to the next in line.
                 let_offers_lapse(UnitOfWork(session), now)
+                # Sign-ups of tasks that ended without a check-in become no-shows.
+                mark_no_shows(UnitOfWork(session), now)
                 reminded_at = now
             sent = send_due(UnitOfWork(session), sender, templates, utcnow())
             if sent.outcomes:

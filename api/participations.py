@@ -46,6 +46,11 @@ class ParticipationSchema(Schema):
     units = WholeNumber(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
     reject_reason = Text(allow_none=True)
+    no_show_at = fields.DateTime(
+        allow_none=True, metadata={"description": "no_show or excused: when the task ended"}
+    )
+    excused_at = fields.DateTime(allow_none=True)
+    excuse_reason = Text(allow_none=True)
 
 
 class PositionSchema(Schema):

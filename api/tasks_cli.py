@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from api import extensions
 from service.db import utcnow
+from service.tasks.no_shows import mark_no_shows
 from service.tasks.waitlist import let_offers_lapse
 
 tasks = AppGroup("tasks", help="Scheduled jobs on tasks (活动).")
@@ -29,3 +30,20 @@ def lapse_offers(as_of: datetime | None, batch: int) -> None:
     moment = utcnow() if as_of is None else as_of if as_of.tzinfo else as_of.astimezone()
     report = let_offers_lapse(extensions.unit_of_work(), moment, batch=batch)
     click.echo(f"lapsed {report.lapsed} offer(s), {report.offered} passed on")
+
+
+@tasks.command("mark-no-shows")
+@click.option(
+    "--now",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+    default=None,
+    help="Mark as of this moment (default: now). For catching up or testing.",
+)
+@click.option("--batch", type=click.IntRange(min=1), default=500, show_default=True)
+def mark_no_shows_command(as_of: datetime | None, batch: int) -> None:
+    """Mark no-show (爽约) every sign-up of a task that has ended without a check-in, and
+    tell them (safe to run again; the worker does it every minute)."""
+    moment = utcnow() if as_of is None else as_of if as_of.tzinfo else as_of.astimezone()
+    marked = mark_no_shows(extensions.unit_of_work(), moment, batch=batch)
+    click.echo(f"marked {marked} no-show(s)")

@@ -29,6 +29,7 @@ class Topic(StrEnum):
     TASK_EDITED = "task.edited"
     TASK_STARTING = "task.starting"
     PLACE_OFFERED = "task.place_offered"
+    NO_SHOW = "task.no_show"
     REDEMPTION_HELD = "redemption.held"
     REDEMPTION_PICKED_UP = "redemption.picked_up"
     REDEMPTION_EXPIRING = "redemption.expiring"
@@ -66,6 +67,11 @@ _WORDING: dict[Topic, tuple[str, str]] = {
     Topic.PLACE_OFFERED: (
         "候补到名额",
         "「{task_title}」有名额空出，请在 {expires_at:time} 前确认报名",
+    ),
+    Topic.NO_SHOW: (
+        "未到场记录",
+        "你报名的「{task_title}」已结束，你没有签到，记为未到场（不扣积分）。"
+        "如有特殊情况，请向社区工作者说明",
     ),
     Topic.REDEMPTION_HELD: (
         "兑换成功，待领取",

@@ -48,6 +48,12 @@ class ParticipationStatus(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     REVERSED = "reversed"
+    # 爽约: signed up, never checked in nor withdrew, and the task ended. It holds no
+    # seat and takes no points; it only counts towards the no-show policy.
+    NO_SHOW = "no_show"
+    # A no-show staff accepted a reason for (生病、临时有事): it stays on the record, as
+    # its own state so that excusing twice is refused by the table, and counts no more.
+    EXCUSED = "excused"
 
 
 class ParticipationAction(StrEnum):
@@ -62,6 +68,8 @@ class ParticipationAction(StrEnum):
     CANCEL = "cancel"  # by the participant, before the task starts (see check_cancellable)
     REVERSE = "reverse"  # by staff, after approval; the ledger reverses the points
     TASK_CANCELLED = "task_cancelled"  # by the system, when staff cancel the whole task
+    MARK_NO_SHOW = "mark_no_show"  # by the sweep, once the task has ended (see no_show_due)
+    EXCUSE = "excuse"  # by staff in scope, with a reason
 
 
 class Audience(StrEnum):
@@ -136,6 +144,10 @@ def _participation_table() -> dict[
         (s.SUBMITTED, a.APPROVE): s.APPROVED,
         (s.SUBMITTED, a.REJECT): s.REJECTED,
         (s.APPROVED, a.REVERSE): s.REVERSED,
+        # Only a plain sign-up becomes a no-show: whoever checked in came, and a place
+        # still waitlisted or offered was never theirs to keep.
+        (s.SIGNED_UP, a.MARK_NO_SHOW): s.NO_SHOW,
+        (s.NO_SHOW, a.EXCUSE): s.EXCUSED,
         # A cancelled task closes whatever is still open, work awaiting approval
         # included: staff who want to credit submitted work approve it first. Approved
         # work keeps its points (taking them back is a reversal, a decision of its own).
@@ -180,6 +192,12 @@ def offer_expires_at(now: datetime, starts_at: datetime, limit: timedelta = OFFE
 def check_offer_open(now: datetime, expires_at: datetime) -> None:
     if now >= expires_at:
         raise OfferExpired(f"the offer ran out at {expires_at.isoformat()}")
+
+
+def no_show_due(now: datetime, ends_at: datetime) -> bool:
+    """A sign-up with no check-in is a no-show from the moment the task ends, not
+    before: check-in stays open until then (``check_in_window``)."""
+    return now >= ends_at
 
 
 def check_cancellable(now: datetime, starts_at: datetime) -> None:

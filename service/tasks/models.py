@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -133,6 +134,12 @@ class Participation(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reject_reason: Mapped[str | None] = mapped_column(Text)
+    # 爽约: when the task ended with them signed up and never checked in; kept when
+    # staff excuse it, with who did, when and why.
+    no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    excused_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    excused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    excuse_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Loaded only where work is reviewed (submit, the approvals queue): check-in and
     # the other steps never touch it.
@@ -159,7 +166,40 @@ class Participation(Base):
             postgresql_where=text("status = 'offered'"),
             sqlite_where=text("status = 'offered'"),
         ),
+        # The no-show sweep reads only plain sign-ups (those of tasks not yet over, and
+        # the ones it is about to mark).
+        Index(
+            "ix_participation_signed_up_task",
+            "task_id",
+            postgresql_where=text("status = 'signed_up'"),
+            sqlite_where=text("status = 'signed_up'"),
+        ),
+        # Counting someone's no-shows in the window on every sign-up.
+        Index(
+            "ix_participation_no_show",
+            "user_id",
+            "no_show_at",
+            postgresql_where=text("status = 'no_show'"),
+            sqlite_where=text("status = 'no_show'"),
+        ),
     )
+
+
+class NoShowPolicy(Base):
+    """The no-show policy (爽约规则) a place keeps for itself and the places below it,
+    over the built-in default; ``active`` false turns it off there."""
+
+    __tablename__ = "no_show_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"), unique=True)
+    max_no_shows: Mapped[int] = mapped_column(Integer)
+    window_days: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("max_no_shows > 0 AND window_days > 0", name="positive"),)
 
 
 class ParticipationRating(Base):

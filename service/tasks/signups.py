@@ -25,8 +25,10 @@ from points.tasks import (
 )
 from service.db import rows_changed
 from service.lifecycle import move_status
+from service.places.tree import named_place
 from service.tasks.board import get_task
 from service.tasks.models import Participation, Task
+from service.tasks.no_show_policies import check_no_shows
 from service.tasks.waitlist import pass_seat_on
 from service.unit_of_work import UnitOfWork
 
@@ -84,6 +86,8 @@ def sign_up(
         ).one_or_none()
         if earlier is not None and earlier.status != ParticipationStatus.CANCELLED.value:
             raise AlreadySignedUp("you are already signed up for this task")
+        # Too many no-shows lately keep one from taking places, in line included.
+        check_no_shows(session, actor.user_id, named_place(session, task.place_id).path, now)
         try:
             with session.begin_nested():
                 if earlier is None:

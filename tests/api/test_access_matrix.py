@@ -276,6 +276,24 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
     ),
     ("GET", "/api/v1/me/participations"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/me/no-shows"): route(lambda w, s: ((), None), same(EVERYONE)),
+    # The world's participation is submitted, no no-show: who gets past access meets 409.
+    ("POST", "/api/v1/participations/<int:participation_id>/excuse"): route(
+        lambda w, s: ((w.side(s, "participation"),), {"reason": "生病"}),
+        scoped(409, a={"staff": 409}),
+    ),
+    ("GET", "/api/v1/tasks/<int:task_id>/participations"): route(
+        lambda w, s: ((w.side(s, "published_task"),), None), scoped(200, a={"staff": 200})
+    ),
+    ("GET", "/api/v1/no-show-policies"): route(lambda w, s: ((), None), same(APPROVERS)),
+    ("PUT", "/api/v1/no-show-policies"): route(
+        lambda w, s: ((), {"org_id": w.side(s, "community"), "max_no_shows": 2, "window_days": 30}),
+        scoped(200, a={"staff": 200}),
+    ),
+    # Nothing is kept in the world (tests/api/test_no_shows.py forgets one).
+    ("DELETE", "/api/v1/no-show-policies/<int:policy_id>"): route(
+        lambda w, s: ((1,), None), same(dict.fromkeys(ROLES, 404))
+    ),
     ("POST", "/api/v1/participations/<int:participation_id>/submit"): route(
         lambda w, s: ((w.side(s, "participation"),), {"units": 1}), same(dict.fromkeys(ROLES, 404))
     ),

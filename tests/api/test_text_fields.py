@@ -147,6 +147,22 @@ def checked_out_work(app: Flask, client: FlaskClient, world: World, value: str) 
         world.ids["checked_out"] = work.id
 
 
+def no_show(app: Flask, client: FlaskClient, world: World, value: str) -> None:
+    """The member missed a task of community A (as the sweep would mark it)."""
+    with app.app_context():
+        session = extensions.session()
+        missed = Participation(
+            task_id=world.ids["draft_task_A"],
+            user_id=user_of(world, "member"),
+            role="member",
+            status="no_show",
+            no_show_at=utcnow(),
+        )
+        session.add(missed)
+        session.commit()
+        world.ids["no_show"] = missed.id
+
+
 def approved_work(app: Flask, client: FlaskClient, world: World, value: str) -> None:
     publish = send(client, world, "POST", f"/api/v1/rule-sets/{world.ids['rules_B']}/publish")
     assert publish.status_code == 200, publish.get_json()
@@ -323,6 +339,9 @@ CASES: dict[tuple[str, str], Case] = {
         {"participation_id": "participation_B"},
         shown={"reason": "participation.reject_reason"},
         prepare=approved_work,
+    ),
+    ("POST", "/api/v1/participations/{participation_id}/excuse"): Case(
+        {"participation_id": "no_show"}, shown={"reason": "excuse_reason"}, prepare=no_show
     ),
     ("GET", "/api/v1/households"): Case(shown={"q": None}, stored=False),
     ("POST", "/api/v1/households"): Case(body=lambda w: {"org_id": w.ids["grid_A"]}),

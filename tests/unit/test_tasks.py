@@ -13,6 +13,7 @@ from points.tasks import (
     EDITABLE_TASK_FIELDS,
     FIXED_ONCE_CHECKED_IN,
     FIXED_ONCE_SIGNED_UP,
+    OPEN_PARTICIPATION_STATES,
     PARTICIPATION_TRANSITIONS,
     SEAT_HOLDING_STATES,
     TASK_TRANSITIONS,
@@ -38,6 +39,7 @@ from points.tasks import (
     check_offer_open,
     hours_worked,
     may_sign_up,
+    no_show_due,
     offer_expires_at,
 )
 
@@ -64,6 +66,8 @@ PARTICIPATION_EDGES = {
     ("submitted", "approve"): "approved",
     ("submitted", "reject"): "rejected",
     ("approved", "reverse"): "reversed",
+    ("signed_up", "mark_no_show"): "no_show",
+    ("no_show", "excuse"): "excused",
     ("signed_up", "task_cancelled"): "cancelled",
     ("checked_in", "task_cancelled"): "cancelled",
     ("checked_out", "task_cancelled"): "cancelled",
@@ -137,6 +141,24 @@ def test_an_offer_holds_a_seat_and_the_waitlist_does_not() -> None:
     assert ParticipationStatus.WAITLISTED not in SEAT_HOLDING_STATES
 
 
+@pytest.mark.parametrize("state", [ParticipationStatus.NO_SHOW, ParticipationStatus.EXCUSED])
+def test_a_no_show_is_closed_holds_no_seat_and_a_cancelled_task_leaves_it(
+    state: ParticipationStatus,
+) -> None:
+    assert state not in OPEN_PARTICIPATION_STATES
+    assert state not in SEAT_HOLDING_STATES
+    with pytest.raises(InvalidTransition):
+        transition(PARTICIPATION_TRANSITIONS, state, ParticipationAction.TASK_CANCELLED)
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [(END - timedelta(microseconds=1), False), (END, True), (END + timedelta(days=1), True)],
+)
+def test_a_sign_up_is_a_no_show_from_the_moment_the_task_ends(now: datetime, due: bool) -> None:
+    assert no_show_due(now, END) is due
+
+
 def test_the_tables_cannot_be_changed_at_run_time() -> None:
     with pytest.raises(TypeError):
         TASK_TRANSITIONS[TaskStatus.CLOSED, TaskAction.PUBLISH] = TaskStatus.PUBLISHED  # type: ignore[index]
@@ -145,7 +167,12 @@ def test_the_tables_cannot_be_changed_at_run_time() -> None:
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        (ParticipationStatus.SIGNED_UP, {"check_in", "cancel", "task_cancelled"}),
+        (
+            ParticipationStatus.SIGNED_UP,
+            {"check_in", "cancel", "task_cancelled", "mark_no_show"},
+        ),
+        (ParticipationStatus.NO_SHOW, {"excuse"}),
+        (ParticipationStatus.EXCUSED, set()),
         (ParticipationStatus.SUBMITTED, {"approve", "reject", "task_cancelled"}),
         (ParticipationStatus.APPROVED, {"reverse"}),
         (ParticipationStatus.REVERSED, set()),
