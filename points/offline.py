@@ -66,7 +66,7 @@ def check_device_time(
         hours = limit / timedelta(hours=1)
         raise OfflineTooLate(
             f"an offline check-in must arrive within {hours:g} hours of being taken",
-            errors={"taken_at": [f"older than {hours:g} hours"]},
+            errors={"taken_at": [f"older than {hours:g} h"]},
         )
 
 
