@@ -593,3 +593,16 @@ def test_an_offline_check_out_counts_hours_from_the_stated_times_for_the_approve
     approve = send(app, client, world, "staff_B", arrival, "POST", f"{path}/approve")
     assert approve.status_code == 404
     assert stored(app, mine).status == "submitted"
+
+
+def test_the_openapi_document_shows_the_mini_program_the_offline_shape(
+    spec: dict[str, Any],
+) -> None:
+    schemas = spec["components"]["schemas"]
+    for path, schema in (("checkin", "Checkin"), ("checkout", "Position")):
+        operation = spec["paths"][f"/api/v1/participations/{{participation_id}}/{path}"]["post"]
+        assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
+        assert schemas[schema]["properties"]["taken_at"]["format"] == "date-time"
+    shown = schemas["Participation"]["properties"]
+    assert {"checkin_received_at", "checkout_received_at"} <= shown.keys()
+    assert "offline" in shown["flags"]["items"]["enum"]
