@@ -144,6 +144,7 @@ def check_in_once(
     with uow:
         claimed = claim_key(uow.session, key)
         if isinstance(claimed, StoredResponse):
+            confirm_caller(uow.session, caller)  # a closed account hears nothing again
             return claimed
         response = render(
             _check_in(

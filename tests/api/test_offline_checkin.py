@@ -330,6 +330,25 @@ def test_a_replayed_offline_check_in_gets_the_first_answer(
         key="queued-8",
     )
     assert (second.status_code, second.get_json()["code"]) == (409, "already_checked_in")
+    # A closed account is not answered again, not even with its own first answer.
+    with app.app_context():
+        session = extensions.session()
+        closed = session.get(User, stored(app, mine).user_id)
+        assert closed is not None
+        closed.active = False
+        session.commit()
+    gone = send(
+        app,
+        client,
+        world,
+        "member",
+        TAKEN + timedelta(hours=2),
+        "POST",
+        path,
+        offline_body(TAKEN),
+        key="queued-7",
+    )
+    assert gone.status_code == 401
 
 
 def test_someone_elses_participation_is_not_found_offline_either(
@@ -606,3 +625,22 @@ def test_the_openapi_document_shows_the_mini_program_the_offline_shape(
     shown = schemas["Participation"]["properties"]
     assert {"checkin_received_at", "checkout_received_at"} <= shown.keys()
     assert "offline" in shown["flags"]["items"]["enum"]
+
+
+def test_an_online_check_in_with_a_key_is_answered_once_too_and_not_flagged(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    task = new_task(app, world)
+    mine = signed_up(app, client, world, task, "member")
+    path = f"/participations/{mine}/checkin"
+    first = send(app, client, world, "member", TAKEN, "POST", path, HERE, key="online-1")
+    assert first.status_code == 200, first.get_json()
+    body = first.get_json()
+    assert (body["flags"], as_time(body["checked_in_at"]), body["checkin_received_at"]) == (
+        [],
+        TAKEN,
+        None,
+    )
+    later = TAKEN + timedelta(minutes=1)
+    again = send(app, client, world, "member", later, "POST", path, HERE, key="online-1")
+    assert (again.status_code, again.get_json()) == (200, body)
