@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api import extensions
 from points.access import Actor
 from service.idempotency.store import (
+    IdempotencyKeyRequired,
     IdempotentRequest,
     StoredResponse,
     check_key,
@@ -36,27 +37,46 @@ HEADER_DOC = {
 }
 
 
+def keyed_request(
+    user_id: int, body: dict[str, Any], *, required: str | None = None
+) -> IdempotentRequest | None:
+    """The request's key claim, if it has a key; ``required`` says why one must come
+    (422 idempotency_key_required without it)."""
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        if required is not None:
+            raise IdempotencyKeyRequired(
+                f"{required} needs an {HEADER} header",
+                errors={HEADER: ["required: " + required]},
+            )
+        return None
+    return IdempotentRequest(
+        actor_id=user_id,
+        key=check_key(raw),
+        fingerprint=fingerprint(request.method, request.path, body),
+    )
+
+
+def respond(stored: StoredResponse) -> Response:
+    response = jsonify(stored.body)
+    response.status_code = stored.status
+    return response
+
+
 def once(
     actor: Actor,
     body: dict[str, Any],
     work: Callable[[Session], T],
     render: Callable[[T], Any],
     status: int = 201,
+    *,
+    required: str | None = None,
 ) -> Response:
-    raw = request.headers.get(HEADER)
-    claim = None
-    if raw is not None:
-        claim = IdempotentRequest(
-            actor_id=actor.user_id,
-            key=check_key(raw),
-            fingerprint=fingerprint(request.method, request.path, body),
+    return respond(
+        run_once(
+            extensions.unit_of_work(),
+            keyed_request(actor.user_id, body, required=required),
+            work,
+            lambda result: StoredResponse(status, render(result)),
         )
-    stored = run_once(
-        extensions.unit_of_work(),
-        claim,
-        work,
-        lambda result: StoredResponse(status, render(result)),
     )
-    response = jsonify(stored.body)
-    response.status_code = stored.status
-    return response

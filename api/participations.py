@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask.views import MethodView
@@ -9,13 +10,22 @@ from marshmallow import Schema, fields, validate
 
 from api import extensions
 from api.authentication import current_actor, current_claims
+from api.idempotency import HEADER_DOC, keyed_request, once, respond
 from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, page, page_schema
 from api.text import MultilineText, Text, VerbatimText
-from points.tasks import ParticipationStatus
+from points.tasks import Flag, ParticipationStatus
 from service.db import utcnow
-from service.tasks.attendance import Position, check_in, check_out, checkin_code_for
+from service.idempotency.store import StoredResponse
+from service.tasks.attendance import (
+    Offline,
+    Position,
+    check_in,
+    check_in_once,
+    check_out,
+    checkin_code_for,
+)
 from service.tasks.signups import cancel_sign_up, confirm_offer, my_participations, sign_up
 
 blp = Blueprint(
@@ -36,12 +46,27 @@ class ParticipationSchema(Schema):
     offer_expires_at = fields.DateTime(
         allow_none=True, metadata={"description": "while offered a place: confirm by then"}
     )
-    checked_in_at = fields.DateTime(allow_none=True)
-    checked_out_at = fields.DateTime(allow_none=True)
+    checked_in_at = fields.DateTime(
+        allow_none=True, metadata={"description": "offline: the phone's stated time"}
+    )
+    checked_out_at = fields.DateTime(
+        allow_none=True, metadata={"description": "offline: the phone's stated time"}
+    )
+    checkin_received_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when an offline check-in reached the server; null online"},
+    )
+    checkout_received_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when an offline check-out reached the server; null online"},
+    )
     hours = fields.Float(allow_none=True, metadata={"description": "within the task window"})
     checkin_distance_m = fields.Float(allow_none=True)
     failed_checkins = WholeNumber()
-    flags = fields.List(Text(), metadata={"description": "signs for the approver"})
+    flags = fields.List(
+        Text(metadata={"enum": [flag.value for flag in Flag]}),
+        metadata={"description": "signs for the approver; offline: taken without signal"},
+    )
     note = MultilineText(allow_none=True)
     units = WholeNumber(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
@@ -59,6 +84,12 @@ class PositionSchema(Schema):
     accuracy = fields.Float(
         validate=validate.Range(min=0, max=100_000),
         metadata={"description": "metres, as wx.getLocation reports it"},
+    )
+    taken_at = fields.AwareDateTime(
+        metadata={
+            "description": "offline (离线): when the phone took it, ISO 8601 with offset; "
+            "needs an Idempotency-Key, and must arrive within 12 hours (configurable)"
+        }
     )
 
 
@@ -78,6 +109,20 @@ class CheckinCodeSchema(Schema):
 
 def position(body: dict[str, Any]) -> Position:
     return Position(lat=body.get("lat"), lng=body.get("lng"), accuracy_m=body.get("accuracy"))
+
+
+def offline(body: dict[str, Any]) -> Offline | None:
+    taken_at = body.get("taken_at")
+    if taken_at is None:
+        return None
+    return Offline(taken_at, timedelta(hours=extensions.settings().offline_checkin_hours))
+
+
+# Built once: a keyed answer is dumped here (to be replayed byte for byte).
+_PARTICIPATION = ParticipationSchema()
+
+# Why an offline attempt must carry a key: its queue resends until it hears back.
+_OFFLINE_KEY = "an offline check-in or check-out (taken_at)"
 
 
 @blp.route("/tasks/<int:task_id>/signups")
@@ -136,17 +181,37 @@ class CheckinCode(MethodView):
 class CheckIn(MethodView):
     @blp.arguments(CheckinSchema)
     @blp.response(200, ParticipationSchema)
+    @blp.doc(parameters=[HEADER_DOC])
     def post(self, body: dict[str, Any], participation_id: int) -> Any:
         """Check in within [start − 30 min, end], inside the fence and/or with the code.
-        Refusals say why (outside_window, outside_geofence, bad_checkin_code) and count."""
-        return check_in(
-            extensions.unit_of_work(),
-            current_claims(),
-            participation_id,
-            position(body),
-            body.get("code"),
-            extensions.settings().secret_key,
-            utcnow(),
+        Refusals say why (outside_window, outside_geofence, bad_checkin_code) and count.
+
+        Taken offline (``taken_at``, with an Idempotency-Key): judged as of that time
+        (the window, the code then valid ± one step, travel) and flagged ``offline``;
+        422 device_time_in_future, device_time_before_signup or
+        idempotency_key_required, 409 offline_too_late; a resend gets the first answer."""
+        claims, now, attempt = current_claims(), utcnow(), offline(body)
+        key = keyed_request(
+            claims.user_id, body, required=_OFFLINE_KEY if attempt is not None else None
+        )
+        where, code, secret = position(body), body.get("code"), extensions.settings().secret_key
+        if key is None:
+            return check_in(
+                extensions.unit_of_work(), claims, participation_id, where, code, secret, now
+            )
+        return respond(
+            check_in_once(
+                extensions.unit_of_work(),
+                key,
+                lambda participation: StoredResponse(200, _PARTICIPATION.dump(participation)),
+                claims,
+                participation_id,
+                where,
+                code,
+                secret,
+                now,
+                attempt,
+            )
         )
 
 
@@ -154,10 +219,21 @@ class CheckIn(MethodView):
 class CheckOut(MethodView):
     @blp.arguments(PositionSchema)
     @blp.response(200, ParticipationSchema)
+    @blp.doc(parameters=[HEADER_DOC])
     def post(self, body: dict[str, Any], participation_id: int) -> Any:
-        """Check out; hours are counted within the task's window."""
-        return check_out(
-            extensions.unit_of_work(), current_actor(), participation_id, position(body), utcnow()
+        """Check out; hours are counted within the task's window. Taken offline
+        (``taken_at``, with an Idempotency-Key): hours from the stated times, flagged
+        ``offline``; not before the check-in (422 checkout_before_checkin)."""
+        actor, now, attempt = current_actor(), utcnow(), offline(body)
+        return once(
+            actor,
+            body,
+            lambda session: check_out(
+                session, actor, participation_id, position(body), now, attempt
+            ),
+            _PARTICIPATION.dump,
+            status=200,
+            required=_OFFLINE_KEY if attempt is not None else None,
         )
 
 

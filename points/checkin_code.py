@@ -12,7 +12,9 @@ derives it once, from configuration, and passes the bytes in.
 
 Codes come from the server's own clock (``GET /tasks/{id}/checkin-code``), so there is
 no skew to allow for in the future; the previous step is accepted so that a code shown
-just before a step boundary still works while the participant types it.
+just before a step boundary still works while the participant types it. A check-in
+taken offline and sent later is judged at the time the phone says it was taken, with
+one step of slack either way for the phone's clock (``verify_code_at``).
 """
 
 from __future__ import annotations
@@ -100,13 +102,35 @@ def verify_code(
     The caller stores the step on the participation and refuses it a second time
     (``check_not_replayed``): a code is accepted once per participation.
     """
+    current = _step_of(now, step_seconds)
+    return _matching_step(secret, task_id, code, range(current - 1, current + 1))
+
+
+def verify_code_at(
+    secret: bytes,
+    task_id: int,
+    code: str,
+    taken_at: datetime,
+    now: datetime,
+    step_seconds: int = STEP_SECONDS,
+    tolerance_steps: int = 1,
+) -> int:
+    """The step ``code`` belongs to, if it was valid when an offline check-in says it was
+    taken: the code of that step or the one before (as ``verify_code`` now), widened by
+    ``tolerance_steps`` either way for the phone's clock, which may be off by that much.
+    A step the server has not reached yet was never shown, so none is accepted."""
+    claimed = _step_of(taken_at, step_seconds)
+    latest = min(claimed + tolerance_steps, _step_of(now, step_seconds))
+    return _matching_step(secret, task_id, code, range(claimed - 1 - tolerance_steps, latest + 1))
+
+
+def _matching_step(secret: bytes, task_id: int, code: str, steps: range) -> int:
     _check_task_id(task_id)
     if not (len(code) == DIGITS and code.isascii() and code.isdigit()):
         raise BadCheckinCode("a check-in code is six digits")
-    current = _step_of(now, step_seconds)
     matched = None
-    # Compare with both candidates, in constant time, so timing tells nothing.
-    for step in (current - 1, current):
+    # Compare with every candidate, in constant time, so timing tells nothing.
+    for step in steps:
         if hmac.compare_digest(_code_for(secret, task_id, step), code):
             matched = step
     if matched is None:

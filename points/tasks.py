@@ -99,6 +99,8 @@ class Flag(StrEnum):
     OUTSIDE_GEOFENCE = "outside_geofence"
     IMPOSSIBLE_TRAVEL = "impossible_travel"
     REPEATED_FAILURES = "repeated_failures"
+    # Taken without signal and sent later (离线签到): judged at the phone's stated time.
+    OFFLINE = "offline"
 
 
 # Read-only views: a table is the single statement of its life cycle.

@@ -94,6 +94,8 @@ class Settings:
     second_confirmation_above: int = 100
     # A redemption not picked up within this many days expires: points and stock go back.
     redemption_hold_days: int = 3
+    # A check-in or check-out taken offline is accepted if it arrives within this long.
+    offline_checkin_hours: int = 12
     # Open holds per member, so nobody sets aside a shelf's worth of goods.
     max_open_redemptions: int = 5
     trusted_proxies: int = 0  # how many proxies (nginx…) put X-Forwarded-For in front
@@ -196,6 +198,9 @@ class Settings:
             redemption_hold_days=number(
                 "LIANXIN_REDEMPTION_HOLD_DAYS", defaults.redemption_hold_days
             ),
+            offline_checkin_hours=number(
+                "LIANXIN_OFFLINE_CHECKIN_HOURS", defaults.offline_checkin_hours
+            ),
             max_open_redemptions=number(
                 "LIANXIN_MAX_OPEN_REDEMPTIONS", defaults.max_open_redemptions
             ),
@@ -284,6 +289,8 @@ class Settings:
             raise ConfigError("LIANXIN_IMPORT_MAX_ROWS must be positive")
         if self.redemption_hold_days <= 0:
             raise ConfigError("LIANXIN_REDEMPTION_HOLD_DAYS must be positive")
+        if self.offline_checkin_hours <= 0:
+            raise ConfigError("LIANXIN_OFFLINE_CHECKIN_HOURS must be positive")
         if self.max_open_redemptions <= 0:
             raise ConfigError("LIANXIN_MAX_OPEN_REDEMPTIONS must be positive")
         if self.leaderboard_keep_periods < 1:

@@ -34,6 +34,12 @@ class IdempotencyKeyReused(InvalidInput):
     code = "idempotency_key_reused"
 
 
+class IdempotencyKeyRequired(InvalidInput):
+    """A request that is always a resend (an offline check-in) came without its key."""
+
+    code = "idempotency_key_required"
+
+
 @dataclass(frozen=True)
 class IdempotentRequest:
     actor_id: int
@@ -51,9 +57,20 @@ class StoredResponse:
 def fingerprint(method: str, path: str, body: Any) -> str:
     """The same request, however its JSON was spaced or ordered, has one fingerprint."""
     canonical = json.dumps(
-        [method.upper(), path, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        [method.upper(), path, body],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_as_sent,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _as_sent(value: object) -> str:
+    # A loaded body holds datetimes; as the client wrote them, offset and all.
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not part of a JSON body: {value!r}")
 
 
 def check_key(key: str) -> str:
@@ -90,8 +107,9 @@ _ANSWER = (
 )
 
 
-def _claim(session: Session, request: IdempotentRequest) -> int | StoredResponse:
-    """The new record's id, or the stored answer when the key was used before."""
+def claim_key(session: Session, request: IdempotentRequest) -> int | StoredResponse:
+    """The new record's id, or the stored answer when the key was used before. For a
+    use case that runs its own unit of work (check-in); the rest use ``run_once``."""
     # Twice: a record purged (forget_before) between a clash and the look is gone,
     # and the key is then free to claim again.
     for _ in range(2):
@@ -131,18 +149,22 @@ def run_once(
         record_id = None
         if request is not None:
             # Insert first, look only on a clash: a new key (the usual case) costs no read.
-            claimed = _claim(session, request)
+            claimed = claim_key(session, request)
             if isinstance(claimed, StoredResponse):
                 return claimed
             record_id = claimed
         response = render(work(session))
         if record_id is not None:
-            session.execute(
-                _ANSWER,
-                {"record_id": record_id, "status": response.status, "response": response.body},
-            )
+            store_answer(session, record_id, response)
         uow.commit()
         return response
+
+
+def store_answer(session: Session, record_id: int, response: StoredResponse) -> None:
+    """Keep the answer to a claimed key, in the transaction of the work it answers."""
+    session.execute(
+        _ANSWER, {"record_id": record_id, "status": response.status, "response": response.body}
+    )
 
 
 def forget_before(uow: UnitOfWork, before: datetime) -> int:

@@ -4,12 +4,17 @@ Check-in uses the server's clock and window, the task's fence and/or a rotating
 code shown by staff. A refused attempt is counted and, when suspicious, flagged for
 the approver; nothing is silently dropped. Only the measured distance and accuracy
 are kept, never where the person was.
+
+One taken without signal (离线签到) comes later with the phone's stated time
+(``Offline``) and an Idempotency-Key: it is judged as of that time (points/offline.py),
+flagged ``offline``, and a resend with the key gets the first answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
@@ -23,6 +28,7 @@ from points.checkin_code import (
     derive_key,
     issue_code,
     verify_code,
+    verify_code_at,
 )
 from points.errors import Conflict, InvalidInput, NotFound
 from points.geo import (
@@ -33,6 +39,7 @@ from points.geo import (
     impossible_travel,
 )
 from points.lifecycle import transition
+from points.offline import OFFLINE_LIMIT, check_device_time, check_out_after_check_in
 from points.tasks import (
     PARTICIPATION_TRANSITIONS,
     CheckinMode,
@@ -46,6 +53,12 @@ from points.tasks import (
 from service.auth.current import confirm_account, confirm_caller
 from service.auth.tokens import AccessClaims
 from service.db import commit_each_statement
+from service.idempotency.store import (
+    IdempotentRequest,
+    StoredResponse,
+    claim_key,
+    store_answer,
+)
 from service.people.models import USER_TABLE
 from service.tasks.board import staff_task
 from service.tasks.models import PARTICIPATION_TABLE, TASK_TABLE, Participation
@@ -75,6 +88,15 @@ class Position:
     accuracy_m: float | None = None
 
 
+@dataclass(frozen=True)
+class Offline:
+    """An attempt taken without signal: when the phone says it was taken, and how long
+    after that it may still arrive."""
+
+    taken_at: datetime
+    limit: timedelta = OFFLINE_LIMIT
+
+
 def checkin_code_for(
     session: Session, actor: Actor, task_id: int, secret_key: str, now: datetime
 ) -> CheckinCode:
@@ -91,56 +113,120 @@ def check_in(
     code: str | None,
     secret_key: str,
     now: datetime,
+    offline: Offline | None = None,
 ) -> dict[str, Any]:
     """Check the caller in; gives back their participation as stored afterwards."""
     with uow:
-        session = uow.session
         # Its one write is a conditional UPDATE that re-checks the status it read.
-        commit_each_statement(session)
-        found = read_for_checkin(session, participation_id, caller.user_id)
-        if found is None:
-            confirm_caller(session, caller)  # a refused token is 401, not 404
-            raise NotFound("participation not found")
-        # The caller's account came with their participation: confirmed here, not by a
-        # query of its own before the request (api/authentication.py).
-        confirm_account(caller, found.account_active, found.account_token_version)
-        participation = participation_of(found)
-        current = ParticipationStatus(found.status)
-        if current is ParticipationStatus.CHECKED_IN:
-            raise AlreadyCheckedIn("you are already checked in")
-        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CHECK_IN)
-        mode = CheckinMode(found.task_checkin_mode)
-        _require_inputs(mode, position, code)
-        try:
-            check_in_window(now, found.task_starts_at, found.task_ends_at)
-            distance = _distance(found, position) if mode.needs_location else None
-            step = (
-                verify_code(derive_key(secret_key), found.task_id, code or "", now)
-                if (mode.needs_code)
-                else None
-            )
-            if step is not None:
-                check_not_replayed(step, found.code_step)
-        except (OutsideWindow, OutsideGeofence, BadCheckinCode) as refused:
-            _count_failure(session, found, refused)
-            uow.commit()  # the failed attempt is kept for the approver, then refused
-            raise
-        flags = set(found.flags or [])
-        if _travelled_impossibly(found, now):
-            flags.add(Flag.IMPOSSIBLE_TRAVEL.value)
-        participation |= move_participation_by_id(
-            session,
-            found.id,
-            current,
-            target,
-            checked_in_at=now,
-            checkin_distance_m=distance,
-            checkin_accuracy_m=position.accuracy_m,
-            code_step=step,
-            flags=sorted(flags),
+        commit_each_statement(uow.session)
+        participation = _check_in(
+            uow, caller, participation_id, position, code, secret_key, now, offline, keyed=False
         )
         uow.commit()
         return participation
+
+
+def check_in_once(
+    uow: UnitOfWork,
+    key: IdempotentRequest,
+    render: Callable[[dict[str, Any]], StoredResponse],
+    caller: AccessClaims,
+    participation_id: int,
+    position: Position,
+    code: str | None,
+    secret_key: str,
+    now: datetime,
+    offline: Offline | None = None,
+) -> StoredResponse:
+    """``check_in`` under an Idempotency-Key: the first answer is stored with the
+    check-in, in its transaction, and a resend gets it back. A refusal spends no key
+    (as everywhere keys are taken): a resend is judged afresh."""
+    with uow:
+        claimed = claim_key(uow.session, key)
+        if isinstance(claimed, StoredResponse):
+            confirm_caller(uow.session, caller)  # a closed account hears nothing again
+            return claimed
+        response = render(
+            _check_in(
+                uow, caller, participation_id, position, code, secret_key, now, offline, keyed=True
+            )
+        )
+        store_answer(uow.session, claimed, response)
+        uow.commit()
+        return response
+
+
+def _check_in(
+    uow: UnitOfWork,
+    caller: AccessClaims,
+    participation_id: int,
+    position: Position,
+    code: str | None,
+    secret_key: str,
+    now: datetime,
+    offline: Offline | None,
+    *,
+    keyed: bool,
+) -> dict[str, Any]:
+    session = uow.session
+    found = read_for_checkin(session, participation_id, caller.user_id)
+    if found is None:
+        confirm_caller(session, caller)  # a refused token is 401, not 404
+        raise NotFound("participation not found")
+    # The caller's account came with their participation: confirmed here, not by a
+    # query of its own before the request (api/authentication.py).
+    confirm_account(caller, found.account_active, found.account_token_version)
+    participation = participation_of(found)
+    current = ParticipationStatus(found.status)
+    if current is ParticipationStatus.CHECKED_IN:
+        raise AlreadyCheckedIn("you are already checked in")
+    target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CHECK_IN)
+    mode = CheckinMode(found.task_checkin_mode)
+    _require_inputs(mode, position, code)
+    # Judged as of when it was taken: the phone's stated time once it is believable.
+    at = now
+    if offline is not None:
+        check_device_time(offline.taken_at, now, found.signed_up_at, offline.limit)
+        at = offline.taken_at
+    try:
+        check_in_window(at, found.task_starts_at, found.task_ends_at)
+        distance = _distance(found, position) if mode.needs_location else None
+        step = _code_step(found, code or "", secret_key, now, offline) if mode.needs_code else None
+        if step is not None:
+            check_not_replayed(step, found.code_step)
+    except (OutsideWindow, OutsideGeofence, BadCheckinCode) as refused:
+        if keyed:
+            session.rollback()  # the key's claim goes with the refusal; the count stays
+        _count_failure(session, found, refused)
+        uow.commit()  # the failed attempt is kept for the approver, then refused
+        raise
+    flags = set(found.flags or [])
+    if _travelled_impossibly(found, at):
+        flags.add(Flag.IMPOSSIBLE_TRAVEL.value)
+    if offline is not None:
+        flags.add(Flag.OFFLINE.value)
+    participation |= move_participation_by_id(
+        session,
+        found.id,
+        current,
+        target,
+        checked_in_at=at,
+        checkin_received_at=None if offline is None else now,
+        checkin_distance_m=distance,
+        checkin_accuracy_m=position.accuracy_m,
+        code_step=step,
+        flags=sorted(flags),
+    )
+    return participation
+
+
+def _code_step(
+    found: _Found, code: str, secret_key: str, now: datetime, offline: Offline | None
+) -> int:
+    key = derive_key(secret_key)
+    if offline is None:
+        return verify_code(key, found.task_id, code, now)
+    return verify_code_at(key, found.task_id, code, offline.taken_at, now)
 
 
 def read_for_checkin(session: Session, participation_id: int, user_id: int) -> _Found | None:
@@ -262,29 +348,40 @@ _CHECKIN = (
 
 
 def check_out(
-    uow: UnitOfWork, actor: Actor, participation_id: int, position: Position, now: datetime
+    session: Session,
+    actor: Actor,
+    participation_id: int,
+    position: Position,
+    now: datetime,
+    offline: Offline | None = None,
 ) -> Participation:
-    with uow:
-        session = uow.session
-        participation, task = own_participation_and_task(session, actor, participation_id)
-        current = ParticipationStatus(participation.status)
-        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CHECK_OUT)
-        assert participation.checked_in_at is not None  # checked in, by the transition
-        flags = set(participation.flags or [])
-        # Leaving from outside the fence is flagged, not refused: people walk off at the end.
-        if position.lat is not None and position.lng is not None:
-            distance = haversine_m(task.lat, task.lng, position.lat, position.lng)
-            if distance - min(position.accuracy_m or 0.0, ACCURACY_CAP_M) > task.radius_m:
-                flags.add(Flag.OUTSIDE_GEOFENCE.value)
-        hours = hours_worked(participation.checked_in_at, now, task.starts_at, task.ends_at)
-        move_participation(
-            session,
-            participation,
-            current,
-            target,
-            checked_out_at=now,
-            hours=hours,
-            flags=sorted(flags),
-        )
-        uow.commit()
-        return participation
+    """Check the caller out, in the caller's transaction (the API's Idempotency-Key run
+    commits it with the key's answer)."""
+    participation, task = own_participation_and_task(session, actor, participation_id)
+    current = ParticipationStatus(participation.status)
+    target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CHECK_OUT)
+    assert participation.checked_in_at is not None  # checked in, by the transition
+    flags = set(participation.flags or [])
+    at = now
+    if offline is not None:
+        check_device_time(offline.taken_at, now, participation.signed_up_at, offline.limit)
+        check_out_after_check_in(offline.taken_at, participation.checked_in_at)
+        at = offline.taken_at
+        flags.add(Flag.OFFLINE.value)
+    # Leaving from outside the fence is flagged, not refused: people walk off at the end.
+    if position.lat is not None and position.lng is not None:
+        distance = haversine_m(task.lat, task.lng, position.lat, position.lng)
+        if distance - min(position.accuracy_m or 0.0, ACCURACY_CAP_M) > task.radius_m:
+            flags.add(Flag.OUTSIDE_GEOFENCE.value)
+    hours = hours_worked(participation.checked_in_at, at, task.starts_at, task.ends_at)
+    move_participation(
+        session,
+        participation,
+        current,
+        target,
+        checked_out_at=at,
+        checkout_received_at=None if offline is None else now,
+        hours=hours,
+        flags=sorted(flags),
+    )
+    return participation

@@ -126,6 +126,11 @@ class Participation(Base):
     checkin_distance_m: Mapped[float | None] = mapped_column(Float)
     checkin_accuracy_m: Mapped[float | None] = mapped_column(Float)
     code_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is used once
+    # When the server heard of a check-in or check-out taken offline: checked_in_at and
+    # checked_out_at hold the phone's stated times, and the approver sees both. Null when
+    # it came in online (then the server's clock stamped it).
+    checkin_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checkout_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_checkins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # shown to the approver
     note: Mapped[str | None] = mapped_column(Text)

@@ -3,6 +3,8 @@ and not found (the common ones are covered over HTTP in tests/api/test_stations.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -10,7 +12,7 @@ from sqlalchemy.orm import Session
 from points.errors import Conflict
 from service.idempotency import store
 from service.idempotency.models import IdempotencyRecord
-from service.idempotency.store import IdempotentRequest, StoredResponse, run_once
+from service.idempotency.store import IdempotentRequest, StoredResponse, fingerprint, run_once
 from service.people.models import User
 from service.unit_of_work import UnitOfWork
 
@@ -64,3 +66,14 @@ def test_a_key_that_clashes_but_is_never_found_is_refused_without_work(
         answer(uow, request_of_someone, "second", done)
     assert done == []
     assert uow.session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+
+
+def test_a_body_with_times_has_a_fingerprint_of_them_as_sent() -> None:
+    beijing = timezone(timedelta(hours=8))
+    taken = datetime(2026, 11, 2, 9, 5, tzinfo=beijing)
+    same = fingerprint("post", "/p/1/checkin", {"taken_at": taken, "lat": 1.0})
+    assert same == fingerprint("POST", "/p/1/checkin", {"lat": 1.0, "taken_at": taken})
+    later = {"taken_at": taken + timedelta(seconds=1), "lat": 1.0}
+    assert fingerprint("POST", "/p/1/checkin", later) != same
+    with pytest.raises(TypeError, match="not part of a JSON body"):
+        fingerprint("POST", "/p/1/checkin", {"odd": object()})
