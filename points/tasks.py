@@ -70,6 +70,9 @@ class ParticipationAction(StrEnum):
     TASK_CANCELLED = "task_cancelled"  # by the system, when staff cancel the whole task
     MARK_NO_SHOW = "mark_no_show"  # by the sweep, once the task has ended (see no_show_due)
     EXCUSE = "excuse"  # by staff in scope, with a reason
+    # An offline check-in taken inside the window but sent once signal came back, after
+    # the sweep had marked the sign-up a no-show: they came, so the mark goes.
+    LATE_CHECK_IN = "late_check_in"
 
 
 class Audience(StrEnum):
@@ -150,6 +153,7 @@ def _participation_table() -> dict[
         # still waitlisted or offered was never theirs to keep.
         (s.SIGNED_UP, a.MARK_NO_SHOW): s.NO_SHOW,
         (s.NO_SHOW, a.EXCUSE): s.EXCUSED,
+        (s.NO_SHOW, a.LATE_CHECK_IN): s.CHECKED_IN,
         # A cancelled task closes whatever is still open, work awaiting approval
         # included: staff who want to credit submitted work approve it first. Approved
         # work keeps its points (taking them back is a reversal, a decision of its own).

@@ -180,7 +180,11 @@ def _check_in(
     current = ParticipationStatus(found.status)
     if current is ParticipationStatus.CHECKED_IN:
         raise AlreadyCheckedIn("you are already checked in")
-    target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CHECK_IN)
+    # Only an attempt taken offline reaches back before the no-show sweep; its window
+    # is judged as of when it was taken, below.
+    late = current is ParticipationStatus.NO_SHOW and offline is not None
+    action = ParticipationAction.LATE_CHECK_IN if late else ParticipationAction.CHECK_IN
+    target = transition(PARTICIPATION_TRANSITIONS, current, action)
     mode = CheckinMode(found.task_checkin_mode)
     _require_inputs(mode, position, code)
     # Judged as of when it was taken: the phone's stated time once it is believable.
@@ -216,7 +220,15 @@ def _check_in(
         checkin_accuracy_m=position.accuracy_m,
         code_step=step,
         flags=sorted(flags),
+        **({"no_show_at": None} if late else {}),
     )
+    if late:
+        # The sweep gave the seat back; the task is over, so nobody else can have it.
+        session.execute(
+            update(TASK_TABLE)
+            .where(TASK_TABLE.c.id == found.task_id)
+            .values(signed_up_count=TASK_TABLE.c.signed_up_count + 1)
+        )
     return participation
 
 

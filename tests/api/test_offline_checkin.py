@@ -23,6 +23,7 @@ from service.auth.tokens import issue_access_token
 from service.db import utcnow
 from service.people.models import RoleGrant, User
 from service.tasks.models import Participation, Task
+from service.tasks.no_shows import mark_no_shows
 from tests.api.world import World, demo_task
 
 # 09:00 in Beijing, on a code step's boundary; the task runs two hours from then.
@@ -139,6 +140,51 @@ def test_an_offline_check_in_arriving_within_12_hours_is_taken_and_one_second_la
         None,
         0,
     )
+
+
+def test_an_offline_check_in_sent_after_the_no_show_sweep_clears_the_mark(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    """In a stairwell without signal at 09:05; signal back after the task ended and the
+    sweep had marked the sign-up a no-show: they came, so the mark and the seat return."""
+    task = new_task(app, world)
+    mine, absent = (signed_up(app, client, world, task, role) for role in ("member", "volunteer"))
+    with app.app_context():
+        assert mark_no_shows(extensions.unit_of_work(), END + timedelta(minutes=1)) == 2
+    assert stored(app, mine).status == "no_show"
+    late = send(
+        app,
+        client,
+        world,
+        "member",
+        END + timedelta(hours=1),
+        "POST",
+        f"/participations/{mine}/checkin",
+        offline_body(TAKEN),
+        key="offline-after-sweep",
+    )
+    assert late.status_code == 200, late.get_json()
+    assert (late.get_json()["status"], late.get_json()["flags"]) == ("checked_in", ["offline"])
+    came = stored(app, mine)
+    assert (came.no_show_at, came.checked_in_at) == (None, TAKEN)
+    assert stored(app, absent).status == "no_show"
+    with app.app_context():
+        seats = extensions.session().get(Task, task)
+        assert seats is not None
+        assert seats.signed_up_count == 1
+    # Online, the window has closed: the other no-show stays one.
+    online = send(
+        app,
+        client,
+        world,
+        "volunteer",
+        END + timedelta(hours=1),
+        "POST",
+        f"/participations/{absent}/checkin",
+        HERE,
+    )
+    assert (online.status_code, online.get_json()["code"]) == (409, "invalid_transition")
+    assert stored(app, absent).status == "no_show"
 
 
 def test_the_limit_is_configurable(
