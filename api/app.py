@@ -23,6 +23,7 @@ from api import (
     imports,
     leaderboards,
     ledger,
+    manual_entries,
     me,
     metrics,
     notifications,
@@ -90,6 +91,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(tasks.blp)
     api.register_blueprint(participations.blp)
     api.register_blueprint(approvals.blp)
+    api.register_blueprint(manual_entries.blp)
     api.register_blueprint(uploads.blp)
     api.register_blueprint(households.blp)
     api.register_blueprint(demands.blp)

@@ -68,6 +68,8 @@ PARTICIPATION_EDGES = {
     ("checked_in", "task_cancelled"): "cancelled",
     ("checked_out", "task_cancelled"): "cancelled",
     ("submitted", "task_cancelled"): "cancelled",
+    ("signed_up", "record_manually"): "submitted",
+    ("cancelled", "record_manually"): "submitted",
 }
 
 START = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
@@ -145,11 +147,14 @@ def test_the_tables_cannot_be_changed_at_run_time() -> None:
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        (ParticipationStatus.SIGNED_UP, {"check_in", "cancel", "task_cancelled"}),
+        (
+            ParticipationStatus.SIGNED_UP,
+            {"check_in", "cancel", "task_cancelled", "record_manually"},
+        ),
         (ParticipationStatus.SUBMITTED, {"approve", "reject", "task_cancelled"}),
         (ParticipationStatus.APPROVED, {"reverse"}),
         (ParticipationStatus.REVERSED, set()),
-        (ParticipationStatus.CANCELLED, set()),
+        (ParticipationStatus.CANCELLED, {"record_manually"}),
     ],
 )
 def test_allowed_actions(state: ParticipationStatus, expected: set[str]) -> None:
