@@ -70,12 +70,21 @@ class ServiceRecordSchema(Schema):
     units = WholeNumber(allow_none=True)
     work_unit = Text(required=True)
     approved_at = fields.AwareDateTime(allow_none=True)
+    manual_entry = fields.Boolean(
+        required=True, metadata={"description": "补录: hours entered by staff, not checked in"}
+    )
 
 
 class YearTotalSchema(Schema):
     year = WholeNumber(required=True)
     services = WholeNumber(required=True)
-    hours = fields.Float(required=True)
+    hours = fields.Float(required=True, metadata={"description": "verified + entered"})
+    verified_hours = fields.Float(
+        required=True, metadata={"description": "measured by check-in and check-out"}
+    )
+    entered_hours = fields.Float(
+        required=True, metadata={"description": "entered by staff after the fact (补录)"}
+    )
 
 
 class ServiceRecordPage(page_schema(ServiceRecordSchema, "ServiceRecordItems")):  # type: ignore[misc]

@@ -5,9 +5,11 @@ above the threshold someone other than who entered it approves; it stays flagged
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from api import extensions
 from points.access import Role, ScopeType
 from service.audit.models import AuditEntry
+from service.certificates.records import verified_hours
 from service.db import utcnow
 from service.people.models import RoleGrant, User
 from service.tasks.models import Participation, Task
@@ -331,3 +334,59 @@ def test_the_entering_staff_member_may_still_reject_it(
     )
     assert rejected.status_code == 200
     assert rejected.get_json()["status"] == "rejected"
+
+
+def test_verified_and_entered_hours_are_kept_apart_in_records_and_reports(
+    app: Flask, client: FlaskClient, world: World, rules: None, frozen: datetime
+) -> None:
+    member = user_id(world, "member")
+    checked = patrol(app, world, hours=2)
+    with app.app_context():
+        session = extensions.session()
+        # Work checked in and out, approved: two verified hours.
+        session.add(
+            Participation(
+                task_id=checked,
+                user_id=member,
+                role="member",
+                status="approved",
+                checked_in_at=frozen - timedelta(hours=5),
+                checked_out_at=frozen - timedelta(hours=3),
+                hours=Decimal(2),
+                units=0,
+                submitted_at=frozen,
+                decided_at=frozen,
+                decided_by_id=user_id(world, "admin"),
+            )
+        )
+        session.commit()
+    entered = enter(client, world, patrol(app, world)).get_json()
+    approved = world.call(client, "admin", "POST", f"/participations/{entered['id']}/approve")
+    assert approved.status_code == 200, approved.get_json()
+
+    records = world.call(client, "member", "GET", "/me/service-records").get_json()
+    assert sorted((r["manual_entry"], r["hours"]) for r in records["items"]) == [
+        (False, 2.0),
+        (True, 3.0),
+    ]
+    [year] = records["years"]
+    assert (year["hours"], year["verified_hours"], year["entered_hours"]) == (5.0, 2.0, 3.0)
+    with app.app_context():
+        assert verified_hours(extensions.session(), member) == Decimal("2.00")
+
+    scope = f"org:{world.ids['community_A']}"
+    report = world.call(client, "root", "GET", f"/reports/summary?scope={scope}").get_json()
+    own = report["own"]["figures"]
+    assert (own["volunteer_hours"], own["verified_hours"], own["entered_hours"]) == (5.0, 2.0, 3.0)
+    csv_file = client.get(
+        "/api/v1/reports/summary",
+        query_string={"scope": scope, "format": "csv"},
+        headers={"Authorization": f"Bearer {world.tokens['root']}"},
+    )
+    rows = {row[1]: row[2] for row in csv.reader(io.StringIO(csv_file.data.decode("utf-8-sig")))}
+    assert (rows["verified_hours"], rows["entered_hours"]) == ("2.0", "3.0")
+    league = world.call(
+        client, "root", "GET", f"/reports/league?scope=org:{world.ids['street']}"
+    ).get_json()
+    a = next(row for row in league["rows"] if row["name"] == "社区A")["figures"]
+    assert (a["verified_hours"], a["entered_hours"]) == (2.0, 3.0)
