@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,10 +18,12 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from api import extensions
 from points.access import Role, ScopeType
+from points.calendar import local_date
 from service.audit.models import AuditEntry
 from service.certificates.records import verified_hours
 from service.db import utcnow
@@ -336,9 +339,8 @@ def test_the_entering_staff_member_may_still_reject_it(
     assert rejected.get_json()["status"] == "rejected"
 
 
-def test_verified_and_entered_hours_are_kept_apart_in_records_and_reports(
-    app: Flask, client: FlaskClient, world: World, rules: None, frozen: datetime
-) -> None:
+def verified_and_entered(app: Flask, client: FlaskClient, world: World, frozen: datetime) -> None:
+    """The member's approved work today: two hours checked in, three entered by hand."""
     member = user_id(world, "member")
     checked = patrol(app, world, hours=2)
     with app.app_context():
@@ -364,6 +366,12 @@ def test_verified_and_entered_hours_are_kept_apart_in_records_and_reports(
     approved = world.call(client, "admin", "POST", f"/participations/{entered['id']}/approve")
     assert approved.status_code == 200, approved.get_json()
 
+
+def test_verified_and_entered_hours_are_kept_apart_in_records_and_reports(
+    app: Flask, client: FlaskClient, world: World, rules: None, frozen: datetime
+) -> None:
+    verified_and_entered(app, client, world, frozen)
+    member = user_id(world, "member")
     records = world.call(client, "member", "GET", "/me/service-records").get_json()
     assert sorted((r["manual_entry"], r["hours"]) for r in records["items"]) == [
         (False, 2.0),
@@ -390,3 +398,26 @@ def test_verified_and_entered_hours_are_kept_apart_in_records_and_reports(
     ).get_json()
     a = next(row for row in league["rows"] if row["name"] == "社区A")["figures"]
     assert (a["verified_hours"], a["entered_hours"]) == (2.0, 3.0)
+
+
+def test_a_certificate_states_entered_hours_apart(
+    app: Flask, client: FlaskClient, world: World, rules: None, frozen: datetime
+) -> None:
+    verified_and_entered(app, client, world, frozen)
+    today = local_date(frozen)
+    period = {"from": (today - timedelta(days=2)).isoformat(), "to": today.isoformat()}
+    issued = world.call(client, "member", "POST", "/me/certificates", period)
+    assert issued.status_code == 201, issued.get_json()
+    body = issued.get_json()
+    assert (body["total_hours"], body["verified_hours"], body["entered_hours"]) == (5.0, 2.0, 3.0)
+    assert sorted((s["manual_entry"], s["hours"]) for s in body["services"]) == [
+        (False, 2.0),
+        (True, 3.0),
+    ]
+    pdf = client.get(body["pdf_url"], headers={"Authorization": f"Bearer {world.tokens['member']}"})
+    assert pdf.status_code == 200
+    text = re.sub(
+        r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    )
+    assert "累计志愿服务时长5.00小时（其中签到核验2.00小时，补录3.00小时）" in text
+    assert text.count("（补录）") == 1
