@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from points.access import Actor, SelfApproval, serving_role
+from points.access import Actor, Role, ScopeType, SelfApproval, serving_role
 from points.errors import InvalidInput, NotFound
 from points.lifecycle import transition
+from points.notices import Topic
 from points.rules import WorkUnit
 from points.tasks import (
     PARTICIPATION_TRANSITIONS,
@@ -37,6 +38,10 @@ from points.tasks import (
 from service.access import load_account
 from service.audit.log import record
 from service.moderation.photos import note_photo_use
+from service.notices import tell
+from service.people.models import RoleGrant, User
+from service.places.models import Place
+from service.places.tree import named_place
 from service.tasks.board import staff_task
 from service.tasks.models import Participation, Task
 from service.tasks.signups import NotOpen, ParticipationChanged, move_participation
@@ -125,8 +130,44 @@ def record_manually(
             },
             place_id=task.place_id,
         )
+        if second:
+            _tell_confirmers(session, task, participation, entry, actor.user_id)
         uow.commit()
         return participation
+
+
+def _tell_confirmers(
+    session: Session, task: Task, participation: Participation, entry: ManualEntry, asker: int
+) -> None:
+    """Staff and admins whose places hold the task, but neither who entered the work nor
+    whose work it is, hear that an approval waits for one of them."""
+    place = named_place(session, task.place_id)
+    confirmers = session.scalars(
+        select(RoleGrant.user_id)
+        .join(Place, Place.id == RoleGrant.scope_id)
+        .where(
+            RoleGrant.scope_type == ScopeType.PLACE.value,
+            RoleGrant.role.in_([Role.STAFF.value, Role.ADMIN.value]),
+            literal(place.path).startswith(Place.path),
+            RoleGrant.user_id.not_in([asker, participation.user_id]),
+        )
+        .distinct()
+    ).all()
+    member = session.get(User, participation.user_id)
+    tell(
+        session,
+        Topic.ENTRY_TO_CONFIRM,
+        confirmers,
+        {
+            "participation_id": participation.id,
+            "task_id": task.id,
+            "task_title": task.title,
+            "member_name": member.name if member is not None else "",
+            "hours": str(entry.hours),
+            "reason": entry.reason,
+        },
+        source=f"participation:{participation.id}:to_confirm",
+    )
 
 
 def _participation_for(session: Session, task: Task, user_id: int, now: datetime) -> Participation:

@@ -122,6 +122,7 @@ def test_entered_work_is_submitted_flagged_and_credited_as_the_rules_price(
     assert body["entry_reason"] == "手机没电，未能签到"
     assert body["note"] == "网格长现场见证"
     assert body["needs_second_staff"] is False
+    assert world.call(client, "admin", "GET", "/me/notifications").get_json()["items"] == []
     assert len(body["photos"]) == 1
     assert body["checked_in_at"] is None
 
@@ -301,6 +302,11 @@ def test_above_the_threshold_a_second_staff_member_approves(
     task = patrol(app, world, hours=6)
     entered = enter(client, world, task, hours=5).get_json()
     assert entered["needs_second_staff"] is True
+    # Those who may approve it hear; who entered it doesn't.
+    told = world.call(client, "admin", "GET", "/me/notifications").get_json()["items"]
+    assert [n["kind"] for n in told] == ["participation.to_confirm"]
+    assert "补录 5.00 小时" in told[0]["body"]
+    assert world.call(client, "staff", "GET", "/me/notifications").get_json()["items"] == []
     own = world.call(client, "staff", "POST", f"/participations/{entered['id']}/approve")
     assert (own.status_code, own.get_json()["code"]) == (403, "second_staff_required")
     bulk = world.call(
