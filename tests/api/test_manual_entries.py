@@ -62,8 +62,8 @@ def patrol(app: Flask, world: World, hours: int = 3, **changes: Any) -> int:
             ends_at=starts + timedelta(hours=hours),
             capacity=1,
         )
-        fields.update(changes)
-        task = Task(**fields, status="published", created_by_id=world.ids["person_A"])
+        fields.update({"status": "published", **changes})
+        task = Task(**fields, created_by_id=world.ids["person_A"])
         session.add(task)
         session.commit()
         return task.id
@@ -427,3 +427,28 @@ def test_a_certificate_states_entered_hours_apart(
     )
     assert "累计志愿服务时长5.00小时（其中签到核验2.00小时，补录3.00小时）" in text
     assert text.count("（补录）") == 1
+
+
+def test_someone_who_withdrew_and_came_anyway_is_entered_in_their_participation(
+    app: Flask, client: FlaskClient, world: World, frozen: datetime
+) -> None:
+    task = soon(app, world, frozen)
+    signed = world.call(client, "member", "POST", f"/tasks/{task}/signups").get_json()
+    gone = world.call(client, "member", "POST", f"/participations/{signed['id']}/cancel")
+    assert gone.get_json()["status"] == "cancelled"
+    with time_machine.travel(frozen + timedelta(minutes=10), tick=False):
+        entered = enter(client, world, task, hours=1)
+    assert entered.status_code == 201, entered.get_json()
+    assert (entered.get_json()["id"], entered.get_json()["status"]) == (signed["id"], "submitted")
+    with app.app_context():
+        seats = extensions.session().get(Task, task)
+        assert seats is not None
+        assert seats.signed_up_count == 0  # the seat it gave up stays given up
+
+
+def test_a_cancelled_task_takes_no_entries(
+    app: Flask, client: FlaskClient, world: World, frozen: datetime
+) -> None:
+    task = patrol(app, world, status="cancelled")
+    refused = enter(client, world, task)
+    assert (refused.status_code, refused.get_json()["code"]) == (409, "task_not_open")
