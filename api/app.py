@@ -24,6 +24,7 @@ from api import (
     imports,
     leaderboards,
     ledger,
+    manual_entries,
     me,
     metrics,
     no_shows,
@@ -93,6 +94,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(participations.blp)
     api.register_blueprint(approvals.blp)
     api.register_blueprint(no_shows.blp)
+    api.register_blueprint(manual_entries.blp)
     api.register_blueprint(uploads.blp)
     api.register_blueprint(households.blp)
     api.register_blueprint(demands.blp)

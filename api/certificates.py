@@ -70,12 +70,21 @@ class ServiceRecordSchema(Schema):
     units = WholeNumber(allow_none=True)
     work_unit = Text(required=True)
     approved_at = fields.AwareDateTime(allow_none=True)
+    manual_entry = fields.Boolean(
+        required=True, metadata={"description": "补录: hours entered by staff, not checked in"}
+    )
 
 
 class YearTotalSchema(Schema):
     year = WholeNumber(required=True)
     services = WholeNumber(required=True)
-    hours = fields.Float(required=True)
+    hours = fields.Float(required=True, metadata={"description": "verified + entered"})
+    verified_hours = fields.Float(
+        required=True, metadata={"description": "measured by check-in and check-out"}
+    )
+    entered_hours = fields.Float(
+        required=True, metadata={"description": "entered by staff after the fact (补录)"}
+    )
 
 
 class ServiceRecordPage(page_schema(ServiceRecordSchema, "ServiceRecordItems")):  # type: ignore[misc]
@@ -106,6 +115,7 @@ class CertificateServiceSchema(Schema):
     organisation = Text(required=True)
     place = Text(required=True)
     hours = fields.Float(required=True)
+    manual_entry = fields.Boolean(required=True, metadata={"description": "补录"})
 
 
 class CertificateSchema(Schema):
@@ -118,7 +128,9 @@ class CertificateSchema(Schema):
     holder_name = Text(required=True)
     holder_contact = Text(required=True, metadata={"description": "masked phone, or empty"})
     service_count = WholeNumber(required=True)
-    total_hours = fields.Float(required=True)
+    total_hours = fields.Float(required=True, metadata={"description": "verified + entered"})
+    verified_hours = fields.Float(required=True, metadata={"description": "checked in"})
+    entered_hours = fields.Float(required=True, metadata={"description": "补录, stated apart"})
     services = fields.List(fields.Nested(CertificateServiceSchema), required=True)
     pdf_url = VerbatimText(required=True)
     verify_url = VerbatimText(required=True)
@@ -229,6 +241,8 @@ def _view(
         "holder_contact": certificate.holder_contact,
         "service_count": certificate.service_count,
         "total_hours": certificate.total_hours,
+        "verified_hours": certificate.verified_hours,
+        "entered_hours": certificate.entered_hours,
         "services": certificate.services,
         "pdf_url": url_for("certificates.CertificatePdf", number=certificate.number),
         "verify_url": verify_link(

@@ -76,6 +76,14 @@ class ParticipationSchema(Schema):
     )
     excused_at = fields.DateTime(allow_none=True)
     excuse_reason = Text(allow_none=True)
+    manual_entry = fields.Boolean(
+        metadata={"description": "补录: hours entered by staff, not measured by check-in"}
+    )
+    entered_by_id = WholeNumber(allow_none=True, metadata={"description": "who entered it"})
+    entry_reason = Text(allow_none=True, metadata={"description": "why it was entered by hand"})
+    needs_second_staff = fields.Boolean(
+        metadata={"description": "someone other than who entered it must approve it"}
+    )
 
 
 class PositionSchema(Schema):

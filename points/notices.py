@@ -39,6 +39,7 @@ class Topic(StrEnum):
     WHISTLE_DUE_SOON = "whistle.due_soon"
     WHISTLE_OVERDUE = "whistle.overdue"
     ADJUSTMENT_TO_CONFIRM = "adjustment.to_confirm"
+    ENTRY_TO_CONFIRM = "participation.to_confirm"  # 补录 above the threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,10 @@ _WORDING: dict[Topic, tuple[str, str]] = {
     Topic.ADJUSTMENT_TO_CONFIRM: (
         "待你复核",
         "{member_name} 的{direction} {amount} 待第二人确认：{reason}",
+    ),
+    Topic.ENTRY_TO_CONFIRM: (
+        "补录待你审核",
+        "{member_name} 在「{task_title}」补录 {hours} 小时，待第二人审核：{reason}",
     ),
 }
 

@@ -103,6 +103,10 @@ FIGURES: dict[str, str] = {
     "volunteers_members": "参与党员数",
     "volunteers_volunteers": "参与志愿者数",
     "volunteer_hours": "志愿服务时长（小时）",
+    # Of those: measured by check-in and check-out, and entered by staff after the fact
+    # (补录), kept apart as the national volunteering platforms do.
+    "verified_hours": "其中签到核验时长（小时）",
+    "entered_hours": "其中补录时长（小时）",
     "households_visited": "走访户数",
     "residents_helped": "帮扶居民人次",
     "demands_received": "收到诉求数",
@@ -125,7 +129,7 @@ FIGURES: dict[str, str] = {
 
 # Shown as a share or a mean rather than a count (the spreadsheet formats them so).
 RATIOS = frozenset({"acknowledge_rate", "average_rating", "average_work_rating"})
-DECIMALS = frozenset({"volunteer_hours"})
+DECIMALS = frozenset({"volunteer_hours", "verified_hours", "entered_hours"})
 
 Figures = dict[str, float | int | None]
 

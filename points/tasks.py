@@ -21,7 +21,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from points.access import Role
-from points.errors import Conflict, Forbidden
+from points.errors import Conflict, Forbidden, InvalidInput
 
 
 class TaskStatus(StrEnum):
@@ -73,6 +73,9 @@ class ParticipationAction(StrEnum):
     # An offline check-in taken inside the window but sent once signal came back, after
     # the sweep had marked the sign-up a no-show: they came, so the mark goes.
     LATE_CHECK_IN = "late_check_in"
+    # 补录: by staff, for work done without check-in; it goes on to approval as any
+    # submitted work does (service/tasks/manual_entry.py).
+    RECORD_MANUALLY = "record_manually"
 
 
 class Audience(StrEnum):
@@ -104,6 +107,9 @@ class Flag(StrEnum):
     REPEATED_FAILURES = "repeated_failures"
     # Taken without signal and sent later (离线签到): judged at the phone's stated time.
     OFFLINE = "offline"
+    # 补录: the hours were entered by staff after the fact, not measured by check-in and
+    # check-out; reports and service records keep them apart from verified hours.
+    MANUAL_ENTRY = "manual_entry"
 
 
 # Read-only views: a table is the single statement of its life cycle.
@@ -154,6 +160,14 @@ def _participation_table() -> dict[
         (s.SIGNED_UP, a.MARK_NO_SHOW): s.NO_SHOW,
         (s.NO_SHOW, a.EXCUSE): s.EXCUSED,
         (s.NO_SHOW, a.LATE_CHECK_IN): s.CHECKED_IN,
+        # 补录: work done without check-in, entered by staff, waits for approval like any
+        # other. From a sign-up never checked in into, or from a withdrawn one (they came
+        # after all); someone not signed up at all gets a participation made signed_up
+        # first. A no-show, excused or not, may have come without checking in after all.
+        (s.SIGNED_UP, a.RECORD_MANUALLY): s.SUBMITTED,
+        (s.CANCELLED, a.RECORD_MANUALLY): s.SUBMITTED,
+        (s.NO_SHOW, a.RECORD_MANUALLY): s.SUBMITTED,
+        (s.EXCUSED, a.RECORD_MANUALLY): s.SUBMITTED,
         # A cancelled task closes whatever is still open, work awaiting approval
         # included: staff who want to credit submitted work approve it first. Approved
         # work keeps its points (taking them back is a reversal, a decision of its own).
@@ -244,6 +258,55 @@ def hours_worked(
     # Whole microseconds keep the arithmetic exact before the single rounding step.
     micros = max((end - begin) // timedelta(microseconds=1), 0)
     return (Decimal(micros) / _MICROSECONDS_PER_HOUR).quantize(_CENTS, rounding=ROUND_HALF_UP)
+
+
+# --- 补录: work entered after the fact ------------------------------------------------
+
+
+class HoursAboveTaskLength(InvalidInput):
+    code = "hours_above_task_length"
+
+
+class EvidenceRequired(InvalidInput):
+    code = "evidence_required"
+
+
+class SecondStaffRequired(Forbidden):
+    """Entered work above the threshold is approved by someone other than who entered it,
+    as a large manual award is confirmed by a second staff member."""
+
+    code = "second_staff_required"
+
+
+class TaskNotStarted(Conflict):
+    code = "task_not_started"
+
+
+def task_length_hours(starts_at: datetime, ends_at: datetime) -> Decimal:
+    return hours_worked(starts_at, ends_at, starts_at, ends_at)
+
+
+def check_manual_hours(hours: Decimal, starts_at: datetime, ends_at: datetime) -> None:
+    """Entered hours are at most the task's length: nobody served longer than it ran."""
+    length = task_length_hours(starts_at, ends_at)
+    if hours > length:
+        raise HoursAboveTaskLength(
+            f"the task ran {length} hours; no more can be entered",
+            errors={"hours": [f"at most {length}"]},
+        )
+
+
+def check_evidence(note: str, upload_ids: Iterable[int]) -> None:
+    """Work nobody saw checked in is entered with something to show for it."""
+    if not note.strip() and not list(upload_ids):
+        raise EvidenceRequired(
+            "say what shows the work was done: a note, photos, or both",
+            errors={"note": ["a note or photos are required"]},
+        )
+
+
+def needs_second_staff(hours: Decimal, confirm_above: Decimal) -> bool:
+    return hours > confirm_above
 
 
 # Residents, staff and the rest sign up only if they also hold one of these roles:

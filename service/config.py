@@ -92,6 +92,8 @@ class Settings:
     public_rate_limit: str = "60 per minute"
     # Manual awards and deductions above this amount wait for a second staff member.
     second_confirmation_above: int = 100
+    # 补录 of more hours than this is approved by someone other than who entered it.
+    manual_entry_confirm_above_hours: int = 4
     # A redemption not picked up within this many days expires: points and stock go back.
     redemption_hold_days: int = 3
     # A check-in or check-out taken offline is accepted if it arrives within this long.
@@ -194,6 +196,10 @@ class Settings:
             db_pool_size=number("LIANXIN_DB_POOL_SIZE", defaults.db_pool_size),
             second_confirmation_above=number(
                 "LIANXIN_SECOND_CONFIRMATION_ABOVE", defaults.second_confirmation_above
+            ),
+            manual_entry_confirm_above_hours=number(
+                "LIANXIN_MANUAL_ENTRY_CONFIRM_ABOVE_HOURS",
+                defaults.manual_entry_confirm_above_hours,
             ),
             redemption_hold_days=number(
                 "LIANXIN_REDEMPTION_HOLD_DAYS", defaults.redemption_hold_days

@@ -131,8 +131,8 @@ def render_certificate(certificate: Certificate, verify_url: str) -> bytes:
             f"兹证明志愿者 {escape(certificate.holder_name)}{contact}于"
             f" {chinese_date(certificate.first_day)} 至 {chinese_date(certificate.last_day)}"
             f" 期间参加志愿服务 {certificate.service_count} 次，"
-            f"累计志愿服务时长 {hours_text(certificate.total_hours)} 小时。"
-            "服务记录如下：",
+            f"累计志愿服务时长 {hours_text(certificate.total_hours)} 小时"
+            f"{_entered_apart(certificate)}。服务记录如下：",
             styles["body"],
         ),
         Spacer(1, 4 * mm),
@@ -148,6 +148,16 @@ def render_certificate(certificate: Certificate, verify_url: str) -> bytes:
     return out.getvalue()
 
 
+def _entered_apart(certificate: Certificate) -> str:
+    """Hours entered by staff after the fact (补录) are stated apart from the verified."""
+    if not certificate.entered_hours:
+        return ""
+    return (
+        f"（其中签到核验 {hours_text(certificate.verified_hours)} 小时，"
+        f"补录 {hours_text(certificate.entered_hours)} 小时）"
+    )
+
+
 def _services_table(certificate: Certificate, styles: dict[str, ParagraphStyle]) -> Table:
     cell = styles["cell"]
     header = ["序号", "服务日期", "服务项目", "类别", "组织", "服务地点", "时长（小时）"]
@@ -157,7 +167,9 @@ def _services_table(certificate: Certificate, styles: dict[str, ParagraphStyle])
             [
                 str(service.position),
                 service.served_on.isoformat(),
-                Paragraph(escape(service.title), cell),
+                Paragraph(
+                    escape(service.title) + ("（补录）" if service.manual_entry else ""), cell
+                ),
                 _category(service.category),
                 Paragraph(escape(service.organisation), cell),
                 Paragraph(escape(service.place), cell),

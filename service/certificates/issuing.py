@@ -145,6 +145,7 @@ def _certificate(
         holder_contact=holder.phone_masked or "",
         service_count=len(records),
         total_hours=sum((r.hours for r in records), Decimal("0.00")),
+        entered_hours=sum((r.hours for r in records if r.manual_entry), Decimal("0.00")),
     )
 
 
@@ -160,6 +161,7 @@ def _services(certificate_id: int, records: list[ServiceRecord]) -> list[Certifi
             organisation=record.organisation.name,
             place=record.place[:200],
             hours=record.hours,
+            manual_entry=record.manual_entry,
         )
         for position, record in enumerate(records, start=1)
     ]

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -40,11 +42,20 @@ class Certificate(Base):
     holder_contact: Mapped[str] = mapped_column(String(32), default="")  # masked phone
     service_count: Mapped[int] = mapped_column(Integer)
     total_hours: Mapped[Decimal] = mapped_column(Numeric(9, 2))
+    # Of the total, the hours staff entered after the fact (补录): the certificate states
+    # them apart from the verified ones, as the national platforms do.
+    entered_hours: Mapped[Decimal] = mapped_column(
+        Numeric(9, 2), default=Decimal("0.00"), server_default=text("0")
+    )
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     services: Mapped[list[CertificateService]] = relationship(
         order_by="CertificateService.position", viewonly=True
     )
+
+    @property
+    def verified_hours(self) -> Decimal:
+        return self.total_hours - self.entered_hours
 
     __table_args__ = (
         # One certificate in force per person and period: asking twice, or twice at
@@ -78,6 +89,7 @@ class CertificateService(Base):
     organisation: Mapped[str] = mapped_column(String(100))
     place: Mapped[str] = mapped_column(String(200))
     hours: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    manual_entry: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # A reversal finds the certificates its participation is on.
     __table_args__ = (Index("ix_certificate_service_participation_id", "participation_id"),)

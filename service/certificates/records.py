@@ -1,5 +1,8 @@
 """Service records (志愿服务记录): every approved participation, with the organisation
-that posted the task, what, where, when and the hours credited."""
+that posted the task, what, where, when and the hours credited. Hours entered by staff
+after the fact (补录) are credited like any, but counted apart from verified hours, the
+ones check-in and check-out measured: ``verified_work`` is the one rule of which is
+which, and ``verified_hours`` the total that levels and certificates rely on."""
 
 from __future__ import annotations
 
@@ -43,13 +46,21 @@ class ServiceRecord:
     units: int | None
     work_unit: str
     approved_at: datetime | None
+    manual_entry: bool  # 补录: entered by staff, not measured by check-in
 
 
 @dataclass(frozen=True)
 class YearTotal:
     year: int
     services: int
-    hours: Decimal
+    hours: Decimal  # every hour credited: verified_hours + entered_hours
+    verified_hours: Decimal
+    entered_hours: Decimal
+
+
+def verified_work() -> ColumnElement[bool]:
+    """Work whose hours check-in and check-out measured: not entered by hand (补录)."""
+    return Participation.entered_by_id.is_(None)
 
 
 def _approved(user_id: int) -> list[ColumnElement[bool]]:
@@ -101,18 +112,30 @@ def yearly_totals(session: Session, user_id: int) -> list[YearTotal]:
     in SQL: a year is a Beijing one, which neither backend groups by the same way, and
     one person's records are at most a few thousand rows."""
     rows = session.execute(
-        select(Task.starts_at, Participation.hours)
+        select(Task.starts_at, Participation.hours, verified_work())
         .join(Task, Task.id == Participation.task_id)
         .where(*_approved(user_id))
     ).all()
-    totals: dict[int, tuple[int, Decimal]] = {}
-    for starts_at, hours in rows:
+    totals: dict[int, tuple[int, Decimal, Decimal]] = {}
+    for starts_at, hours, verified in rows:
         year = local_date(starts_at).year
-        count, total = totals.get(year, (0, Decimal(0)))
-        totals[year] = (count + 1, total + (hours or Decimal(0)))
+        count, checked, entered = totals.get(year, (0, Decimal(0), Decimal(0)))
+        served = hours or Decimal(0)
+        if verified:
+            checked += served
+        else:
+            entered += served
+        totals[year] = (count + 1, checked, entered)
+    cents = Decimal("0.01")
     return [
-        YearTotal(year, count, total.quantize(Decimal("0.01")))
-        for year, (count, total) in sorted(totals.items(), reverse=True)
+        YearTotal(
+            year,
+            count,
+            (checked + entered).quantize(cents),
+            checked.quantize(cents),
+            entered.quantize(cents),
+        )
+        for year, (count, checked, entered) in sorted(totals.items(), reverse=True)
     ]
 
 
@@ -127,11 +150,11 @@ class VerifiedHours:
 def verified_hours(session: Session, user_id: int) -> list[VerifiedHours]:
     """Every approved (and so not reversed) service with the hours its approval
     credited, oldest first: the one read of verified hours, which service levels and
-    badges count. Hours entered by hand are not verified and belong out of it."""
+    badges count. Hours entered by hand (补录) are not verified and stay out of it."""
     rows = session.execute(
         select(Participation.id, Task.type, Task.starts_at, Participation.hours)
         .join(Task, Task.id == Participation.task_id)
-        .where(*_approved(user_id))
+        .where(*_approved(user_id), verified_work())
         .order_by(Task.starts_at, Participation.id)
     ).all()
     return [
@@ -158,6 +181,7 @@ def _records(session: Session, rows: Sequence[tuple[Participation, Task]]) -> li
             units=participation.units,
             work_unit=task.work_unit,
             approved_at=participation.decided_at,
+            manual_entry=participation.manual_entry,
         )
         for participation, task in rows
     ]

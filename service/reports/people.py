@@ -24,6 +24,7 @@ from points.households import VisitStatus
 from points.ledger import TransferKind
 from points.rules import WorkUnit
 from points.tasks import ParticipationStatus
+from service.certificates.records import verified_work
 from service.households.models import HouseholdVisit, ParticipationHousehold
 from service.ledger.models import LedgerAccount, Transfer
 from service.people.models import User
@@ -74,6 +75,9 @@ def count_work(
     statement."""
     p = Participation
     helped = case((Task.work_unit == WorkUnit.RESIDENTS_HELPED.value, p.units), else_=0)
+    # Verified hours were measured by check-in and check-out; entered ones (补录) not.
+    checked = case((verified_work(), p.hours), else_=0)
+    entered = case((verified_work(), 0), else_=p.hours)
     period = periods.of(p.decided_at)
     per_person = (
         select(
@@ -83,6 +87,8 @@ def count_work(
             func.count(p.id).label("pieces"),
             func.coalesce(func.sum(p.hours), 0).label("hours"),
             func.coalesce(func.sum(helped), 0).label("helped"),
+            func.coalesce(func.sum(checked), 0).label("verified"),
+            func.coalesce(func.sum(entered), 0).label("entered"),
         )
         .join(Task, Task.id == p.task_id)
         .where(
@@ -109,6 +115,8 @@ def count_work(
             number_of(w.role == "volunteer").label("volunteers_only"),
             func.sum(w.hours).label("hours"),
             func.sum(w.helped).label("helped"),
+            func.sum(w.verified).label("verified"),
+            func.sum(w.entered).label("entered"),
         )
         .join(people, people.c.user_id == w.user_id)
         .group_by(w.period, people.c.grp)
@@ -127,6 +135,8 @@ def count_work(
                 nobody,
                 nobody,
                 hours.label("hours"),
+                nobody,
+                nobody,
                 nobody,
             )
             .join(people, people.c.user_id == w.user_id)
@@ -150,6 +160,8 @@ def count_work(
         tally.add(row.grp, "volunteers_members", int(row.members))
         tally.add(row.grp, "volunteers_volunteers", int(row.volunteers_only))
         tally.add(row.grp, "volunteer_hours", float(row.hours))
+        tally.add(row.grp, "verified_hours", float(row.verified))
+        tally.add(row.grp, "entered_hours", float(row.entered))
         tally.add(row.grp, "residents_helped", int(row.helped))
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 
 from points.calendar import Span
 from points.demands import LEVEL_LABELS, DemandLevel
-from points.reports import Figures
+from points.reports import DECIMALS, Figures
 from points.rules import Category, TaskType
 from service.demands.whistles import acknowledge_rate
 
@@ -129,7 +129,8 @@ class Tally:
                 "xingfubi_expired",
             )
         }
-        figures["volunteer_hours"] = round(float(counted["volunteer_hours"]), 2)
+        for name in DECIMALS:
+            figures[name] = round(float(counted[name]), 2)
         received, due, on_time = self.whistles[key]
         figures["whistles_received"] = received
         figures["whistles_acknowledged_on_time"] = on_time

@@ -17,7 +17,12 @@ from points.errors import DomainError, Forbidden, InvalidInput, NotFound
 from points.lifecycle import transition
 from points.notices import Topic
 from points.rules import Category, EarningEvent, Facts, TaskType, WorkUnit
-from points.tasks import PARTICIPATION_TRANSITIONS, ParticipationAction, ParticipationStatus
+from points.tasks import (
+    PARTICIPATION_TRANSITIONS,
+    ParticipationAction,
+    ParticipationStatus,
+    SecondStaffRequired,
+)
 from service.audit.log import points_moved, record
 from service.demands.serving import resolve_by_task
 from service.ledger.models import Transfer
@@ -173,6 +178,12 @@ def _decide(
     participation = reviewed.participation
     current = ParticipationStatus(participation.status)
     target = transition(PARTICIPATION_TRANSITIONS, current, action)
+    if (
+        action is ParticipationAction.APPROVE
+        and participation.needs_second_staff
+        and participation.entered_by_id == actor.user_id
+    ):
+        raise SecondStaffRequired("a second staff member must approve work you entered by hand")
     move_participation(
         session,
         participation,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -145,6 +146,12 @@ class Participation(Base):
     excused_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     excused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     excuse_reason: Mapped[str | None] = mapped_column(Text)
+    # 补录: who entered the work after the fact (NULL: measured by check-in and
+    # check-out), why, and whether someone else must approve it. Reports split verified
+    # from entered hours on ``entered_by_id``; the note holds the written evidence.
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    entry_reason: Mapped[str | None] = mapped_column(Text)
+    needs_second_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Loaded only where work is reviewed (submit, the approvals queue): check-in and
     # the other steps never touch it.
@@ -155,6 +162,10 @@ class Participation(Base):
     households: Mapped[list[Household]] = relationship(
         secondary="participation_household", viewonly=True, order_by="Household.id"
     )
+
+    @property
+    def manual_entry(self) -> bool:
+        return self.entered_by_id is not None
 
     @property
     def household_ids(self) -> list[int]:

@@ -51,8 +51,9 @@ def test_records_are_the_approved_work_with_its_hours_and_yearly_totals(
     assert items[0]["served_on"] == "2026-05-01"
     assert items[0]["category"] == "service"
     assert answer["years"] == [
-        {"year": 2026, "services": 2, "hours": 5.75},
-        {"year": 2025, "services": 2, "hours": 5.5},
+        # All checked in: every hour verified, none entered by hand (补录).
+        {"year": 2026, "services": 2, "hours": 5.75, "verified_hours": 5.75, "entered_hours": 0.0},
+        {"year": 2025, "services": 2, "hours": 5.5, "verified_hours": 5.5, "entered_hours": 0.0},
     ]
     assert answer["next_cursor"] is None
     only_2025 = town.call(client, "member", "GET", "/me/service-records?year=2025").get_json()

@@ -30,7 +30,7 @@ from service.auth.bootstrap import NewAdmin, create_admin
 from service.db import utcnow
 from service.households.models import HouseholdResident, ParticipationHousehold
 from service.models import Base
-from service.tasks.models import Participation, ParticipationRating
+from service.tasks.models import Participation, ParticipationRating, Task
 from tests.api.openapi_walk import (
     TextField,
     error_at,
@@ -39,7 +39,7 @@ from tests.api.openapi_walk import (
     send,
     text_fields,
 )
-from tests.api.world import World
+from tests.api.world import World, demo_task
 
 NUL = "连\x00心"
 
@@ -161,6 +161,27 @@ def no_show(app: Flask, client: FlaskClient, world: World, value: str) -> None:
         session.add(missed)
         session.commit()
         world.ids["no_show"] = missed.id
+
+
+def started_patrol(app: Flask, client: FlaskClient, world: World, value: str) -> None:
+    """A patrol that began an hour ago, for work entered by hand (补录)."""
+    with app.app_context():
+        session = extensions.session()
+        starts = utcnow() - timedelta(hours=1)
+        task = Task(
+            **demo_task(
+                world.ids["community_A"],
+                type="patrol",
+                work_unit="hours",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+            ),
+            status="published",
+            created_by_id=world.ids["person_A"],
+        )
+        session.add(task)
+        session.commit()
+        world.ids["started_patrol"] = task.id
 
 
 def approved_work(app: Flask, client: FlaskClient, world: World, value: str) -> None:
@@ -330,6 +351,12 @@ CASES: dict[tuple[str, str], Case] = {
         body=lambda _: {"units": 3},
         role="member",
         prepare=checked_out_work,
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/manual-entries"): Case(
+        {"task_id": "started_patrol"},
+        body=lambda w: {"user_id": user_of(w, "member"), "hours": 1},
+        shown={"reason": "entry_reason"},
+        prepare=started_patrol,
     ),
     ("POST", "/api/v1/participations/{participation_id}/reject"): Case(
         {"participation_id": "participation_A"},

@@ -25,6 +25,7 @@ FACT_NAMES = [
     "due_at",
     "member_name",
     "direction",
+    "hours",
 ]
 
 

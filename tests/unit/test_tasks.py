@@ -73,6 +73,10 @@ PARTICIPATION_EDGES = {
     ("checked_in", "task_cancelled"): "cancelled",
     ("checked_out", "task_cancelled"): "cancelled",
     ("submitted", "task_cancelled"): "cancelled",
+    ("signed_up", "record_manually"): "submitted",
+    ("cancelled", "record_manually"): "submitted",
+    ("no_show", "record_manually"): "submitted",
+    ("excused", "record_manually"): "submitted",
 }
 
 START = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)
@@ -170,14 +174,14 @@ def test_the_tables_cannot_be_changed_at_run_time() -> None:
     [
         (
             ParticipationStatus.SIGNED_UP,
-            {"check_in", "cancel", "task_cancelled", "mark_no_show"},
+            {"check_in", "cancel", "task_cancelled", "mark_no_show", "record_manually"},
         ),
-        (ParticipationStatus.NO_SHOW, {"excuse", "late_check_in"}),
-        (ParticipationStatus.EXCUSED, set()),
+        (ParticipationStatus.NO_SHOW, {"excuse", "late_check_in", "record_manually"}),
+        (ParticipationStatus.EXCUSED, {"record_manually"}),
         (ParticipationStatus.SUBMITTED, {"approve", "reject", "task_cancelled"}),
         (ParticipationStatus.APPROVED, {"reverse"}),
         (ParticipationStatus.REVERSED, set()),
-        (ParticipationStatus.CANCELLED, set()),
+        (ParticipationStatus.CANCELLED, {"record_manually"}),
     ],
 )
 def test_allowed_actions(state: ParticipationStatus, expected: set[str]) -> None:
