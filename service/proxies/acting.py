@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from points.access import Actor
-from points.proxies import LinkStatus, NotProxy, ProxyDeed
+from points.proxies import LinkStatus, NotProxy, ProxyDeed, runs_at
 from service.access import load_actor
 from service.people.models import User
 from service.proxies.models import ProxyAct, ProxyLink
@@ -36,19 +36,21 @@ class ActingFor:
 def running_link(
     session: Session, proxy_id: int, subject_id: int, now: datetime
 ) -> ProxyLink | None:
-    return session.scalars(
+    """The link that lets ``proxy_id`` act for ``subject_id`` at ``now``, if one does."""
+    link = session.scalars(
         select(ProxyLink)
         .join(User, User.id == ProxyLink.subject_id)
         .where(
             ProxyLink.proxy_id == proxy_id,
             ProxyLink.subject_id == subject_id,
+            # One active link per pair (a partial unique index): this finds it or none.
             ProxyLink.status == LinkStatus.ACTIVE.value,
-            ProxyLink.starts_at <= now,
-            or_(ProxyLink.ends_at.is_(None), ProxyLink.ends_at > now),
             User.active.is_(True),
         )
-        .limit(1)
     ).first()
+    if link is None or not runs_at(LinkStatus(link.status), link.starts_at, link.ends_at, now):
+        return None
+    return link
 
 
 def acting_for(session: Session, actor: Actor, subject_id: int, now: datetime) -> ActingFor:
