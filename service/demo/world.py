@@ -42,6 +42,7 @@ from service.demo.parts import (
     demo_tasks,
     published_starter_rules,
 )
+from service.demo.proxied import walk_proxied
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant, ensure_user
 from service.people.models import User
@@ -71,6 +72,8 @@ class DemoWorld:
     demand_journeys: list[dict[str, Any]] = field(default_factory=list)
     # A past service approved and certified (志愿服务证明): its number, PDF and verify links.
     certificates: list[dict[str, Any]] = field(default_factory=list)
+    # 代办: a resident with no smartphone, his proxy, and an errand filed for him.
+    proxied: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +90,7 @@ class DemoWorld:
             "demand_journeys": self.demand_journeys,
             "orders": self.orders,
             "certificates": self.certificates,
+            "proxied": self.proxied,
         }
 
 
@@ -262,4 +266,5 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
     world.demand_journeys = walk_demand_journeys(uow, department.id, utcnow())
     world.orders = walk_orders(uow, DEMO_POINTS[0], DEMO_POINTS[1], utcnow())
     world.certificates = [certify_past_service(uow, community_ids[0], DEMO_POINTS[0], utcnow())]
+    world.proxied = walk_proxied(uow, utcnow())
     return world

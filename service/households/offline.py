@@ -26,14 +26,21 @@ class OfflineResident:
 
 
 def register_offline_resident(
-    uow: UnitOfWork, actor: Actor, household_id: int, spec: OfflineResident, vault: PhoneVault
+    uow: UnitOfWork,
+    actor: Actor,
+    household_id: int,
+    spec: OfflineResident,
+    vault: PhoneVault | None,
 ) -> User:
     """A person with no WeChat account, living in the household: a resident of its
-    place (so points can be credited to them and they are on the register)."""
+    place (so points can be credited to them and they are on the register). The vault
+    seals the phone, when there is one."""
     name = spec.name.strip()
     if not name:
         raise InvalidInput("say who they are", errors={"name": ["required"]})
-    sealed = vault.seal(spec.phone) if spec.phone else None
+    if spec.phone and vault is None:
+        raise ValueError("a phone is kept only sealed: pass the vault")  # a caller's slip
+    sealed = vault.seal(spec.phone) if spec.phone and vault else None
     with uow:
         session = uow.session
         household, place = household_in_scope(
