@@ -19,7 +19,7 @@ from api.text import MultilineText, Text, VerbatimText
 from points.proxies import ConsentMethod, LinkStatus, ProxyDeed
 from service.db import utcnow
 from service.households.offline import OfflineResident, register_offline_resident
-from service.proxies.acting import my_acts
+from service.proxies.acting import acts_for, my_acts
 from service.proxies.links import Consent, NewLink, end_link, link_proxy, links_of, my_links
 from service.stations.slips import pickup_slip
 
@@ -165,6 +165,24 @@ class MyActs(MethodView):
         rows = my_acts(
             extensions.session(),
             current_actor(),
+            limit=args["limit"] + 1,
+            before_id=int_cursor(args["cursor"]) or None,
+        )
+        return page(rows, args["limit"], key=lambda act: act.id)
+
+
+@blp.route("/people/<int:user_id>/proxy-acts")
+class ActsFor(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(ProxyActSchema, "PersonProxyActPage"))
+    def get(self, args: dict[str, Any], user_id: int) -> dict[str, Any]:
+        """What proxies did for the person, newest first: staff who look after them, and
+        whoever acts for them now."""
+        rows = acts_for(
+            extensions.session(),
+            current_actor(),
+            user_id,
+            utcnow(),
             limit=args["limit"] + 1,
             before_id=int_cursor(args["cursor"]) or None,
         )

@@ -41,6 +41,7 @@ class ProxyDeed(StrEnum):
     DEMAND = "demand"  # filed a demand or an order (点单)
     CONFIRM = "confirm"  # confirmed a delivery came
     REDEEM = "redeem"  # redeemed at a station, from the person's points
+    CANCEL = "cancel"  # cancelled a redemption of theirs (points and goods come back)
 
 
 class NotProxy(Forbidden):

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from points.access import Actor
 from points.proxies import LinkStatus, NotProxy, ProxyDeed, runs_at
 from service.access import load_actor
+from service.people.admin import get_person
 from service.people.models import User
 from service.proxies.models import ProxyAct, ProxyLink
 
@@ -90,12 +91,30 @@ def record_act(
 
 def my_acts(session: Session, actor: Actor, *, limit: int, before_id: int | None) -> list[ProxyAct]:
     """What proxies did for me, and what I did for others, newest first."""
-    query = (
-        select(ProxyAct)
-        .where(or_(ProxyAct.actor_id == actor.user_id, ProxyAct.subject_id == actor.user_id))
-        .order_by(ProxyAct.id.desc())
-        .limit(limit)
-    )
+    mine = or_(ProxyAct.actor_id == actor.user_id, ProxyAct.subject_id == actor.user_id)
+    return _newest_first(session, mine, limit, before_id)
+
+
+def acts_for(
+    session: Session,
+    actor: Actor,
+    subject_id: int,
+    now: datetime,
+    *,
+    limit: int,
+    before_id: int | None,
+) -> list[ProxyAct]:
+    """What proxies did for a person, newest first: for staff who look after them and
+    for whoever acts for them now (the person may have no phone to look with)."""
+    if running_link(session, actor.user_id, subject_id, now) is None:
+        get_person(session, actor, subject_id)
+    return _newest_first(session, ProxyAct.subject_id == subject_id, limit, before_id)
+
+
+def _newest_first(
+    session: Session, whose: ColumnElement[bool], limit: int, before_id: int | None
+) -> list[ProxyAct]:
+    query = select(ProxyAct).where(whose).order_by(ProxyAct.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(ProxyAct.id < before_id)
     return list(session.scalars(query))

@@ -607,6 +607,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/api/v1/me/proxy-links"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/me/proxy-acts"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/people/<int:user_id>/proxy-acts"): route(
+        lambda w, s: ((w.side(s, "person"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
     # The shopper's slip: theirs, their proxy's, or staff's who look after them.
     ("GET", "/api/v1/redemptions/<int:redemption_id>/slip"): route(
         lambda w, s: ((w.side(s, "redemption"),), None), scoped(200, a={"staff": 200})

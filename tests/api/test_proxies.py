@@ -306,3 +306,31 @@ def test_a_family_proxy_confirms_the_delivery_someone_else_ordered(
     assert step["details"]["for_user_id"] == elder
     acts = world.call(client, "daughter", "GET", "/me/proxy-acts").get_json()["items"]
     assert [(a["deed"], a["object_id"]) for a in acts] == [("confirm", demand)]
+
+
+def test_the_proxy_cancels_for_her_and_her_history_is_read_for_her(
+    app: Flask, client: FlaskClient, world: World, elder: int
+) -> None:
+    link(client, world, elder)
+    held = redeem_for(client, world, "member", elder).get_json()
+    path = f"/redemptions/{held['id']}/cancel"
+    stranger = world.call(client, "volunteer", "POST", path)
+    assert (stranger.status_code, stranger.get_json()["code"]) == (404, "not_found")
+    cancelled = world.call(client, "member", "POST", path)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert cancelled.get_json()["status"] == "cancelled"
+    accounts = world.call(client, "staff", "GET", f"/users/{elder}/accounts").get_json()
+    xingfubi = next(a for a in accounts["items"] if a["currency"] == "xingfubi")
+    assert (xingfubi["balance"], xingfubi["available"]) == (30, 30)
+
+    # She has no phone to look with: staff who look after her, and her proxy, read it.
+    for role in ("staff", "member"):
+        acts = world.call(client, role, "GET", f"/people/{elder}/proxy-acts").get_json()
+        assert [(a["deed"], a["actor_name"], a["subject_id"]) for a in acts["items"]] == [
+            ("cancel", "member", elder),
+            ("redeem", "member", elder),
+        ], role
+    staff_of_b(app, world)
+    for role, refused in (("staff_B", (404, "not_found")), ("volunteer", (403, "forbidden"))):
+        response = world.call(client, role, "GET", f"/people/{elder}/proxy-acts")
+        assert (response.status_code, response.get_json()["code"]) == refused, role

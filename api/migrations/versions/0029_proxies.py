@@ -58,7 +58,7 @@ def upgrade():
     sa.Column('object_type', sa.String(length=16), nullable=False),
     sa.Column('object_id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("deed IN ('demand', 'confirm', 'redeem')", name=op.f('ck_proxy_act_deed')),
+    sa.CheckConstraint("deed IN ('demand', 'confirm', 'redeem', 'cancel')", name=op.f('ck_proxy_act_deed')),
     sa.ForeignKeyConstraint(['actor_id'], ['app_user.id'], name=op.f('fk_proxy_act_actor_id_app_user')),
     sa.ForeignKeyConstraint(['link_id'], ['proxy_link.id'], name=op.f('fk_proxy_act_link_id_proxy_link')),
     sa.ForeignKeyConstraint(['subject_id'], ['app_user.id'], name=op.f('fk_proxy_act_subject_id_app_user')),
