@@ -31,7 +31,7 @@ from service.people.belonging import home_places
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import named_place
-from service.proxies.acting import ActingFor, acting_for, record_act
+from service.proxies.acting import ActingFor, acting_for, record_act, running_link
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
 from service.wechat.security import ContentSecurity
@@ -221,13 +221,15 @@ def report_demand(
         return demand
 
 
-def get_demand(session: Session, actor: Actor, demand_id: int) -> Demand:
-    """The reporter sees their own demand; staff those in their scope; an owner the one
-    they were handed (a department's officers, one whistled to it)."""
+def get_demand(session: Session, actor: Actor, demand_id: int, now: datetime) -> Demand:
+    """The reporter sees their own demand, and the person it serves, and whoever acts
+    for that person now (代办); staff those in their scope; an owner the one they were
+    handed (a department's officers, one whistled to it)."""
     demand = load_demand(session, demand_id)
-    if actor.user_id not in (demand.reporter_id, demand.served_user_id) and not is_owner(
-        actor, demand
-    ):
+    if actor.user_id in (demand.reporter_id, demand.served_user_id) or is_owner(actor, demand):
+        return demand
+    served = demand.served_user_id
+    if served is None or running_link(session, actor.user_id, served, now) is None:
         require(actor, Action.HANDLE_DEMANDS, place_target(session, demand), what="demand")
     return demand
 
@@ -278,8 +280,8 @@ class DemandView:
     withheld: frozenset[str]
 
 
-def view_demand(session: Session, actor: Actor, demand_id: int) -> DemandView:
-    demand = get_demand(session, actor, demand_id)
+def view_demand(session: Session, actor: Actor, demand_id: int, now: datetime) -> DemandView:
+    demand = get_demand(session, actor, demand_id, now)
     timeline = timeline_of(session, demand)
     path = place_target(session, demand).place_path
     if actor.user_id in (demand.reporter_id, demand.served_user_id) or can(

@@ -292,15 +292,19 @@ def test_a_family_proxy_confirms_the_delivery_someone_else_ordered(
     participation = done_and_submitted(client, world, task, role="volunteer", units=1)
     assert approve(client, world, participation) == 200
 
+    # Living in the grid, she sees it is there; until linked, it is not hers to touch.
     refused = act(client, world, "daughter", demand, "confirm")
-    assert refused.status_code in (403, 404)
+    assert (refused.status_code, refused.get_json()["code"]) == (403, "forbidden")
+    unseen = world.call(client, "daughter", "GET", f"/demands/{demand}")
+    assert (unseen.status_code, unseen.get_json()["code"]) == (403, "forbidden")
     body = {"proxy_id": user_id(world, "daughter"), "consent": {"method": "in_person"}}
     made = world.call(client, "staff", "POST", f"/people/{elder}/proxies", body)
     assert made.status_code == 201, made.get_json()
     confirmed = act(client, world, "daughter", demand, "confirm", note="妈妈说收到了")
     assert confirmed.status_code == 200, confirmed.get_json()
     assert confirmed.get_json()["status"] == "closed"
-    step = shown(client, world, "member", demand)["timeline"][-1]
+    # She reads it as the one it served, though the member filed it.
+    step = shown(client, world, "daughter", demand)["timeline"][-1]
     assert (step["action"], step["actor_name"]) == ("confirm", "王奶奶的女儿")
     assert step["details"]["on_behalf"] is True
     assert step["details"]["for_user_id"] == elder
