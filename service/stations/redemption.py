@@ -261,7 +261,7 @@ def hold_redemption(
     tell(
         session,
         Topic.REDEMPTION_HELD,
-        list(dict.fromkeys([redeemer.user_id, actor.user_id])),
+        [redeemer.user_id, actor.user_id],  # the proxy is told too: they hold the phone
         redemption_facts(held),
         source=f"redemption:{redemption_id}:held",
     )
