@@ -7,6 +7,7 @@ and for whom."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,12 +18,15 @@ from pypdf import PdfReader
 from api import extensions
 from points.access import Role, ScopeType
 from points.proxies import ProxyDeed
+from service.db import utcnow
+from service.housekeeping.photos import _not_in_use
 from service.ledger.verify import verify
 from service.people.models import RoleGrant, User
 from tests.api.community_helpers import publish_starter_rules
 from tests.api.test_approvals import done_and_submitted
 from tests.api.test_demand_loop import act, ok, shown, signed_in, user_id
 from tests.api.test_orders import approve, order, order_task, staff_of_b
+from tests.api.test_uploads import uploaded
 from tests.api.world import World
 from tests.ledger_helpers import credit
 
@@ -163,14 +167,17 @@ def test_without_a_running_link_acting_for_someone_is_refused(
 def test_a_link_not_yet_started_or_already_over_lets_nobody_act(
     client: FlaskClient, world: World, elder: int
 ) -> None:
-    from datetime import timedelta
-
-    from service.db import utcnow
-
-    later = (utcnow() + timedelta(days=1)).isoformat()
-    assert link(client, world, elder, starts_at=later).status_code == 201
+    tomorrow = utcnow() + timedelta(days=1)
+    assert link(client, world, elder, starts_at=tomorrow.isoformat()).status_code == 201
     refused = redeem_for(client, world, "member", elder)
     assert (refused.status_code, refused.get_json()["code"]) == (403, "not_proxy")
+    over = {
+        "starts_at": (utcnow() - timedelta(days=2)).isoformat(),
+        "ends_at": utcnow().isoformat(),
+    }
+    assert link(client, world, elder, "volunteer", **over).status_code == 201
+    late = redeem_for(client, world, "volunteer", elder)
+    assert (late.status_code, late.get_json()["code"]) == (403, "not_proxy")
 
 
 def test_linking_needs_consent_and_a_sane_span(
@@ -338,3 +345,20 @@ def test_the_proxy_cancels_for_her_and_her_history_is_read_for_her(
     for role, refused in (("staff_B", (404, "not_found")), ("volunteer", (403, "forbidden"))):
         response = world.call(client, role, "GET", f"/people/{elder}/proxy-acts")
         assert (response.status_code, response.get_json()["code"]) == refused, role
+
+
+def test_a_photo_of_the_signed_form_is_kept_with_the_consent(
+    app: Flask, client: FlaskClient, world: World, elder: int
+) -> None:
+    someone_elses = uploaded(client, world, "member")
+    theirs = link(client, world, elder, consent={**CONSENT, "upload_id": someone_elses})
+    assert (theirs.status_code, theirs.get_json()["code"]) == (422, "invalid_input")
+    form = uploaded(client, world, "staff")
+    made = link(client, world, elder, consent={**CONSENT, "upload_id": form})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["consent"]["upload_id"] == form
+    # The nightly prune keeps it: the link names it.
+    with app.app_context():
+        kept = _not_in_use(extensions.session(), utcnow() + timedelta(days=365))
+    assert form not in kept
+    assert someone_elses in kept
