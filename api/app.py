@@ -36,6 +36,7 @@ from api import (
     participations,
     people,
     places,
+    proxies,
     redemptions,
     reports,
     rules,
@@ -104,6 +105,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(work_ratings.blp)
     api.register_blueprint(stations.blp)
     api.register_blueprint(redemptions.blp)
+    api.register_blueprint(proxies.blp)
     api.register_blueprint(leaderboards.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(imports.blp)

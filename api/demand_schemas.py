@@ -80,6 +80,15 @@ class DemandSchema(Schema):
         load_only=True,
         metadata={"description": "with order: the resident served, if the household has several"},
     )
+    for_user_id = WholeNumber(
+        load_default=None,
+        allow_none=True,
+        load_only=True,
+        metadata={
+            "description": "代办: file it for the person you act for (a running proxy link); "
+            "403 not_proxy otherwise"
+        },
+    )
     served_user_id = WholeNumber(dump_only=True, allow_none=True)
     proxy = fields.Boolean(
         dump_only=True, metadata={"description": "filed on the household's behalf (代办)"}

@@ -132,7 +132,8 @@ class OneDemand(MethodView):
     def get(self, demand_id: int) -> Any:
         """Your own demand, one handed to you, or one in the places you handle; with its
         timeline."""
-        return DemandAndTimeline(view_demand(extensions.session(), current_actor(), demand_id))
+        found = view_demand(extensions.session(), current_actor(), demand_id, utcnow())
+        return DemandAndTimeline(found)
 
 
 @blp.route("/demands/overdue")

@@ -46,6 +46,12 @@ class TransferSchema(Schema):
     direction = Text(required=True, metadata={"enum": ["in", "out"]})
     explanation = Text(attribute="transfer.explanation")
     reverses_id = WholeNumber(attribute="transfer.reverses_id", allow_none=True)
+    actor_id = WholeNumber(
+        attribute="transfer.actor_id",
+        allow_none=True,
+        metadata={"description": "who made it: an approver, a clerk, a proxy (代办)"},
+    )
+    actor_name = Text(allow_none=True)
     created_at = fields.DateTime(attribute="transfer.created_at")
 
 

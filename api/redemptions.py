@@ -61,6 +61,14 @@ class RedemptionSchema(Schema):
     amount = WholeNumber(attribute="redemption.amount")
     currency = Text(attribute="redemption.currency")
     created_at = fields.DateTime(attribute="redemption.created_at")
+    user_id = WholeNumber(
+        attribute="redemption.user_id", metadata={"description": "whose points and goods"}
+    )
+    acted_by_id = WholeNumber(
+        attribute="redemption.acted_by_id",
+        allow_none=True,
+        metadata={"description": "代办: the proxy who redeemed for them"},
+    )
     fulfilled_at = fields.DateTime(attribute="redemption.fulfilled_at", allow_none=True)
     closed_at = fields.DateTime(attribute="redemption.closed_at", allow_none=True)
 
@@ -68,6 +76,13 @@ class RedemptionSchema(Schema):
 class RedeemSchema(Schema):
     item_id = WholeNumber(required=True, validate=validate.Range(min=1))
     quantity = WholeNumber(load_default=1, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    for_user_id = WholeNumber(
+        validate=validate.Range(min=1),
+        metadata={
+            "description": "代办: redeem for the person you act for, from their points; "
+            "403 not_proxy without a running proxy link"
+        },
+    )
 
 
 # Built at import: the answer is dumped here (to be replayed byte for byte), not by
@@ -92,7 +107,13 @@ class Redemptions(MethodView):
             actor,
             body,
             lambda session: hold_redemption(
-                session, actor, body["item_id"], body["quantity"], now, rules
+                session,
+                actor,
+                body["item_id"],
+                body["quantity"],
+                now,
+                rules,
+                for_user_id=body.get("for_user_id"),
             ),
             _REDEMPTION.dump,
         )

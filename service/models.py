@@ -40,6 +40,7 @@ from service.organisation.models import Branch, Department, Pairing, Station
 from service.outbox.models import OutboxMessage
 from service.people.models import RoleGrant, User
 from service.places.models import Place
+from service.proxies.models import ProxyAct, ProxyLink
 from service.rules.models import RuleSetVersion
 from service.stations.models import CatalogueItem, Redemption, StockMovement
 from service.tasks.models import Participation, ParticipationRating, Task, TaskChange
@@ -80,6 +81,8 @@ __all__ = [
     "ParticipationRating",
     "Place",
     "PointLot",
+    "ProxyAct",
+    "ProxyLink",
     "Redemption",
     "RefreshToken",
     "RoleGrant",

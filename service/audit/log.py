@@ -36,6 +36,7 @@ class AuditKind(StrEnum):
     VISIT = "visit"  # confirm (credits the visitor)
     DEMAND = "demand"  # accept (credits the reporter)
     RULE_SET = "rule_set"  # draft, change, publish
+    PROXY = "proxy"  # link, end (who may act for a person, on their consent)
 
 
 _KINDS = frozenset(kind.value for kind in AuditKind)

@@ -17,6 +17,7 @@ from points.content import Scene
 from points.demands import DemandOrder, DemandStatus, Stage
 from points.errors import Forbidden, InvalidInput, NotFound
 from points.geo import rounded_report_point
+from points.proxies import ProxyDeed
 from points.rules import Category
 from service.demands.deadlines import deadline
 from service.demands.loop import answering_departments, is_owner, load_demand, place_target
@@ -30,6 +31,7 @@ from service.people.belonging import home_places
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import named_place
+from service.proxies.acting import ActingFor, acting_for, record_act, running_link
 from service.unit_of_work import UnitOfWork
 from service.uploads.photos import check_own_photos
 from service.wechat.security import ContentSecurity
@@ -51,6 +53,8 @@ class NewDemand:
     order: DemandOrder | None = None
     household_id: int | None = None
     resident_id: int | None = None
+    # 代办: filed for this person by their proxy, as if they filed it themselves.
+    for_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,17 @@ def _ordered_for(session: Session, actor: Actor, spec: NewDemand, place: Place) 
     return Ordered(household, served, proxy=True)
 
 
+def acting_details(acting: ActingFor | None) -> dict[str, Any]:
+    """What a step of the timeline says of a proxy's act: for whom ("由 X 代办")."""
+    if acting is None:
+        return {}
+    return {
+        "for_user_id": acting.subject.user_id,
+        "for_user_name": acting.subject_name,
+        "by_line": acting.by_line,
+    }
+
+
 def report_demand(
     uow: UnitOfWork, actor: Actor, spec: NewDemand, now: datetime, *, checks: ContentSecurity
 ) -> Demand:
@@ -132,11 +147,25 @@ def report_demand(
     )
     with uow:
         session = uow.session
+        acting = None
+        if spec.for_user_id is not None:
+            acting = acting_for(session, actor, spec.for_user_id, now)
+        # Where they may report and for which household is the person's to say.
+        filer = acting.subject if acting is not None else actor
         place = named_place(session, spec.place_id)
-        ordered = _ordered_for(session, actor, spec, place) if spec.household_id else None
+        ordered = _ordered_for(session, filer, spec, place) if spec.household_id else None
+        if acting is not None:
+            served = ordered.served_user_id if ordered else None
+            if served not in (None, filer.user_id):
+                raise InvalidInput(
+                    "a proxy orders for the person they act for",
+                    errors={"resident_id": ["not the person given as for_user_id"]},
+                )
+            household = ordered.household if ordered else None
+            ordered = Ordered(household, filer.user_id, proxy=True) if household else None
         if ordered is not None:
             place = place_of(session, ordered.household)
-        elif point is None and not _may_report(session, actor, place, now):
+        elif point is None and not _may_report(session, filer, place, now):
             raise NotFound(
                 "place not found",
                 errors={"org_id": ["not where you live: say where the problem is (lat, lng)"]},
@@ -151,8 +180,10 @@ def report_demand(
             lng=point[1] if point else None,
             order_kind=spec.order.value if spec.order else None,
             household_id=ordered.household.id if ordered else None,
-            served_user_id=ordered.served_user_id if ordered else None,
-            proxy=ordered.proxy if ordered else False,
+            served_user_id=(
+                ordered.served_user_id if ordered else acting.subject.user_id if acting else None
+            ),
+            proxy=ordered.proxy if ordered else acting is not None,
             reporter_id=actor.user_id,
             reporter_role=serving_role(actor.roles).value,
             accept_due_at=deadline(session, Stage.ACCEPT, None, spec.category.value, now),
@@ -169,10 +200,12 @@ def report_demand(
                 to_status=DemandStatus.SUBMITTED.value,
                 actor_id=actor.user_id,
                 note="",
-                details={},
+                details=acting_details(acting),
                 at=now,
             )
         )
+        if acting is not None:
+            record_act(session, acting, ProxyDeed.DEMAND, "demand", demand.id, now)
         hold_text(
             session,
             screened,
@@ -188,13 +221,15 @@ def report_demand(
         return demand
 
 
-def get_demand(session: Session, actor: Actor, demand_id: int) -> Demand:
-    """The reporter sees their own demand; staff those in their scope; an owner the one
-    they were handed (a department's officers, one whistled to it)."""
+def get_demand(session: Session, actor: Actor, demand_id: int, now: datetime) -> Demand:
+    """The reporter sees their own demand, and the person it serves, and whoever acts
+    for that person now (代办); staff those in their scope; an owner the one they were
+    handed (a department's officers, one whistled to it)."""
     demand = load_demand(session, demand_id)
-    if actor.user_id not in (demand.reporter_id, demand.served_user_id) and not is_owner(
-        actor, demand
-    ):
+    if actor.user_id in (demand.reporter_id, demand.served_user_id) or is_owner(actor, demand):
+        return demand
+    served = demand.served_user_id
+    if served is None or running_link(session, actor.user_id, served, now) is None:
         require(actor, Action.HANDLE_DEMANDS, place_target(session, demand), what="demand")
     return demand
 
@@ -245,8 +280,8 @@ class DemandView:
     withheld: frozenset[str]
 
 
-def view_demand(session: Session, actor: Actor, demand_id: int) -> DemandView:
-    demand = get_demand(session, actor, demand_id)
+def view_demand(session: Session, actor: Actor, demand_id: int, now: datetime) -> DemandView:
+    demand = get_demand(session, actor, demand_id, now)
     timeline = timeline_of(session, demand)
     path = place_target(session, demand).place_path
     if actor.user_id in (demand.reporter_id, demand.served_user_id) or can(

@@ -44,6 +44,7 @@ from service.demo.parts import (
     demo_tasks,
     published_starter_rules,
 )
+from service.demo.proxied import walk_proxied
 from service.demo.served import serve_saturdays
 from service.demo.waitlist import fill_a_task_with_a_waitlist
 from service.organisation.models import Branch, Department, Pairing
@@ -79,6 +80,8 @@ class DemoWorld:
     waitlists: list[dict[str, Any]] = field(default_factory=list)
     # 服务星级: two members whose approved Saturdays put them at two different levels.
     levels: list[dict[str, Any]] = field(default_factory=list)
+    # 代办: a resident with no smartphone, his proxy, and an errand filed for him.
+    proxied: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +100,7 @@ class DemoWorld:
             "certificates": self.certificates,
             "waitlists": self.waitlists,
             "levels": self.levels,
+            "proxied": self.proxied,
         }
 
 
@@ -281,4 +285,5 @@ def seed_demo_world(uow: UnitOfWork, levels: Sequence[Level] | None = None) -> D
     ]
     ladder = parse_levels(DEFAULT_LEVELS) if levels is None else levels
     world.levels = serve_saturdays(uow, community_ids, DEMO_POINTS, ladder, utcnow())
+    world.proxied = walk_proxied(uow, utcnow())
     return world

@@ -1,11 +1,11 @@
 """Deleting photos nobody handed in (`lianxin uploads prune`, nightly).
 
 A photo is in use once a submission attaches it (participation_photo) or a visit or a
-demand names it (their ``upload_ids``, or a 反馈 step of a demand's timeline). One sent
-but not in use after ``UNATTACHED_KEPT`` can no longer be named
-(service/uploads/photos.py), so deleting it races with nothing. Rows go first, in one
-transaction, then files: a file whose deletion fails is left behind, never a row
-pointing at no file.
+demand names it (their ``upload_ids``, or a 反馈 step of a demand's timeline), or a
+proxy link keeps it as its consent's evidence (代办). One sent but not in use after
+``UNATTACHED_KEPT`` can no longer be named (service/uploads/photos.py), so deleting it
+races with nothing. Rows go first, in one transaction, then files: a file whose
+deletion fails is left behind, never a row pointing at no file.
 
 Then files that no row names are swept, once a day has passed since they were saved (a
 photo's file is saved just before its row, in the same request): what a crash between
@@ -27,6 +27,7 @@ from service.demands.models import Demand, DemandEvent
 from service.households.models import HouseholdVisit
 from service.moderation.models import ContentReview
 from service.moderation.photos import UPLOAD
+from service.proxies.models import ProxyLink
 from service.unit_of_work import UnitOfWork
 from service.uploads.models import ParticipationPhoto, Upload
 from service.uploads.storage import UploadStore
@@ -120,6 +121,14 @@ def _not_in_use(session: Session, sent_before: datetime) -> dict[int, str]:
             select(HouseholdVisit.upload_ids).where(HouseholdVisit.created_at >= since)
         ),
         session.scalars(select(Demand.upload_ids).where(Demand.created_at >= since)),
+        # A photo of the signed consent form (代办) is kept while its link is.
+        (
+            [
+                upload_id
+                for upload_id in session.scalars(select(ProxyLink.consent_upload_id))
+                if upload_id is not None
+            ],
+        ),
         # Each 反馈's photos stay with its step of the timeline, even one sent back.
         (
             details.get("upload_ids")

@@ -11,6 +11,7 @@ from points.access import Actor
 from points.ledger import EARNING, Totals
 from service.ledger.models import Currency, LedgerAccount, Transfer
 from service.people.admin import get_person
+from service.people.models import User
 
 EARNING_KINDS = tuple(sorted(kind.value for kind in EARNING))
 
@@ -86,6 +87,9 @@ def accounts_of(session: Session, user_id: int) -> list[AccountView]:
 class TransferView:
     transfer: Transfer
     direction: str  # "in" or "out", seen from the member's account
+    # Who made it, by the name they go by now: a proxy (代办) redeeming for the member
+    # shows here, as staff approving their work do.
+    actor_name: str | None = None
 
 
 def transfers_of(
@@ -99,7 +103,8 @@ def transfers_of(
     if not account_ids:
         return []
     query = (
-        select(Transfer)
+        select(Transfer, User.name)
+        .outerjoin(User, User.id == Transfer.actor_id)
         .where(
             or_(
                 Transfer.debit_account_id.in_(account_ids),
@@ -112,8 +117,8 @@ def transfers_of(
     if before_id is not None:
         query = query.where(Transfer.id < before_id)
     return [
-        TransferView(t, "in" if t.credit_account_id in account_ids else "out")
-        for t in session.scalars(query)
+        TransferView(t, "in" if t.credit_account_id in account_ids else "out", name)
+        for t, name in session.execute(query)
     ]
 
 

@@ -82,6 +82,8 @@ class Redemption(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    # 代办: the proxy who redeemed for them (``user_id`` is whose points and goods).
+    acted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("catalogue_item.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
     quantity: Mapped[int] = mapped_column(Integer)

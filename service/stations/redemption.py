@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from points.access import SERVICE_ROLES, Actor, Role
 from points.errors import Conflict, InvalidInput, NotFound
 from points.ledger import Phase, TransferKind
 from points.notices import Topic
+from points.proxies import ProxyDeed
 from points.redemption import (
     ItemAudience,
     ItemInactive,
@@ -41,6 +42,7 @@ from service.ledger.accounts import member_account, system_account
 from service.ledger.posting import TransferRequest, post
 from service.notices import tell
 from service.organisation.models import STATION_TABLE
+from service.proxies.acting import acting_for, record_act
 from service.stations import stock
 from service.stations.models import ITEM_TABLE, REDEMPTION_TABLE, Redemption
 
@@ -185,19 +187,28 @@ def hold_redemption(
     quantity: int,
     now: datetime,
     policy: RedemptionPolicy,
+    *,
+    for_user_id: int | None = None,
 ) -> RedemptionView:
     """Set goods aside and hold their price; the caller's transaction commits both.
-    The redemption returned is what was written, outside the session."""
+    The redemption returned is what was written, outside the session.
+
+    For someone (代办, ``for_user_id``): their points pay and the goods are theirs, as
+    if they redeemed themselves (their roles, their limits); the proxy is named on the
+    redemption and on the hold, and the act goes in both their histories."""
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidInput("bad quantity", errors={"quantity": [f"1 to {MAX_QUANTITY}"]})
-    item = _redeemable_item(session, actor, item_id, now)
+    acting = acting_for(session, actor, for_user_id, now) if for_user_id is not None else None
+    redeemer = acting.subject if acting is not None else actor
+    item = _redeemable_item(session, redeemer, item_id, now)
     if item.stock < quantity:
         # Sold out as last read: say so before any work. (Taking the stock below is what
         # decides; this read may be a moment old.)
         raise OutOfStock("not enough of this item is left")
     amount = item.price * quantity
     row: dict[str, Any] = {
-        "user_id": actor.user_id,
+        "user_id": redeemer.user_id,
+        "acted_by_id": acting.proxy.user_id if acting is not None else None,
         "item_id": item_id,
         "station_id": item.station_id,
         "quantity": quantity,
@@ -216,12 +227,13 @@ def hold_redemption(
             kind=TransferKind.REDEEM_HOLD,
             phase=Phase.PENDING,
             currency=item.currency,
-            debit_account_id=member_account(session, actor.user_id, item.currency).id,
+            debit_account_id=member_account(session, redeemer.user_id, item.currency).id,
             credit_account_id=system_account(session, ESCROW, item.currency).id,
             amount=amount,
             source=f"redemption:{redemption_id}",
             actor_id=actor.user_id,
-            explanation=f"{item.name} × {quantity} at {item.price} each",
+            explanation=(f"{acting.by_line}: " if acting is not None else "")
+            + f"{item.name} × {quantity} at {item.price} each",
             created_at=now,
         ),
     )
@@ -231,7 +243,7 @@ def hold_redemption(
         {
             "redemption_id": redemption_id,
             "hold_id": hold.id,
-            "member_id": actor.user_id,
+            "member_id": redeemer.user_id,
             "counted_item_id": item_id,
             "since": period_start(now, period),
         },
@@ -244,10 +256,12 @@ def hold_redemption(
     session.flush()
     stock.take(session, item_id, quantity)
     held = Redemption(id=redemption_id, hold_transfer_id=hold.id, **row)
+    if acting is not None:
+        record_act(session, acting, ProxyDeed.REDEEM, "redemption", redemption_id, now)
     tell(
         session,
         Topic.REDEMPTION_HELD,
-        [actor.user_id],
+        [redeemer.user_id, actor.user_id],  # the proxy is told too: they hold the phone
         redemption_facts(held),
         source=f"redemption:{redemption_id}:held",
     )
@@ -275,7 +289,13 @@ def my_redemptions(
     limit: int,
     before_id: int | None,
 ) -> list[RedemptionView]:
-    mine = newest_first(Redemption.user_id == actor.user_id, status, limit, before_id)
+    # Those made for me, and those I made for someone (代办).
+    mine = newest_first(
+        or_(Redemption.user_id == actor.user_id, Redemption.acted_by_id == actor.user_id),
+        status,
+        limit,
+        before_id,
+    )
     return [view(r, policy) for r in session.scalars(mine)]
 
 

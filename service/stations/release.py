@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from points.access import Actor
 from points.errors import NotFound
 from points.notices import Topic
+from points.proxies import NotProxy, ProxyDeed
 from points.redemption import (
     RedemptionAction,
     RedemptionStatus,
@@ -21,6 +22,7 @@ from service.ledger.holds import resolve_hold
 from service.lifecycle import move_status
 from service.notices import tell
 from service.organisation.models import Station
+from service.proxies.acting import acting_for, record_act
 from service.stations import stock
 from service.stations.models import Redemption
 from service.stations.redemption import (
@@ -63,9 +65,19 @@ def cancel_redemption(
     with uow:
         session = uow.session
         redemption = session.get(Redemption, redemption_id)
-        if redemption is None or redemption.user_id != actor.user_id:
+        if redemption is None:
             raise NotFound("redemption not found")
+        acting = None
+        if redemption.user_id != actor.user_id:
+            # 代办: whoever acts for the redeemer now may cancel for them; to anyone
+            # else it isn't there.
+            try:
+                acting = acting_for(session, actor, redemption.user_id, now)
+            except NotProxy:
+                raise NotFound("redemption not found") from None
         _release(session, redemption, RedemptionAction.CANCEL, actor.user_id, now)
+        if acting is not None:
+            record_act(session, acting, ProxyDeed.CANCEL, "redemption", redemption.id, now)
         record(
             session,
             actor_id=actor.user_id,

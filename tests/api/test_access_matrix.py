@@ -619,6 +619,34 @@ ROUTES: dict[tuple[str, str], Route] = {
         same({r: 409 if r in ("member", "volunteer", "resident") else 403 for r in ROLES}),
     ),
     ("GET", "/api/v1/me/redemptions"): route(lambda w, s: ((), None), same(EVERYONE)),
+    # 代办: staff keep who acts for whom in their scope; grid A's members see it is there.
+    ("POST", "/api/v1/households/<int:household_id>/offline-residents"): route(
+        lambda w, s: ((w.side(s, "household"),), {"name": "李奶奶"}),
+        scoped(201, a={"staff": 201, **IN_GRID_A}),
+    ),
+    ("GET", "/api/v1/people/<int:user_id>/proxies"): route(
+        lambda w, s: ((w.side(s, "person"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
+    ("POST", "/api/v1/people/<int:user_id>/proxies"): route(
+        lambda w, s: (
+            (w.side(s, "person"),),
+            {"proxy_id": w.side(s, "shopper"), "consent": {"method": "in_person"}},
+        ),
+        scoped(201, a={"staff": 201, **IN_GRID_A}),
+    ),
+    # No link in the world (tests/api/test_proxies.py ends one, and across sides).
+    ("POST", "/api/v1/proxy-links/<int:link_id>/end"): route(
+        lambda w, s: ((1,), None), same(dict.fromkeys(ROLES, 404))
+    ),
+    ("GET", "/api/v1/me/proxy-links"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/me/proxy-acts"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("GET", "/api/v1/people/<int:user_id>/proxy-acts"): route(
+        lambda w, s: ((w.side(s, "person"),), None), scoped(200, a={"staff": 200, **IN_GRID_A})
+    ),
+    # The shopper's slip: theirs, their proxy's, or staff's who look after them.
+    ("GET", "/api/v1/redemptions/<int:redemption_id>/slip"): route(
+        lambda w, s: ((w.side(s, "redemption"),), None), scoped(200, a={"staff": 200})
+    ),
     # Notifications are each caller's own: everyone signed in reads and sets theirs.
     ("GET", "/api/v1/me/notifications"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("GET", "/api/v1/me/notifications/unread-count"): route(

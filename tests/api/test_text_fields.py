@@ -299,6 +299,14 @@ def low_rating(app: Flask, client: FlaskClient, world: World, value: str) -> Non
         world.ids["low_rating"] = rating.id
 
 
+def proxy_link(app: Flask, client: FlaskClient, world: World, value: str) -> None:
+    """代办: the shopper of side B acts for the person of side B, kept as ``proxy_link``."""
+    body = {"proxy_id": world.ids["shopper_B"], "consent": {"method": "in_person"}}
+    made = world.call(client, "root", "POST", f"/people/{world.ids['person_B']}/proxies", body)
+    assert made.status_code == 201, made.get_json()
+    world.ids["proxy_link"] = made.get_json()["id"]
+
+
 REASON: dict[str, str | None] = {"reason": None}
 PASSWORD = "连心-密码-2030"
 CASES: dict[tuple[str, str], Case] = {
@@ -309,6 +317,17 @@ CASES: dict[tuple[str, str], Case] = {
         prepare=console_user,
     ),
     ("PATCH", "/api/v1/me"): Case(),
+    ("POST", "/api/v1/households/{household_id}/offline-residents"): Case(
+        {"household_id": "household_A"}
+    ),
+    ("POST", "/api/v1/people/{user_id}/proxies"): Case(
+        {"user_id": "person_A"},
+        body=lambda w: {"proxy_id": w.ids["shopper_A"], "consent": {"method": "signed_form"}},
+        shown={"note": None},
+    ),
+    ("POST", "/api/v1/proxy-links/{link_id}/end"): Case(
+        {"link_id": "proxy_link"}, shown={"reason": "end_reason"}, prepare=proxy_link
+    ),
     ("POST", "/api/v1/places"): Case(
         body=lambda w: {"parent_id": w.ids["street"], "level": "community"}
     ),

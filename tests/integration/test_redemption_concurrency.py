@@ -24,6 +24,7 @@ from service.organisation.models import Station
 from service.people.directory import ensure_grant
 from service.people.models import User
 from service.places.tree import add_place
+from service.proxies.models import ProxyAct, ProxyLink
 from service.stations.models import CatalogueItem, Redemption
 from service.stations.release import expire_due
 from service.unit_of_work import UnitOfWork
@@ -250,4 +251,52 @@ def test_expiry_pickups_and_new_holds_at_once_keep_the_ledger_whole(racing_app: 
         )
         assert statuses.get("expired", 0) + statuses.get("held", 0) == 60
         assert stock_of(racing_app, item) == 100 - statuses.get("held", 0)
+    assert_verify_clean(racing_app)
+
+
+def test_two_proxies_redeeming_for_one_elder_at_once_never_overdraw_her(
+    racing_app: Flask,
+) -> None:
+    """代办: her daughter and her party member, twenty-five taps each, for what her 100
+    幸福币 pay three times: three holds, the rest 409, her balance never below zero."""
+    grid, item = shop(racing_app, price=30, stock=100)
+    ((elder, _), *proxies) = members(racing_app, grid, 3, 100)
+    with racing_app.app_context():
+        session = extensions.session()
+        for proxy_id, _ in proxies:
+            session.add(
+                ProxyLink(
+                    subject_id=elder,
+                    proxy_id=proxy_id,
+                    consent_method="signed_form",
+                    consent_given_at=utcnow(),
+                    recorded_by_id=proxy_id,
+                    recorded_at=utcnow(),
+                    starts_at=utcnow() - timedelta(minutes=1),
+                )
+            )
+        session.commit()
+    body = {"item_id": item, "for_user_id": elder}
+    results = race(
+        racing_app,
+        [
+            ("/api/v1/redemptions", body, {"Authorization": f"Bearer {token}"})
+            for _, token in proxies
+        ]
+        * 25,
+    )
+    assert sum(status == 201 for status, _ in results) == 3, sorted(set(codes(results)))
+    assert set(codes(results)) == {"", "insufficient_balance"}
+    assert stock_of(racing_app, item) == 97
+    with racing_app.app_context():
+        session = extensions.session()
+        account = member_account(session, elder, "xingfubi")
+        assert account.credits_posted - account.debits_posted - account.debits_pending == 10
+        made = session.execute(select(Redemption.user_id, Redemption.acted_by_id)).all()
+        assert {user for user, _ in made} == {elder}
+        assert {proxy for _, proxy in made} <= {proxy_id for proxy_id, _ in proxies}
+        assert session.scalar(select(func.count()).select_from(ProxyAct)) == 3
+        for proxy_id, _ in proxies:  # their own points untouched
+            own = member_account(session, proxy_id, "xingfubi")
+            assert (own.debits_pending, own.debits_posted) == (0, 0)
     assert_verify_clean(racing_app)

@@ -12,6 +12,7 @@ from service.households.models import HouseholdPairing
 from service.ledger.models import Transfer
 from service.people.models import RoleGrant, User
 from service.places.models import Place
+from service.proxies.models import ProxyAct, ProxyLink
 from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 
@@ -85,12 +86,15 @@ def test_seeding_twice_changes_nothing(uow: UnitOfWork) -> None:
     assert second.as_json() == first.as_json()
     session = uow.session
     assert session.scalar(select(func.count()).select_from(Place)) == len(first.places)
-    assert session.scalar(select(func.count()).select_from(User)) == len(first.users)
+    # Those who sign in, and the resident with no phone whom a proxy acts for (代办).
+    everyone = len(first.users) + len(first.proxied)
+    assert session.scalar(select(func.count()).select_from(User)) == everyone
     # One grant each, but for the rider, who holds no role here (移动探头).
     roles = {user["openid"]: len(user["roles"]) for user in first.users}
     assert roles.pop("demo-rider-1") == 0
     assert set(roles.values()) == {1}
-    assert session.scalar(select(func.count()).select_from(RoleGrant)) == len(roles)
+    granted = len(roles) + len(first.proxied)
+    assert session.scalar(select(func.count()).select_from(RoleGrant)) == granted
 
 
 def test_demo_world_has_households_and_an_open_demand_per_community(uow: UnitOfWork) -> None:
@@ -213,3 +217,28 @@ def test_the_demo_has_a_member_at_each_of_two_levels_by_approved_work(uow: UnitO
             )
         ).all()
         assert earned
+
+
+def test_the_demo_has_a_resident_with_a_proxy(uow: UnitOfWork) -> None:
+    world = seed_demo_world(uow)
+    (proxied,) = world.as_json()["proxied"]
+    session = uow.session
+    old_man = session.get(User, proxied["user_id"])
+    assert old_man is not None
+    assert (old_man.name, old_man.openid, old_man.phone_masked) == ("钱爷爷", None, None)
+    assert [g.role for g in old_man.grants] == ["resident"]
+    link = session.get(ProxyLink, proxied["link_id"])
+    assert link is not None
+    assert (link.subject_id, link.status, link.consent_method) == (
+        old_man.id,
+        "active",
+        "in_person",
+    )
+    errand = session.get(Demand, proxied["demand_id"])
+    assert errand is not None
+    assert (errand.served_user_id, errand.proxy, errand.order_kind) == (old_man.id, True, "errand")
+    acts = session.scalars(select(ProxyAct).where(ProxyAct.subject_id == old_man.id)).all()
+    assert [(a.deed, a.object_id) for a in acts] == [("demand", errand.id)]
+    again = seed_demo_world(uow)
+    assert again.as_json()["proxied"] == [proxied]
+    assert len(session.scalars(select(ProxyAct)).all()) == 1
