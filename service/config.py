@@ -113,6 +113,11 @@ class Settings:
     wechat_templates: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     # Read notifications older than this are pruned (`lianxin notifications prune`).
     notification_keep_days: int = 90
+    # The staff console's session cookie goes over https only (Secure): always in
+    # production, which refuses false; off by default elsewhere, for plain-http
+    # development. Idle minutes before a console session ends.
+    console_cookie_secure: bool = False
+    console_idle_minutes: int = 30
     log_level: str = "INFO"
 
     @classmethod
@@ -141,6 +146,16 @@ class Settings:
             except ValueError:
                 allowed = ", ".join(member.value for member in kind)
                 raise ConfigError(f"{name} must be one of {allowed}, got {raw!r}") from None
+
+        def flag(name: str, default: bool) -> bool:
+            raw = text(name)
+            if raw is None:
+                return default
+            if raw.lower() in ("true", "1", "yes"):
+                return True
+            if raw.lower() in ("false", "0", "no"):
+                return False
+            raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
         defaults = cls()
         return cls(
@@ -207,6 +222,13 @@ class Settings:
             wechat_templates=_templates(text("LIANXIN_WECHAT_TEMPLATES")),
             notification_keep_days=number(
                 "LIANXIN_NOTIFICATION_KEEP_DAYS", defaults.notification_keep_days
+            ),
+            console_cookie_secure=flag(
+                "LIANXIN_CONSOLE_COOKIE_SECURE",
+                choice("LIANXIN_ENV", Environment, defaults.env) is Environment.PRODUCTION,
+            ),
+            console_idle_minutes=number(
+                "LIANXIN_CONSOLE_IDLE_MINUTES", defaults.console_idle_minutes
             ),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
@@ -290,11 +312,18 @@ class Settings:
             raise ConfigError("LIANXIN_CERTIFICATE_VERIFY_BASE_URL must start with https://")
         if self.notification_keep_days < 1:
             raise ConfigError("LIANXIN_NOTIFICATION_KEEP_DAYS must be at least 1")
+        if not 1 <= self.console_idle_minutes <= 24 * 60:
+            raise ConfigError("LIANXIN_CONSOLE_IDLE_MINUTES must be between 1 and 1440")
         _check_templates(self.wechat_templates)
         if self.env is Environment.PRODUCTION:
             self._validate_production()
 
     def _validate_production(self) -> None:
+        if not self.console_cookie_secure:
+            raise ConfigError(
+                "LIANXIN_CONSOLE_COOKIE_SECURE=false is refused in production: the console's "
+                "session cookie goes over https only"
+            )
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < _MIN_SECRET_LENGTH:
             raise ConfigError(
                 "LIANXIN_SECRET_KEY must be set to a random value of at least "
