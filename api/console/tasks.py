@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +76,12 @@ def _form_body(form: Any) -> dict[str, Any]:
             "work_unit",
         )
     }
+    for name in ("org_id", "radius_m", "capacity"):
+        if body[name].isdigit():
+            body[name] = int(body[name])  # the JSON schema takes numbers, not digits
+    for name in ("lat", "lng"):
+        with contextlib.suppress(ValueError):  # left as typed, for the schema to name
+            body[name] = float(body[name])
     body["starts_at"] = _aware(form.get("starts_at", ""))
     body["ends_at"] = _aware(form.get("ends_at", ""))
     body["publish"] = form.get("publish") == "on"
