@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from api import extensions
 from api.console.clock import now
 from api.errors import status_of
-from points.access import Actor
+from points.access import Action, Actor, allows
 from points.errors import DomainError
 from service.auth.console_sessions import (
     ConsoleCaller,
@@ -100,7 +100,17 @@ def register(blp: Blueprint) -> None:
 
     @blp.app_context_processor
     def page_context() -> dict[str, object]:
-        return {"caller": g.get("console_caller")}
+        caller: ConsoleCaller | None = g.get("console_caller")
+        if caller is None:
+            return {"caller": None, "may": frozenset()}
+        # Which screens to offer, by the access policy's own table; each use case still
+        # checks for itself.
+        may = frozenset(
+            action.value
+            for action in (Action.MANAGE_TASKS, Action.MANAGE_RULES, Action.FULFIL_PICKUPS)
+            if any(allows(grant.role, action) for grant in caller.actor.grants)
+        )
+        return {"caller": caller, "may": may}
 
     @blp.route("/sign-in", methods=["GET", "POST"])
     def sign_in() -> BaseResponse | tuple[str, int]:

@@ -15,10 +15,14 @@ from sqlalchemy import func, select
 
 from api import extensions
 from api.console.clock import CLOCK
+from points.access import Role, ScopeType
 from service.auth.models import ConsoleSession
 from service.auth.passwords import hash_password
 from service.db import utcnow
+from service.people.directory import ensure_grant
 from service.people.models import User
+from service.rules.models import RuleSetVersion
+from service.tasks.models import Participation, Task
 from tests.api.world import World
 from tests.conftest import AppFactory
 
@@ -189,3 +193,117 @@ def test_the_console_answers_404_with_its_own_page_and_the_api_stays_json(
     assert page.content_type.startswith("text/html")
     assert "页面不存在" in page.get_data(as_text=True)
     assert client.get("/api/v1/nowhere").get_json()["code"] == "not_found"
+
+
+@pytest.fixture
+def staff_b(app: Flask, world: World) -> str:
+    with app.app_context():
+        session = extensions.session()
+        other = User(name="社区B工作者", username="staff-b", password_hash=hash_password(PASSWORD))
+        session.add(other)
+        session.flush()
+        ensure_grant(session, other, Role.STAFF, ScopeType.PLACE, world.ids["community_B"])
+        session.commit()
+    return "staff-b"
+
+
+@pytest.fixture
+def published_rules(app: Flask, world: World) -> None:
+    """Community A's rules in force, so approving there pays."""
+    with app.app_context():
+        session = extensions.session()
+        rules = session.get(RuleSetVersion, world.ids["rules_A"])
+        assert rules is not None
+        rules.status, rules.published_at = "published", utcnow()
+        session.commit()
+
+
+def form_token(client: FlaskClient) -> str:
+    return csrf_of(client.get("/console/").data)
+
+
+def task_status(app: Flask, task_id: int) -> str:
+    with app.app_context():
+        task = extensions.session().get(Task, task_id)
+        assert task is not None
+        return task.status
+
+
+def participation_status(app: Flask, participation_id: int) -> str:
+    with app.app_context():
+        participation = extensions.session().get(Participation, participation_id)
+        assert participation is not None
+        return participation.status
+
+
+def test_staff_of_another_community_can_neither_publish_nor_decide_by_posting(
+    app: Flask, client: FlaskClient, world: World, staff_b: str
+) -> None:
+    sign_in(client, staff_b)
+    token = form_token(client)
+    task, work = world.ids["draft_task_A"], world.ids["participation_A"]
+    for path in (
+        f"/console/tasks/{task}/publish",
+        f"/console/approvals/{work}/approve",
+        f"/console/approvals/{work}/reject",
+    ):
+        response = client.post(path, data={"csrf_token": token, "reason": "不合格的材料"})
+        assert response.status_code == 404, path
+        assert "页面不存在" in response.get_data(as_text=True)
+    assert task_status(app, task) == "draft"
+    assert participation_status(app, work) == "submitted"
+
+
+def test_rejecting_needs_a_reason_and_then_rejects(
+    app: Flask, client: FlaskClient, world: World, staff: str
+) -> None:
+    sign_in(client, staff)
+    token, work = form_token(client), world.ids["participation_A"]
+    refused = client.post(f"/console/approvals/{work}/reject", data={"csrf_token": token})
+    assert refused.status_code == 422
+    assert participation_status(app, work) == "submitted"
+    done = client.post(
+        f"/console/approvals/{work}/reject", data={"csrf_token": token, "reason": "照片不清楚"}
+    )
+    assert done.status_code == 302
+    assert participation_status(app, work) == "rejected"
+
+
+@pytest.mark.usefixtures("published_rules")
+def test_approving_the_ticked_ones_approves_each_and_says_so(
+    app: Flask, client: FlaskClient, world: World, staff: str
+) -> None:
+    sign_in(client, staff)
+    work = world.ids["participation_A"]
+    response = client.post(
+        "/console/approvals/bulk",
+        data={"csrf_token": form_token(client), "participation_id": [str(work)]},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert f"#{work}：已通过" in response.get_data(as_text=True)
+    assert participation_status(app, work) == "approved"
+
+
+def test_a_task_form_with_bad_fields_says_so_beside_them_and_posts_nothing(
+    app: Flask, client: FlaskClient, world: World, staff: str
+) -> None:
+    sign_in(client, staff)
+    with app.app_context():
+        before = extensions.session().scalar(select(func.count()).select_from(Task))
+    response = client.post(
+        "/console/tasks/new",
+        data={
+            "csrf_token": form_token(client),
+            "title": "x",
+            "org_id": str(world.ids["community_A"]),
+            "capacity": "很多",
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="title-error"' in page
+    assert 'id="capacity-error"' in page
+    assert 'id="address-error"' not in page
+    with app.app_context():
+        assert extensions.session().scalar(select(func.count()).select_from(Task)) == before

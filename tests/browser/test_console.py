@@ -4,21 +4,24 @@ admin's rule-set draft, and what the console refuses."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
 
-from points.calendar import LOCAL_TIME
+from points.calendar import LOCAL_TIME, local_date
 from service.db import utcnow
 from tests.browser.conftest import PASSWORD, ConsoleWorld, Live, screenshot
 
 NewPage = Callable[..., Page]
 
 
-def sign_in(page: Page, username: str) -> None:
+def sign_in(page: Page, username: str, name: str = "") -> None:
     page.goto("/console/")
+    expect(page.get_by_role("heading", name="登录工作台")).to_be_visible()
+    if name:
+        screenshot(page, name)
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
@@ -40,17 +43,16 @@ def jifen(live: Live, token: str) -> int:
     return next(a["balance"] for a in accounts if a["currency"] == "jifen")
 
 
-def local_input(offset: timedelta) -> str:
-    return (utcnow() + offset).astimezone(LOCAL_TIME).strftime("%Y-%m-%dT%H:%M")
+def local_input(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TIME).strftime("%Y-%m-%dT%H:%M")
 
 
 def test_a_staff_members_day_from_a_new_task_to_the_members_points(
     console_world: ConsoleWorld, live: Live, new_page: NewPage
 ) -> None:
     world, page = console_world.world, new_page()
-    sign_in(page, "staff-a")
+    sign_in(page, "staff-a", "sign-in")
     expect(page.get_by_role("heading", name="今日任务")).to_be_visible()
-    screenshot(page, "home")
 
     page.get_by_role("link", name="发布任务").first.click()
     page.get_by_label("标题").fill("楼道清洁")
@@ -59,8 +61,9 @@ def test_a_staff_members_day_from_a_new_task_to_the_members_points(
     page.get_by_label("纬度").fill("39.9163")
     page.get_by_label("经度").fill("116.4039")
     page.get_by_label("签到范围（米）").fill("300")
-    page.get_by_label("开始时间").fill(local_input(timedelta(minutes=-10)))
-    page.get_by_label("结束时间").fill(local_input(timedelta(hours=2)))
+    starts = utcnow() - timedelta(minutes=10)
+    page.get_by_label("开始时间").fill(local_input(starts))
+    page.get_by_label("结束时间").fill(local_input(starts + timedelta(hours=2)))
     page.get_by_label("人数上限").fill("5")
     page.get_by_label("签到方式").select_option("code")
     page.get_by_label("计量单位").select_option("households")
@@ -107,6 +110,12 @@ def test_a_staff_members_day_from_a_new_task_to_the_members_points(
     expect(page.get_by_role("button", name=f"通过 #{participation}")).to_have_count(0)
     assert jifen(live, member) > before
 
+    # The home page's day is the task's own, even when the test began just after midnight.
+    live.move_clock(starts + timedelta(minutes=1) - utcnow())
+    page.get_by_role("link", name="首页").click()
+    expect(page.get_by_role("link", name="楼道清洁")).to_be_visible()  # today's tasks
+    screenshot(page, "home")
+
 
 def test_a_clerk_hands_over_once_and_a_second_try_is_refused(
     console_world: ConsoleWorld, new_page: NewPage
@@ -131,7 +140,7 @@ def test_a_rule_set_draft_shows_its_error_beside_the_field(
     sign_in(page, "admin-a")
     page.get_by_role("link", name="积分规则").click()
     page.get_by_label("地点").select_option(label="社区A")
-    page.get_by_label("生效日期").fill("2027-01-01")
+    page.get_by_label("生效日期").fill((local_date(utcnow()) + timedelta(days=30)).isoformat())
     page.get_by_label("规则名称").fill("楼道清洁")
     page.get_by_label("积分（每次）").fill("很多")
     page.get_by_label("幸福币（每次）").fill("3")
