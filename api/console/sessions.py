@@ -126,7 +126,10 @@ def register(blp: Blueprint) -> None:
         try:
             # The same limit per username as the JSON sign-in, and the same policy.
             extensions.rate_limits_in_force().hit_sign_in_identity("username", username.lower())
-            opened = open_console_session(extensions.unit_of_work(), username, password, now())
+            idle = timedelta(minutes=extensions.settings().console_idle_minutes)
+            opened = open_console_session(
+                extensions.unit_of_work(), username, password, idle, now()
+            )
         except DomainError as refused:
             message = SIGN_IN_MESSAGES.get(refused.code, "登录失败。")
             return _sign_in_form(status_of(refused), message, username)

@@ -38,10 +38,13 @@ def _hash(token: str) -> str:
 
 
 def open_console_session(
-    uow: UnitOfWork, username: str, password: str, now: datetime
+    uow: UnitOfWork, username: str, password: str, idle: timedelta, now: datetime
 ) -> OpenedSession:
     with uow:
         user = check_password(uow, username, password, now)
+        # Sessions whose cookie was simply dropped go here, anyone's, by the index on
+        # last_seen_at: no row outlives its idle time by more than the next sign-in.
+        uow.session.execute(delete(ConsoleSession).where(ConsoleSession.last_seen_at <= now - idle))
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         uow.session.add(
             ConsoleSession(

@@ -145,6 +145,18 @@ def test_a_session_idle_too_long_ends_and_its_row_goes(
     assert sessions(app) == 0
 
 
+def test_a_sign_in_clears_the_sessions_left_idle(
+    app: Flask, staff: str, moved_clock: list[timedelta]
+) -> None:
+    sign_in(app.test_client(), staff)
+    moved_clock[0] = timedelta(minutes=20)
+    sign_in(app.test_client(), staff)
+    assert sessions(app) == 2
+    moved_clock[0] = timedelta(minutes=45)  # the first idle 45 minutes, the second 25
+    sign_in(app.test_client(), staff)
+    assert sessions(app) == 2
+
+
 def test_signing_out_deletes_the_session(app: Flask, client: FlaskClient, staff: str) -> None:
     sign_in(client, staff)
     token = csrf_of(client.get("/console/").data)
