@@ -314,8 +314,9 @@ def test_a_task_form_with_bad_fields_says_so_beside_them_and_posts_nothing(
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="title-error"' in page
-    assert 'id="capacity-error"' in page
+    assert 'id="title-error">长度不符合要求<' in page
+    assert 'id="capacity-error">请填写整数<' in page
+    assert 'id="lat-error">必填<' in page
     assert 'id="address-error"' not in page
     with app.app_context():
         assert extensions.session().scalar(select(func.count()).select_from(Task)) == before

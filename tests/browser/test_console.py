@@ -146,7 +146,7 @@ def test_a_rule_set_draft_shows_its_error_beside_the_field(
     page.get_by_label("幸福币（每次）").fill("3")
     page.get_by_role("button", name="校验并保存草稿").click()
     beside = page.locator(".field", has=page.get_by_label("积分（每次）")).locator(".field-error")
-    expect(beside).to_be_visible()
+    expect(beside).to_have_text("请填写整数")
     expect(page.get_by_label("积分（每次）")).to_have_attribute("aria-invalid", "true")
     expect(
         page.locator(".field", has=page.get_by_label("规则名称")).locator(".field-error")
