@@ -14,6 +14,7 @@ from api import (
     awards,
     bodies,
     certificates,
+    console,
     content,
     demands,
     errors,
@@ -115,4 +116,6 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(certificates.verification)
     api.register_blueprint(achievements.blp)
     api.register_blueprint(reports.blp)
+    # Beside the API, not in it: its own pages, session cookie and error pages.
+    console.init_app(app, settings.console_cookie_secure)
     return app

@@ -120,6 +120,11 @@ class Settings:
     notification_keep_days: int = 90
     # 服务星级: the verified hours each level needs (LIANXIN_SERVICE_LEVELS, NAME:HOURS,…).
     service_levels: tuple[Level, ...] = field(default_factory=lambda: parse_levels(DEFAULT_LEVELS))
+    # The staff console's session cookie goes over https only (Secure): always in
+    # production, which refuses false; off by default elsewhere, for plain-http
+    # development. Idle minutes before a console session ends.
+    console_cookie_secure: bool = False
+    console_idle_minutes: int = 30
     log_level: str = "INFO"
 
     @classmethod
@@ -148,6 +153,16 @@ class Settings:
             except ValueError:
                 allowed = ", ".join(member.value for member in kind)
                 raise ConfigError(f"{name} must be one of {allowed}, got {raw!r}") from None
+
+        def flag(name: str, default: bool) -> bool:
+            raw = text(name)
+            if raw is None:
+                return default
+            if raw.lower() in ("true", "1", "yes"):
+                return True
+            if raw.lower() in ("false", "0", "no"):
+                return False
+            raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
         defaults = cls()
         return cls(
@@ -223,6 +238,13 @@ class Settings:
                 "LIANXIN_NOTIFICATION_KEEP_DAYS", defaults.notification_keep_days
             ),
             service_levels=_levels(text("LIANXIN_SERVICE_LEVELS", DEFAULT_LEVELS) or ""),
+            console_cookie_secure=flag(
+                "LIANXIN_CONSOLE_COOKIE_SECURE",
+                choice("LIANXIN_ENV", Environment, defaults.env) is Environment.PRODUCTION,
+            ),
+            console_idle_minutes=number(
+                "LIANXIN_CONSOLE_IDLE_MINUTES", defaults.console_idle_minutes
+            ),
             log_level=(text("LIANXIN_LOG_LEVEL", defaults.log_level) or "INFO").upper(),
         )
 
@@ -310,11 +332,18 @@ class Settings:
         thresholds = [level.threshold for level in self.service_levels]
         if not thresholds or thresholds != sorted(set(thresholds)) or thresholds[0] <= 0:
             raise ConfigError("LIANXIN_SERVICE_LEVELS must rise from a positive threshold")
+        if not 1 <= self.console_idle_minutes <= 24 * 60:
+            raise ConfigError("LIANXIN_CONSOLE_IDLE_MINUTES must be between 1 and 1440")
         _check_templates(self.wechat_templates)
         if self.env is Environment.PRODUCTION:
             self._validate_production()
 
     def _validate_production(self) -> None:
+        if not self.console_cookie_secure:
+            raise ConfigError(
+                "LIANXIN_CONSOLE_COOKIE_SECURE=false is refused in production: the console's "
+                "session cookie goes over https only"
+            )
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < _MIN_SECRET_LENGTH:
             raise ConfigError(
                 "LIANXIN_SECRET_KEY must be set to a random value of at least "

@@ -1,7 +1,7 @@
 """Every mapped table, imported in one place so the metadata (and Alembic) sees them all."""
 
 from service.audit.models import AuditEntry
-from service.auth.models import RefreshToken
+from service.auth.models import ConsoleSession, RefreshToken
 from service.certificates.models import Certificate, CertificateService
 from service.db import Base
 from service.demands.models import (
@@ -54,6 +54,7 @@ __all__ = [
     "CatalogueItem",
     "Certificate",
     "CertificateService",
+    "ConsoleSession",
     "ContentReview",
     "Currency",
     "Demand",

@@ -124,28 +124,36 @@ def sign_in_with_password(
     uow: UnitOfWork, secret_key: str, username: str, password: str, now: datetime
 ) -> SignedIn:
     with uow:
-        session = uow.session
-        user = session.scalars(select(User).where(User.username == username)).one_or_none()
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            raise AccountLocked(
-                "too many failed sign-ins; try again after "
-                f"{user.locked_until.isoformat(timespec='minutes')}"
-            )
-        if not verify_password(user.password_hash if user else None, password) or user is None:
-            if user is not None:
-                _count_failure(session, user.id, now)
-                uow.commit()
-            raise InvalidCredentials("wrong username or password")
-        if not user.active:
-            raise AccountDisabled("this account has been disabled")
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_sign_in_at = now
-        if user.password_hash and needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-        signed_in = issue_tokens(session, secret_key, user, now)
+        user = check_password(uow, username, password, now)
+        signed_in = issue_tokens(uow.session, secret_key, user, now)
         uow.commit()
         return signed_in
+
+
+def check_password(uow: UnitOfWork, username: str, password: str, now: datetime) -> User:
+    """The one password policy (lockout included) for the JSON sign-in and the console's:
+    the account whose password this is, marked signed in, inside the caller's open unit
+    of work; a wrong password is counted and committed before it is refused."""
+    session = uow.session
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked(
+            "too many failed sign-ins; try again after "
+            f"{user.locked_until.isoformat(timespec='minutes')}"
+        )
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        if user is not None:
+            _count_failure(session, user.id, now)
+            uow.commit()
+        raise InvalidCredentials("wrong username or password")
+    if not user.active:
+        raise AccountDisabled("this account has been disabled")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_sign_in_at = now
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
 
 
 def _count_failure(session: Session, user_id: int, now: datetime) -> None:

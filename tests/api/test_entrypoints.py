@@ -15,8 +15,9 @@ from tests.conftest import AppFactory
 
 
 def console_blueprint() -> Blueprint:
-    """A stand-in for the console: HTML pages that fail in each way a page can."""
-    blp = Blueprint("console", __name__, url_prefix="/console")
+    """A stand-in for another entrypoint (the real console has its own error pages,
+    tests/api/test_console.py): HTML pages that fail in each way a page can."""
+    blp = Blueprint("beside", __name__, url_prefix="/beside")
 
     @blp.get("/")
     def home() -> str:
@@ -65,7 +66,7 @@ def browser(two_entrypoints: Flask, fresh_state: None) -> FlaskClient:
 
 
 def test_a_page_beside_the_api_needs_no_bearer_token(browser: FlaskClient) -> None:
-    response = browser.get("/console/")
+    response = browser.get("/beside/")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "<h1>社区工作台</h1>"
 
@@ -73,14 +74,14 @@ def test_a_page_beside_the_api_needs_no_bearer_token(browser: FlaskClient) -> No
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status"),
     [
-        ("GET", "/console/refused", {}, 403),
-        ("GET", "/console/gone", {}, 404),
-        ("GET", "/console/nowhere", {}, 404),
-        ("GET", "/console/form", {}, 405),
-        ("POST", "/console/form", {"data": b"x" * 2048}, 413),
+        ("GET", "/beside/refused", {}, 403),
+        ("GET", "/beside/gone", {}, 404),
+        ("GET", "/beside/nowhere", {}, 404),
+        ("GET", "/beside/form", {}, 405),
+        ("POST", "/beside/form", {"data": b"x" * 2048}, 413),
         # A domain error the page didn't handle is a crash like any other.
-        ("GET", "/console/no-such-task", {}, 500),
-        ("GET", "/console/crash", {}, 500),
+        ("GET", "/beside/no-such-task", {}, 500),
+        ("GET", "/beside/crash", {}, 500),
     ],
 )
 def test_a_page_beside_the_api_gets_flasks_own_error_pages(
@@ -94,10 +95,10 @@ def test_a_page_beside_the_api_gets_flasks_own_error_pages(
 
 
 def test_a_page_beside_the_api_has_a_signed_cookie_session(browser: FlaskClient) -> None:
-    first = browser.get("/console/visits")
+    first = browser.get("/beside/visits")
     assert "session=" in first.headers["Set-Cookie"]
     assert "HttpOnly" in first.headers["Set-Cookie"]
-    assert browser.get("/console/visits").get_data(as_text=True) == "2"
+    assert browser.get("/beside/visits").get_data(as_text=True) == "2"
 
 
 def test_the_api_beside_a_console_still_keeps_no_cookie_session(two_entrypoints: Flask) -> None:

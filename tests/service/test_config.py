@@ -32,6 +32,14 @@ def test_no_environment_means_the_embedded_default(tmp_path: Path) -> None:
     assert settings.wechat_mode is WechatMode.FAKE
 
 
+def test_the_console_cookie_is_secure_in_production_unless_told_otherwise() -> None:
+    assert Settings.from_env(PRODUCTION).console_cookie_secure
+    assert not Settings.from_env({}).console_cookie_secure
+    assert Settings.from_env({"LIANXIN_CONSOLE_COOKIE_SECURE": "true"}).console_cookie_secure
+    with pytest.raises(ConfigError, match="true or false"):
+        Settings.from_env({"LIANXIN_CONSOLE_COOKIE_SECURE": "maybe"})
+
+
 def test_a_plain_postgresql_url_uses_psycopg_3() -> None:
     settings = Settings.from_env(PRODUCTION)
     settings.validate()
@@ -59,6 +67,7 @@ def test_a_plain_postgresql_url_uses_psycopg_3() -> None:
             {"LIANXIN_CERTIFICATE_VERIFY_BASE_URL": "http://127.0.0.1:8000"},
             "LIANXIN_CERTIFICATE_VERIFY_BASE_URL",
         ),
+        ({"LIANXIN_CONSOLE_COOKIE_SECURE": "false"}, "LIANXIN_CONSOLE_COOKIE_SECURE"),
     ],
 )
 def test_production_refuses_unsafe_settings(change: dict[str, str], reason: str) -> None:

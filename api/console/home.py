@@ -1,0 +1,40 @@
+"""The home page (首页): today's tasks and the approvals waiting, from the same queries
+as GET /tasks and GET /approvals."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, render_template
+
+from api import extensions
+from api.console.clock import now
+from api.console.sessions import current_actor
+from points.access import Role, ScopeType
+from points.calendar import LOCAL_TIME, local_date
+from points.errors import Forbidden
+from service.tasks.approvals import approval_queue
+from service.tasks.board import TaskFilter, list_tasks
+
+SHOWN = 50
+
+
+def register(blp: Blueprint) -> None:
+    @blp.route("/")
+    def home() -> str:
+        actor, moment = current_actor(), now()
+        day = datetime.combine(local_date(moment), time(), LOCAL_TIME)
+        today = TaskFilter(starts_from=day, starts_before=day + timedelta(days=1))
+        tasks = list_tasks(extensions.session(), actor, today, moment, limit=SHOWN, offset=0)
+        try:
+            waiting = approval_queue(extensions.session(), actor, None, SHOWN, 0)
+        except Forbidden:
+            waiting = None  # a clerk or an admin without a community: no queue to show
+        stations = [
+            grant.scope_id
+            for grant in actor.grants
+            if grant.role is Role.CLERK and grant.scope_type is ScopeType.STATION
+        ]
+        return render_template(
+            "console/home.html", tasks=tasks, waiting=waiting, stations=stations, now=moment
+        )

@@ -1,0 +1,184 @@
+"""The staff console in a real browser: a staff member's day, the clerk's counter, an
+admin's rule-set draft, and what the console refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from points.calendar import LOCAL_TIME, local_date
+from service.db import utcnow
+from tests.browser.conftest import PASSWORD, ConsoleWorld, Live, screenshot
+
+NewPage = Callable[..., Page]
+
+
+def sign_in(page: Page, username: str, name: str = "") -> None:
+    page.goto("/console/")
+    expect(page.get_by_role("heading", name="登录工作台")).to_be_visible()
+    if name:
+        screenshot(page, name)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+
+
+def api(live: Live, token: str, method: str, path: str, body: Any = None) -> httpx.Response:
+    return httpx.request(
+        method,
+        f"{live.url}/api/v1{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+
+def jifen(live: Live, token: str) -> int:
+    accounts = api(live, token, "GET", "/me/accounts").json()["items"]
+    return next(a["balance"] for a in accounts if a["currency"] == "jifen")
+
+
+def local_input(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TIME).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_staff_members_day_from_a_new_task_to_the_members_points(
+    console_world: ConsoleWorld, live: Live, new_page: NewPage
+) -> None:
+    world, page = console_world.world, new_page()
+    sign_in(page, "staff-a", "sign-in")
+    expect(page.get_by_role("heading", name="今日任务")).to_be_visible()
+
+    page.get_by_role("link", name="发布任务").first.click()
+    page.get_by_label("标题").fill("楼道清洁")
+    page.get_by_label("地点").select_option(label="社区A")
+    page.get_by_label("任务类型").select_option("door_knock")
+    page.get_by_label("纬度").fill("39.9163")
+    page.get_by_label("经度").fill("116.4039")
+    page.get_by_label("签到范围（米）").fill("300")
+    starts = utcnow() - timedelta(minutes=10)
+    page.get_by_label("开始时间").fill(local_input(starts))
+    page.get_by_label("结束时间").fill(local_input(starts + timedelta(hours=2)))
+    page.get_by_label("人数上限").fill("5")
+    page.get_by_label("签到方式").select_option("code")
+    page.get_by_label("计量单位").select_option("households")
+    screenshot(page, "task-new")
+    page.get_by_role("button", name="保存任务").click()
+    expect(page.get_by_role("heading", name="楼道清洁")).to_be_visible()
+    expect(page.locator("#task-status")).to_have_text("草稿")
+    task_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    page.get_by_role("button", name="发布").click()
+    expect(page.locator("#task-status")).to_have_text("已发布")
+    screenshot(page, "task")
+
+    page.get_by_role("link", name="显示签到码").click()
+    digits = page.get_by_test_id("checkin-digits")
+    shown = digits.inner_text()
+    assert len(shown) == 6
+    assert shown.isdigit()
+    expect(page.get_by_role("img", name="签到二维码").locator("svg")).to_be_visible()
+    screenshot(page, "checkin")
+    # Two steps on, the page fetches a code of its own accord (htmx, every 5 s).
+    live.move_clock(timedelta(minutes=2))
+    expect(digits).not_to_have_text(shown, timeout=15_000)
+    live.move_clock(timedelta())
+    expect(digits).not_to_have_text(digits.inner_text(), timeout=15_000)
+    code = digits.inner_text()
+
+    member = world.tokens["member"]
+    before = jifen(live, member)
+    signed = api(live, member, "POST", f"/tasks/{task_id}/signups")
+    assert signed.status_code == 201, signed.text
+    participation = signed.json()["id"]
+    checked = api(live, member, "POST", f"/participations/{participation}/checkin", {"code": code})
+    assert checked.status_code == 200, checked.text
+    out = api(live, member, "POST", f"/participations/{participation}/checkout", {})
+    assert out.status_code == 200, out.text
+    handed = api(live, member, "POST", f"/participations/{participation}/submit", {"units": 3})
+    assert handed.status_code == 200, handed.text
+
+    page.goto("/console/approvals")
+    expect(page.get_by_role("button", name=f"通过 #{participation}")).to_be_visible()
+    screenshot(page, "approvals")
+    page.get_by_role("button", name=f"通过 #{participation}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"已通过 #{participation}")
+    expect(page.get_by_role("button", name=f"通过 #{participation}")).to_have_count(0)
+    assert jifen(live, member) > before
+
+    # The home page's day is the task's own, even when the test began just after midnight.
+    live.move_clock(starts + timedelta(minutes=1) - utcnow())
+    page.get_by_role("link", name="首页").click()
+    expect(page.get_by_role("link", name="楼道清洁")).to_be_visible()  # today's tasks
+    screenshot(page, "home")
+
+
+def test_a_clerk_hands_over_once_and_a_second_try_is_refused(
+    console_world: ConsoleWorld, new_page: NewPage
+) -> None:
+    world, page = console_world.world, new_page(768)
+    sign_in(page, "clerk-a")
+    page.get_by_role("link", name=f"驿站 #{world.ids['station_A']} 取货核销").click()
+    page.get_by_label("取货码（6 位）").fill(world.codes["A"])
+    page.get_by_role("button", name="核销").click()
+    expect(page.get_by_role("status")).to_contain_text("核销成功")
+    expect(page.get_by_role("status")).to_contain_text("洗衣液")
+    screenshot(page, "pickup-768")
+    page.get_by_label("取货码（6 位）").fill(world.codes["A"])
+    page.get_by_role("button", name="核销").click()
+    expect(page.get_by_role("alert")).to_contain_text("已核销过")
+
+
+def test_a_rule_set_draft_shows_its_error_beside_the_field(
+    console_world: ConsoleWorld, new_page: NewPage
+) -> None:
+    page = new_page()
+    sign_in(page, "admin-a")
+    page.get_by_role("link", name="积分规则").click()
+    page.get_by_label("地点").select_option(label="社区A")
+    page.get_by_label("生效日期").fill((local_date(utcnow()) + timedelta(days=30)).isoformat())
+    page.get_by_label("规则名称").fill("楼道清洁")
+    page.get_by_label("积分（每次）").fill("很多")
+    page.get_by_label("幸福币（每次）").fill("3")
+    page.get_by_role("button", name="校验并保存草稿").click()
+    beside = page.locator(".field", has=page.get_by_label("积分（每次）")).locator(".field-error")
+    expect(beside).to_have_text("请填写整数")
+    expect(page.get_by_label("积分（每次）")).to_have_attribute("aria-invalid", "true")
+    expect(
+        page.locator(".field", has=page.get_by_label("规则名称")).locator(".field-error")
+    ).to_have_count(0)
+    screenshot(page, "rule-set-error")
+
+
+def test_staff_of_b_get_the_404_page_for_a_task_of_a(
+    console_world: ConsoleWorld, new_page: NewPage
+) -> None:
+    page = new_page()
+    sign_in(page, "staff-b")
+    task = console_world.world.ids["published_task_A"]
+    for path in (f"/console/tasks/{task}", f"/console/tasks/{task}/checkin"):
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 404
+        expect(page.get_by_role("heading", name="404 · 页面不存在")).to_be_visible()
+    screenshot(page, "not-found")
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(
+    console_world: ConsoleWorld, live: Live, new_page: NewPage
+) -> None:
+    world, page = console_world.world, new_page()
+    sign_in(page, "staff-a")
+    task = world.ids["draft_task_A"]
+    refused = page.request.post(f"/console/tasks/{task}/publish", form={"x": "1"})
+    assert refused.status == 400
+    assert "请求无效" in refused.text()
+    staff = world.tokens["staff"]
+    assert api(live, staff, "GET", f"/tasks/{task}").json()["status"] == "draft"
+    page.goto(f"/console/tasks/{task}")
+    page.get_by_role("button", name="发布").click()
+    expect(page.locator("#task-status")).to_have_text("已发布")
