@@ -42,7 +42,14 @@ from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.rules.models import RuleSetVersion
 from service.stations.models import CatalogueItem, Redemption, StockMovement
-from service.tasks.models import Participation, ParticipationRating, Task, TaskChange
+from service.tasks.models import (
+    Participation,
+    ParticipationRating,
+    SeriesSignup,
+    Task,
+    TaskChange,
+    TaskSeries,
+)
 from service.uploads.models import ParticipationPhoto, Upload
 
 __all__ = [
@@ -84,11 +91,13 @@ __all__ = [
     "RefreshToken",
     "RoleGrant",
     "RuleSetVersion",
+    "SeriesSignup",
     "Station",
     "StockMovement",
     "SubscriptionQuota",
     "Task",
     "TaskChange",
+    "TaskSeries",
     "Transfer",
     "Upload",
     "User",

@@ -79,6 +79,7 @@ def ids(world: World) -> dict[str, int]:
         "household_id": world.ids["household_A"],
         "review_id": world.ids["review_A"],
         "limit_id": 1,  # none is kept: past the body check, 404
+        "series_id": 1,  # likewise
     }
 
 
