@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from points.access import Role, ScopeType
 from points.calendar import LOCAL_TIME
@@ -42,11 +43,13 @@ from service.demo.parts import (
     demo_tasks,
     published_starter_rules,
 )
+from service.demo.series import demo_patrol_series
 from service.organisation.models import Branch, Department, Pairing
 from service.people.directory import ensure_grant, ensure_user
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place, find_child
+from service.tasks.models import Task, TaskSeries
 from service.unit_of_work import UnitOfWork
 
 
@@ -71,6 +74,8 @@ class DemoWorld:
     demand_journeys: list[dict[str, Any]] = field(default_factory=list)
     # A past service approved and certified (志愿服务证明): its number, PDF and verify links.
     certificates: list[dict[str, Any]] = field(default_factory=list)
+    # A weekly patrol per community (周期任务), with its occurrences posted.
+    series: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +92,7 @@ class DemoWorld:
             "demand_journeys": self.demand_journeys,
             "orders": self.orders,
             "certificates": self.certificates,
+            "series": self.series,
         }
 
 
@@ -181,6 +187,15 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
         for number, community_id in enumerate(
             p["id"] for p in world.places if p["level"] == "community"
         ):
+            staff_id = staff_ids[f"demo-staff-{number + 1}"]
+            member_id = staff_ids[f"demo-member-{3 * number + 1}"]
+            series = demo_patrol_series(
+                session, community_id, staff_id, member_id, DEMO_POINTS[number], utcnow()
+            )
+            world.series.append(_series_entry(session, series, member_id))
+        for number, community_id in enumerate(
+            p["id"] for p in world.places if p["level"] == "community"
+        ):
             grid_ids = [p["id"] for p in world.places if p["parent_id"] == community_id]
             for grid_id in grid_ids:
                 for household in demo_households(session, grid_id):
@@ -263,3 +278,25 @@ def seed_demo_world(uow: UnitOfWork) -> DemoWorld:
     world.orders = walk_orders(uow, DEMO_POINTS[0], DEMO_POINTS[1], utcnow())
     world.certificates = [certify_past_service(uow, community_ids[0], DEMO_POINTS[0], utcnow())]
     return world
+
+
+def _series_entry(session: Session, series: TaskSeries, member_id: int) -> dict[str, Any]:
+    occurrences = session.scalars(
+        select(Task).where(Task.series_id == series.id).order_by(Task.starts_at)
+    )
+    return {
+        "id": series.id,
+        "org_id": series.place_id,
+        "title": series.title,
+        "weekdays": series.weekdays,
+        "start_time": series.start_time.strftime("%H:%M"),
+        "member_id": member_id,  # signed up for the whole series
+        "occurrences": [
+            {
+                "id": task.id,
+                "occurrence_date": str(task.occurrence_date),
+                "starts_at": task.starts_at.astimezone(LOCAL_TIME).isoformat(),
+            }
+            for task in occurrences
+        ],
+    }

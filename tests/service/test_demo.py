@@ -1,7 +1,10 @@
 from collections import Counter
+from datetime import datetime, timedelta
 
+import time_machine
 from sqlalchemy import func, select
 
+from points.calendar import LOCAL_TIME
 from points.certificates import CertificateStatus
 from service.certificates.verification import verify_certificate
 from service.db import utcnow
@@ -10,7 +13,7 @@ from service.demo.world import seed_demo_world
 from service.households.models import HouseholdPairing
 from service.people.models import RoleGrant, User
 from service.places.models import Place
-from service.tasks.models import Task
+from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 
 
@@ -174,3 +177,32 @@ def test_the_demo_holds_a_certified_past_service(uow: UnitOfWork) -> None:
         "幸福社区",
     )
     assert certificate["verify_path"] == f"/api/v1/certificates/{certificate['number']}/verify"
+
+
+def test_demo_world_has_a_weekly_patrol_series_per_community(uow: UnitOfWork) -> None:
+    monday_noon = datetime(2026, 3, 2, 12, 0, tzinfo=LOCAL_TIME)
+    with time_machine.travel(monday_noon, tick=False):
+        world = seed_demo_world(uow)
+        communities = [p["id"] for p in world.places if p["level"] == "community"]
+        assert sorted(s["org_id"] for s in world.series) == sorted(communities)
+        for series in world.series:
+            assert (series["weekdays"], series["start_time"]) == ([1, 3], "19:30")
+            days = [o["occurrence_date"] for o in series["occurrences"]]
+            assert days == ["2026-03-03", "2026-03-05", "2026-03-10", "2026-03-12"]
+            for occurrence in series["occurrences"]:
+                task = uow.session.get(Task, occurrence["id"])
+                assert task is not None
+                assert (task.type, task.status, task.series_id) == (
+                    "patrol",
+                    "published",
+                    series["id"],
+                )
+                member = uow.session.scalars(
+                    select(Participation.user_id).where(Participation.task_id == task.id)
+                ).all()
+                assert member == [series["member_id"]]
+        assert seed_demo_world(uow).series == world.series
+    # A week on, seeding again posts the days that came within the horizon.
+    with time_machine.travel(monday_noon + timedelta(days=7), tick=False):
+        later = seed_demo_world(uow).series[0]["occurrences"]
+        assert [o["occurrence_date"] for o in later][-2:] == ["2026-03-17", "2026-03-19"]
