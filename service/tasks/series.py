@@ -202,7 +202,12 @@ def create_series(uow: UnitOfWork, actor: Actor, spec: NewSeries, now: datetime)
 def post_due(session: Session, series: TaskSeries, now: datetime, horizon_days: int) -> list[Task]:
     """Post the occurrences due within ``horizon_days`` that are not posted yet and have
     not started, and sign the series' members up for each. A day another generator
-    posted a moment ago is skipped by the unique key, not posted twice."""
+    posted a moment ago is skipped by the unique key, not posted twice.
+
+    The series' row is locked first (and read afresh): an edit, its end, or a member
+    joining or leaving at the same moment waits for the posting, or the posting for
+    them, so nobody joins between an occurrence being posted and its members enrolled."""
+    session.refresh(series, with_for_update=True)
     if series.status != SeriesStatus.ACTIVE.value:
         return []
     rule = recurrence_of(series)

@@ -28,7 +28,7 @@ from points.recurrence import (
 )
 from points.tasks import Audience, ParticipationStatus, TaskStatus, check_audience
 from service.lifecycle import move_status
-from service.tasks.models import Participation, SeriesSignup, Task
+from service.tasks.models import Participation, SeriesSignup, Task, TaskSeries
 from service.tasks.series import visible_series
 from service.tasks.series_members import SKIPPED
 from service.tasks.signups import enrol, withdraw
@@ -70,6 +70,8 @@ def join_series(
     with uow:
         session = uow.session
         series = visible_series(session, actor, series_id, now)
+        # Waits for a posting of its occurrences under way (see post_due).
+        session.refresh(series, with_for_update=True)
         if series.status != SeriesStatus.ACTIVE.value:
             raise SeriesEnded("this series has ended")
         check_audience(Audience(series.audience), actor.roles)
@@ -111,6 +113,8 @@ def leave_series(
         signup = _own(session, actor, series_id)
         if signup is None:
             raise NotFound("you are not signed up for this series")
+        # Waits for a posting under way, so no occurrence it enrols them in is missed.
+        session.execute(select(TaskSeries.id).where(TaskSeries.id == series_id).with_for_update())
         _move(
             session,
             signup,

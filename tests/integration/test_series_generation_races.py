@@ -8,12 +8,14 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from api import extensions
 from points.calendar import LOCAL_TIME
+from service.access import load_actor
 from service.tasks.generation import GenerationReport, generate_occurrences
 from service.tasks.models import Participation, SeriesSignup, Task, TaskSeries
+from service.tasks.series_signups import join_series
 from tests.all_at_once import all_at_once
 from tests.conftest import AppFactory
 from tests.integration.test_task_edit_races import community
@@ -104,3 +106,33 @@ def test_generators_at_once_post_each_occurrence_once(racing_app: Flask) -> None
     # And once more, afterwards: nothing new.
     with racing_app.app_context():
         assert generate_occurrences(extensions.unit_of_work(), NOW, 14).posted == 0
+
+
+def test_joining_while_occurrences_are_posted_misses_none(racing_app: Flask) -> None:
+    series_id, members = daily_series_with_members(racing_app)
+    joiner = members[0]
+    with racing_app.app_context():
+        session = extensions.session()
+        session.execute(delete(SeriesSignup).where(SeriesSignup.user_id == joiner))
+        session.commit()
+
+    def worker(index: int, go: Callable[[], None]) -> object:
+        with racing_app.app_context():
+            uow = extensions.unit_of_work()
+            actor = load_actor(uow.session, joiner)
+            go()
+            if index == 0:
+                return join_series(uow, actor, series_id, NOW)
+            return generate_occurrences(uow, NOW, 14)
+
+    all_at_once(4, worker, timeout=120)
+    with racing_app.app_context():
+        session = extensions.session()
+        mine = session.scalars(
+            select(Participation.task_id)
+            .join(Task, Task.id == Participation.task_id)
+            .where(Task.series_id == series_id, Participation.user_id == joiner)
+        ).all()
+        posted = session.scalars(select(Task.id).where(Task.series_id == series_id)).all()
+        assert len(posted) == 14
+        assert sorted(mine) == sorted(posted)
