@@ -387,3 +387,45 @@ def test_ending_a_series_cancels_what_is_to_come_and_tells_those_signed_up(
     assert {t.cancel_reason for t in occurrences(app, series["id"])} == {"天气转冷，暂停巡逻"}
     report = generate(runner, NOW + timedelta(days=7))
     assert "posted 0 occurrence(s) of 2 active series" in report  # the world's, not posted yet
+
+
+def test_the_worker_posts_the_occurrences_due(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, world: World
+) -> None:
+    with time_machine.travel(NOW, tick=False):
+        world.refresh_token(app, "staff")
+        series = post_series(client, world)
+    with time_machine.travel(NOW + timedelta(days=7), tick=False):
+        result = runner.invoke(cli, ["worker", "--once"])
+        assert result.exit_code == 0, result.output
+    days = [task.occurrence_date for task in occurrences(app, series["id"])]
+    assert days[-2:] == [date(2026, 3, 17), date(2026, 3, 19)]
+
+
+def test_a_smaller_capacity_spares_the_occurrences_with_more_seats_taken(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    with time_machine.travel(NOW, tick=False):
+        for role in ("staff", "member", "volunteer"):
+            world.refresh_token(app, role)
+        series = post_series(client, world, capacity=3)
+        first, second = (o["id"] for o in series["upcoming"][:2])
+        for role in ("member", "volunteer"):
+            assert world.call(client, role, "POST", f"/tasks/{first}/signups").status_code == 201
+        assert world.call(client, "member", "POST", f"/tasks/{second}/signups").status_code == 201
+        response = world.call(
+            client, "staff", "PATCH", f"/task-series/{series['id']}", {"version": 1, "capacity": 1}
+        )
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert body["kept_occurrences"] == [
+            {
+                "task_id": first,
+                "occurrence_date": "2026-03-03",
+                "fields": ["capacity"],
+                "reason": "capacity_below_signups",
+            }
+        ]
+        assert body["updated_occurrences"] == [o["id"] for o in series["upcoming"][1:]]
+    capacities = [task.capacity for task in occurrences(app, series["id"])]
+    assert capacities == [3, 1, 1, 1]
