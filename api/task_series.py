@@ -148,6 +148,7 @@ class SeriesSchema(Schema):
                 "category": Category(data["category"]),
                 "type": TaskType(data["type"]),
                 "audience": Audience(data["audience"]),
+                "checkin_mode": CheckinMode(data["checkin_mode"]),
                 "work_unit": WorkUnit(data["work_unit"]),
                 "frequency": Frequency(data["frequency"]),
                 "weekdays": tuple(data["weekdays"]),

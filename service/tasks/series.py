@@ -42,6 +42,7 @@ from points.rules import Category, TaskType, WorkUnit
 from points.tasks import (
     Audience,
     CapacityBelowSignUps,
+    CheckinMode,
     TaskAction,
     TaskHasSignUps,
     TaskStatus,
@@ -99,7 +100,7 @@ class NewSeries:
     radius_m: int
     capacity: int
     audience: Audience
-    checkin_mode: str
+    checkin_mode: CheckinMode
     work_unit: WorkUnit
     frequency: Frequency
     first_date: date
@@ -258,8 +259,8 @@ def upcoming_occurrences(
     session: Session, actor: Actor, series: TaskSeries, now: datetime, limit: int = 50
 ) -> list[Task]:
     query = select(Task).where(Task.series_id == series.id, Task.ends_at > now)
-    manages = place_visible(session, actor, series.place_id, now, False)
-    if not manages:
+    manages = place_visible(session, actor, series.place_id, now, open_to_members=False)
+    if not manages:  # members see only what is published
         query = query.where(Task.status == TaskStatus.PUBLISHED.value)
     return list(session.scalars(query.order_by(Task.starts_at, Task.id).limit(limit)))
 
