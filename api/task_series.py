@@ -22,17 +22,8 @@ from points.rules import Category, TaskType, WorkUnit
 from points.tasks import Audience, CheckinMode
 from service.db import utcnow
 from service.tasks.models import TaskSeries
-from service.tasks.series import (
-    NewSeries,
-    SeriesEdit,
-    SeriesOutcome,
-    SeriesView,
-    create_series,
-    edit_series,
-    end_series,
-    get_series,
-    list_series,
-)
+from service.tasks.series import NewSeries, SeriesView, create_series, get_series, list_series
+from service.tasks.series_editing import SeriesEdit, SeriesOutcome, edit_series, end_series
 from service.tasks.series_signups import (
     SeriesSignupOutcome,
     join_series,
