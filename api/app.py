@@ -43,6 +43,7 @@ from api import (
     rules,
     sign_in,
     stations,
+    task_series,
     tasks,
     uploads,
     work_ratings,
@@ -93,6 +94,7 @@ def create_app(config: Settings | None = None) -> Flask:
     api.register_blueprint(adjustments.blp)
     api.register_blueprint(awards.blp)
     api.register_blueprint(tasks.blp)
+    api.register_blueprint(task_series.blp)
     api.register_blueprint(participations.blp)
     api.register_blueprint(approvals.blp)
     api.register_blueprint(no_shows.blp)

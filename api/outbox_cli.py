@@ -21,6 +21,7 @@ from service.leaderboards.rebuild import rebuild_missing, sync
 from service.notifications.reminders import remind
 from service.notifications.sending import send_due
 from service.outbox.status import retry_given_up, status
+from service.tasks.generation import generate_occurrences
 from service.tasks.no_shows import mark_no_shows
 from service.tasks.waitlist import let_offers_lapse
 from service.unit_of_work import UnitOfWork
@@ -28,6 +29,8 @@ from service.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 REMIND_EVERY = timedelta(minutes=1)
+# Occurrences are posted two weeks ahead: hourly keeps that horizon to the hour.
+GENERATE_EVERY = timedelta(hours=1)
 
 outbox = AppGroup("outbox", help="See and hand out the messages commits left to deliver.")
 
@@ -82,8 +85,8 @@ def retry_command(kind: str | None) -> None:
 def worker_command(interval: float, once: bool) -> None:
     """Background loop: hand out the outbox, apply the leaderboard feed, rebuild
     missing boards and send the WeChat messages due every few seconds (reminders,
-    lapsed waitlist offers and no-shows every minute), until SIGTERM or SIGINT (it
-    finishes the sweep it is in)."""
+    lapsed waitlist offers and no-shows every minute, recurring tasks' occurrences
+    every hour), until SIGTERM or SIGINT (it finishes the sweep it is in)."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -96,6 +99,7 @@ def worker_command(interval: float, once: bool) -> None:
     dispatcher = extensions.outbox_dispatcher()
     sender, templates = extensions.subscribe_messages(), extensions.wechat_templates()
     reminded_at: datetime | None = None
+    generated_at: datetime | None = None
     click.echo(f"lianxin worker: sweeping every {interval:g} s")
     while not stop.is_set():
         try:
@@ -126,6 +130,10 @@ def worker_command(interval: float, once: bool) -> None:
                 # Sign-ups of tasks that ended without a check-in become no-shows.
                 mark_no_shows(UnitOfWork(session), now)
                 reminded_at = now
+            if generated_at is None or now - generated_at >= GENERATE_EVERY:
+                # Recurring tasks' occurrences: every worker may post, each day once.
+                generate_occurrences(UnitOfWork(session), now)
+                generated_at = now
             sent = send_due(UnitOfWork(session), sender, templates, utcnow())
             if sent.outcomes:
                 log.info("worker: WeChat messages: %s", sent.outcomes)

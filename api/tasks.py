@@ -70,6 +70,14 @@ class TaskSchema(Schema):
         allow_none=True,
         metadata={"description": "last edited; later than your signed_up_at: changed since"},
     )
+    series_id = WholeNumber(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "the series (周期任务) it is an occurrence of, if any"},
+    )
+    occurrence_date = fields.Date(
+        dump_only=True, allow_none=True, metadata={"description": "that occurrence's local day"}
+    )
 
     @post_load
     def to_new_task(self, data: dict[str, Any], **_: Any) -> NewTask:

@@ -43,7 +43,14 @@ from service.places.models import Place
 from service.proxies.models import ProxyAct, ProxyLink
 from service.rules.models import RuleSetVersion
 from service.stations.models import CatalogueItem, Redemption, StockMovement
-from service.tasks.models import Participation, ParticipationRating, Task, TaskChange
+from service.tasks.models import (
+    Participation,
+    ParticipationRating,
+    SeriesSignup,
+    Task,
+    TaskChange,
+    TaskSeries,
+)
 from service.uploads.models import ParticipationPhoto, Upload
 
 __all__ = [
@@ -88,11 +95,13 @@ __all__ = [
     "RefreshToken",
     "RoleGrant",
     "RuleSetVersion",
+    "SeriesSignup",
     "Station",
     "StockMovement",
     "SubscriptionQuota",
     "Task",
     "TaskChange",
+    "TaskSeries",
     "Transfer",
     "Upload",
     "User",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from points.access import Role, ScopeType
 from points.achievements import DEFAULT_LEVELS, Level, parse_levels
@@ -45,6 +46,7 @@ from service.demo.parts import (
     published_starter_rules,
 )
 from service.demo.proxied import walk_proxied
+from service.demo.series import demo_patrol_series
 from service.demo.served import serve_saturdays
 from service.demo.waitlist import fill_a_task_with_a_waitlist
 from service.organisation.models import Branch, Department, Pairing
@@ -52,6 +54,7 @@ from service.people.directory import ensure_grant, ensure_user
 from service.people.models import User
 from service.places.models import Place
 from service.places.tree import add_place, find_child
+from service.tasks.models import Task, TaskSeries
 from service.unit_of_work import UnitOfWork
 
 
@@ -82,6 +85,8 @@ class DemoWorld:
     levels: list[dict[str, Any]] = field(default_factory=list)
     # 代办: a resident with no smartphone, his proxy, and an errand filed for him.
     proxied: list[dict[str, Any]] = field(default_factory=list)
+    # A weekly patrol per community (周期任务), with its occurrences posted.
+    series: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -101,6 +106,7 @@ class DemoWorld:
             "waitlists": self.waitlists,
             "levels": self.levels,
             "proxied": self.proxied,
+            "series": self.series,
         }
 
 
@@ -197,6 +203,15 @@ def seed_demo_world(uow: UnitOfWork, levels: Sequence[Level] | None = None) -> D
         for number, community_id in enumerate(
             p["id"] for p in world.places if p["level"] == "community"
         ):
+            staff_id = staff_ids[f"demo-staff-{number + 1}"]
+            member_id = staff_ids[f"demo-member-{3 * number + 1}"]
+            series = demo_patrol_series(
+                session, community_id, staff_id, member_id, DEMO_POINTS[number], utcnow()
+            )
+            world.series.append(_series_entry(session, series, member_id))
+        for number, community_id in enumerate(
+            p["id"] for p in world.places if p["level"] == "community"
+        ):
             grid_ids = [p["id"] for p in world.places if p["parent_id"] == community_id]
             for grid_id in grid_ids:
                 for household in demo_households(session, grid_id):
@@ -287,3 +302,25 @@ def seed_demo_world(uow: UnitOfWork, levels: Sequence[Level] | None = None) -> D
     world.levels = serve_saturdays(uow, community_ids, DEMO_POINTS, ladder, utcnow())
     world.proxied = walk_proxied(uow, utcnow())
     return world
+
+
+def _series_entry(session: Session, series: TaskSeries, member_id: int) -> dict[str, Any]:
+    occurrences = session.scalars(
+        select(Task).where(Task.series_id == series.id).order_by(Task.starts_at)
+    )
+    return {
+        "id": series.id,
+        "org_id": series.place_id,
+        "title": series.title,
+        "weekdays": series.weekdays,
+        "start_time": series.start_time.strftime("%H:%M"),
+        "member_id": member_id,  # signed up for the whole series
+        "occurrences": [
+            {
+                "id": task.id,
+                "occurrence_date": str(task.occurrence_date),
+                "starts_at": task.starts_at.astimezone(LOCAL_TIME).isoformat(),
+            }
+            for task in occurrences
+        ],
+    }

@@ -135,20 +135,26 @@ def change_status(
     with uow:
         session = uow.session
         task = staff_task(session, actor, task_id, now)
-        current = TaskStatus(task.status)
-        target = transition(TASK_TRANSITIONS, current, action)
-        if action is TaskAction.CANCEL and not (reason and reason.strip()):
-            raise InvalidInput("say why the task is cancelled", errors={"reason": ["required"]})
-        # Conditional: two staff pressing buttons at once can't both move it.
-        why = {"cancel_reason": reason} if action is TaskAction.CANCEL else {}
-        if not move_status(session, Task, task.id, current, target, **why):
-            raise TaskChanged("someone changed this task a moment ago; reload it")
-        if action is TaskAction.CANCEL:
-            _tell_cancelled(session, task, reason or "")
-            _close_open_participations(session, task.id)
+        move_task(session, task, action, reason)
         uow.commit()
         session.refresh(task)
         return task
+
+
+def move_task(session: Session, task: Task, action: TaskAction, reason: str | None = None) -> None:
+    """Move a task the caller may manage along its table, in the caller's transaction;
+    a cancellation tells everyone taking part why and closes their parts."""
+    current = TaskStatus(task.status)
+    target = transition(TASK_TRANSITIONS, current, action)
+    if action is TaskAction.CANCEL and not (reason and reason.strip()):
+        raise InvalidInput("say why the task is cancelled", errors={"reason": ["required"]})
+    # Conditional: two staff pressing buttons at once can't both move it.
+    why = {"cancel_reason": reason} if action is TaskAction.CANCEL else {}
+    if not move_status(session, Task, task.id, current, target, **why):
+        raise TaskChanged("someone changed this task a moment ago; reload it")
+    if action is TaskAction.CANCEL:
+        _tell_cancelled(session, task, reason or "")
+        _close_open_participations(session, task.id)
 
 
 def _tell_cancelled(session: Session, task: Task, reason: str) -> None:
@@ -189,10 +195,18 @@ def get_task(session: Session, actor: Actor, task_id: int, now: datetime) -> Tas
 
 
 def _visible(session: Session, actor: Actor, task: Task, now: datetime) -> bool:
-    path = named_place(session, task.place_id).path
+    return place_visible(session, actor, task.place_id, now, task.status in MEMBER_VISIBLE)
+
+
+def place_visible(
+    session: Session, actor: Actor, place_id: int, now: datetime, open_to_members: bool
+) -> bool:
+    """Whether the actor sees what is posted at a place: staff anything in their scope,
+    members what is open to them where they live or serve (a series follows its tasks)."""
+    path = named_place(session, place_id).path
     if can(actor, Action.MANAGE_TASKS, Target(place_path=path)):
         return True
-    if task.status not in MEMBER_VISIBLE:
+    if not open_to_members:
         return False
     prefixes, above = home_places(session, actor.user_id, local_date(now))
     return any(path.startswith(p) for p in prefixes) or path in above

@@ -107,32 +107,48 @@ def edit_task(uow: UnitOfWork, actor: Actor, task_id: int, edit: TaskEdit, now: 
         }
         if not changed:
             return task  # as it was: no new version, nothing to tell anyone
-        _check_values(task, changed, now)
-        check_edit(_progress(session, task), changed)
-        _apply(session, task, edit.version, changed, now)
-        before, after = changed.get("capacity", (0, 0))
-        if isinstance(before, int) and isinstance(after, int) and after > before:
-            # New places go to the waitlist first, in its order, in this transaction.
-            session.refresh(task)
-            offer_free_seats(session, task, now, after - before)
-        fields = tuple(_SHOWN_AS.get(name, name) for name in changed)
-        session.add(
-            TaskChange(
-                task_id=task.id,
-                version=edit.version + 1,
-                changed_by_id=actor.user_id,
-                changed_at=now,
-                changes={
-                    _SHOWN_AS.get(name, name): {"before": _json(old), "after": _json(new)}
-                    for name, (old, new) in changed.items()
-                },
-                note=edit.note,
-            )
-        )
-        uow.record(TaskEdited(task.id, edit.version + 1, fields))
+        check_values(task, changed, now)
+        check_edit(task_progress(session, task), changed)
+        apply_edit(uow, actor, task, edit.version, changed, edit.note, now)
         uow.commit()
         session.refresh(task)
         return task
+
+
+def apply_edit(
+    uow: UnitOfWork,
+    actor: Actor,
+    task: Task,
+    version: int,
+    changed: Mapping[str, tuple[object, object]],
+    note: str,
+    now: datetime,
+) -> None:
+    """Make an edit already judged by ``check_edit``, in the unit of work's transaction:
+    the conditional UPDATE, new places to the waitlist, the change kept and told. A
+    series edit makes its occurrences' edits through here."""
+    session = uow.session
+    _apply(session, task, version, changed, now)
+    before, after = changed.get("capacity", (0, 0))
+    if isinstance(before, int) and isinstance(after, int) and after > before:
+        # New places go to the waitlist first, in its order, in this transaction.
+        session.refresh(task)
+        offer_free_seats(session, task, now, after - before)
+    fields = tuple(_SHOWN_AS.get(name, name) for name in changed)
+    session.add(
+        TaskChange(
+            task_id=task.id,
+            version=version + 1,
+            changed_by_id=actor.user_id,
+            changed_at=now,
+            changes={
+                _SHOWN_AS.get(name, name): {"before": _json(old), "after": _json(new)}
+                for name, (old, new) in changed.items()
+            },
+            note=note,
+        )
+    )
+    uow.record(TaskEdited(task.id, version + 1, fields))
 
 
 def _stored(value: object) -> object:
@@ -143,7 +159,7 @@ def _json(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _check_values(task: Task, changed: Mapping[str, tuple[object, object]], now: datetime) -> None:
+def check_values(task: Task, changed: Mapping[str, tuple[object, object]], now: datetime) -> None:
     """The rules a new task keeps (create_task's), for the task as it would be."""
 
     def after(name: str) -> Any:
@@ -169,7 +185,7 @@ def _anyone_checked_in(task_id: int) -> ColumnElement[bool]:
     )
 
 
-def _progress(session: Session, task: Task) -> TaskProgress:
+def task_progress(session: Session, task: Task) -> TaskProgress:
     checked_in = bool(session.scalar(select(_anyone_checked_in(task.id))))
     return TaskProgress(TaskStatus(task.status), task.signed_up_count, checked_in)
 

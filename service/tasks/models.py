@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -19,12 +20,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
     false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from points.recurrence import Frequency, SeriesSignupStatus, SeriesStatus
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import Audience, CheckinMode, ParticipationStatus, TaskStatus
 from service.db import Base, UTCDateTime, utcnow
@@ -36,6 +39,76 @@ if TYPE_CHECKING:
 
 def _one_of(column: str, values: Iterable[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class TaskSeries(Base):
+    """A recurring task (周期任务): the template each occurrence is posted from, and when
+    they fall (points.recurrence). Occurrences are ordinary tasks with ``series_id``."""
+
+    __tablename__ = "task_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"))
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[int] = mapped_column(Integer)
+    capacity: Mapped[int] = mapped_column(Integer)
+    audience: Mapped[str] = mapped_column(String(16))
+    checkin_mode: Mapped[str] = mapped_column(String(16))
+    work_unit: Mapped[str] = mapped_column(String(20))
+    frequency: Mapped[str] = mapped_column(String(16))
+    weekdays: Mapped[list[int]] = mapped_column(JSON, default=list)  # 0 Monday … 6 Sunday
+    interval_days: Mapped[int | None] = mapped_column(Integer)
+    first_date: Mapped[date] = mapped_column(Date)  # local days, as people plan them
+    start_time: Mapped[time] = mapped_column(Time)  # local wall time
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    until: Mapped[date | None] = mapped_column(Date)
+    count: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=SeriesStatus.ACTIVE.value)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(_one_of("category", Category), name="category"),
+        CheckConstraint(_one_of("type", TaskType), name="type"),
+        CheckConstraint(_one_of("audience", Audience), name="audience"),
+        CheckConstraint(_one_of("checkin_mode", CheckinMode), name="checkin_mode"),
+        CheckConstraint(_one_of("work_unit", WorkUnit), name="work_unit"),
+        CheckConstraint(_one_of("frequency", Frequency), name="frequency"),
+        CheckConstraint(_one_of("status", SeriesStatus), name="status"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("radius_m > 0", name="radius_positive"),
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        Index("ix_task_series_place_status", "place_id", "status"),
+    )
+
+
+class SeriesSignup(Base):
+    """A member signed up for a whole series: each occurrence, as it is posted, signs
+    them up by the ordinary rules (a full one puts them on its waitlist)."""
+
+    __tablename__ = "task_series_signup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("task_series.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=SeriesSignupStatus.ACTIVE.value)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("series_id", "user_id"),
+        CheckConstraint(_one_of("status", SeriesSignupStatus), name="status"),
+    )
 
 
 class Task(Base):
@@ -71,8 +144,16 @@ class Task(Base):
     # edits made at once can't both land (see service/tasks/editing.py).
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last edit
+    # An occurrence of a series, on this local day: posted once per day by the unique
+    # key, however many generators run at once.
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("task_series.id"))
+    occurrence_date: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
+        UniqueConstraint("series_id", "occurrence_date", name="uq_task_series_occurrence"),
+        CheckConstraint(
+            "(series_id IS NULL) = (occurrence_date IS NULL)", name="occurrence_of_series"
+        ),
         CheckConstraint(_one_of("category", Category), name="category"),
         CheckConstraint(_one_of("type", TaskType), name="type"),
         CheckConstraint(_one_of("audience", Audience), name="audience"),

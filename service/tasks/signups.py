@@ -75,46 +75,54 @@ def sign_up(
     "you're in" must be in)."""
     with uow:
         session = uow.session
-        task = get_task(session, actor, task_id, now)
-        if task.status != TaskStatus.PUBLISHED.value or now >= task.ends_at:
-            raise NotOpen("this task is not open for sign-up")
-        check_audience(Audience(task.audience), actor.roles)
-        earlier = session.scalars(
-            select(Participation).where(
-                Participation.task_id == task.id, Participation.user_id == actor.user_id
-            )
-        ).one_or_none()
-        if earlier is not None and earlier.status != ParticipationStatus.CANCELLED.value:
-            raise AlreadySignedUp("you are already signed up for this task")
-        # Too many no-shows lately keep one from taking places, in line included.
-        check_no_shows(session, actor.user_id, named_place(session, task.place_id).path, now)
-        try:
-            with session.begin_nested():
-                if earlier is None:
-                    participation = Participation(
-                        task_id=task.id,
-                        user_id=actor.user_id,
-                        role=serving_role(actor.roles).value,
-                        signed_up_at=now,
-                    )
-                    session.add(participation)
-                    session.flush()  # claims the (task, person) key before the seat
-                else:
-                    participation = earlier
-                    participation.signed_up_at = now
-                    participation.offer_expires_at = None
-                # A full task puts them at the back of its waitlist (signed_up_at is
-                # their place in line); a place freed later is offered in that order.
-                seated = _take_seat(session, task)
-                if not seated and not waitlist:
-                    raise TaskFull("every place on this task is taken; join its waitlist")
-                status = ParticipationStatus.SIGNED_UP if seated else ParticipationStatus.WAITLISTED
-                participation.status = status.value
-                session.flush()
-        except IntegrityError:
-            raise AlreadySignedUp("you are already signed up for this task") from None
+        participation = enrol(session, actor, get_task(session, actor, task_id, now), now, waitlist)
         uow.commit()
         return participation
+
+
+def enrol(
+    session: Session, actor: Actor, task: Task, now: datetime, waitlist: bool
+) -> Participation:
+    """``sign_up`` in the caller's transaction, for a task the actor may see: a series
+    sign-up enrols its member in each occurrence by these same rules."""
+    if task.status != TaskStatus.PUBLISHED.value or now >= task.ends_at:
+        raise NotOpen("this task is not open for sign-up")
+    check_audience(Audience(task.audience), actor.roles)
+    earlier = session.scalars(
+        select(Participation).where(
+            Participation.task_id == task.id, Participation.user_id == actor.user_id
+        )
+    ).one_or_none()
+    if earlier is not None and earlier.status != ParticipationStatus.CANCELLED.value:
+        raise AlreadySignedUp("you are already signed up for this task")
+    # Too many no-shows lately keep one from taking places, in line included.
+    check_no_shows(session, actor.user_id, named_place(session, task.place_id).path, now)
+    try:
+        with session.begin_nested():
+            if earlier is None:
+                participation = Participation(
+                    task_id=task.id,
+                    user_id=actor.user_id,
+                    role=serving_role(actor.roles).value,
+                    signed_up_at=now,
+                )
+                session.add(participation)
+                session.flush()  # claims the (task, person) key before the seat
+            else:
+                participation = earlier
+                participation.signed_up_at = now
+                participation.offer_expires_at = None
+            # A full task puts them at the back of its waitlist (signed_up_at is
+            # their place in line); a place freed later is offered in that order.
+            seated = _take_seat(session, task)
+            if not seated and not waitlist:
+                raise TaskFull("every place on this task is taken; join its waitlist")
+            status = ParticipationStatus.SIGNED_UP if seated else ParticipationStatus.WAITLISTED
+            participation.status = status.value
+            session.flush()
+    except IntegrityError:
+        raise AlreadySignedUp("you are already signed up for this task") from None
+    return participation
 
 
 # Built once (every attendance step runs it): building costs more than the query.
@@ -179,14 +187,19 @@ def cancel_sign_up(
     with uow:
         session = uow.session
         participation, task = own_participation_and_task(session, actor, participation_id)
-        current = ParticipationStatus(participation.status)
-        target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CANCEL)
-        check_cancellable(now, task.starts_at)
-        move_participation(session, participation, current, target, offer_expires_at=None)
-        if current is not ParticipationStatus.WAITLISTED:  # it held a seat: hand it on
-            pass_seat_on(session, task, now)
+        withdraw(session, participation, task, now)
         uow.commit()
         return participation
+
+
+def withdraw(session: Session, participation: Participation, task: Task, now: datetime) -> None:
+    """Cancel one's own part in the caller's transaction; a seat it held is handed on."""
+    current = ParticipationStatus(participation.status)
+    target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.CANCEL)
+    check_cancellable(now, task.starts_at)
+    move_participation(session, participation, current, target, offer_expires_at=None)
+    if current is not ParticipationStatus.WAITLISTED:  # it held a seat: hand it on
+        pass_seat_on(session, task, now)
 
 
 def confirm_offer(

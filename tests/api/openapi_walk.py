@@ -21,7 +21,7 @@ from tests.api.world import World
 
 WRITES = ("post", "put", "patch", "delete")
 # Types the API parses into something else: they are not text.
-NOT_TEXT_FORMATS = frozenset({"date", "date-time", "binary"})
+NOT_TEXT_FORMATS = frozenset({"date", "date-time", "time", "binary"})
 
 
 def concrete(path: str, parameters: list[dict[str, Any]] | None = None) -> str:

@@ -24,7 +24,15 @@ from api.authentication import is_public
 from points.calendar import local_date
 from points.rules import starter_rule_set
 from service.db import utcnow
-from tests.api.world import ROLES, SIDES, World, build_world, certificate_number, demo_task
+from tests.api.world import (
+    ROLES,
+    SIDES,
+    World,
+    build_world,
+    certificate_number,
+    demo_series,
+    demo_task,
+)
 from tests.conftest import empty_tables
 
 
@@ -268,6 +276,36 @@ ROUTES: dict[tuple[str, str], Route] = {
             {r: 403 if r == "root" else 404 for r in ROLES},
         ),
     ),
+    ("GET", "/api/v1/task-series"): route(lambda w, s: ((), None), same(EVERYONE)),
+    ("POST", "/api/v1/task-series"): route(
+        lambda w, s: ((), new_series_body(w.side(s, "community"))),
+        scoped(201, a={"staff": 201}),
+    ),
+    ("GET", "/api/v1/task-series/<int:series_id>"): route(
+        lambda w, s: ((w.side(s, "series"),), None),
+        (EVERYONE, {r: 200 if r == "root" else 404 for r in ROLES}),
+    ),
+    ("PATCH", "/api/v1/task-series/<int:series_id>"): route(
+        lambda w, s: ((w.side(s, "series"),), {"version": 1, "title": "夜间巡逻（改）"}),
+        scoped(200, a={"staff": 200}),
+    ),
+    ("POST", "/api/v1/task-series/<int:series_id>/end"): route(
+        lambda w, s: ((w.side(s, "series"),), {"reason": "天气转冷"}),
+        scoped(200, a={"staff": 200}),
+    ),
+    # As signing up for one task: members and volunteers where they see it.
+    ("POST", "/api/v1/task-series/<int:series_id>/signups"): route(
+        lambda w, s: ((w.side(s, "series"),), None),
+        (
+            {r: 201 if r in ("member", "volunteer") else 403 for r in ROLES},
+            {r: 403 if r == "root" else 404 for r in ROLES},
+        ),
+    ),
+    # Nobody in the world signed up for a series: leaving one is a 404 for all.
+    ("DELETE", "/api/v1/task-series/<int:series_id>/signups"): route(
+        lambda w, s: ((w.side(s, "series"),), None), same(dict.fromkeys(ROLES, 404))
+    ),
+    ("GET", "/api/v1/me/series-signups"): route(lambda w, s: ((), None), same(EVERYONE)),
     ("POST", "/api/v1/participations/<int:participation_id>/cancel"): route(
         lambda w, s: ((w.side(s, "participation"),), None), same(dict.fromkeys(ROLES, 404))
     ),
@@ -745,6 +783,16 @@ def rebuild(app: Flask) -> World:
     """A write by one role must not decide the next role's answer: start again."""
     empty_tables(app)
     return build_world(app)
+
+
+def new_series_body(place_id: int) -> dict[str, Any]:
+    fields = demo_series(place_id)
+    return {
+        **{k: v for k, v in fields.items() if k not in ("place_id", "first_date", "start_time")},
+        "org_id": place_id,
+        "first_date": fields["first_date"].isoformat(),  # type: ignore[attr-defined]
+        "start_time": "19:00",
+    }
 
 
 def new_task_body(place_id: int) -> dict[str, Any]:

@@ -80,6 +80,7 @@ def ids(world: World) -> dict[str, int]:
         "review_id": world.ids["review_A"],
         "limit_id": 1,  # none is kept: past the body check, 404
         "policy_id": 1,  # none is kept either
+        "series_id": 1,  # likewise
     }
 
 

@@ -30,7 +30,8 @@ from service.auth.bootstrap import NewAdmin, create_admin
 from service.db import utcnow
 from service.households.models import HouseholdResident, ParticipationHousehold
 from service.models import Base
-from service.tasks.models import Participation, ParticipationRating, Task
+from service.tasks.models import Participation, ParticipationRating, Task, TaskSeries
+from service.tasks.series import post_due
 from tests.api.openapi_walk import (
     TextField,
     error_at,
@@ -39,6 +40,7 @@ from tests.api.openapi_walk import (
     send,
     text_fields,
 )
+from tests.api.test_access_matrix import new_series_body
 from tests.api.world import World, demo_task
 
 NUL = "连\x00心"
@@ -107,6 +109,20 @@ class Case:
     shown: dict[str, str | None] | None = None  # field → response key; None: not shown
     stored: bool = True  # False: the text is looked for, not kept
     prepare: Callable[[Flask, FlaskClient, World, str], None] | None = None
+
+
+def posted_occurrence(app: Flask, _client: FlaskClient, world: World, _text: str) -> None:
+    with app.app_context():
+        session = extensions.session()
+        series = session.get(TaskSeries, world.ids["series_A"])
+        assert series is not None
+        assert post_due(session, series, utcnow(), 14)
+        session.commit()
+
+
+def series_body(world: World) -> dict[str, Any]:
+    body = new_series_body(world.ids["community_A"])
+    return {k: v for k, v in body.items() if k not in ("title", "description", "address")}
 
 
 def task_body(world: World) -> dict[str, Any]:
@@ -364,6 +380,17 @@ CASES: dict[tuple[str, str], Case] = {
         {"task_id": "new_task"},
         shown={"reason": "cancel_reason"},
         prepare=new_task,
+    ),
+    ("POST", "/api/v1/task-series"): Case(body=series_body),
+    # The note is kept with the change of each occurrence the edit reaches.
+    ("PATCH", "/api/v1/task-series/{series_id}"): Case(
+        {"series_id": "series_A"},
+        body=lambda _: {"version": 1},
+        shown={"note": None},
+        prepare=posted_occurrence,
+    ),
+    ("POST", "/api/v1/task-series/{series_id}/end"): Case(
+        {"series_id": "series_A"}, shown={"reason": "end_reason"}
     ),
     ("POST", "/api/v1/participations/{participation_id}/submit"): Case(
         {"participation_id": "checked_out"},

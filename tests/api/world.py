@@ -8,7 +8,7 @@ street ("root"), each with an access token."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 
 from api import extensions
 from points.access import Role, ScopeType
+from points.calendar import local_date
 from points.households import visit_day
 from points.places import PlaceLevel
 from points.redemption import derive_qr_key
@@ -38,7 +39,7 @@ from service.places.tree import add_place
 from service.rules.models import RuleSetVersion
 from service.stations.models import CatalogueItem
 from service.stations.redemption import RedemptionPolicy, hold_redemption
-from service.tasks.models import Participation, Task
+from service.tasks.models import Participation, Task, TaskSeries
 from tests.ledger_helpers import credit
 
 
@@ -162,6 +163,10 @@ def build_world(app: Flask) -> World:
                 session.add(task)
                 session.flush()
                 ids[f"{status}_task_{side}"] = task.id
+            series = TaskSeries(**demo_series(ids[f"community_{side}"]), created_by_id=person)
+            session.add(series)
+            session.flush()
+            ids[f"series_{side}"] = series.id
             signed = Participation(
                 task_id=ids[f"published_task_{side}"],
                 user_id=person,
@@ -330,3 +335,26 @@ def demo_task(place_id: int, **changes: Any) -> dict[str, Any]:
     }
     fields.update(changes)
     return fields
+
+
+def demo_series(place_id: int) -> dict[str, object]:
+    """A weekly patrol (周期任务) from next week, as a model's fields; none posted yet."""
+    first = local_date(utcnow()) + timedelta(days=7)
+    return {
+        "place_id": place_id,
+        "title": "夜间安全巡逻",
+        "category": "safety",
+        "type": "patrol",
+        "lat": 39.9163,
+        "lng": 116.4039,
+        "radius_m": 500,
+        "capacity": 5,
+        "audience": "everyone",
+        "checkin_mode": "both",
+        "work_unit": "hours",
+        "frequency": "weekly",
+        "weekdays": [first.weekday()],
+        "first_date": first,
+        "start_time": time(19, 0),
+        "duration_minutes": 120,
+    }

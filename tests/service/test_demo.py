@@ -1,8 +1,11 @@
 from collections import Counter
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+import time_machine
 from sqlalchemy import func, select
 
+from points.calendar import LOCAL_TIME
 from points.certificates import CertificateStatus
 from service.certificates.verification import verify_certificate
 from service.db import utcnow
@@ -242,3 +245,32 @@ def test_the_demo_has_a_resident_with_a_proxy(uow: UnitOfWork) -> None:
     again = seed_demo_world(uow)
     assert again.as_json()["proxied"] == [proxied]
     assert len(session.scalars(select(ProxyAct)).all()) == 1
+
+
+def test_demo_world_has_a_weekly_patrol_series_per_community(uow: UnitOfWork) -> None:
+    monday_noon = datetime(2026, 3, 2, 12, 0, tzinfo=LOCAL_TIME)
+    with time_machine.travel(monday_noon, tick=False):
+        world = seed_demo_world(uow)
+        communities = [p["id"] for p in world.places if p["level"] == "community"]
+        assert sorted(s["org_id"] for s in world.series) == sorted(communities)
+        for series in world.series:
+            assert (series["weekdays"], series["start_time"]) == ([1, 3], "19:30")
+            days = [o["occurrence_date"] for o in series["occurrences"]]
+            assert days == ["2026-03-03", "2026-03-05", "2026-03-10", "2026-03-12"]
+            for occurrence in series["occurrences"]:
+                task = uow.session.get(Task, occurrence["id"])
+                assert task is not None
+                assert (task.type, task.status, task.series_id) == (
+                    "patrol",
+                    "published",
+                    series["id"],
+                )
+                member = uow.session.scalars(
+                    select(Participation.user_id).where(Participation.task_id == task.id)
+                ).all()
+                assert member == [series["member_id"]]
+        assert seed_demo_world(uow).series == world.series
+    # A week on, seeding again posts the days that came within the horizon.
+    with time_machine.travel(monday_noon + timedelta(days=7), tick=False):
+        later = seed_demo_world(uow).series[0]["occurrences"]
+        assert [o["occurrence_date"] for o in later][-2:] == ["2026-03-17", "2026-03-19"]
