@@ -14,7 +14,7 @@ from api.numbers import WholeNumber
 from api.openapi import Blueprint
 from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
 from api.participations import ParticipationSchema
-from api.tasks import choices
+from api.tasks import TemplateChangesSchema, choices
 from api.text import MultilineText, Text
 from points.recurrence import MAX_COUNT, MAX_INTERVAL_DAYS, Frequency, SeriesStatus
 from points.recurrence import SeriesSignupStatus as SignupStatus
@@ -158,7 +158,7 @@ class _Flat:
         return getattr(self._series, name)
 
 
-class SeriesEditSchema(Schema):
+class SeriesEditSchema(TemplateChangesSchema):
     """An edit: the version you saw and only the fields to change. The occurrences to
     come that nobody checked in to change with it, as far as a task edit may."""
 
@@ -168,19 +168,6 @@ class SeriesEditSchema(Schema):
         validate=validate.Length(max=200),
         metadata={"description": "for those signed up to the occurrences it changes"},
     )
-    title = Text(validate=validate.Length(min=2, max=100))
-    description = MultilineText(validate=validate.Length(max=4000))
-    category = Text(validate=choices(Category))
-    type = Text(validate=choices(TaskType))
-    org_id = WholeNumber(attribute="place_id", validate=validate.Range(min=1))
-    address = Text(validate=validate.Length(max=200))
-    lat = fields.Float(validate=validate.Range(min=-90, max=90))
-    lng = fields.Float(validate=validate.Range(min=-180, max=180))
-    radius_m = WholeNumber(validate=validate.Range(min=10, max=5000))
-    capacity = WholeNumber(validate=validate.Range(min=1, max=10_000))
-    audience = Text(validate=choices(Audience))
-    checkin_mode = Text(validate=choices(CheckinMode))
-    work_unit = Text(validate=choices(WorkUnit))
     weekdays = _weekdays()
     interval_days = WholeNumber(validate=validate.Range(min=1, max=MAX_INTERVAL_DAYS))
     start_time = _local_time()

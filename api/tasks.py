@@ -93,7 +93,26 @@ class TaskSchema(Schema):
         )
 
 
-class TaskEditSchema(Schema):
+class TemplateChangesSchema(Schema):
+    """What a task is, each field optional: the changes an edit of a task, or of the
+    template a series posts its tasks from, may carry."""
+
+    title = Text(validate=validate.Length(min=2, max=100))
+    description = MultilineText(validate=validate.Length(max=4000))
+    category = Text(validate=choices(Category))
+    type = Text(validate=choices(TaskType))
+    org_id = WholeNumber(attribute="place_id", validate=validate.Range(min=1))
+    address = Text(validate=validate.Length(max=200))
+    lat = fields.Float(validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(validate=validate.Range(min=-180, max=180))
+    radius_m = WholeNumber(validate=validate.Range(min=10, max=5000))
+    capacity = WholeNumber(validate=validate.Range(min=1, max=10_000))
+    audience = Text(validate=choices(Audience))
+    checkin_mode = Text(validate=choices(CheckinMode))
+    work_unit = Text(validate=choices(WorkUnit))
+
+
+class TaskEditSchema(TemplateChangesSchema):
     """An edit: the version you saw and only the fields to change."""
 
     version = WholeNumber(
@@ -106,21 +125,8 @@ class TaskEditSchema(Schema):
         validate=validate.Length(max=200),
         metadata={"description": "for those signed up: what changed and why"},
     )
-    title = Text(validate=validate.Length(min=2, max=100))
-    description = MultilineText(validate=validate.Length(max=4000))
-    category = Text(validate=choices(Category))
-    type = Text(validate=choices(TaskType))
-    org_id = WholeNumber(attribute="place_id", validate=validate.Range(min=1))
-    address = Text(validate=validate.Length(max=200))
-    lat = fields.Float(validate=validate.Range(min=-90, max=90))
-    lng = fields.Float(validate=validate.Range(min=-180, max=180))
-    radius_m = WholeNumber(validate=validate.Range(min=10, max=5000))
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
-    capacity = WholeNumber(validate=validate.Range(min=1, max=10_000))
-    audience = Text(validate=choices(Audience))
-    checkin_mode = Text(validate=choices(CheckinMode))
-    work_unit = Text(validate=choices(WorkUnit))
 
     @post_load
     def to_edit(self, data: dict[str, Any], **_: Any) -> TaskEdit:

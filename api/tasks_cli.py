@@ -31,7 +31,10 @@ def lapse_offers(as_of: datetime | None, batch: int) -> None:
     (safe to run again; the worker does it every minute)."""
     moment = utcnow() if as_of is None else as_of if as_of.tzinfo else as_of.astimezone()
     report = let_offers_lapse(extensions.unit_of_work(), moment, batch=batch)
-    click.echo(f"lapsed {report.lapsed} offer(s), {report.offered} passed on")
+    click.echo(
+        f"lapsed {report.lapsed} offer(s), {report.offered} passed on, "
+        f"{report.closed} place(s) in line closed"
+    )
 
 
 @tasks.command("mark-no-shows")

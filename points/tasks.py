@@ -60,6 +60,7 @@ class ParticipationAction(StrEnum):
     OFFER = "offer"  # by the system, when a place frees for the first in line
     CONFIRM = "confirm"  # by the person offered, before the offer expires
     LET_LAPSE = "let_lapse"  # by the sweep, when an offer expired unconfirmed
+    CLOSE_LINE = "close_line"  # by the sweep, when the task starts: no place can come now
     CHECK_IN = "check_in"
     CHECK_OUT = "check_out"
     SUBMIT = "submit"
@@ -148,6 +149,7 @@ def _participation_table() -> dict[
         (s.OFFERED, a.CONFIRM): s.SIGNED_UP,
         (s.OFFERED, a.CANCEL): s.CANCELLED,
         (s.OFFERED, a.LET_LAPSE): s.CANCELLED,
+        (s.WAITLISTED, a.CLOSE_LINE): s.CANCELLED,
         (s.SIGNED_UP, a.CHECK_IN): s.CHECKED_IN,
         (s.SIGNED_UP, a.CANCEL): s.CANCELLED,
         (s.CHECKED_IN, a.CHECK_OUT): s.CHECKED_OUT,

@@ -136,6 +136,7 @@ def _tell_offered(session: Session, task: Task, participation: Participation) ->
 class LapseReport:
     lapsed: int  # offers that ran out unconfirmed
     offered: int  # of their seats, how many went on to the next in line
+    closed: int = 0  # places in line of tasks that started: no offer can come now
 
 
 def let_offers_lapse(uow: UnitOfWork, now: datetime, batch: int = 100) -> LapseReport:
@@ -175,6 +176,49 @@ def let_offers_lapse(uow: UnitOfWork, now: datetime, batch: int = 100) -> LapseR
             lapsed += 1
             offered += pass_seat_on(session, task, now) is not None
             uow.commit()
-    if lapsed:
-        log.info("waitlist: %d offer(s) lapsed, %d passed on", lapsed, offered)
-    return LapseReport(lapsed=lapsed, offered=offered)
+    closed = _close_started_lines(uow, now, batch)
+    if lapsed or closed:
+        log.info(
+            "waitlist: %d offer(s) lapsed, %d passed on, %d place(s) in line closed",
+            lapsed,
+            offered,
+            closed,
+        )
+    return LapseReport(lapsed=lapsed, offered=offered, closed=closed)
+
+
+def _close_started_lines(uow: UnitOfWork, now: datetime, batch: int) -> int:
+    """Once a task has started nobody is offered its places (``pass_seat_on``), so
+    whoever still waits in its line is told so by their place closing, instead of
+    waiting for ever. The status is in the UPDATE's WHERE: a place offered or left a
+    moment ago stays as it is."""
+    target = transition(
+        PARTICIPATION_TRANSITIONS, ParticipationStatus.WAITLISTED, ParticipationAction.CLOSE_LINE
+    )
+    with uow:
+        session = uow.session
+        waiting = session.scalars(
+            select(Participation.id)
+            .join(Task, Task.id == Participation.task_id)
+            .where(
+                Participation.status == ParticipationStatus.WAITLISTED.value,
+                Task.starts_at <= now,
+            )
+            .order_by(Participation.id)
+            .limit(batch)
+        ).all()
+        if not waiting:
+            return 0
+        closed = rows_changed(
+            session.execute(
+                update(Participation)
+                .where(
+                    Participation.id.in_(waiting),
+                    Participation.status == ParticipationStatus.WAITLISTED.value,
+                )
+                .values(status=target.value)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        uow.commit()
+        return closed

@@ -187,10 +187,31 @@ def test_lianxin_tasks_lapse_offers_hands_on_what_ran_out(
     moment = (now + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S%z")
     done = runner.invoke(cli, ["tasks", "lapse-offers", "--now", moment])
     assert done.exit_code == 0, done.output
-    assert done.output == "lapsed 1 offer(s), 0 passed on\n"
+    assert done.output == "lapsed 1 offer(s), 0 passed on, 0 place(s) in line closed\n"
     again = runner.invoke(cli, ["tasks", "lapse-offers", "--now", moment])
-    assert again.output == "lapsed 0 offer(s), 0 passed on\n"
+    assert again.output == "lapsed 0 offer(s), 0 passed on, 0 place(s) in line closed\n"
     assert (status(app, waiting), seats(app, task)) == ("cancelled", 0)
+
+
+def test_the_line_closes_when_the_task_starts_and_not_a_second_before(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    now = utcnow().replace(microsecond=0)
+    starts_at = now + timedelta(days=1)
+    with time_machine.travel(now, tick=False):
+        task, held, waiting = full_task_with_one_waiting(client, world, starts_at)
+    with app.app_context():
+        before = let_offers_lapse(extensions.unit_of_work(), starts_at - timedelta(seconds=1))
+        assert before.closed == 0
+    assert status(app, waiting) == "waitlisted"
+    with app.app_context():
+        report = let_offers_lapse(extensions.unit_of_work(), starts_at)
+        assert (report.lapsed, report.offered, report.closed) == (0, 0, 1)
+        again = let_offers_lapse(extensions.unit_of_work(), starts_at)
+        assert again.closed == 0
+    # The one seated keeps the place; the seat count is untouched by the line.
+    assert (status(app, held), status(app, waiting)) == ("signed_up", "cancelled")
+    assert seats(app, task) == 1
 
 
 def test_signing_up_for_a_full_task_is_still_refused_and_the_waitlist_is_asked_for(

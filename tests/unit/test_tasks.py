@@ -54,6 +54,7 @@ TASK_EDGES = {
 PARTICIPATION_EDGES = {
     ("waitlisted", "offer"): "offered",
     ("waitlisted", "cancel"): "cancelled",
+    ("waitlisted", "close_line"): "cancelled",
     ("offered", "confirm"): "signed_up",
     ("offered", "cancel"): "cancelled",
     ("offered", "let_lapse"): "cancelled",
