@@ -10,9 +10,10 @@ from flask import Blueprint, render_template
 from api import extensions
 from api.console.clock import now
 from api.console.sessions import current_actor
-from points.access import Role, ScopeType
+from points.access import Action, Role, ScopeType
 from points.calendar import LOCAL_TIME, local_date
 from points.errors import Forbidden
+from service.stations.catalogue import station_for
 from service.tasks.approvals import approval_queue
 from service.tasks.board import TaskFilter, list_tasks
 
@@ -31,7 +32,7 @@ def register(blp: Blueprint) -> None:
         except Forbidden:
             waiting = None  # a clerk or an admin without a community: no queue to show
         stations = [
-            grant.scope_id
+            station_for(extensions.session(), actor, grant.scope_id, Action.FULFIL_PICKUPS)
             for grant in actor.grants
             if grant.role is Role.CLERK and grant.scope_type is ScopeType.STATION
         ]

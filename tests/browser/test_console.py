@@ -104,6 +104,11 @@ def test_a_staff_members_day_from_a_new_task_to_the_members_points(
 
     page.goto("/console/approvals")
     expect(page.get_by_role("button", name=f"通过 #{participation}")).to_be_visible()
+    # Names, not ids: the member who did it and the task's title and time.
+    row = page.get_by_role("row").filter(has=page.get_by_label(f"选择 #{participation}"))
+    expect(row).to_contain_text("member")
+    expect(row.get_by_role("link", name="楼道清洁")).to_be_visible()
+    expect(row).to_contain_text(local_input(starts).replace("T", " "))
     screenshot(page, "approvals")
     page.get_by_role("button", name=f"通过 #{participation}").click()
     expect(page.get_by_role("status")).to_contain_text(f"已通过 #{participation}")
@@ -122,11 +127,13 @@ def test_a_clerk_hands_over_once_and_a_second_try_is_refused(
 ) -> None:
     world, page = console_world.world, new_page(768)
     sign_in(page, "clerk-a")
-    page.get_by_role("link", name=f"驿站 #{world.ids['station_A']} 取货核销").click()
+    page.get_by_role("link", name="小蜜蜂驿站A 取货核销").click()
+    expect(page.get_by_role("heading", name="取货核销 · 小蜜蜂驿站A")).to_be_visible()
     page.get_by_label("取货码（6 位）").fill(world.codes["A"])
     page.get_by_role("button", name="核销").click()
     expect(page.get_by_role("status")).to_contain_text("核销成功")
     expect(page.get_by_role("status")).to_contain_text("洗衣液")
+    expect(page.get_by_role("status")).to_contain_text("顾客A")  # whom to hand it to
     screenshot(page, "pickup-768")
     page.get_by_label("取货码（6 位）").fill(world.codes["A"])
     page.get_by_role("button", name="核销").click()
