@@ -92,6 +92,7 @@ def console_world(app: Flask, fresh_state: None, live: Live) -> ConsoleWorld:
         for role, username in usernames.items():
             user = session.query(User).filter_by(name=role).one()
             user.username, user.password_hash = username, hashed
+            world.ids[f"user_{role}"] = user.id
         other = User(name="社区B工作者", username="staff-b", password_hash=hashed)
         session.add(other)
         session.flush()

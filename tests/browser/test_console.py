@@ -189,3 +189,75 @@ def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(
     page.goto(f"/console/tasks/{task}")
     page.get_by_role("button", name="发布").click()
     expect(page.locator("#task-status")).to_have_text("已发布")
+
+
+def test_an_admin_gives_a_clerk_a_temporary_password_changed_at_first_sign_in(
+    console_world: ConsoleWorld, new_page: NewPage
+) -> None:
+    page = new_page()
+    sign_in(page, "admin-a")
+    page.get_by_role("link", name="账号", exact=True).click()
+    expect(page.get_by_role("heading", name="工作台账号")).to_be_visible()
+    clerk_row = page.get_by_role("row").filter(has_text="驿站管理员 · 小蜜蜂驿站A")
+    expect(clerk_row).to_contain_text("clerk-a")
+    screenshot(page, "people")
+    page.get_by_role("link", name="设置账号 · clerk").click()
+    page.get_by_label("用户名").fill("gao xue")
+    page.get_by_label("临时密码", exact=True).fill("temporary pw 1")
+    page.get_by_label("再次输入临时密码").fill("temporary pw 1")
+    page.get_by_role("button", name="保存账号").click()
+    beside = page.locator(".field", has=page.get_by_label("用户名")).locator(".field-error")
+    expect(beside).to_have_text("3 到 64 个字符，不含空格")
+    screenshot(page, "account")
+    page.get_by_label("用户名").fill("gaoxue")
+    page.get_by_label("临时密码", exact=True).fill("temporary pw 1")
+    page.get_by_label("再次输入临时密码").fill("temporary pw 1")
+    page.get_by_role("button", name="保存账号").click()
+    expect(page.get_by_role("status")).to_contain_text("已为 clerk 设置账号 gaoxue")
+    expect(clerk_row).to_contain_text("待改密码")
+
+    clerk = new_page(768)
+    clerk.goto("/console/")
+    clerk.get_by_label("用户名").fill("gaoxue")
+    clerk.get_by_label("密码").fill("temporary pw 1")
+    clerk.get_by_role("button", name="登录").click()
+    expect(clerk.get_by_role("heading", name="修改密码")).to_be_visible()
+    clerk.goto("/console/")  # nothing else opens until it is changed
+    expect(clerk.get_by_role("heading", name="修改密码")).to_be_visible()
+    clerk.get_by_label("当前密码").fill("not the one")
+    clerk.get_by_label("新密码", exact=True).fill("my own password")
+    clerk.get_by_label("再次输入新密码").fill("my own password")
+    clerk.get_by_role("button", name="保存新密码").click()
+    wrong = clerk.locator(".field", has=clerk.get_by_label("当前密码")).locator(".field-error")
+    expect(wrong).to_have_text("密码不正确")
+    screenshot(clerk, "password-768")
+    clerk.get_by_label("当前密码").fill("temporary pw 1")
+    clerk.get_by_label("新密码", exact=True).fill("my own password")
+    clerk.get_by_label("再次输入新密码").fill("my own password")
+    clerk.get_by_role("button", name="保存新密码").click()
+    expect(clerk.get_by_role("status")).to_contain_text("密码已修改")
+    expect(clerk.get_by_role("link", name="小蜜蜂驿站A 取货核销")).to_be_visible()
+
+
+def test_staff_of_b_get_the_404_page_for_an_account_of_a_and_csrf_is_checked(
+    console_world: ConsoleWorld, live: Live, new_page: NewPage
+) -> None:
+    clerk = console_world.world.ids["user_clerk"]
+    page = new_page()
+    sign_in(page, "staff-b")
+    response = page.goto(f"/console/people/{clerk}/account")
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="404 · 页面不存在")).to_be_visible()
+
+    admin = new_page()
+    sign_in(admin, "admin-a")
+    form = {
+        "username": "forged",
+        "password": "forged password",
+        "password_again": "forged password",
+    }
+    refused = admin.request.post(f"/console/people/{clerk}/account", form=form)
+    assert refused.status == 400
+    admin.goto("/console/people")
+    expect(admin.get_by_role("row").filter(has_text="小蜜蜂驿站A")).to_contain_text("clerk-a")
