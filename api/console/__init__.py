@@ -14,9 +14,11 @@ from api.console import (
     clerk,
     errors,
     home,
+    roster,
     rule_sets,
     security,
     sessions,
+    task_management,
     tasks,
 )
 from api.console.messages import in_chinese
@@ -60,7 +62,18 @@ def init_app(app: Flask, secure_cookies: bool) -> None:
     blp.add_app_template_filter(local_time, "local_time")
     blp.add_app_template_filter(status_label, "status_label")
     blp.add_app_template_filter(in_chinese, "in_chinese")
-    for feature in (sessions, home, tasks, approvals, clerk, rule_sets, accounts, errors):
+    for feature in (
+        sessions,
+        home,
+        tasks,
+        task_management,
+        roster,
+        approvals,
+        clerk,
+        rule_sets,
+        accounts,
+        errors,
+    ):
         feature.register(blp)
     security.register(blp)
     app.register_blueprint(blp)

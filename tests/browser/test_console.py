@@ -9,9 +9,14 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from api import extensions
 from points.calendar import LOCAL_TIME, local_date
 from service.db import utcnow
+from service.people.models import User
+from service.tasks.models import Participation, Task
+from tests.api.world import World, demo_task
 from tests.browser.conftest import PASSWORD, ConsoleWorld, Live, screenshot
 
 NewPage = Callable[..., Page]
@@ -261,3 +266,125 @@ def test_staff_of_b_get_the_404_page_for_an_account_of_a_and_csrf_is_checked(
     assert refused.status == 400
     admin.goto("/console/people")
     expect(admin.get_by_role("row").filter(has_text="小蜜蜂驿站A")).to_contain_text("clerk-a")
+
+
+def ended_task_with_no_shows(live: Live, world: World) -> int:
+    """A task of community A that ended an hour ago, where member and volunteer signed
+    up and never came (marked no-show, as the sweep does)."""
+    with live.app.app_context():
+        session = extensions.session()
+        starts = utcnow() - timedelta(hours=3)
+        fields = demo_task(
+            world.ids["community_A"], starts_at=starts, ends_at=starts + timedelta(hours=2)
+        )
+        fields.update(title="周末义诊", status="published")
+        task = Task(**fields, created_by_id=world.ids["person_A"])
+        session.add(task)
+        session.flush()
+        for name in ("member", "volunteer"):
+            user = session.scalars(select(User).where(User.name == name)).one()
+            session.add(
+                Participation(
+                    task_id=task.id,
+                    user_id=user.id,
+                    role=name,
+                    status="no_show",
+                    signed_up_at=starts - timedelta(days=1),
+                    no_show_at=starts + timedelta(hours=2),
+                )
+            )
+        session.commit()
+        return task.id
+
+
+def test_staff_run_a_task_list_edit_roster_excuse_manual_entry_and_cancel(
+    console_world: ConsoleWorld, live: Live, new_page: NewPage
+) -> None:
+    world, page = console_world.world, new_page()
+    ended = ended_task_with_no_shows(live, world)
+    sign_in(page, "staff-a")
+    page.get_by_role("link", name="任务", exact=True).click()
+    page.get_by_label("状态").select_option(label="草稿")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_role("link", name="敲门行动")).to_have_count(1)  # the draft only
+    expect(page.get_by_role("link", name="周末义诊")).to_have_count(0)
+    page.get_by_label("状态").select_option(label="已发布")
+    page.get_by_label("日期").fill(local_date(utcnow() - timedelta(hours=3)).isoformat())
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_role("link", name="周末义诊")).to_be_visible()
+    screenshot(page, "task-list")
+
+    # Edit the draft: a field error beside its field, then a stale version is a 409.
+    draft = world.ids["draft_task_A"]
+    page.goto(f"/console/tasks/{draft}/edit")
+    page.get_by_label("标题").fill("敲")
+    page.get_by_role("button", name="保存修改").click()
+    beside = page.locator(".field", has=page.get_by_label("标题")).locator(".field-error")
+    expect(beside).to_have_text("长度不符合要求")
+    screenshot(page, "task-edit-error")
+    staff = world.tokens["staff"]
+    current = api(live, staff, "GET", f"/tasks/{draft}").json()
+    changed = api(
+        live, staff, "PATCH", f"/tasks/{draft}", {"version": current["version"], "capacity": 9}
+    )
+    assert changed.status_code == 200, changed.text
+    page.get_by_label("标题").fill("敲门行动（改）")
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.get_by_role("alert")).to_have_text("任务已被他人修改，请刷新页面后重新编辑。")
+    page.goto(f"/console/tasks/{draft}/edit")
+    page.get_by_label("标题").fill("敲门行动（改）")
+    page.get_by_label("告知报名者（改了什么、为什么）").fill("标题更正")
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.get_by_role("heading", name="敲门行动（改）")).to_be_visible()
+    assert api(live, staff, "GET", f"/tasks/{draft}").json()["title"] == "敲门行动（改）"
+
+    # The ended task's roster: excuse the member, enter the volunteer's work by hand.
+    page.goto(f"/console/tasks/{ended}")
+    page.get_by_role("link", name="报名名单").click()
+    expect(page.get_by_role("row").filter(has_text="volunteer")).to_contain_text("爽约")
+    page.get_by_label("爽约说明 · member").fill("住院，有医院证明")
+    page.get_by_role("button", name="记录说明 · member").click()
+    expect(page.get_by_role("status")).to_contain_text("已记录爽约说明")
+    expect(page.get_by_role("row").filter(has_text="member")).to_contain_text("爽约（已说明）")
+    page.get_by_label("参加者").select_option(label="volunteer（爽约）")
+    page.get_by_label("时长（小时）").fill("5")
+    page.get_by_label("户数/人数").fill("3")
+    page.get_by_label("补录原因").fill("手机没电，未能签到")
+    page.get_by_label("证明（谁看到了、做了什么）").fill("社区书记在场")
+    page.get_by_role("button", name="提交补录").click()
+    expect(page.get_by_role("alert")).to_be_visible()  # 5 hours: longer than the task
+    expect(
+        page.locator(".field", has=page.get_by_label("时长（小时）")).locator(".field-error")
+    ).to_have_count(1)
+    page.get_by_label("时长（小时）").fill("2")
+    page.get_by_role("button", name="提交补录").click()
+    expect(page.get_by_role("status")).to_contain_text("已补录，等待审核")
+    expect(page.get_by_role("row").filter(has_text="volunteer")).to_contain_text("待审核")
+    screenshot(page, "roster")
+
+    # Cancel the published task of A with a reason.
+    published = world.ids["published_task_A"]
+    page.goto(f"/console/tasks/{published}")
+    page.get_by_label("取消原因").fill("暴雨预警")
+    page.get_by_role("button", name="取消任务").click()
+    expect(page.locator("#task-status")).to_have_text("已取消")
+    screenshot(page, "task-cancelled")
+
+
+def test_staff_of_b_get_the_404_page_for_the_task_pages_of_a(
+    console_world: ConsoleWorld, live: Live, new_page: NewPage
+) -> None:
+    page = new_page()
+    sign_in(page, "staff-b")
+    task = console_world.world.ids["published_task_A"]
+    for path in (f"/console/tasks/{task}/edit", f"/console/tasks/{task}/participations"):
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 404
+        expect(page.get_by_role("heading", name="404 · 页面不存在")).to_be_visible()
+    refused = page.request.post(
+        f"/console/tasks/{task}/cancel", form={"reason": "forged", "csrf_token": "wrong"}
+    )
+    assert refused.status == 400
+    staff = console_world.world.tokens["staff"]
+    assert api(live, staff, "GET", f"/tasks/{task}").json()["status"] == "published"
