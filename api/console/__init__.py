@@ -14,6 +14,7 @@ from api.console import (
     clerk,
     errors,
     home,
+    reports,
     roster,
     rule_sets,
     security,
@@ -72,6 +73,7 @@ def init_app(app: Flask, secure_cookies: bool) -> None:
         clerk,
         rule_sets,
         accounts,
+        reports,
         errors,
     ):
         feature.register(blp)

@@ -116,6 +116,7 @@ def register(blp: Blueprint) -> None:
                 Action.MANAGE_RULES,
                 Action.FULFIL_PICKUPS,
                 Action.MANAGE_PEOPLE,
+                Action.VIEW_REPORTS,
             )
             if any(allows(grant.role, action) for grant in caller.actor.grants)
         )

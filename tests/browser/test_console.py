@@ -14,6 +14,7 @@ from sqlalchemy import select
 from api import extensions
 from points.calendar import LOCAL_TIME, local_date
 from service.db import utcnow
+from service.demands.models import Demand
 from service.people.models import User
 from service.tasks.models import Participation, Task
 from tests.api.world import World, demo_task
@@ -388,3 +389,63 @@ def test_staff_of_b_get_the_404_page_for_the_task_pages_of_a(
     assert refused.status == 400
     staff = console_world.world.tokens["staff"]
     assert api(live, staff, "GET", f"/tasks/{task}").json()["status"] == "published"
+
+
+def an_overdue_demand(live: Live, world: World) -> None:
+    with live.app.app_context():
+        session = extensions.session()
+        reporter = session.scalars(select(User).where(User.name == "member")).one()
+        session.add(
+            Demand(
+                place_id=world.ids["grid_A"],
+                category="facility",
+                description="3栋楼道路灯不亮，老人晚上下楼不方便",
+                reporter_id=reporter.id,
+                reporter_role="member",
+                status="submitted",
+                due_stage="accept",
+                due_at=utcnow() - timedelta(hours=5),
+            )
+        )
+        session.commit()
+
+
+def test_home_shows_overdue_demands_and_the_quarter_and_reports_download(
+    console_world: ConsoleWorld, live: Live, new_page: NewPage
+) -> None:
+    an_overdue_demand(live, console_world.world)
+    page = new_page()
+    sign_in(page, "staff-a")
+    overdue = page.locator("section", has=page.get_by_role("heading", name="超期诉求"))
+    expect(overdue).to_contain_text("3栋楼道路灯不亮")
+    expect(overdue).to_contain_text("立项超期")
+    quarter = page.locator("section", has=page.get_by_role("heading", name="本季度 · 社区A"))
+    expect(quarter).to_contain_text("发布任务数")
+    screenshot(page, "home-figures")
+
+    page.get_by_role("link", name="报表", exact=True).click()
+    expect(page.get_by_role("heading", name="社区A", exact=True)).to_be_visible()
+    # The same figures as the JSON report of the community.
+    community = console_world.world.ids["community_A"]
+    staff = console_world.world.tokens["staff"]
+    json_report = api(live, staff, "GET", f"/reports/summary?scope=org:{community}").json()
+    figures = json_report["own"]["figures"]
+    main = page.get_by_role("table", name="社区A 主要指标")
+    for name, label in (("demands_received", "收到诉求数"), ("tasks_published", "发布任务数")):
+        row = main.get_by_role("row").filter(has=page.get_by_role("rowheader", name=label))
+        expect(row.get_by_role("cell").first).to_have_text(str(figures[name]))
+    assert figures["demands_received"] >= 1
+    expect(page.get_by_role("table", name="社区A 按类别")).to_be_visible()
+    screenshot(page, "reports")
+    with page.expect_download() as downloaded:
+        page.get_by_role("link", name="下载 Excel 报表").click()
+    assert downloaded.value.suggested_filename.endswith(".xlsx")
+
+
+def test_a_clerk_sees_no_reports(console_world: ConsoleWorld, new_page: NewPage) -> None:
+    page = new_page(768)
+    sign_in(page, "clerk-a")
+    expect(page.get_by_role("link", name="报表", exact=True)).to_have_count(0)
+    response = page.goto("/console/reports")
+    assert response is not None
+    assert response.status == 403
