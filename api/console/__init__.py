@@ -21,6 +21,7 @@ from api.console import (
     sessions,
     task_management,
     tasks,
+    whistles,
 )
 from api.console.messages import in_chinese
 from points.calendar import LOCAL_TIME
@@ -74,6 +75,7 @@ def init_app(app: Flask, secure_cookies: bool) -> None:
         rule_sets,
         accounts,
         reports,
+        whistles,
         errors,
     ):
         feature.register(blp)

@@ -117,6 +117,7 @@ def register(blp: Blueprint) -> None:
                 Action.FULFIL_PICKUPS,
                 Action.MANAGE_PEOPLE,
                 Action.VIEW_REPORTS,
+                Action.ANSWER_WHISTLES,
             )
             if any(allows(grant.role, action) for grant in caller.actor.grants)
         )

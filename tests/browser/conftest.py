@@ -85,7 +85,12 @@ def console_world(app: Flask, fresh_state: None, live: Live) -> ConsoleWorld:
     community B's staff too, and community A's rules published so approving pays."""
     live.offset = timedelta()
     world = build_world(app)
-    usernames = {"staff": "staff-a", "clerk": "clerk-a", "admin": "admin-a"}
+    usernames = {
+        "staff": "staff-a",
+        "clerk": "clerk-a",
+        "admin": "admin-a",
+        "dept_officer": "officer-a",
+    }
     with app.app_context():
         session = extensions.session()
         hashed = hash_password(PASSWORD)

@@ -449,3 +449,59 @@ def test_a_clerk_sees_no_reports(console_world: ConsoleWorld, new_page: NewPage)
     response = page.goto("/console/reports")
     assert response is not None
     assert response.status == 403
+
+
+def whistled_demand(live: Live, world: World) -> int:
+    """A resident's report, accepted by staff and whistled to the department (吹哨)."""
+    body = {
+        "category": "facility",
+        "description": "小区东门路面塌陷",
+        "org_id": world.ids["grid_A"],
+    }
+    made = api(live, world.tokens["resident"], "POST", "/demands", body)
+    assert made.status_code == 201, made.text
+    demand = made.json()["id"]
+    staff = world.tokens["staff"]
+    accepted = api(live, staff, "POST", f"/demands/{demand}/accept", {"level": "street"})
+    assert accepted.status_code == 200, accepted.text
+    whistle = {"owner": "department", "department_id": world.ids["department"], "note": "请协调"}
+    whistled = api(live, staff, "POST", f"/demands/{demand}/assign", whistle)
+    assert whistled.status_code == 200, whistled.text
+    return int(demand)
+
+
+def test_an_officer_acknowledges_and_responds_to_a_whistle(
+    console_world: ConsoleWorld, live: Live, new_page: NewPage
+) -> None:
+    world = console_world.world
+    demand = whistled_demand(live, world)
+    page = new_page(768)
+    sign_in(page, "officer-a")
+    page.get_by_role("link", name="吹哨报到").click()
+    card = page.get_by_role("region", name=f"诉求 {demand}")
+    expect(card).to_contain_text("小区东门路面塌陷")
+    expect(card).to_contain_text("待报到")
+    shown = api(live, world.tokens["dept_officer"], "GET", f"/demands/{demand}").json()
+    deadline = datetime.fromisoformat(shown["deadlines"]["acknowledge"])
+    expect(card).to_contain_text(deadline.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M"))
+    screenshot(page, "whistles-768")
+    # Another community's staff, with a good CSRF token, find no such demand.
+    other = new_page()
+    sign_in(other, "staff-b")
+    token = other.locator("input[name=csrf_token]").first.get_attribute("value")
+    assert token
+    refused = other.request.post(
+        f"/console/demands/{demand}/acknowledge", form={"csrf_token": token, "note": "冒充"}
+    )
+    assert refused.status == 404
+    assert "页面不存在" in refused.text()
+    page.get_by_label(f"报到说明 · 诉求 {demand}").fill("已报到，明天到现场")
+    page.get_by_role("button", name=f"报到 · 诉求 {demand}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"已报到：诉求 {demand}")
+    expect(card).to_contain_text("落实中")
+    page.get_by_label(f"办理结果 · 诉求 {demand}").fill("已安排施工队修复路面")
+    page.get_by_role("button", name=f"反馈 · 诉求 {demand}").click()
+    expect(card).to_contain_text("已反馈")
+    after = api(live, world.tokens["dept_officer"], "GET", f"/demands/{demand}").json()
+    assert (after["status"], after["resolution"]) == ("resolved", "已安排施工队修复路面")
+    assert after["acknowledged_at"] is not None
