@@ -362,6 +362,9 @@ def test_staff_run_a_task_list_edit_roster_excuse_manual_entry_and_cancel(
     expect(page.get_by_role("status")).to_contain_text("已补录，等待审核")
     expect(page.get_by_role("row").filter(has_text="volunteer")).to_contain_text("待审核")
     screenshot(page, "roster")
+    page.set_viewport_size({"width": 768, "height": 900})
+    screenshot(page, "roster-768")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # Cancel the published task of A with a reason.
     published = world.ids["published_task_A"]
@@ -505,3 +508,24 @@ def test_an_officer_acknowledges_and_responds_to_a_whistle(
     after = api(live, world.tokens["dept_officer"], "GET", f"/demands/{demand}").json()
     assert (after["status"], after["resolution"]) == ("resolved", "已安排施工队修复路面")
     assert after["acknowledged_at"] is not None
+
+
+def test_signing_in_and_finding_the_task_list_by_keyboard_alone(
+    console_world: ConsoleWorld, new_page: NewPage
+) -> None:
+    page = new_page(768)
+    page.goto("/console/")
+    page.get_by_label("用户名").focus()
+    page.keyboard.type("staff-a")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+    for _ in range(3):  # the brand, 首页, then 任务
+        page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="任务", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="任务列表")).to_be_visible()
+    page.get_by_label("状态").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("日期")).to_be_focused()
