@@ -63,6 +63,15 @@ class ReviewedParticipationSchema(ParticipationSchema):
         return photo_links(photo.upload_id for photo in participation.photos)
 
 
+class QueuedParticipationSchema(ReviewedParticipationSchema):
+    """Work waiting in the queue, with what a reviewer reads it by: the task and who did it."""
+
+    task_title = Text(attribute="task.title")
+    task_starts_at = fields.DateTime(attribute="task.starts_at")
+    task_ends_at = fields.DateTime(attribute="task.ends_at")
+    member_name = Text(attribute="member.name")
+
+
 class RejectSchema(Schema):
     reason = Text(required=True, validate=validate.Length(min=2, max=500))
 
@@ -127,7 +136,7 @@ class Submit(MethodView):
 @blp.route("/approvals")
 class Queue(MethodView):
     @blp.arguments(QueueArgs, location="query")
-    @blp.response(200, page_schema(ReviewedParticipationSchema, "ApprovalPage"))
+    @blp.response(200, page_schema(QueuedParticipationSchema, "ApprovalPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Submitted work in your scope, oldest first, with its flags."""
         offset = int_cursor(args["cursor"])

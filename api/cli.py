@@ -29,12 +29,14 @@ from api.leaderboard_cli import leaderboard
 from api.ledger_cli import ledger
 from api.notifications_cli import notifications
 from api.outbox_cli import outbox, worker_command
+from api.people_cli import people
 from api.points_cli import points
 from api.redemptions_cli import redemptions
 from api.reports_cli import report
 from api.tasks_cli import tasks
 from api.uploads_cli import uploads
-from service.config import ConfigError, Settings
+from service.config import ConfigError, Environment, Settings
+from service.demo.cast import DEMO_CONSOLE_PASSWORD
 from service.demo.world import seed_demo_world
 from service.startup import check_database
 
@@ -79,6 +81,7 @@ cli.add_command(demands)
 cli.add_command(notifications)
 cli.add_command(report)
 cli.add_command(tasks)
+cli.add_command(people)
 
 
 @cli.command("serve", with_appcontext=False)
@@ -128,6 +131,9 @@ cli.add_command(demo)
 @click.option("--json", "as_json", is_flag=True, help="Print what exists as JSON.")
 def demo_seed(as_json: bool) -> None:
     """Create the demo street, communities, grids and people (idempotent)."""
+    if extensions.settings().env is Environment.PRODUCTION:
+        # Its people sign in with a code anyone can guess and a password in the README.
+        raise click.ClickException("the demo world is never seeded in production")
     world = seed_demo_world(extensions.unit_of_work(), extensions.settings().service_levels)
     if as_json:
         click.echo(json.dumps(world.as_json(), ensure_ascii=False, indent=2))
@@ -140,6 +146,8 @@ def demo_seed(as_json: bool) -> None:
     for user in world.users:
         roles = ", ".join(f"{r['role']}@{r['scope_type']}:{r['scope_id']}" for r in user["roles"])
         click.echo(f"  {user['openid']:<18} {user['name']:<6} {roles}")
+    consoled = ", ".join(user["username"] for user in world.users if user["username"])
+    click.echo(f"Console (/console): {consoled}, each with the password {DEMO_CONSOLE_PASSWORD}")
     click.echo(
         "Sign in as one: curl -X POST http://127.0.0.1:8000/api/v1/auth/wechat "
         "-H 'Content-Type: application/json' -d '{\"code\": \"demo-staff-1\"}'"

@@ -125,10 +125,16 @@ class Excuse(MethodView):
         )
 
 
+class RosterEntrySchema(ParticipationSchema):
+    """One on the roster, with the name staff read it by."""
+
+    member_name = Text(attribute="member.name")
+
+
 @blp.route("/tasks/<int:task_id>/participations")
 class Roster(MethodView):
     @blp.arguments(PageArgs, location="query")
-    @blp.response(200, page_schema(ParticipationSchema, "RosterPage"))
+    @blp.response(200, page_schema(RosterEntrySchema, "RosterPage"))
     def get(self, args: dict[str, Any], task_id: int) -> dict[str, Any]:
         """Everyone on a task, in sign-up order, with their status (no-shows included).
         Staff of its place."""

@@ -152,6 +152,9 @@ class PickupSchema(Schema):
 class PickupResultSchema(Schema):
     redemption = fields.Nested(RedemptionSchema, required=True)
     status = Text(required=True)
+    member_name = Text(
+        attribute="redemption.member_name", metadata={"description": "whom to hand the goods to"}
+    )
 
 
 class ReportArgs(Schema):

@@ -8,7 +8,21 @@ from datetime import datetime
 
 from flask import Blueprint, Flask
 
-from api.console import approvals, clerk, errors, home, rule_sets, security, sessions, tasks
+from api.console import (
+    accounts,
+    approvals,
+    clerk,
+    errors,
+    home,
+    reports,
+    roster,
+    rule_sets,
+    security,
+    sessions,
+    task_management,
+    tasks,
+    whistles,
+)
 from api.console.messages import in_chinese
 from points.calendar import LOCAL_TIME
 from points.tasks import TaskStatus
@@ -50,7 +64,20 @@ def init_app(app: Flask, secure_cookies: bool) -> None:
     blp.add_app_template_filter(local_time, "local_time")
     blp.add_app_template_filter(status_label, "status_label")
     blp.add_app_template_filter(in_chinese, "in_chinese")
-    for feature in (sessions, home, tasks, approvals, clerk, rule_sets, errors):
+    for feature in (
+        sessions,
+        home,
+        tasks,
+        task_management,
+        roster,
+        approvals,
+        clerk,
+        rule_sets,
+        accounts,
+        reports,
+        whistles,
+        errors,
+    ):
         feature.register(blp)
     security.register(blp)
     app.register_blueprint(blp)

@@ -9,8 +9,10 @@ from api import extensions
 from api.console.clock import now
 from api.console.sessions import current_actor
 from api.redemptions import policy
+from points.access import Action
 from points.errors import Conflict, InvalidInput, NotFound
 from service.idempotency.store import StoredResponse, run_once
+from service.stations.catalogue import station_for
 from service.stations.pickups import hand_over
 
 REFUSALS = {
@@ -23,10 +25,12 @@ REFUSALS = {
 def register(blp: Blueprint) -> None:
     @blp.route("/stations/<int:station_id>/pickup", methods=["GET", "POST"])
     def pickup(station_id: int) -> tuple[str, int] | str:
-        if request.method == "GET":
-            return render_template("console/pickup.html", station_id=station_id)
-        code = request.form.get("pickup_code", "").strip()
         actor, moment, rules = current_actor(), now(), policy()
+        # The counter's own station (404 for anyone not serving at it), named on the page.
+        station = station_for(extensions.session(), actor, station_id, Action.FULFIL_PICKUPS)
+        if request.method == "GET":
+            return render_template("console/pickup.html", station=station)
+        code = request.form.get("pickup_code", "").strip()
         try:
             done = run_once(
                 extensions.unit_of_work(),
@@ -48,7 +52,7 @@ def register(blp: Blueprint) -> None:
                 status = 422
             message = REFUSALS.get(refused.code, refused.message)
             page = render_template(
-                "console/pickup.html", station_id=station_id, refused=message, code=code
+                "console/pickup.html", station=station, refused=message, code=code
             )
             return page, status
-        return render_template("console/pickup.html", station_id=station_id, handed=done)
+        return render_template("console/pickup.html", station=station, handed=done)

@@ -23,6 +23,11 @@ CHINESE = (
     ("Must be less than or equal to", "数值太大"),
     ("Must be greater than", "数值超出范围"),
     ("must be text", "请填写文字"),
+    ("at least 10 characters", "至少 10 个字符"),
+    ("wrong password", "密码不正确"),
+    ("the same as the current one", "不能与当前密码相同"),
+    ("taken", "该用户名已被使用"),
+    ("3 to 64 characters, no spaces", "3 到 64 个字符，不含空格"),
 )
 
 

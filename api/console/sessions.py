@@ -39,6 +39,7 @@ from service.auth.console_sessions import (
 COOKIE = "lianxin_console"
 SIGN_IN_COOKIE = "lianxin_console_sign_in"
 OPEN_ENDPOINTS = frozenset({"console.sign_in", "console.static", "console.unknown_page"})
+PASSWORD_ENDPOINTS = frozenset({"console.change_password", "console.sign_out"})
 
 SIGN_IN_MESSAGES = {
     "invalid_credentials": "用户名或密码错误。",
@@ -94,6 +95,9 @@ def register(blp: Blueprint) -> None:
         if request.method == "POST" and not _csrf_matches(caller.csrf_token):
             abort(400)  # nothing has been done: the use case runs after this
         g.console_caller = caller
+        if caller.must_change_password and request.endpoint not in PASSWORD_ENDPOINTS:
+            # A temporary password someone else chose opens nothing but its own change.
+            return redirect(url_for("console.change_password"))
         return None
 
     blp.after_request(remember_sign_in_token)
@@ -107,7 +111,14 @@ def register(blp: Blueprint) -> None:
         # checks for itself.
         may = frozenset(
             action.value
-            for action in (Action.MANAGE_TASKS, Action.MANAGE_RULES, Action.FULFIL_PICKUPS)
+            for action in (
+                Action.MANAGE_TASKS,
+                Action.MANAGE_RULES,
+                Action.FULFIL_PICKUPS,
+                Action.MANAGE_PEOPLE,
+                Action.VIEW_REPORTS,
+                Action.ANSWER_WHISTLES,
+            )
             if any(allows(grant.role, action) for grant in caller.actor.grants)
         )
         return {"caller": caller, "may": may}

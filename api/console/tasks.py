@@ -47,7 +47,7 @@ def place_choices() -> list[tuple[str, str]]:
     return [(str(place.id), place.name) for place in ordered]
 
 
-def _aware(text: str) -> str:
+def aware(text: str) -> str:
     # <input type="datetime-local"> sends wall-clock time; staff mean Beijing time.
     if not text:
         return text
@@ -82,8 +82,8 @@ def _form_body(form: Any) -> dict[str, Any]:
     for name in ("lat", "lng"):
         with contextlib.suppress(ValueError):  # left as typed, for the schema to name
             body[name] = float(body[name])
-    body["starts_at"] = _aware(form.get("starts_at", ""))
-    body["ends_at"] = _aware(form.get("ends_at", ""))
+    body["starts_at"] = aware(form.get("starts_at", ""))
+    body["ends_at"] = aware(form.get("ends_at", ""))
     body["publish"] = form.get("publish") == "on"
     return {name: value for name, value in body.items() if value != ""}
 

@@ -28,7 +28,8 @@ class AuditKind(StrEnum):
     """What an entry is about: the part of its action before the dot."""
 
     GRANT = "grant"  # create, revoke, move (a person moved home, their roles with them)
-    PERSON = "person"  # disable, enable, leaderboard_ban, leaderboard_unban
+    PERSON = "person"  # disable, enable, leaderboard_ban, leaderboard_unban, console_account,
+    # password_change
     PARTICIPATION = "participation"  # approve, reject, reverse
     ADJUSTMENT = "adjustment"  # award, deduct (asked), confirm, reject
     TRANSFER = "transfer"  # reverse

@@ -31,6 +31,7 @@ class ConsoleCaller:
     actor: Actor
     name: str
     csrf_token: str
+    must_change_password: bool = False  # signed in with a temporary password
 
 
 def _hash(token: str) -> str:
@@ -84,7 +85,12 @@ def console_caller(
 
 def _holder(session: Session, key: str) -> ConsoleCaller | None:
     row = session.execute(
-        select(ConsoleSession.user_id, ConsoleSession.csrf_token, User.name)
+        select(
+            ConsoleSession.user_id,
+            ConsoleSession.csrf_token,
+            User.name,
+            User.password_must_change,
+        )
         .join(User, User.id == ConsoleSession.user_id)
         .where(ConsoleSession.id == key)
     ).one_or_none()
@@ -93,7 +99,7 @@ def _holder(session: Session, key: str) -> ConsoleCaller | None:
     account = load_account(session, row.user_id)
     if account is None or not account.active:
         return None
-    return ConsoleCaller(account.actor, row.name, row.csrf_token)
+    return ConsoleCaller(account.actor, row.name, row.csrf_token, row.password_must_change)
 
 
 def close_console_session(uow: UnitOfWork, token: str) -> None:

@@ -53,6 +53,10 @@ COMMUNITIES = (
     ("和平社区", ("和平第一网格", "和平第二网格")),
 )
 ADMIN = ("demo-admin-1", "周建华")
+# 工作台: console usernames of the demo only, all with the one password README gives,
+# kept (never forced to change) so that anyone trying the demo signs straight in.
+CONSOLE_USERNAMES = {"demo-staff-1": "staff1", "demo-clerk-1": "clerk1", "demo-admin-1": "admin1"}
+DEMO_CONSOLE_PASSWORD = "lianxin-demo"  # noqa: S105 - the demo's, printed by `demo seed`
 # 新就业群体 as 移动探头: a delivery rider who lives elsewhere and holds no role here.
 RIDER = ("demo-rider-1", "外卖骑手小陈")
 # 吹哨报到: the department's officer, who answers the whistles blown to it.

@@ -18,10 +18,13 @@ from points.access import Role, ScopeType
 from points.achievements import DEFAULT_LEVELS, Level, parse_levels
 from points.calendar import LOCAL_TIME
 from points.places import PlaceLevel
+from service.auth.passwords import hash_password
 from service.db import utcnow
 from service.demo.cast import (
     ADMIN,
     COMMUNITIES,
+    CONSOLE_USERNAMES,
+    DEMO_CONSOLE_PASSWORD,
     DEMO_DEMANDS,
     DEMO_POINTS,
     DEPARTMENT,
@@ -108,6 +111,17 @@ class DemoWorld:
             "proxied": self.proxied,
             "series": self.series,
         }
+
+
+def give_console_usernames(people: Sequence[User]) -> None:
+    """The demo's console accounts; a username already set (seeded before, or changed
+    since) is left as it is."""
+    hashed = None
+    for user in people:
+        username = CONSOLE_USERNAMES.get(user.openid or "")
+        if username is not None and user.username is None:
+            hashed = hashed or hash_password(DEMO_CONSOLE_PASSWORD)
+            user.username, user.password_hash = username, hashed
 
 
 def seed_demo_world(uow: UnitOfWork, levels: Sequence[Level] | None = None) -> DemoWorld:
@@ -274,6 +288,7 @@ def seed_demo_world(uow: UnitOfWork, levels: Sequence[Level] | None = None) -> D
                 "effective_from": rules.effective_from.isoformat(),
             }
         )
+        give_console_usernames(people)
         world.users = [
             {
                 "id": user.id,
@@ -281,6 +296,7 @@ def seed_demo_world(uow: UnitOfWork, levels: Sequence[Level] | None = None) -> D
                 "name": user.name,
                 "residence_place_id": user.residence_place_id,
                 "home_branch_id": user.home_branch_id,
+                "username": user.username,
                 "roles": [
                     {"role": g.role, "scope_type": g.scope_type, "scope_id": g.scope_id}
                     for g in user.grants

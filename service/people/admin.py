@@ -67,7 +67,7 @@ def get_person(session: Session, actor: Actor, user_id: int) -> User:
     return user
 
 
-def _scope_target(session: Session, scope_type: ScopeType, scope_id: int) -> Target:
+def scope_target(session: Session, scope_type: ScopeType, scope_id: int) -> Target:
     match scope_type:
         case ScopeType.PLACE:
             place = session.get(Place, scope_id)
@@ -108,7 +108,7 @@ def grant_role(
     with uow:
         session = uow.session
         user = get_person(session, actor, user_id)
-        _require_may_grant(actor, role, _scope_target(session, scope_type, scope_id))
+        _require_may_grant(actor, role, scope_target(session, scope_type, scope_id))
         grant_role_to(session, user, role, scope_type, scope_id, actor_id=actor.user_id)
         bump_token_version(session, user.id)
         uow.commit()
@@ -136,7 +136,7 @@ def update_person(uow: UnitOfWork, actor: Actor, user_id: int, changes: PersonCh
         if changes.residence_place_id is not None:
             _move_residence(uow, actor, user, changes.residence_place_id)
         if changes.home_branch_id is not None:
-            branch_target = _scope_target(session, ScopeType.BRANCH, changes.home_branch_id)
+            branch_target = scope_target(session, ScopeType.BRANCH, changes.home_branch_id)
             _require_may_grant(actor, Role.MEMBER, branch_target)
             user.home_branch_id = changes.home_branch_id
         banned = changes.leaderboard_banned
@@ -176,7 +176,7 @@ def update_person(uow: UnitOfWork, actor: Actor, user_id: int, changes: PersonCh
 
 def _move_residence(uow: UnitOfWork, actor: Actor, user: User, place_id: int) -> None:
     session = uow.session
-    target = _scope_target(session, ScopeType.PLACE, place_id)
+    target = scope_target(session, ScopeType.PLACE, place_id)
     _require_may_grant(actor, Role.RESIDENT, target)
     moved = move_home(user, place_id)
     record_many(session, moved_grant_entries(session, moved, actor_id=actor.user_id))
@@ -190,7 +190,7 @@ def revoke_grant(uow: UnitOfWork, actor: Actor, user_id: int, grant_id: int) -> 
         grant = session.get(RoleGrant, grant_id)
         if grant is None or grant.user_id != user.id:
             raise NotFound("grant not found")
-        target = _scope_target(session, ScopeType(grant.scope_type), grant.scope_id)
+        target = scope_target(session, ScopeType(grant.scope_type), grant.scope_id)
         _require_may_grant(actor, Role(grant.role), target)
         if user.id == actor.user_id and grant.role == Role.ADMIN:
             raise Forbidden("an admin cannot remove their own admin role")

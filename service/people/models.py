@@ -47,6 +47,11 @@ class User(Base):
     # Console sign-in for staff.
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
+    # Set with a temporary password someone else chose: the console asks for a new one
+    # before anything else.
+    password_must_change: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Bumped on logout and role changes, so access tokens issued before stop working.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from service.ledger.accounts import redeemed_sink_key, system_account
 from service.ledger.holds import resolve_hold
 from service.lifecycle import move_status
 from service.notices import tell
+from service.people.models import User
 from service.stations.catalogue import station_for
 from service.stations.models import Redemption
 from service.stations.redemption import (
@@ -135,8 +137,14 @@ def hand_over(
         redemption_facts(redemption),
         source=f"redemption:{redemption.id}:picked_up",
     )
-    session.refresh(redemption)
-    return view(redemption, policy)
+    # Read again (the UPDATE moved it) with the member's name, in the one statement.
+    redemption, member_name = session.execute(
+        select(Redemption, User.name)
+        .join(User, User.id == Redemption.user_id)
+        .where(Redemption.id == redemption.id)
+        .execution_options(populate_existing=True)
+    ).one()
+    return replace(view(redemption, policy), member_name=member_name)
 
 
 def station_redemptions(

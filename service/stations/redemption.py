@@ -69,6 +69,7 @@ class RedemptionPolicy:
 class RedemptionView:
     redemption: Redemption
     qr_payload: str | None  # only while it can still be picked up
+    member_name: str | None = None  # at the counter, whom the clerk hands the goods to
 
 
 def view(redemption: Redemption, policy: RedemptionPolicy) -> RedemptionView:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Self
 
 from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from points.access import Action, Actor, Role, SelfApproval, Target, place_prefixes, require
 from points.content import Scene
@@ -31,6 +31,7 @@ from service.moderation.photos import note_photo_use
 from service.moderation.text import hold_text, screen_text
 from service.notices import amounts, explanations, tell
 from service.outbox.events import Durable
+from service.people.models import User
 from service.places.models import Place
 from service.rules.crediting import Work, credit_work
 from service.tasks.households import link_households
@@ -317,7 +318,8 @@ def approve_many(uow: UnitOfWork, actor: Actor, ids: list[int], now: datetime) -
 def approval_queue(
     session: Session, actor: Actor, place_id: int | None, limit: int, offset: int
 ) -> list[Participation]:
-    """Submitted work in the places the actor approves for, oldest first."""
+    """Submitted work in the places the actor approves for, oldest first, each with its
+    task and member loaded (``participation.task``, ``participation.member``)."""
     prefixes = place_prefixes(actor, Action.MANAGE_TASKS)
     if not prefixes:
         raise Forbidden("your roles do not include approving work")
@@ -325,11 +327,18 @@ def approval_queue(
         select(Participation)
         .join(Task, Task.id == Participation.task_id)
         .join(Place, Place.id == Task.place_id)
+        .join(User, User.id == Participation.user_id)
         .where(
             Participation.status == ParticipationStatus.SUBMITTED.value,
             or_(*(Place.path.startswith(prefix) for prefix in prefixes)),
         )
-        .options(selectinload(Participation.photos), selectinload(Participation.households))
+        .options(
+            # The task and the member come in the same statement: a reviewer reads names.
+            contains_eager(Participation.task),
+            contains_eager(Participation.member),
+            selectinload(Participation.photos),
+            selectinload(Participation.households),
+        )
         .order_by(Participation.submitted_at, Participation.id)
         .offset(offset)
         .limit(limit)

@@ -34,6 +34,7 @@ from service.db import Base, UTCDateTime, utcnow
 from service.households.models import Household
 
 if TYPE_CHECKING:
+    from service.people.models import User
     from service.uploads.models import ParticipationPhoto
 
 
@@ -243,6 +244,10 @@ class Participation(Base):
     households: Mapped[list[Household]] = relationship(
         secondary="participation_household", viewonly=True, order_by="Household.id"
     )
+    # For a reviewer, who needs the task's title and the member's name beside the work:
+    # filled only by a query that joins them (contains_eager), never loaded on its own.
+    task: Mapped[Task] = relationship(viewonly=True, lazy="raise")
+    member: Mapped[User] = relationship(foreign_keys=[user_id], viewonly=True, lazy="raise")
 
     @property
     def manual_entry(self) -> bool:

@@ -107,8 +107,17 @@ def test_the_whole_loop_credits_by_the_rules(
     mine = done_and_submitted(client, world, task)
     queue = world.call(client, "staff", "GET", "/approvals").get_json()["items"]
     assert mine in [p["id"] for p in queue]
-    photo = next(p for p in queue if p["id"] == mine)["photos"][0]
+    waiting = next(p for p in queue if p["id"] == mine)
+    photo = waiting["photos"][0]
     assert client.get(photo["url"]).mimetype == "image/jpeg"  # the approver sees the photo
+    # What the reviewer reads the work by: the task and who did it, not their ids.
+    with app.app_context():
+        shown = extensions.session().get(Task, task)
+        assert shown is not None
+        assert waiting["task_title"] == shown.title
+        assert waiting["task_starts_at"] == shown.starts_at.isoformat()
+        assert waiting["task_ends_at"] == shown.ends_at.isoformat()
+    assert waiting["member_name"] == "member"
 
     approved = world.call(client, "staff", "POST", f"/participations/{mine}/approve")
     assert approved.status_code == 200

@@ -215,6 +215,7 @@ def test_staff_excuse_a_no_show_with_a_reason_which_clears_the_block(
             "住院，有医院证明",
         )
         assert datetime.fromisoformat(listed["no_show_at"]) == now + timedelta(hours=3)
+        assert listed["member_name"] == "member"  # staff read the roster by name
 
         mine = world.call(client, "member", "GET", "/me/no-shows").get_json()
         assert (mine["blocked"], mine["clears_at"]) == (False, None)

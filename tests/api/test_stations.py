@@ -110,6 +110,7 @@ def test_redeem_pick_up_and_see_it_in_my_list(
     assert picked.status_code == 200, picked.get_json()
     assert picked.get_json()["status"] == "fulfilled"
     assert picked.get_json()["redemption"]["id"] == body["id"]
+    assert picked.get_json()["member_name"] == "member"  # whom the clerk hands it to
     again = world.call(
         client,
         "clerk",

@@ -85,13 +85,19 @@ def console_world(app: Flask, fresh_state: None, live: Live) -> ConsoleWorld:
     community B's staff too, and community A's rules published so approving pays."""
     live.offset = timedelta()
     world = build_world(app)
-    usernames = {"staff": "staff-a", "clerk": "clerk-a", "admin": "admin-a"}
+    usernames = {
+        "staff": "staff-a",
+        "clerk": "clerk-a",
+        "admin": "admin-a",
+        "dept_officer": "officer-a",
+    }
     with app.app_context():
         session = extensions.session()
         hashed = hash_password(PASSWORD)
         for role, username in usernames.items():
             user = session.query(User).filter_by(name=role).one()
             user.username, user.password_hash = username, hashed
+            world.ids[f"user_{role}"] = user.id
         other = User(name="社区B工作者", username="staff-b", password_hash=hashed)
         session.add(other)
         session.flush()
