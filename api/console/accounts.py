@@ -8,7 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from api import extensions
-from api.console.sessions import current_actor
+from api.console.clock import now
+from api.console.sessions import current, current_actor
 from points.access import Role
 from points.errors import Conflict, InvalidInput
 from service.auth.console_accounts import (
@@ -89,6 +90,8 @@ def register(blp: Blueprint) -> None:
                         current_actor(),
                         request.form.get("current_password", ""),
                         new,
+                        now(),
+                        keep_session=current().session_key,
                     )
                 except InvalidInput as refused:
                     errors = _beside(refused, "new_password")

@@ -5,6 +5,7 @@ password, and whoever got a temporary one chooses their own at first sign-in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,8 +16,10 @@ from points.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.audit.log import record
 from service.auth.models import ConsoleSession
 from service.auth.passwords import hash_password, verify_password
+from service.auth.sign_in import AccountLocked, count_failed_password
 from service.organisation.models import Branch, Department, Station
 from service.people.admin import person_target, scope_target
+from service.people.directory import bump_token_version
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.unit_of_work import UnitOfWork
@@ -152,9 +155,17 @@ def _set(
         raise UsernameTaken("that username is taken", errors={"username": ["taken"]}) from None
     person.password_hash, person.password_must_change = hashed, temporary
     person.failed_logins, person.locked_until = 0, None
-    # Sessions signed in with the old password end with it.
-    session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == person.id))
+    _end_sessions(session, person.id)
     return before
+
+
+def _end_sessions(session: Session, user_id: int, keep: str = "") -> None:
+    """What was signed in with the old password ends with it: console sessions (but the
+    one making the change) and API tokens (which a WeChat sign-in renews at once)."""
+    session.execute(
+        delete(ConsoleSession).where(ConsoleSession.user_id == user_id, ConsoleSession.id != keep)
+    )
+    bump_token_version(session, user_id)
 
 
 def give_console_account(
@@ -208,12 +219,30 @@ def set_console_password(
         return person
 
 
-def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str) -> None:
-    """Whoever is signed in chooses a new password (a temporary one must be changed so)."""
+def change_own_password(
+    uow: UnitOfWork,
+    actor: Actor,
+    current: str,
+    new: str,
+    now: datetime,
+    keep_session: str = "",
+) -> None:
+    """Whoever is signed in chooses a new password (a temporary one must be changed so).
+    A wrong current password counts towards the same lockout as signing in; the change
+    ends every other console session and every API token the old password opened."""
     with uow:
         session = uow.session
         person = session.get(User, actor.user_id)
-        if person is None or not verify_password(person.password_hash, current):
+        if person is None:
+            raise NotFound("no such person")
+        if person.locked_until is not None and person.locked_until > now:
+            raise AccountLocked(
+                "too many wrong passwords; try again after "
+                f"{person.locked_until.isoformat(timespec='minutes')}"
+            )
+        if not verify_password(person.password_hash, current):
+            count_failed_password(session, person.id, now)
+            uow.commit()
             raise InvalidInput(
                 "the current password is wrong", errors={"current_password": ["wrong password"]}
             )
@@ -224,6 +253,8 @@ def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str) -
             )
         person.password_hash = hash_password(new)
         person.password_must_change = False
+        person.failed_logins, person.locked_until = 0, None
+        _end_sessions(session, person.id, keep=keep_session)
         record(
             session,
             actor_id=actor.user_id,

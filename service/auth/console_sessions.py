@@ -32,6 +32,7 @@ class ConsoleCaller:
     name: str
     csrf_token: str
     must_change_password: bool = False  # signed in with a temporary password
+    session_key: str = ""  # the stored id of the session this caller came with
 
 
 def _hash(token: str) -> str:
@@ -99,7 +100,9 @@ def _holder(session: Session, key: str) -> ConsoleCaller | None:
     account = load_account(session, row.user_id)
     if account is None or not account.active:
         return None
-    return ConsoleCaller(account.actor, row.name, row.csrf_token, row.password_must_change)
+    return ConsoleCaller(
+        account.actor, row.name, row.csrf_token, row.password_must_change, session_key=key
+    )
 
 
 def close_console_session(uow: UnitOfWork, token: str) -> None:

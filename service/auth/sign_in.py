@@ -52,6 +52,10 @@ class AccountLocked(RateLimited):
     code = "account_locked"
 
 
+class PasswordChangeRequired(Forbidden):
+    code = "password_change_required"
+
+
 class AccountDisabled(Forbidden):
     code = "account_disabled"
 
@@ -125,6 +129,12 @@ def sign_in_with_password(
 ) -> SignedIn:
     with uow:
         user = check_password(uow, username, password, now)
+        if user.password_must_change:
+            # A temporary password given by an admin opens only the console's page for
+            # choosing one's own: no API tokens until then.
+            raise PasswordChangeRequired(
+                "this password is temporary: choose your own in the console first"
+            )
         signed_in = issue_tokens(uow.session, secret_key, user, now)
         uow.commit()
         return signed_in
@@ -143,7 +153,7 @@ def check_password(uow: UnitOfWork, username: str, password: str, now: datetime)
         )
     if not verify_password(user.password_hash if user else None, password) or user is None:
         if user is not None:
-            _count_failure(session, user.id, now)
+            count_failed_password(session, user.id, now)
             uow.commit()
         raise InvalidCredentials("wrong username or password")
     if not user.active:
@@ -156,7 +166,7 @@ def check_password(uow: UnitOfWork, username: str, password: str, now: datetime)
     return user
 
 
-def _count_failure(session: Session, user_id: int, now: datetime) -> None:
+def count_failed_password(session: Session, user_id: int, now: datetime) -> None:
     # In SQL, so concurrent wrong guesses all count.
     session.execute(
         update(User)

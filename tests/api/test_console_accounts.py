@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
 from api import extensions
@@ -144,7 +144,9 @@ def give(app: Flask, by: int, to: int, username: str, password: str = TEMPORARY)
         give_console_account(extensions.unit_of_work(), actor, to, username, password)
 
 
-def test_an_admin_gives_a_temporary_password_that_must_be_changed(app: Flask, world: World) -> None:
+def test_an_admin_gives_a_temporary_password_that_must_be_changed(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
     admin, clerk = user_id(app, "admin"), user_id(app, "clerk")
     with app.app_context():
         listed = console_people(extensions.session(), load_actor(extensions.session(), admin))
@@ -159,20 +161,38 @@ def test_an_admin_gives_a_temporary_password_that_must_be_changed(app: Flask, wo
         assert (person.username, person.password_must_change) == ("clerk-a", True)
     [entry] = audit(app, clerk)
     assert (entry.action, entry.actor_id) == ("person.console_account", admin)
+    # The temporary password opens no API tokens: only the console's change page.
+    temporary = {"username": "clerk-a", "password": TEMPORARY}
+    refused = client.post("/api/v1/auth/password", json=temporary)
+    assert (refused.status_code, refused.get_json()["code"]) == (403, "password_change_required")
 
     with app.app_context():
         actor = load_actor(extensions.session(), clerk)
+        before = extensions.session().get(User, clerk)
+        assert before is not None
+        tokens_before = before.token_version
         with pytest.raises(InvalidInput) as wrong:
-            change_own_password(extensions.unit_of_work(), actor, "not it at all", "my own pw 123")
+            change_own_password(
+                extensions.unit_of_work(), actor, "not it at all", "my own pw 123", utcnow()
+            )
         assert wrong.value.errors == {"current_password": ["wrong password"]}
+        extensions.session().refresh(before)
+        assert before.failed_logins == 1  # counted like a wrong sign-in
         with pytest.raises(InvalidInput):
-            change_own_password(extensions.unit_of_work(), actor, TEMPORARY, TEMPORARY)
-        change_own_password(extensions.unit_of_work(), actor, TEMPORARY, "my own pw 123")
+            change_own_password(extensions.unit_of_work(), actor, TEMPORARY, TEMPORARY, utcnow())
+        change_own_password(extensions.unit_of_work(), actor, TEMPORARY, "my own pw 123", utcnow())
         person = extensions.session().get(User, clerk)
         assert person is not None
         extensions.session().refresh(person)
         assert person.password_must_change is False
+        # The wrong guess counted towards the lockout until the change cleared it; what
+        # the old password opened is signed out.
+        assert (person.failed_logins, person.token_version) == (0, tokens_before + 1)
     assert signs_in(app, "clerk-a", "my own pw 123")
+    signed_in = client.post(
+        "/api/v1/auth/password", json={"username": "clerk-a", "password": "my own pw 123"}
+    )
+    assert signed_in.status_code == 200
     assert [e.action for e in audit(app, clerk)] == [
         "person.console_account",
         "person.password_change",
