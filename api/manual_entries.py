@@ -74,4 +74,5 @@ class ManualEntries(MethodView):
             ManualEntry(**body),
             utcnow(),
             confirm_above=Decimal(extensions.settings().manual_entry_confirm_above_hours),
+            confirm_above_units=extensions.settings().manual_entry_confirm_above_units,
         )

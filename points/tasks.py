@@ -288,9 +288,12 @@ def task_length_hours(starts_at: datetime, ends_at: datetime) -> Decimal:
     return hours_worked(starts_at, ends_at, starts_at, ends_at)
 
 
-def check_manual_hours(hours: Decimal, starts_at: datetime, ends_at: datetime) -> None:
-    """Entered hours are at most the task's length: nobody served longer than it ran."""
-    length = task_length_hours(starts_at, ends_at)
+def check_manual_hours(
+    hours: Decimal, starts_at: datetime, ends_at: datetime, now: datetime | None = None
+) -> None:
+    """Entered hours are at most the task's length, or as much of it as has run by
+    ``now``: nobody served longer than it ran."""
+    length = task_length_hours(starts_at, ends_at if now is None else min(ends_at, now))
     if hours > length:
         raise HoursAboveTaskLength(
             f"the task ran {length} hours; no more can be entered",
@@ -307,8 +310,12 @@ def check_evidence(note: str, upload_ids: Iterable[int]) -> None:
         )
 
 
-def needs_second_staff(hours: Decimal, confirm_above: Decimal) -> bool:
-    return hours > confirm_above
+def needs_second_staff(
+    hours: Decimal, units: int | None, confirm_above: Decimal, confirm_above_units: int
+) -> bool:
+    """Counted work is priced per unit, so many units entered by hand weigh as much as
+    many hours: either, above its threshold, needs someone else's approval."""
+    return hours > confirm_above or (units or 0) > confirm_above_units
 
 
 # Residents, staff and the rest sign up only if they also hold one of these roles:

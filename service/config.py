@@ -94,6 +94,8 @@ class Settings:
     second_confirmation_above: int = 100
     # 补录 of more hours than this is approved by someone other than who entered it.
     manual_entry_confirm_above_hours: int = 4
+    # … or of more households visited or residents helped than this.
+    manual_entry_confirm_above_units: int = 10
     # A redemption not picked up within this many days expires: points and stock go back.
     redemption_hold_days: int = 3
     # A check-in or check-out taken offline is accepted if it arrives within this long.
@@ -215,6 +217,10 @@ class Settings:
             manual_entry_confirm_above_hours=number(
                 "LIANXIN_MANUAL_ENTRY_CONFIRM_ABOVE_HOURS",
                 defaults.manual_entry_confirm_above_hours,
+            ),
+            manual_entry_confirm_above_units=number(
+                "LIANXIN_MANUAL_ENTRY_CONFIRM_ABOVE_UNITS",
+                defaults.manual_entry_confirm_above_units,
             ),
             redemption_hold_days=number(
                 "LIANXIN_REDEMPTION_HOLD_DAYS", defaults.redemption_hold_days

@@ -97,6 +97,7 @@ def register(blp: Blueprint) -> None:
                 ManualEntry(**body),
                 now(),
                 confirm_above=Decimal(extensions.settings().manual_entry_confirm_above_hours),
+                confirm_above_units=extensions.settings().manual_entry_confirm_above_units,
             )
         except ValidationError as invalid:
             errors = dict(invalid.messages)  # type: ignore[arg-type]

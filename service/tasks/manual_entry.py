@@ -42,7 +42,7 @@ from service.notices import tell
 from service.people.models import RoleGrant, User
 from service.places.models import Place
 from service.places.tree import named_place
-from service.tasks.board import staff_task
+from service.tasks.board import place_visible, staff_task
 from service.tasks.models import Participation, Task
 from service.tasks.signups import NotOpen, ParticipationChanged, move_participation
 from service.unit_of_work import UnitOfWork
@@ -71,6 +71,7 @@ def record_manually(
     now: datetime,
     *,
     confirm_above: Decimal,
+    confirm_above_units: int,
 ) -> Participation:
     """Enter someone's work on a task as submitted, flagged ``manual_entry``. Capacity
     is no reason to refuse work already done: a person not signed up takes no seat."""
@@ -84,7 +85,7 @@ def record_manually(
             raise NotOpen(f"work is not entered for a {task.status} task")
         if now < task.starts_at:
             raise TaskNotStarted("the task has not started: its work can't have been done")
-        check_manual_hours(entry.hours, task.starts_at, task.ends_at)
+        check_manual_hours(entry.hours, task.starts_at, task.ends_at, now)
         if task.work_unit != WorkUnit.HOURS.value and entry.units is None:
             raise InvalidInput("say how many they reached", errors={"units": ["required"]})
         if entry.user_id == actor.user_id:
@@ -92,7 +93,7 @@ def record_manually(
         participation = _participation_for(session, task, entry.user_id, now)
         current = ParticipationStatus(participation.status)
         target = transition(PARTICIPATION_TRANSITIONS, current, ParticipationAction.RECORD_MANUALLY)
-        second = needs_second_staff(entry.hours, confirm_above)
+        second = needs_second_staff(entry.hours, entry.units, confirm_above, confirm_above_units)
         move_participation(
             session,
             participation,
@@ -182,6 +183,10 @@ def _participation_for(session: Session, task: Task, user_id: int, now: datetime
         return earlier
     account = load_account(session, user_id)
     if account is None or not account.active:
+        raise NotFound("person not found", errors={"user_id": ["no such person"]})
+    # As sign-up would: the task must be one posted where they live or serve, and the
+    # same 404 as for nobody, so ids elsewhere can't be probed.
+    if not place_visible(session, account.actor, task.place_id, now, True):
         raise NotFound("person not found", errors={"user_id": ["no such person"]})
     roles = account.actor.roles
     check_audience(Audience(task.audience), roles)

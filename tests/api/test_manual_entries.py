@@ -181,7 +181,9 @@ def test_a_sign_up_never_checked_in_is_entered_in_its_own_participation(
     task = soon(app, world, frozen)
     signed = world.call(client, "member", "POST", f"/tasks/{task}/signups")
     assert signed.status_code == 201, signed.get_json()
-    with time_machine.travel(frozen + timedelta(minutes=10), tick=False):
+    # Entered once it is over: the hours can't be more than it has run.
+    with time_machine.travel(frozen + timedelta(hours=3, minutes=10), tick=False):
+        world.refresh_token(app, "staff")
         entered = enter(client, world, task, hours=2.5)
     assert entered.status_code == 201, entered.get_json()
     assert entered.status_code == 201, entered.get_json()
@@ -198,7 +200,9 @@ def test_a_full_task_takes_work_already_done_without_a_seat(
 ) -> None:
     task = soon(app, world, frozen)  # capacity 1
     assert world.call(client, "volunteer", "POST", f"/tasks/{task}/signups").status_code == 201
-    with time_machine.travel(frozen + timedelta(minutes=10), tick=False):
+    # Entered once it is over: the hours can't be more than it has run.
+    with time_machine.travel(frozen + timedelta(hours=3, minutes=10), tick=False):
+        world.refresh_token(app, "staff")
         entered = enter(client, world, task)
     assert entered.status_code == 201, entered.get_json()
     assert entered.get_json()["role"] == "member"
@@ -257,6 +261,51 @@ def test_counted_work_needs_its_units(
     assert refused.status_code == 422
     assert "units" in refused.get_json()["errors"]
     assert enter(client, world, task, units=4).get_json()["units"] == 4
+    # Counted work is priced per unit: many units entered by hand need someone else too.
+    many = enter(client, world, task, user_id=user_id(world, "volunteer"), hours=1, units=11)
+    assert many.get_json()["needs_second_staff"] is True
+    own = world.call(client, "staff", "POST", f"/participations/{many.get_json()['id']}/approve")
+    assert (own.status_code, own.get_json()["code"]) == (403, "second_staff_required")
+
+
+def test_work_is_entered_only_for_someone_the_task_was_posted_for(
+    app: Flask, client: FlaskClient, world: World, frozen: datetime
+) -> None:
+    with app.app_context():
+        session = extensions.session()
+        elsewhere = User(name="别处党员", residence_place_id=world.ids["grid_B"])
+        elsewhere.grants.append(
+            RoleGrant(
+                role=Role.MEMBER.value,
+                scope_type=ScopeType.PLACE.value,
+                scope_id=world.ids["grid_B"],
+            )
+        )
+        session.add(elsewhere)
+        session.commit()
+        outsider = elsewhere.id
+    task = patrol(app, world)
+    refused = enter(client, world, task, user_id=outsider)
+    # The same answer as for nobody: another community's people can't be probed.
+    assert (refused.status_code, refused.get_json()["code"]) == (404, "not_found")
+    with app.app_context():
+        rows = extensions.session().scalars(
+            select(Participation).where(Participation.task_id == task)
+        )
+        assert list(rows) == []
+
+
+def test_a_task_under_way_takes_only_the_hours_it_has_run(
+    app: Flask, client: FlaskClient, world: World, frozen: datetime
+) -> None:
+    # Began five hours ago and runs eight: five hours have been served at most.
+    task = patrol(app, world, hours=8)
+    too_many = enter(client, world, task, hours=6)
+    assert (too_many.status_code, too_many.get_json()["errors"]) == (
+        422,
+        {"hours": ["at most 5.00"]},
+    )
+    assert enter(client, world, task, hours=5).status_code == 201
 
 
 def test_what_refuses_an_entry(
@@ -440,7 +489,9 @@ def test_someone_who_withdrew_and_came_anyway_is_entered_in_their_participation(
     signed = world.call(client, "member", "POST", f"/tasks/{task}/signups").get_json()
     gone = world.call(client, "member", "POST", f"/participations/{signed['id']}/cancel")
     assert gone.get_json()["status"] == "cancelled"
-    with time_machine.travel(frozen + timedelta(minutes=10), tick=False):
+    # Entered once it is over: the hours can't be more than it has run.
+    with time_machine.travel(frozen + timedelta(hours=3, minutes=10), tick=False):
+        world.refresh_token(app, "staff")
         entered = enter(client, world, task, hours=1)
     assert entered.status_code == 201, entered.get_json()
     assert (entered.get_json()["id"], entered.get_json()["status"]) == (signed["id"], "submitted")

@@ -60,7 +60,9 @@ def test_ten_entries_of_one_persons_work_at_once_land_once(make_app: AppFactory)
 
     def step(uow: UnitOfWork, index: int) -> object:
         actor = load_actor(uow.session, staff)
-        done = record_manually(uow, actor, task_id, entry, utcnow(), confirm_above=Decimal(4))
+        done = record_manually(
+            uow, actor, task_id, entry, utcnow(), confirm_above=Decimal(4), confirm_above_units=10
+        )
         return done.status
 
     results = racing(app, RACERS, step)

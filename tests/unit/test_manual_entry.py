@@ -3,7 +3,7 @@ evidence required, and the threshold above which a second staff member approves.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -71,7 +71,23 @@ def test_evidence_is_a_note_or_photos(note: str, photos: list[int], enough: bool
 
 
 @pytest.mark.parametrize(
-    ("hours", "second"), [("0.5", False), ("4", False), ("4.00", False), ("4.01", True)]
+    ("hours", "units", "second"),
+    [
+        ("0.5", None, False),
+        ("4", None, False),
+        ("4.00", 10, False),
+        ("4.01", None, True),
+        ("0.5", 11, True),  # counted work is priced per unit: many units weigh too
+    ],
 )
-def test_a_second_staff_member_above_the_threshold_only(hours: str, second: bool) -> None:
-    assert needs_second_staff(Decimal(hours), Decimal(4)) is second
+def test_a_second_staff_member_above_the_threshold_only(
+    hours: str, units: int | None, second: bool
+) -> None:
+    assert needs_second_staff(Decimal(hours), units, Decimal(4), 10) is second
+
+
+def test_entered_hours_are_capped_at_what_has_run_by_now() -> None:
+    check_manual_hours(Decimal("1"), START, END, START + timedelta(hours=1))
+    with pytest.raises(HoursAboveTaskLength) as refused:
+        check_manual_hours(Decimal("1.01"), START, END, START + timedelta(hours=1))
+    assert refused.value.errors == {"hours": ["at most 1.00"]}
