@@ -63,6 +63,23 @@ def check_link_span(starts_at: datetime, ends_at: datetime | None) -> None:
         raise InvalidInput("a link ends after it starts", errors={"ends_at": ["after starts_at"]})
 
 
+def check_consent_given(given_at: datetime | None, starts_at: datetime, now: datetime) -> None:
+    """A stated consent comes before the link it allows and is never dated in the
+    future (one not stated is taken as given when it is recorded)."""
+    if given_at is None:
+        return
+    if given_at > now:
+        raise InvalidInput(
+            "consent can't be dated in the future",
+            errors={"consent": {"given_at": ["in the future"]}},
+        )
+    if given_at > starts_at:
+        raise InvalidInput(
+            "consent is given before the link it allows starts",
+            errors={"consent": {"given_at": ["after starts_at"]}},
+        )
+
+
 def check_not_self(subject_id: int, proxy_id: int) -> None:
     if subject_id == proxy_id:
         raise InvalidInput(

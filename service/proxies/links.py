@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from points.access import Action, Actor, require
+from points.access import Action, Actor, SelfApproval, require
 from points.errors import InvalidInput, NotFound
 from points.lifecycle import transition
 from points.proxies import (
@@ -21,6 +21,7 @@ from points.proxies import (
     LinkAction,
     LinkStatus,
     ProxyLinkChanged,
+    check_consent_given,
     check_link_span,
     check_not_self,
 )
@@ -67,6 +68,10 @@ def link_proxy(
         subject = _looked_after(session, actor, subject_id, Action.MANAGE_HOUSEHOLDS)
         proxy = get_person(session, actor, spec.proxy_id)
         check_not_self(subject.id, proxy.id)
+        if proxy.id == actor.user_id:
+            # Whoever records the consent witnesses it: they can't be the one it lets act
+            # (and spend the person's 幸福币). Another staff member links them.
+            raise SelfApproval("staff don't link themselves as someone's proxy")
         if not proxy.active:
             raise InvalidInput(
                 "a proxy signs in to act: this account is disabled",
@@ -74,6 +79,8 @@ def link_proxy(
             )
         starts_at = spec.starts_at or now
         check_link_span(starts_at, spec.ends_at)
+        check_consent_given(spec.consent.given_at, starts_at, now)
+        given_at = spec.consent.given_at or now
         evidence = spec.consent.upload_id
         if evidence is not None:
             check_own_photos(session, actor.user_id, [evidence], now)
@@ -84,7 +91,7 @@ def link_proxy(
             consent_method=spec.consent.method.value,
             consent_note=spec.consent.note.strip(),
             consent_upload_id=evidence,
-            consent_given_at=spec.consent.given_at or now,
+            consent_given_at=given_at,
             recorded_by_id=actor.user_id,
             recorded_at=now,
             starts_at=starts_at,

@@ -206,6 +206,19 @@ def test_linking_needs_consent_and_a_sane_span(
         {"proxy_id": elder, "consent": CONSENT},
     )
     assert herself.status_code == 422
+    # Whoever records the consent witnesses it: they are not the one it lets act.
+    staff_self = world.call(
+        client,
+        "staff",
+        "POST",
+        f"/people/{elder}/proxies",
+        {"proxy_id": user_id(world, "staff"), "consent": CONSENT},
+    )
+    assert (staff_self.status_code, staff_self.get_json()["code"]) == (403, "self_approval")
+    later = (utcnow() + timedelta(days=1)).isoformat()
+    future = link(client, world, elder, consent={**CONSENT, "given_at": later})
+    assert future.status_code == 422
+    assert future.get_json()["errors"] == {"consent": {"given_at": ["in the future"]}}
     assert link(client, world, elder).status_code == 201
     twice = link(client, world, elder)
     assert (twice.status_code, twice.get_json()["code"]) == (409, "already_proxy")
