@@ -142,5 +142,6 @@ class Mine(MethodView):
             status=RedemptionStatus(args["status"]) if "status" in args else None,
             limit=args["limit"] + 1,
             before_id=int_cursor(args["cursor"]) or None,
+            now=utcnow(),
         )
         return page(rows, args["limit"], key=lambda row: row.redemption.id)

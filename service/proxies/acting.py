@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from points.access import Actor
 from points.proxies import LinkStatus, NotProxy, ProxyDeed, runs_at
@@ -32,6 +32,20 @@ class ActingFor:
     def by_line(self) -> str:
         """How the person's history says who did it."""
         return f"由 {self.proxy_name} 代办"
+
+
+def runs_now(
+    proxy_id: int, subject_id: ColumnElement[int] | InstrumentedAttribute[int], now: datetime
+) -> ColumnElement[bool]:
+    """In SQL, ``running_link`` is not None: a link lets ``proxy_id`` act for the person
+    in ``subject_id`` at ``now`` (``points.proxies.runs_at``)."""
+    return exists().where(
+        ProxyLink.proxy_id == proxy_id,
+        ProxyLink.subject_id == subject_id,
+        ProxyLink.status == LinkStatus.ACTIVE.value,
+        ProxyLink.starts_at <= now,
+        or_(ProxyLink.ends_at.is_(None), ProxyLink.ends_at > now),
+    )
 
 
 def running_link(

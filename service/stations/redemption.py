@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,7 @@ from service.ledger.accounts import member_account, system_account
 from service.ledger.posting import TransferRequest, post
 from service.notices import tell
 from service.organisation.models import STATION_TABLE
-from service.proxies.acting import acting_for, record_act
+from service.proxies.acting import acting_for, record_act, runs_now
 from service.stations import stock
 from service.stations.models import ITEM_TABLE, REDEMPTION_TABLE, Redemption
 
@@ -289,10 +289,16 @@ def my_redemptions(
     status: RedemptionStatus | None,
     limit: int,
     before_id: int | None,
+    now: datetime,
 ) -> list[RedemptionView]:
-    # Those made for me, and those I made for someone (代办).
+    # Those made for me, and those I made for someone (代办) while I still act for them:
+    # a proxy whose link ended holds no pickup code of theirs any more.
+    made_for_them = and_(
+        Redemption.acted_by_id == actor.user_id,
+        runs_now(actor.user_id, Redemption.user_id, now),
+    )
     mine = newest_first(
-        or_(Redemption.user_id == actor.user_id, Redemption.acted_by_id == actor.user_id),
+        or_(Redemption.user_id == actor.user_id, made_for_them),
         status,
         limit,
         before_id,

@@ -375,3 +375,18 @@ def test_a_photo_of_the_signed_form_is_kept_with_the_consent(
         kept = _not_in_use(extensions.session(), utcnow() + timedelta(days=365))
     assert form not in kept
     assert someone_elses in kept
+
+
+def test_a_proxy_whose_link_ended_holds_no_pickup_code_of_hers(
+    client: FlaskClient, world: World, elder: int
+) -> None:
+    made = link(client, world, elder).get_json()
+    held = redeem_for(client, world, "member", elder).get_json()
+    listed = world.call(client, "member", "GET", "/me/redemptions").get_json()["items"]
+    assert [(r["id"], r["status"]) for r in listed] == [(held["id"], "held")]
+    ended = world.call(
+        client, "staff", "POST", f"/proxy-links/{made['id']}/end", {"reason": "女儿回来照顾了"}
+    )
+    assert ended.status_code == 200, ended.get_json()
+    # The hold is still hers, but no longer on the former proxy's list with its code.
+    assert world.call(client, "member", "GET", "/me/redemptions").get_json()["items"] == []
