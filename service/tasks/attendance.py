@@ -47,6 +47,7 @@ from points.tasks import (
     OutsideWindow,
     ParticipationAction,
     ParticipationStatus,
+    TaskStatus,
     check_in_window,
     hours_worked,
 )
@@ -63,6 +64,7 @@ from service.people.models import USER_TABLE
 from service.tasks.board import staff_task
 from service.tasks.models import PARTICIPATION_TABLE, TASK_TABLE, Participation
 from service.tasks.signups import (
+    NotOpen,
     move_participation,
     move_participation_by_id,
     own_participation_and_task,
@@ -183,6 +185,9 @@ def _check_in(
     # Only an attempt taken offline reaches back before the no-show sweep; its window
     # is judged as of when it was taken, below.
     late = current is ParticipationStatus.NO_SHOW and offline is not None
+    if late and found.task_status == TaskStatus.CANCELLED.value:
+        # Called off after it ended: there is no work of it left to approve.
+        raise NotOpen("the task was cancelled")
     action = ParticipationAction.LATE_CHECK_IN if late else ParticipationAction.CHECK_IN
     target = transition(PARTICIPATION_TRANSITIONS, current, action)
     mode = CheckinMode(found.task_checkin_mode)
@@ -327,6 +332,7 @@ _CHECKIN = (
         TASK_TABLE.c.starts_at.label("task_starts_at"),
         TASK_TABLE.c.ends_at.label("task_ends_at"),
         TASK_TABLE.c.checkin_mode.label("task_checkin_mode"),
+        TASK_TABLE.c.status.label("task_status"),
         USER_TABLE.c.active.label("account_active"),
         USER_TABLE.c.token_version.label("account_token_version"),
         _previous_task.c.lat.label("previous_lat"),

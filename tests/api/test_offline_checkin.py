@@ -690,3 +690,36 @@ def test_an_online_check_in_with_a_key_is_answered_once_too_and_not_flagged(
     later = TAKEN + timedelta(minutes=1)
     again = send(app, client, world, "member", later, "POST", path, HERE, key="online-1")
     assert (again.status_code, again.get_json()) == (200, body)
+
+
+def test_a_late_offline_check_in_for_a_task_cancelled_since_is_refused(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    task = new_task(app, world)
+    mine = signed_up(app, client, world, task, "member")
+    with app.app_context():
+        assert mark_no_shows(extensions.unit_of_work(), END + timedelta(minutes=1)) == 1
+    cancelled = send(
+        app,
+        client,
+        world,
+        "staff",
+        END + timedelta(minutes=30),
+        "POST",
+        f"/tasks/{task}/cancel",
+        {"reason": "活动记录作废"},
+    )
+    assert cancelled.status_code == 200, cancelled.get_json()
+    late = send(
+        app,
+        client,
+        world,
+        "member",
+        END + timedelta(hours=1),
+        "POST",
+        f"/participations/{mine}/checkin",
+        offline_body(TAKEN),
+        key="after-cancel",
+    )
+    assert (late.status_code, late.get_json()["code"]) == (409, "task_not_open")
+    assert stored(app, mine).status == "no_show"
