@@ -16,7 +16,7 @@ from api.pagination import PageArgs, int_cursor, offset_page, page, page_schema
 from api.participations import ParticipationSchema
 from api.tasks import TemplateChangesSchema, choices
 from api.text import MultilineText, Text
-from points.recurrence import MAX_COUNT, MAX_INTERVAL_DAYS, Frequency, SeriesStatus
+from points.recurrence import LAST_DATE, MAX_COUNT, MAX_INTERVAL_DAYS, Frequency, SeriesStatus
 from points.recurrence import SeriesSignupStatus as SignupStatus
 from points.rules import Category, TaskType, WorkUnit
 from points.tasks import Audience, CheckinMode
@@ -101,11 +101,18 @@ class SeriesSchema(Schema):
         validate=validate.Range(min=1, max=MAX_INTERVAL_DAYS),
         metadata={"description": "every_n_days: the N"},
     )
-    first_date = fields.Date(required=True, metadata={"description": "local day of the first"})
+    first_date = fields.Date(
+        required=True,
+        validate=validate.Range(max=LAST_DATE),
+        metadata={"description": "local day of the first"},
+    )
     start_time = _local_time(required=True)
     duration_minutes = _duration(required=True)
     until = fields.Date(
-        load_default=None, allow_none=True, metadata={"description": "last local day, inclusive"}
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(max=LAST_DATE),
+        metadata={"description": "last local day, inclusive"},
     )
     count = WholeNumber(
         load_default=None,
@@ -172,7 +179,7 @@ class SeriesEditSchema(TemplateChangesSchema):
     interval_days = WholeNumber(validate=validate.Range(min=1, max=MAX_INTERVAL_DAYS))
     start_time = _local_time()
     duration_minutes = _duration()
-    until = fields.Date(allow_none=True)
+    until = fields.Date(allow_none=True, validate=validate.Range(max=LAST_DATE))
     count = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=MAX_COUNT))
 
     @post_load

@@ -33,6 +33,9 @@ _WEEK = 7
 MAX_COUNT = 366
 MAX_SPAN = timedelta(days=3 * 366)
 MAX_INTERVAL_DAYS = 365
+# Far beyond any plan, and far enough inside ``date``'s range that day arithmetic on a
+# series' dates never overflows.
+LAST_DATE = date(2999, 12, 31)
 MAX_DURATION = timedelta(hours=24)
 DEFAULT_HORIZON_DAYS = 14
 

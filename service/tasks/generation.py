@@ -41,12 +41,17 @@ def generate_occurrences(
         )
     posted = 0
     for series_id in ids:
-        with uow:
-            session = uow.session
-            series = session.get(TaskSeries, series_id, populate_existing=True)
-            assert series is not None  # series are never deleted
-            posted += len(post_due(session, series, now, horizon_days))
-            uow.commit()
+        # Each series on its own: one that can't be posted (its place gone, a race lost)
+        # is logged and tried again next run, and holds back none of the others.
+        try:
+            with uow:
+                session = uow.session
+                series = session.get(TaskSeries, series_id, populate_existing=True)
+                assert series is not None  # series are never deleted
+                posted += len(post_due(session, series, now, horizon_days))
+                uow.commit()
+        except Exception:
+            log.exception("series %d: its occurrences could not be posted", series_id)
     if posted:
         log.info("series: %d occurrence(s) posted for %d series", posted, len(ids))
     return GenerationReport(series=len(ids), posted=posted)

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 from points.access import Action, Actor, Target, place_prefixes, require
 from points.errors import Conflict, Forbidden, NotFound
 from points.no_shows import DEFAULT_POLICY, NoShowPolicy, check_may_sign_up, nearest_policy
-from points.tasks import ParticipationStatus
+from points.tasks import ParticipationStatus, TaskStatus
 from service.db import rows_changed
 from service.places.models import Place
 from service.places.tree import named_place
 from service.tasks.models import NoShowPolicy as KeptPolicy
-from service.tasks.models import Participation
+from service.tasks.models import Participation, Task
 from service.unit_of_work import UnitOfWork
 
 
@@ -57,13 +57,17 @@ def policy_at(session: Session, place_path: str) -> PlacePolicy:
 
 
 def no_shows_since(session: Session, user_id: int, since: datetime) -> list[datetime]:
-    """When someone's unexcused no-shows happened, after ``since``."""
+    """When someone's unexcused no-shows happened, after ``since``: of tasks that took
+    place (one called off after it ended needed nobody, so missing it costs nothing)."""
     return list(
         session.scalars(
-            select(Participation.no_show_at).where(
+            select(Participation.no_show_at)
+            .join(Task, Task.id == Participation.task_id)
+            .where(
                 Participation.user_id == user_id,
                 Participation.status == ParticipationStatus.NO_SHOW.value,
                 Participation.no_show_at > since,
+                Task.status != TaskStatus.CANCELLED.value,
             )
         )
     )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from points.no_shows import TooManyNoShows
 from points.recurrence import SeriesSignupStatus
 from points.tasks import NotInAudience
-from service.access import load_actor
+from service.access import load_account
 from service.tasks.board import place_visible
 from service.tasks.models import Participation, SeriesSignup, Task
 from service.tasks.signups import AlreadySignedUp, NotOpen, enrol
@@ -37,7 +37,10 @@ def enrol_members(
     ).all()
     enrolled = []
     for user_id in members:
-        actor = load_actor(session, user_id)
+        account = load_account(session, user_id)
+        if account is None or not account.active:
+            continue  # a disabled account takes no more places
+        actor = account.actor
         if not place_visible(session, actor, task.place_id, now, True):
             continue
         try:

@@ -292,3 +292,20 @@ def test_lianxin_tasks_mark_no_shows_as_of_a_moment(
     again = runner.invoke(cli, ["tasks", "mark-no-shows", "--now", moment])
     assert again.output == "marked 0 no-show(s)\n"
     assert stored(app, missed).status == "no_show"
+
+
+def test_a_no_show_of_a_task_called_off_after_it_ended_does_not_count(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    now = utcnow().replace(microsecond=0)
+    with at(app, world, now, "staff"):
+        later = task_ending(client, world, now, timedelta(days=200))
+    missed = three_no_shows(app, client, world, now)
+    task_of_first = stored(app, missed[0]).task_id
+    with at(app, world, now + timedelta(hours=6), "staff", "member"):
+        called_off = world.call(
+            client, "staff", "POST", f"/tasks/{task_of_first}/cancel", {"reason": "记录作废"}
+        )
+        assert called_off.status_code == 200, called_off.get_json()
+        # Two no-shows count now: under the policy's three, sign-up is open again.
+        assert signed_up(client, world, later)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from api import extensions
 from api.cli import cli
 from points.calendar import LOCAL_TIME, local_date
+from service.people.models import User
 from service.tasks.models import Participation, Task
 from tests.api.world import World
 
@@ -153,6 +154,9 @@ def test_a_bad_series_is_422_with_its_fields_and_posts_nothing(
             ({"start_time": "25:00"}, "start_time"),
             ({"duration_minutes": 0}, "duration_minutes"),
             ({"frequency": "monthly"}, "frequency"),
+            # The last day a date can hold: no overflow, a field error.
+            ({"until": "9999-12-31"}, "until"),
+            ({"first_date": "9999-12-31"}, "first_date"),
         ]
         for changes, field in bad:
             response = world.call(
@@ -429,3 +433,26 @@ def test_a_smaller_capacity_spares_the_occurrences_with_more_seats_taken(
         assert body["updated_occurrences"] == [o["id"] for o in series["upcoming"][1:]]
     capacities = [task.capacity for task in occurrences(app, series["id"])]
     assert capacities == [3, 1, 1, 1]
+
+
+def test_a_disabled_member_of_a_series_takes_no_more_places(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, world: World
+) -> None:
+    with time_machine.travel(NOW, tick=False):
+        for role in ("staff", "member"):
+            world.refresh_token(app, role)
+        member = user_id(client, world, "member")
+        series = post_series(client, world)
+        joined = world.call(client, "member", "POST", f"/task-series/{series['id']}/signups")
+        assert joined.status_code == 201, joined.get_json()
+    with app.app_context():
+        session = extensions.session()
+        account = session.get(User, member)
+        assert account is not None
+        account.active = False
+        session.commit()
+    generate(runner, NOW + timedelta(days=7))
+    later = occurrences(app, series["id"])[4:]
+    assert len(later) == 2
+    assert [parts(app, t.id) for t in later] == [{}, {}]
+    assert all(t.signed_up_count == 0 for t in later)
