@@ -110,16 +110,30 @@ def enrol(
                 session.flush()  # claims the (task, person) key before the seat
             else:
                 participation = earlier
-                participation.signed_up_at = now
-                participation.offer_expires_at = None
             # A full task puts them at the back of its waitlist (signed_up_at is
             # their place in line); a place freed later is offered in that order.
             seated = _take_seat(session, task)
             if not seated and not waitlist:
                 raise TaskFull("every place on this task is taken; join its waitlist")
             status = ParticipationStatus.SIGNED_UP if seated else ParticipationStatus.WAITLISTED
-            participation.status = status.value
-            session.flush()
+            if earlier is None:
+                participation.status = status.value
+                session.flush()
+            else:
+                # Back from cancelled only if nobody moved it meanwhile (the same person
+                # twice at once, or a 补录): the loser's seat goes back with the savepoint.
+                values = {"signed_up_at": now, "offer_expires_at": None}
+                if not move_status(
+                    session,
+                    Participation,
+                    earlier.id,
+                    ParticipationStatus.CANCELLED,
+                    status,
+                    **values,
+                ):
+                    raise AlreadySignedUp("you are already signed up for this task")
+                for name, value in {**values, "status": status.value}.items():
+                    set_committed_value(participation, name, value)
     except IntegrityError:
         raise AlreadySignedUp("you are already signed up for this task") from None
     return participation

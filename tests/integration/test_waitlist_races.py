@@ -146,3 +146,28 @@ def test_the_same_race_over_http_answers_200_or_409_never_500(make_app: AppFacto
     }
     assert statuses[:30] == [200] * 30
     check_outcome(app, task_id, statuses)
+
+
+def test_one_person_signing_up_again_ten_times_at_once_takes_one_seat(
+    make_app: AppFactory,
+) -> None:
+    """After withdrawing, the same member's ten taps at once bring the one participation
+    back once: one seat, and the rest hear they are signed up already."""
+    app = make_app(db_pool_size=15)
+    ids = community(app, 1)
+    task_id = int(str(ids["task"]))
+    [member] = list(ids["members"])  # type: ignore[call-overload]
+    with app.app_context():
+        session = extensions.session()
+        uow = extensions.unit_of_work()
+        done = sign_up(uow, load_actor(session, member), task_id, utcnow())
+        cancel_sign_up(uow, load_actor(session, member), done.id, utcnow())
+
+    def step(uow: UnitOfWork, index: int) -> object:
+        return sign_up(uow, load_actor(uow.session, member), task_id, utcnow()).status
+
+    results = racing(app, 10, step)
+    assert results.count("signed_up") == 1
+    assert {r.code for r in results if isinstance(r, DomainError)} == {"already_signed_up"}
+    counts, task = _seat_holders(app, task_id)
+    assert (counts, task.signed_up_count) == ({"signed_up": 1}, 1)
