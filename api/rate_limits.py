@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 EXEMPT_BLUEPRINTS = frozenset({"health", "health_v1"})
 EXEMPT_ENDPOINTS = frozenset({"metrics.scrape"})
 SIGN_IN_BLUEPRINT = "auth"
+# The console's password form guards the same accounts as the JSON sign-in.
+CONSOLE_SIGN_IN = "console.sign_in"
 # Read without signing in: 公示, and verifying a certificate number.
 PUBLIC_BLUEPRINTS = frozenset({"public", "certificate_verification"})
 # After Redis fails, how long to count in memory before trying it again, so a dead
@@ -83,7 +85,9 @@ class RateLimits:
         found = []
         if self.general is not None:
             found.append((self.general, "all"))
-        if self.sign_in is not None and blueprint == SIGN_IN_BLUEPRINT:
+        if self.sign_in is not None and (
+            blueprint == SIGN_IN_BLUEPRINT or endpoint == CONSOLE_SIGN_IN
+        ):
             found.append((self.sign_in, "sign-in"))
         if self.public is not None and blueprint in PUBLIC_BLUEPRINTS:
             found.append((self.public, "public"))

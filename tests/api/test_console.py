@@ -320,3 +320,16 @@ def test_a_task_form_with_bad_fields_says_so_beside_them_and_posts_nothing(
     assert 'id="address-error"' not in page
     with app.app_context():
         assert extensions.session().scalar(select(func.count()).select_from(Task)) == before
+
+
+def test_sign_in_attempts_from_one_address_are_limited_as_the_json_sign_in(
+    make_app: AppFactory,
+) -> None:
+    """Spraying one password over many usernames from one address meets the per-address
+    sign-in limit (the page and the form both count)."""
+    client = make_app(sign_in_rate_limit="4 per minute").test_client()
+    answers = [sign_in(client, f"nobody-{n}", "guess").status_code for n in range(2)]
+    assert answers == [401, 401]
+    page = client.get("/console/sign-in")
+    assert page.status_code == 429
+    assert "频繁" in page.get_data(as_text=True)
